@@ -1,0 +1,55 @@
+"""fascidetect: find fasciculations in surface EMG and tell them from spasms and artifacts.
+
+The public API is small; heavy dependencies (SciPy, MNE, matplotlib) load only when a
+function that needs them is called, so ``import fascidetect`` stays fast.
+
+>>> import fascidetect
+>>> rec = fascidetect.read("recording.edf")          # doctest: +SKIP
+>>> result = fascidetect.detect(rec)                  # doctest: +SKIP
+>>> result.to_tsv("recording_events.tsv")             # doctest: +SKIP
+"""
+
+from ._version import __version__
+from .errors import FascidetectError, FascidetectWarning, InputError, ParameterError
+from .recording import Annotation, Recording
+
+__all__ = [
+    "__version__",
+    "Recording",
+    "Annotation",
+    "read",
+    "detect",
+    "DetectionParams",
+    "DetectionResult",
+    "simulate",
+    "evaluate",
+    "FascidetectError",
+    "FascidetectWarning",
+    "InputError",
+    "ParameterError",
+]
+
+_LAZY = {
+    "read": ("fascidetect.io", "read"),
+    "detect": ("fascidetect.pipeline", "detect"),
+    "DetectionParams": ("fascidetect.params", "DetectionParams"),
+    "DetectionResult": ("fascidetect.results", "DetectionResult"),
+    "simulate": ("fascidetect.simulation", "simulate"),
+    "evaluate": ("fascidetect.evaluation", "evaluate"),
+}
+
+
+def __getattr__(name):
+    # Lazy attributes keep `import fascidetect` free of scipy/mne/matplotlib imports.
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fascidetect' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

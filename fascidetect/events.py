@@ -1,0 +1,126 @@
+"""The event table: one row per detected discharge or episode, and its TSV form.
+
+This is the output contract of ``fascidetect detect`` (``<stem>_events.tsv``) and the
+format of simulated ground truth (``<stem>_truth.tsv``): keep the column names and their
+order stable. The TSV follows BIDS ``events.tsv``: tab separated, a header row,
+``onset duration trial_type`` first, ``n/a`` for missing values.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+#: Values of ``trial_type``.
+TRIAL_TYPES = ("fasciculation", "spasm", "voluntary", "artifact")
+
+#: Values of ``artifact_kind`` (for ``trial_type == "artifact"``).
+ARTIFACT_KINDS = ("ecg", "motion", "line", "pop", "saturation", "large")
+
+#: Column name, numpy dtype and meaning. Missing values: NaN for floats, -1 for ints,
+#: "" for strings; all written as ``n/a``.
+EVENT_COLUMNS = (
+    ("onset", "f8", "start of the discharge or episode, s from recording start"),
+    ("duration", "f8", "length, s"),
+    ("trial_type", "U16", "fasciculation | spasm | voluntary | artifact"),
+    ("channel", "U64", "channel where the event is largest"),
+    ("channels", "U512", "all channels the event is seen on, comma separated"),
+    ("peak_time", "f8", "time of the largest absolute deflection, s"),
+    ("peak_amplitude_uv", "f8", "peak-to-peak amplitude on `channel`, µV"),
+    ("duration_ms", "f8", "potential duration (discharges) or episode length, ms"),
+    ("n_phases", "i4", "baseline crossings + 1 within the potential"),
+    ("n_turns", "i4", "direction changes larger than the noise within the potential"),
+    ("snr", "f8", "peak absolute amplitude over the channel's noise sigma"),
+    ("isolated", "i1", "1 if the intervals to neighbouring discharges exceed the isolation interval"),
+    ("artifact_kind", "U16", "ecg | motion | line | pop | saturation | large (artifacts only)"),
+    ("unit", "i4", "motor-unit template id (fasciculations), -1 when not assigned"),
+    ("rms_uv", "f8", "RMS of the band-passed signal over the episode (spasm/voluntary), µV"),
+    ("firing_rate_hz", "f8", "mean discharge rate inside the episode (spasm/voluntary), Hz"),
+)
+
+EVENT_DTYPE = np.dtype([(name, dt) for name, dt, _ in EVENT_COLUMNS])
+COLUMN_NAMES = tuple(name for name, _, _ in EVENT_COLUMNS)
+_MISSING = "n/a"
+
+
+def empty_events(n: int = 0) -> np.ndarray:
+    """Return an event table of *n* rows with every value missing."""
+    events = np.zeros(n, dtype=EVENT_DTYPE)
+    for name, dt, _ in EVENT_COLUMNS:
+        if dt.startswith("f"):
+            events[name] = np.nan
+        elif dt.startswith("i"):
+            events[name] = -1
+    return events
+
+
+def sort_events(events: np.ndarray) -> np.ndarray:
+    """Return the events sorted by onset, then peak time."""
+    order = np.lexsort((events["peak_time"], events["onset"]))
+    return events[order]
+
+
+def _format_value(value, kind: str) -> str:
+    if kind == "f":
+        value = float(value)
+        return _MISSING if math.isnan(value) else np.format_float_positional(value, precision=6, trim="-")
+    if kind == "i":
+        return _MISSING if int(value) < 0 else str(int(value))
+    value = str(value)
+    return value if value else _MISSING
+
+
+def write_events_tsv(events: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write *events* as a BIDS-style events.tsv atomically and return the path."""
+    path = Path(path)
+    kinds = [dt[0] for _, dt, _ in EVENT_COLUMNS]
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        fh.write("\t".join(COLUMN_NAMES) + "\n")
+        for row in events:
+            fh.write("\t".join(_format_value(row[i], k) for i, k in enumerate(kinds)) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_events_tsv(path: str | os.PathLike) -> np.ndarray:
+    """Return the event table stored in an events.tsv written by fascidetect (or BIDS).
+
+    Columns other than ours are ignored; columns we expect but the file lacks are missing
+    values, so a plain BIDS ``onset duration trial_type`` file reads too.
+    """
+    path = Path(path)
+    if not path.exists():
+        from .errors import FileMissingError
+
+        raise FileMissingError(f"events file '{path}' does not exist")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        if reader.fieldnames is None or not {"onset", "trial_type"} <= set(reader.fieldnames):
+            raise InputError(f"'{path}' is not an events.tsv: it needs at least 'onset' and "
+                             f"'trial_type' columns, found {reader.fieldnames}")
+        rows = list(reader)
+    events = empty_events(len(rows))
+    for name, dt, _ in EVENT_COLUMNS:
+        if not rows or name not in rows[0]:
+            continue
+        raw = [r[name] for r in rows]
+        try:
+            if dt[0] == "f":
+                events[name] = [np.nan if v in (_MISSING, "") else float(v) for v in raw]
+            elif dt[0] == "i":
+                events[name] = [-1 if v in (_MISSING, "") else int(float(v)) for v in raw]
+            else:
+                events[name] = ["" if v == _MISSING else v for v in raw]
+        except ValueError as exc:
+            raise InputError(f"'{path}': column '{name}' has a non-numeric value ({exc})") from None
+    # A truth or BIDS file may give only onset: the peak then is the onset.
+    no_peak = np.isnan(events["peak_time"])
+    events["peak_time"][no_peak] = events["onset"][no_peak]
+    return events

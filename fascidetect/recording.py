@@ -1,0 +1,264 @@
+"""The Recording: the one data model every reader returns and every later stage consumes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from typing import Any, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+
+#: Channel types a Recording knows. ``emg`` channels are analysed; the others are kept
+#: for context (ECG for cross-checking, EEG from mixed montages, ``misc``).
+CHANNEL_TYPES = ("emg", "ecg", "eeg", "eog", "misc", "stim", "resp", "bio")
+
+
+class Annotation(NamedTuple):
+    """One annotation: onset and duration in seconds from recording start, and a label."""
+
+    onset: float
+    duration: float
+    description: str
+
+
+class Chunk(NamedTuple):
+    """A block of samples handed out by :meth:`Recording.iter_chunks`.
+
+    ``data`` covers samples ``[lo, hi)`` of the recording (core plus margins); the chunk
+    *owns* samples ``[start, stop)`` and results found in the margins belong to a neighbour.
+    """
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+    data: np.ndarray
+
+
+@dataclasses.dataclass
+class Recording:
+    """A multichannel recording in volts, with the context needed to analyse it.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples) | None
+        Samples in volts. ``None`` when the recording is lazily backed by an MNE ``Raw``
+        (see ``raw``); use :meth:`get_data` or :meth:`iter_chunks` to read samples.
+    sfreq : float
+        Sampling rate in Hz.
+    ch_names : list of str
+        Channel names.
+    ch_types : list of str
+        One of :data:`CHANNEL_TYPES` per channel; only ``emg`` channels are analysed.
+    meas_date : datetime | None
+        Start of the recording (UTC) if the file says it.
+    annotations : list of Annotation
+        Existing annotations (onset and duration in s from recording start). Labels
+        starting with ``BAD`` (MNE's convention), including gaps of EDF+D files, are
+        excluded from analysis.
+    source : str | None
+        Path of the file the recording came from.
+    format : str
+        Short name of the reader that produced it (``edf``, ``bdf``, ``openbci``...).
+    metadata : dict
+        Free metadata (device, subject, reader notes).
+    warnings : list of str
+        Problems found while reading that limit the analysis.
+    raw : mne.io.BaseRaw | None
+        The lazy MNE object behind ``data`` when ``data`` is ``None``; ``picks`` index into it.
+    """
+
+    data: np.ndarray | None
+    sfreq: float
+    ch_names: list[str]
+    ch_types: list[str]
+    meas_date: _dt.datetime | None = None
+    annotations: list[Annotation] = dataclasses.field(default_factory=list)
+    source: str | None = None
+    format: str = "array"
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    raw: Any = dataclasses.field(default=None, repr=False)
+    raw_picks: list[int] | None = dataclasses.field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.sfreq = float(self.sfreq)
+        if not np.isfinite(self.sfreq) or self.sfreq <= 0:
+            raise ParameterError(f"sampling rate must be a positive number of Hz, got {self.sfreq!r}")
+        self.ch_names = [str(c) for c in self.ch_names]
+        self.ch_types = [str(t) for t in self.ch_types]
+        if len(self.ch_types) != len(self.ch_names):
+            raise ParameterError(
+                f"{len(self.ch_names)} channel names but {len(self.ch_types)} channel types"
+            )
+        if self.data is not None:
+            data = np.asarray(self.data)
+            if data.ndim == 1:
+                data = data[np.newaxis, :]
+            if data.ndim != 2:
+                raise ParameterError(f"data must be 2-D (channels x samples), got shape {data.shape}")
+            if data.shape[0] != len(self.ch_names):
+                raise ParameterError(
+                    f"data has {data.shape[0]} rows but {len(self.ch_names)} channel names were given"
+                )
+            if not np.issubdtype(data.dtype, np.floating):
+                data = data.astype(np.float64)
+            self.data = data
+        elif self.raw is None:
+            raise ParameterError("a Recording needs either data or a lazy raw object")
+        self.annotations = [Annotation(float(o), float(d), str(s)) for o, d, s in self.annotations]
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.ch_names)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples per channel."""
+        if self.data is not None:
+            return int(self.data.shape[1])
+        return int(self.raw.n_times)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording in seconds."""
+        return self.n_samples / self.sfreq
+
+    @property
+    def emg_picks(self) -> np.ndarray:
+        """Indices of the EMG channels."""
+        return np.flatnonzero(np.asarray(self.ch_types) == "emg")
+
+    @property
+    def is_lazy(self) -> bool:
+        """True when samples stay on disk until asked for."""
+        return self.data is None
+
+    # ------------------------------------------------------------------ data access
+    def get_data(self, picks: Sequence[int] | None = None, start: int = 0,
+                 stop: int | None = None) -> np.ndarray:
+        """Return samples ``[start, stop)`` of the picked channels, in volts (2-D float array)."""
+        stop = self.n_samples if stop is None else int(stop)
+        start = int(start)
+        picks_arr = np.arange(self.n_channels) if picks is None else np.asarray(picks, dtype=int)
+        if self.data is not None:
+            return self.data[picks_arr, start:stop]
+        raw_picks = np.asarray(self.raw_picks if self.raw_picks is not None
+                               else np.arange(self.n_channels))[picks_arr]
+        return self.raw.get_data(picks=raw_picks, start=start, stop=stop)
+
+    def iter_chunks(self, chunk_s: float, margin_s: float = 0.0,
+                    picks: Sequence[int] | None = None) -> Iterator[Chunk]:
+        """Yield the recording in blocks of ``chunk_s`` seconds with ``margin_s`` on each side.
+
+        Only one block is in memory at a time when the recording is lazy, so long files
+        are processed in bounded memory.
+
+        Parameters
+        ----------
+        chunk_s : float
+            Length of the owned core of each chunk in seconds.
+        margin_s : float
+            Extra samples read on each side (clipped at the recording's ends), e.g. to
+            cover a filter's transient.
+        picks : sequence of int | None
+            Channels to read (default all).
+
+        Yields
+        ------
+        Chunk
+        """
+        if chunk_s <= 0:
+            raise ParameterError(f"chunk length must be positive, got {chunk_s} s")
+        n = self.n_samples
+        step = max(1, int(round(chunk_s * self.sfreq)))
+        margin = max(0, int(round(margin_s * self.sfreq)))
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            lo, hi = max(0, start - margin), min(n, stop + margin)
+            yield Chunk(start, stop, lo, hi, self.get_data(picks, lo, hi))
+
+    def load(self) -> "Recording":
+        """Return a Recording with all samples in memory (self if already loaded)."""
+        if self.data is not None:
+            return self
+        return dataclasses.replace(self, data=self.get_data(), raw=None, raw_picks=None)
+
+    def pick(self, picks: Sequence[int] | Sequence[str]) -> "Recording":
+        """Return a Recording restricted to the given channel indices or names."""
+        idx = [self.ch_names.index(p) if isinstance(p, str) else int(p) for p in picks]
+        if self.data is not None:
+            return dataclasses.replace(
+                self, data=self.data[idx], ch_names=[self.ch_names[i] for i in idx],
+                ch_types=[self.ch_types[i] for i in idx])
+        base = self.raw_picks if self.raw_picks is not None else list(range(self.n_channels))
+        return dataclasses.replace(
+            self, ch_names=[self.ch_names[i] for i in idx],
+            ch_types=[self.ch_types[i] for i in idx], raw_picks=[base[i] for i in idx])
+
+    # ------------------------------------------------------------------ MNE interop
+    @classmethod
+    def from_raw(cls, raw, *, emg_channels: Sequence[str] | None = None,
+                 source: str | None = None, format: str = "mne") -> "Recording":
+        """Return a Recording wrapping an ``mne.io.Raw``; samples stay lazy if the Raw is.
+
+        Channel types are taken from the Raw; channels named in ``emg_channels`` are
+        typed EMG whatever the Raw says.
+        """
+        from .io._channels import mne_type_to_ours
+
+        ch_types = [mne_type_to_ours(t) for t in raw.get_channel_types()]
+        if emg_channels is not None:
+            missing = [c for c in emg_channels if c not in raw.ch_names]
+            if missing:
+                raise InputError(
+                    f"channel(s) {missing} not in {source or 'the recording'}; "
+                    f"available: {raw.ch_names}")
+            ch_types = ["emg" if c in emg_channels else t for c, t in zip(raw.ch_names, ch_types)]
+        meas_date = raw.info["meas_date"]
+        offset = _orig_offset(raw)
+        annotations = [Annotation(float(a["onset"]) - offset, float(a["duration"]),
+                                  a["description"]) for a in raw.annotations]
+        preloaded = bool(getattr(raw, "preload", False))
+        return cls(
+            data=raw.get_data() if preloaded else None,
+            sfreq=raw.info["sfreq"], ch_names=list(raw.ch_names), ch_types=ch_types,
+            meas_date=meas_date, annotations=annotations,
+            source=source or _raw_source(raw),
+            format=format, raw=None if preloaded else raw,
+        )
+
+    def to_raw(self):
+        """Return an ``mne.io.RawArray`` with the same data, channel types and annotations."""
+        import mne
+
+        mne_types = [t if t in ("emg", "ecg", "eeg", "eog", "misc", "stim", "resp", "bio")
+                     else "misc" for t in self.ch_types]
+        info = mne.create_info(self.ch_names, self.sfreq, mne_types)
+        raw = mne.io.RawArray(self.get_data(), info, verbose="error")
+        if self.meas_date is not None:
+            raw.set_meas_date(self.meas_date)
+        if self.annotations:
+            onset, duration, desc = zip(*self.annotations)
+            raw.set_annotations(mne.Annotations(onset, duration, desc,
+                                                orig_time=raw.info["meas_date"]))
+        return raw
+
+
+def _orig_offset(raw) -> float:
+    """Seconds to subtract from an MNE annotation onset to get time from recording start."""
+    # MNE annotation onsets are relative to meas_date when orig_time is set, which
+    # includes first_samp / sfreq; without orig_time they are relative to first_samp.
+    if raw.annotations.orig_time is None:
+        return 0.0
+    return raw.first_samp / raw.info["sfreq"]
+
+
+def _raw_source(raw) -> str | None:
+    """Return the file an MNE Raw was read from, if any."""
+    names = [f for f in (raw.filenames or ()) if f]
+    return str(names[0]) if names else None
