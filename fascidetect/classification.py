@@ -1,0 +1,151 @@
+"""Classification of discharges: fasciculation, firing train, or artifact (ECG, motion,
+pop, saturation), per the definitions in domain.md."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import DetectionParams
+
+#: Artifact evidence thresholds (est.). Motion and pops are low-frequency dominated
+#: transients; a pop is also a step seen on one channel; clipping leaves flat tops.
+MOTION_LF_RATIO = 3.0
+POP_STEP_RATIO = 0.5
+POP_LF_RATIO = 1.0
+SATURATION_FLAT_SAMPLES = 4
+#: Beyond any surface fasciculation (domain: ~20-300 µV p2p; needle up to 3.6 mV).
+MAX_FASCICULATION_P2P_V = 2e-3
+#: Regularity of a heart rhythm: successive intervals within this share of each other.
+ECG_RR_TOLERANCE = 0.25
+ECG_MIN_BEATS = 4
+
+
+def run_length(mask: np.ndarray) -> np.ndarray:
+    """Return, for each element, the length of the run of True it belongs to (0 if False)."""
+    from .episodes import run_bounds
+
+    starts, stops = run_bounds(mask)
+    lengths = stops - starts
+    ids = np.zeros(mask.size + 1, dtype=int)
+    np.add.at(ids, starts, lengths)
+    np.add.at(ids, stops, -lengths)
+    out = np.cumsum(ids)[:-1]
+    return np.where(mask, out, 0)
+
+
+def periodic_chain(times: np.ndarray, rr_range: tuple, tolerance: float,
+                   min_beats: int) -> np.ndarray:
+    """Return a mask of events that sit in a quasi-periodic chain at heart-rate intervals.
+
+    A chain is at least ``min_beats`` events whose successive intervals all lie in
+    ``rr_range`` and differ from each other by less than ``tolerance`` (relative).
+    """
+    n = times.size
+    if n < min_beats:
+        return np.zeros(n, dtype=bool)
+    d = np.diff(times)
+    in_range = (d >= rr_range[0]) & (d <= rr_range[1])
+    # An interval is regular if it matches the previous or the next one.
+    similar = np.zeros(d.size, dtype=bool)
+    close = np.abs(d[1:] - d[:-1]) <= tolerance * np.minimum(d[1:], d[:-1])
+    similar[1:] |= close
+    similar[:-1] |= close
+    good = in_range & similar
+    runs = run_length(good)
+    chain_interval = runs >= (min_beats - 1)
+    member = np.zeros(n, dtype=bool)
+    member[:-1] |= chain_interval
+    member[1:] |= chain_interval
+    return member
+
+
+def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
+                       snr: np.ndarray, times: np.ndarray, main_channel: np.ndarray,
+                       params: DetectionParams) -> np.ndarray:
+    """Return the artifact kind of each discharge ('' when it is not an artifact).
+
+    Parameters
+    ----------
+    features : dict
+        Output of :func:`features.waveform_features` and :func:`features.artifact_features`
+        merged (``p2p``, ``lf_ratio``, ``step_ratio``, ``flat_top``).
+    spread : ndarray of int
+        Channels each discharge is seen on.
+    n_channels : int
+        EMG channels analysed.
+    snr, times, main_channel : ndarray
+        Peak SNR, peak time in s, main channel index.
+    params : DetectionParams
+    """
+    n = times.size
+    kind = np.full(n, "", dtype="U16")
+    if n == 0:
+        return kind
+    big = snr >= params.artifact_sigma
+    wide = spread >= max(2, int(np.ceil(0.5 * n_channels)))
+    lf = features["lf_ratio"]
+    kind[(lf >= MOTION_LF_RATIO) & (big | wide)] = "motion"
+    pop = (spread <= 1) & (features["step_ratio"] >= POP_STEP_RATIO) & (lf >= POP_LF_RATIO)
+    kind[pop] = "pop"
+    kind[features["p2p"] > MAX_FASCICULATION_P2P_V] = "large"
+    kind[(features["flat_top"] >= SATURATION_FLAT_SAMPLES) & big] = "saturation"
+
+    # ECG: quasi-periodic events common to most channels at once; with fewer than three
+    # channels "common" cannot be judged, so a longer regular chain is required.
+    if n_channels >= 3:
+        common = spread >= max(3, int(np.ceil(params.ecg_min_channel_fraction * n_channels)))
+        min_beats = ECG_MIN_BEATS
+    else:
+        common = np.ones(n, dtype=bool)
+        min_beats = ECG_MIN_BEATS + 2
+    ecg = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(common & (kind == ""))
+    ecg[idx] = periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE, min_beats)
+    # ECG seen on a few channels only: regular heart-rate chains on one main channel.
+    for c in np.unique(main_channel):
+        idx = np.flatnonzero((main_channel == c) & (kind == "") & ~ecg)
+        ecg[idx] |= periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE / 2,
+                                   ECG_MIN_BEATS + 2)
+    kind[ecg & (kind == "")] = "ecg"
+    return kind
+
+
+def firing_trains(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """Return a mask of discharges in runs of fast firing on one channel (>= 8 Hz trains).
+
+    Voluntary and cramp firing is continual; fasciculations are isolated, so runs of at
+    least ``burst_min_discharges`` with intervals under ``burst_interval_s`` are not
+    fasciculations even when too short to be an episode.
+    """
+    n = times.size
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    order = np.lexsort((times, main_channel))
+    t, c = times[order], main_channel[order]
+    close = (np.diff(t) <= params.burst_interval_s) & (c[1:] == c[:-1])
+    runs = run_length(close)
+    long_run = runs >= params.burst_min_discharges - 1
+    member = np.zeros(n, dtype=bool)
+    member[:-1] |= long_run
+    member[1:] |= long_run
+    out[order] = member
+    return out
+
+
+def isolation(times: np.ndarray, group_key: np.ndarray, interval_s: float) -> np.ndarray:
+    """Return 1 where both intervals to the neighbouring discharges of the same channel or
+    unit exceed ``interval_s`` (Sleutjes et al. 2016), else 0."""
+    n = times.size
+    out = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return out
+    order = np.lexsort((times, group_key))
+    t, g = times[order], group_key[order]
+    gap = np.diff(t)
+    same = g[1:] == g[:-1]
+    far = ~same | (gap > interval_s)
+    prev_far = np.concatenate([[True], far])
+    next_far = np.concatenate([far, [True]])
+    out[order] = (prev_far & next_far).astype(np.int8)
+    return out

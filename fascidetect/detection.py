@@ -1,0 +1,112 @@
+"""Candidate discharges: threshold crossings, per-channel peak picking, cross-channel merge.
+
+Everything is vectorized over channels and over the (sparse) supra-threshold samples; the
+only Python loops run over a handful of neighbour offsets, as in SpikeInterface's
+``by_channel`` detector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MAX_NEIGHBOURS = 64
+
+
+def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
+                       shadow_samples: int, shadow_fraction: float,
+                       lo: int = 0, hi: int | None = None):
+    """Return the discharges found on each channel: (channel, sample, signed amplitude).
+
+    A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
+    largest within ``dead_samples`` on its channel, and not a small echo (below
+    ``shadow_fraction`` of a larger peak within ``shadow_samples``): filter ringing and the
+    later phases of a big potential must not count as new discharges.
+
+    Parameters
+    ----------
+    filtered : ndarray, shape (n_channels, n_samples)
+        Band-passed data.
+    thresholds : ndarray, shape (n_channels,)
+        Absolute thresholds in the data's unit; ``inf`` disables a channel.
+    dead_samples, shadow_samples : int
+        Dead time and echo window in samples.
+    shadow_fraction : float
+        Echo amplitude ratio.
+    lo, hi : int
+        Only samples in ``[lo, hi)`` are considered.
+
+    Returns
+    -------
+    channel, sample : ndarray of int
+        Sorted by channel, then sample.
+    amplitude : ndarray of float
+        Signed value at the peak.
+    """
+    n = filtered.shape[1]
+    hi = n if hi is None else hi
+    lo, hi = max(lo, 1), min(hi, n - 1)
+    seg = filtered[:, lo:hi]
+    thr = thresholds[:, None]
+    ch, idx = np.nonzero((seg > thr) | (seg < -thr))
+    idx = idx + lo
+    if idx.size == 0:
+        return ch, idx, np.empty(0)
+    absx_c = np.abs(filtered[ch, idx])
+    is_max = (absx_c > np.abs(filtered[ch, idx - 1])) & (absx_c >= np.abs(filtered[ch, idx + 1]))
+    ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
+    keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction)
+    ch, idx = ch[keep], idx[keep]
+    return ch, idx, filtered[ch, idx]
+
+
+def _suppress(ch, idx, mag, dead, shadow, fraction):
+    """Return a keep-mask: peaks that win their dead-time window and are not echoes."""
+    keep = np.ones(idx.size, dtype=bool)
+    window = max(dead, shadow)
+    for k in range(1, _MAX_NEIGHBOURS + 1):
+        if k >= idx.size:
+            break
+        same = ch[k:] == ch[:-k]
+        gap = idx[k:] - idx[:-k]
+        near = same & (gap <= window)
+        if not near.any():
+            break
+        a, b = mag[:-k], mag[k:]  # a earlier, b later
+        in_dead = near & (gap <= dead)
+        # Within the dead time the larger wins (ties: the earlier one).
+        keep[k:] &= ~(in_dead & (a >= b))
+        keep[:-k] &= ~(in_dead & (b > a))
+        # Echoes: much smaller than a neighbour within the shadow window.
+        keep[k:] &= ~(near & (b < fraction * a))
+        keep[:-k] &= ~(near & (a < fraction * b))
+    return keep
+
+
+def merge_across_channels(ch, idx, amp, merge_samples: int):
+    """Group per-channel peaks closer than ``merge_samples`` into multichannel discharges.
+
+    Returns
+    -------
+    group : ndarray of int
+        Group id of every peak (peaks re-sorted by time).
+    order : ndarray of int
+        The time order applied to the inputs.
+    main : ndarray of int
+        Index (into the time-sorted peaks) of each group's largest peak.
+    """
+    order = np.argsort(idx, kind="stable")
+    t = idx[order]
+    new_group = np.empty(t.size, dtype=bool)
+    if t.size:
+        new_group[0] = True
+        new_group[1:] = np.diff(t) > merge_samples
+    group = np.cumsum(new_group) - 1
+    mag = np.abs(amp[order])
+    n_groups = int(group[-1]) + 1 if t.size else 0
+    # Largest peak per group: sort by (group, -mag) and take the first of each group.
+    by = np.lexsort((-mag, group))
+    first = np.ones(by.size, dtype=bool)
+    first[1:] = group[by][1:] != group[by][:-1]
+    main = by[first]
+    assert main.size == n_groups
+    return group, order, main

@@ -1,0 +1,236 @@
+"""Every tunable number of the detector, in one documented dataclass.
+
+Defaults and their sources are in ``docs``/``../shared/docs/domain.md``; numbers marked
+(est.) there are our own estimates and are exposed here so users can change them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+from .errors import ParameterError
+
+_NOTCH_OPTIONS = ("auto", "50", "60", "off")
+_HIGHPASS_MODES = ("standard", "ecg")
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionParams:
+    """Parameters of :func:`fascidetect.detect`.
+
+    Parameters
+    ----------
+    band_low_hz : float
+        High-pass corner of the band-pass, Hz. 20 Hz per SENIAM / De Luca et al. 2010.
+    band_high_hz : float
+        Low-pass corner, Hz; capped at ``max_band_fraction * sfreq`` (0.45 fs).
+    highpass_mode : {"standard", "ecg"}
+        ``"ecg"`` raises the high-pass to ``ecg_band_low_hz`` (30 Hz) for trunk and
+        proximal muscles with ECG contamination (Drake & Callaghan 2006).
+    filter_order : int
+        Butterworth order of each band edge (4 -> an 8th-order band-pass as SOS).
+    notch : {"auto", "50", "60", "off"}
+        Power-line handling. ``"auto"`` finds 50 or 60 Hz hum in the spectrum and notches
+        the fundamental and only the harmonics that stand out (a comb of notches at every
+        harmonic rings after each discharge and creates false echoes).
+    notch_q : float
+        Quality factor of each notch (Q ~30: about 2 Hz wide at 50/60 Hz).
+    line_ratio_db : float
+        How far a line peak must stand above the neighbouring spectrum to count as hum.
+    threshold_sigma : float
+        Detection threshold in robust noise sigmas (Quiroga 2004: 4-6; default 5).
+    artifact_sigma : float
+        Discharges larger than this many sigmas are flagged as artifacts (est. ~50).
+    dead_time_ms : float
+        Minimum spacing of two discharges on one channel. Must stay well under the 30 ms
+        of paired discharges (Kleine et al. 2012): 10-20 ms.
+    shadow_ms : float
+        Around a large discharge, smaller peaks within this time that are below
+        ``shadow_fraction`` of it are filter ringing or the potential's own later phases,
+        not new discharges.
+    shadow_fraction : float
+        See ``shadow_ms``.
+    merge_ms : float
+        Peaks on different channels within this time are one discharge.
+    snippet_ms : float
+        Length of the waveform cut around each discharge (centred on the peak).
+    noise_window_s : float
+        Window of the robust noise estimate (2-5 s) so bursts do not inflate it.
+    noise_percentile : float
+        Which percentile of the per-window sigmas is the channel's noise: a low one, so a
+        recording that is mostly bursts still gets its floor.
+    isolation_interval_s : float
+        Intervals to the previous and next discharge both above this -> ``isolated``
+        (Sleutjes et al. 2016: 250 ms).
+    burst_interval_s : float
+        Runs of discharges on one channel closer than this (>= 8 Hz firing, the voluntary
+        range) are firing trains, not fasciculations...
+    burst_min_discharges : int
+        ...when the run has at least this many discharges.
+    activity_window_ms : float
+        Length of the sub-windows of the RMS envelope used to find sustained activity.
+    activity_sigma : float
+        A sub-window is active when its RMS exceeds this many noise sigmas.
+    activity_fraction : float
+        Share of active sub-windows within ``spasm_min_duration_s`` that makes the span
+        sustained activity.
+    spasm_min_duration_s : float
+        Shortest sustained elevation called a spasm (domain: about 1 s to minutes).
+    spasm_min_channels : int
+        Channels that must be active at once (capped at the number of EMG channels).
+    episode_margin_s : float
+        Discharges this close to a spasm or voluntary episode belong to it.
+    voluntary_labels : tuple of str
+        Annotation labels (case-insensitive substrings) marking voluntary-task periods,
+        which are excluded from fasciculation counting.
+    ecg_min_channel_fraction : float
+        A discharge seen at once on at least this share of channels (and at least 3) is
+        a candidate ECG/common-mode artifact.
+    ecg_rr_range_s : tuple of float
+        Heart-period range searched for quasi-periodic common events (0.4-1.5 s).
+    layout : tuple of int | None
+        ``(rows, cols)`` of an HD grid (channels in row-major order). ``None`` treats the
+        channels as a linear array.
+    chunk_s : float
+        Length of processing blocks; long recordings are processed block by block.
+    min_rest_s : float
+        Below this much analysed rest, "no fasciculations" means little
+        (Jahanmiri-Nezhad et al. 2012: about 2 minutes).
+    template_max_distance : float
+        Correlation distance (1 - r) below which discharges join one motor-unit template.
+    """
+
+    band_low_hz: float = 20.0
+    band_high_hz: float = 450.0
+    max_band_fraction: float = 0.45
+    highpass_mode: str = "standard"
+    ecg_band_low_hz: float = 30.0
+    filter_order: int = 4
+    notch: str = "auto"
+    notch_q: float = 30.0
+    line_ratio_db: float = 10.0
+    threshold_sigma: float = 5.0
+    artifact_sigma: float = 50.0
+    dead_time_ms: float = 15.0
+    shadow_ms: float = 60.0
+    shadow_fraction: float = 0.25
+    merge_ms: float = 4.0
+    snippet_ms: float = 30.0
+    noise_window_s: float = 2.0
+    noise_percentile: float = 25.0
+    isolation_interval_s: float = 0.25
+    burst_interval_s: float = 0.125
+    burst_min_discharges: int = 4
+    activity_window_ms: float = 50.0
+    activity_sigma: float = 3.0
+    activity_fraction: float = 0.6
+    spasm_min_duration_s: float = 1.0
+    spasm_min_channels: int = 2
+    episode_margin_s: float = 0.25
+    voluntary_labels: tuple = ("voluntary", "task", "contraction", "mvc", "movement")
+    ecg_min_channel_fraction: float = 0.6
+    ecg_rr_range_s: tuple = (0.4, 1.5)
+    layout: Any = None
+    chunk_s: float = 60.0
+    min_rest_s: float = 120.0
+    template_max_distance: float = 0.3
+
+    def __post_init__(self):
+        if str(self.notch) not in _NOTCH_OPTIONS:
+            raise ParameterError(f"notch must be one of {_NOTCH_OPTIONS}, got {self.notch!r}")
+        object.__setattr__(self, "notch", str(self.notch))
+        if self.highpass_mode not in _HIGHPASS_MODES:
+            raise ParameterError(
+                f"highpass_mode must be one of {_HIGHPASS_MODES}, got {self.highpass_mode!r}")
+        positive = ("band_low_hz", "band_high_hz", "threshold_sigma", "dead_time_ms",
+                    "merge_ms", "snippet_ms", "noise_window_s", "isolation_interval_s",
+                    "activity_window_ms", "spasm_min_duration_s", "chunk_s", "notch_q")
+        for name in positive:
+            value = getattr(self, name)
+            if not value > 0:
+                raise ParameterError(f"{name} must be positive, got {value!r}")
+        if self.band_low_hz >= self.band_high_hz:
+            raise ParameterError(
+                f"band_low_hz ({self.band_low_hz}) must be below band_high_hz ({self.band_high_hz})")
+        if self.dead_time_ms >= 30:
+            raise ParameterError(
+                f"dead_time_ms={self.dead_time_ms} would merge real paired discharges "
+                "(30-35 ms apart, Kleine et al. 2012); use 10-20 ms")
+        if self.artifact_sigma <= self.threshold_sigma:
+            raise ParameterError("artifact_sigma must exceed threshold_sigma")
+        if self.layout is not None:
+            layout = tuple(int(v) for v in self.layout)
+            if len(layout) != 2 or min(layout) < 1:
+                raise ParameterError(f"layout must be (rows, cols), got {self.layout!r}")
+            object.__setattr__(self, "layout", layout)
+        if self.chunk_s < 4 * self.noise_window_s:
+            raise ParameterError("chunk_s must be at least 4 noise windows long")
+        object.__setattr__(self, "voluntary_labels", tuple(self.voluntary_labels))
+        object.__setattr__(self, "ecg_rr_range_s", tuple(self.ecg_rr_range_s))
+
+    @property
+    def effective_band_low_hz(self) -> float:
+        """High-pass corner actually used (raised in ``ecg`` mode)."""
+        return max(self.band_low_hz, self.ecg_band_low_hz) if self.highpass_mode == "ecg" \
+            else self.band_low_hz
+
+    def band_for(self, sfreq: float) -> tuple[float, float]:
+        """Return the (low, high) band in Hz for a sampling rate, or raise if it cannot fit."""
+        low = self.effective_band_low_hz
+        high = min(self.band_high_hz, self.max_band_fraction * sfreq)
+        if high <= low * 1.5:
+            raise ParameterError(
+                f"sampling rate {sfreq:g} Hz is too low for the {low:g}-{self.band_high_hz:g} Hz "
+                f"EMG band (the upper edge would be {high:g} Hz); record at >= 1000 Hz, "
+                f"or at least {3.5 * low:g} Hz for detection only")
+        return low, high
+
+    def replace(self, **changes) -> "DetectionParams":
+        """Return a copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """Return the parameters as a JSON-friendly dict."""
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_kwargs(cls, params: "DetectionParams | None" = None, **kwargs) -> "DetectionParams":
+        """Return params built from an optional base and keyword overrides, rejecting typos."""
+        base = params or cls()
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - fields)
+        if unknown:
+            raise ParameterError(f"unknown detection parameter(s) {unknown}; known: {sorted(fields)}")
+        return dataclasses.replace(base, **kwargs) if kwargs else base
+
+
+def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:
+    """Return a dict of typed overrides from ``(name, text)`` pairs given on the CLI."""
+    fields = {f.name: f for f in dataclasses.fields(DetectionParams)}
+    defaults = DetectionParams()
+    out = {}
+    for name, text in pairs:
+        name = name.replace("-", "_")
+        if name not in fields:
+            raise ParameterError(f"unknown detection parameter '{name}'; known: {sorted(fields)}")
+        default = getattr(defaults, name)
+        try:
+            if isinstance(default, bool):
+                out[name] = text.lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                out[name] = int(text)
+            elif isinstance(default, float):
+                out[name] = float(text)
+            elif isinstance(default, tuple) or name == "layout":
+                parts = [p for p in text.replace("x", ",").split(",") if p]
+                out[name] = tuple(int(p) if name == "layout" else
+                                  (float(p) if default and isinstance(default[0], float) else p)
+                                  for p in parts)
+            else:
+                out[name] = text
+        except ValueError:
+            raise ParameterError(f"parameter '{name}' expects a {type(default).__name__}, "
+                                 f"got {text!r}") from None
+    return out

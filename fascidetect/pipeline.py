@@ -1,0 +1,463 @@
+"""``detect()``: a short driver over the named steps of the pipeline.
+
+read -> noise and line (on sampled windows) -> per chunk: filter, peaks, merge, features,
+envelope -> whole recording: episodes, classification, motor-unit templates -> result.
+Chunking lives in one place (``_iter_blocks``) with margins covering the filter
+transient, so chunked output equals whole-file output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings as _warnings
+from typing import Callable
+
+import numpy as np
+
+from . import classification, detection, episodes, features, noise, preprocessing, templates
+from .errors import BadSamplesError, FascidetectWarning, NoEmgChannelError, ParameterError
+from .events import empty_events, sort_events
+from .params import DetectionParams
+from .recording import Recording
+from .results import DetectionResult, poisson_rate_ci
+
+#: Values held in memory per processing block (bounded memory for long recordings).
+_BLOCK_VALUES = 2_000_000
+#: Sampled noise windows (SpikeInterface computes noise once from random chunks).
+_NOISE_WINDOWS = 40
+_LOW_RATE_HZ = 1000.0
+_MARGIN_S = 1.0
+_ARTIFACT_WINDOW_S = 0.2
+
+
+def detect(source, params: DetectionParams | None = None, *, sfreq: float | None = None,
+           ch_names=None, emg_channels=None, progress: Callable[[float], None] | None = None,
+           **overrides) -> DetectionResult:
+    """Return the fasciculations, spasms and artifacts found in an EMG recording.
+
+    Parameters
+    ----------
+    source : Recording | mne.io.Raw | str | path-like | ndarray
+        The recording. A 2-D array (channels x samples, volts) needs ``sfreq``.
+    params : DetectionParams | None
+        Detection parameters; keyword ``overrides`` change single fields.
+    sfreq : float | None
+        Sampling rate for array input.
+    ch_names : list of str | None
+        Channel names for array input.
+    emg_channels : list of str | None
+        Channels to analyse (default: those typed EMG).
+    progress : callable | None
+        Called with the fraction done (0-1) after each block.
+    **overrides
+        Any :class:`DetectionParams` field, e.g. ``threshold_sigma=4.5``.
+
+    Returns
+    -------
+    DetectionResult
+
+    Examples
+    --------
+    >>> import numpy as np, fascidetect
+    >>> rng = np.random.default_rng(0)
+    >>> x = 5e-6 * rng.standard_normal((2, 20000))
+    >>> res = fascidetect.detect(x, sfreq=2000.0)
+    >>> int((res.events["trial_type"] == "fasciculation").sum())
+    0
+    """
+    params = DetectionParams.from_kwargs(params, **overrides)
+    rec = _as_recording(source, sfreq, ch_names, emg_channels)
+    picks = rec.emg_picks
+    if picks.size == 0:
+        raise NoEmgChannelError(
+            f"{rec.source or 'the recording'} has no EMG channel (channels: {rec.ch_names}); "
+            "name the channels to analyse with emg_channels=[...] or --emg-channels")
+    fs = rec.sfreq
+    band = params.band_for(fs)
+    names = [rec.ch_names[i] for i in picks]
+    warns = list(rec.warnings)
+    if fs < _LOW_RATE_HZ:
+        warns.append(f"sampling rate {fs:g} Hz is under {_LOW_RATE_HZ:g} Hz: discharges are "
+                     "detected but waveform shape features (duration, phases, turns) are unreliable")
+
+    geometry = _Geometry.build(fs, params, picks.size)
+    line, sos, sigma = _noise_and_line(rec, picks, params, band, geometry)
+    status = np.array(["ok"] * picks.size, dtype="U16")
+    status[sigma <= 0] = "flat"
+    for name in np.asarray(names)[sigma <= 0]:
+        warns.append(f"channel {name} is flat (no signal): it is not analysed")
+    if (sigma <= 0).all():
+        raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat")
+    thresholds = np.where(sigma > 0, params.threshold_sigma * sigma, np.inf)
+
+    found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress)
+    if found["nonfinite_s"] > 0:
+        warns.append(f"{found['nonfinite_s']:.2f} s of NaN/inf samples were excluded from analysis")
+    clipped = found["clipped_share"] > 1e-3
+    for name, share in zip(np.asarray(names)[clipped], found["clipped_share"][clipped]):
+        status[names.index(name)] = "saturated"
+        warns.append(f"channel {name} is clipped/saturated in {100 * share:.2f} % of samples")
+
+    duration = rec.n_samples / fs
+    excluded, voluntary_spans = _excluded_spans(rec, params, found["bad_spans"])
+    episode_rows, episode_spans = _episodes(found, sigma, names, params, geometry, fs,
+                                            voluntary_spans)
+    events, waveforms, templates = _classify(found, sigma, names, params, fs,
+                                             excluded + episode_spans)
+    all_events = sort_events(np.concatenate([events, episode_rows]))
+    fasc_order = np.argsort(events["onset"][events["trial_type"] == "fasciculation"],
+                            kind="stable")
+    waveforms = waveforms[fasc_order]
+
+    rest_s = duration - _union_length(excluded + episode_spans, duration)
+    channels = _channel_table(names, status, sigma, line, all_events, rest_s, episode_rows)
+    if rest_s < params.min_rest_s:
+        warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
+                     f"{params.min_rest_s:.0f} s are needed before 'no fasciculations' means much")
+    for w in warns:
+        _warnings.warn(w, FascidetectWarning, stacklevel=2)
+    recording = {
+        "source": rec.source, "format": rec.format, "sfreq": fs,
+        "duration_s": duration, "n_channels": rec.n_channels, "emg_channels": names,
+        "meas_date": rec.meas_date.isoformat() if rec.meas_date is not None else None,
+    }
+    return DetectionResult(
+        events=all_events, channels=channels, waveforms=waveforms.astype(np.float32),
+        templates=templates, params=params, recording=recording, warnings=warns, sfreq=fs,
+        line_noise={"freq_hz": line.freq_hz, "notch_hz": list(line.notch_hz),
+                    "ratio_db": round(line.ratio_db, 1)},
+    )
+
+
+# ---------------------------------------------------------------------- input
+def _as_recording(source, sfreq, ch_names, emg_channels) -> Recording:
+    """Return a Recording from any supported source."""
+    if isinstance(source, Recording):
+        rec = source
+    elif isinstance(source, np.ndarray) or (isinstance(source, (list, tuple))
+                                            and np.ndim(source) in (1, 2)):
+        data = np.atleast_2d(np.asarray(source, dtype=float))
+        if sfreq is None:
+            raise ParameterError("array input needs its sampling rate: detect(x, sfreq=...)")
+        names = list(ch_names) if ch_names is not None else [f"EMG{i + 1}" for i in range(len(data))]
+        rec = Recording(data, sfreq, names, ["emg"] * len(names))
+    elif hasattr(source, "info") and hasattr(source, "get_data"):
+        rec = Recording.from_raw(source, emg_channels=emg_channels)
+        emg_channels = None
+    else:
+        from .io import read
+
+        rec = read(source, sfreq=sfreq, emg_channels=emg_channels)
+        emg_channels = None
+    if emg_channels is not None:
+        missing = [c for c in emg_channels if c not in rec.ch_names]
+        if missing:
+            raise ParameterError(f"channel(s) {missing} not in {rec.source or 'the recording'}; "
+                                 f"available: {rec.ch_names}")
+        rec = dataclasses.replace(rec, ch_types=["emg" if c in emg_channels else
+                                                 ("misc" if t == "emg" else t)
+                                                 for c, t in zip(rec.ch_names, rec.ch_types)])
+    return rec
+
+
+# ---------------------------------------------------------------------- geometry
+@dataclasses.dataclass(frozen=True)
+class _Geometry:
+    """Sample counts derived once from the rate and parameters (grids aligned so that
+    chunked and whole-file processing see the same windows)."""
+
+    act_win: int
+    noise_win: int
+    block: int
+    margin: int
+    search_margin: int
+    dead: int
+    shadow: int
+    merge: int
+    half: int
+    art_half: int
+
+    @classmethod
+    def build(cls, fs, params, n_channels):
+        act = max(1, int(round(params.activity_window_ms * fs / 1000)))
+        noise_win = act * max(1, int(round(params.noise_window_s * 1000 / params.activity_window_ms)))
+        per_block = max(4, int(min(params.chunk_s * fs, _BLOCK_VALUES / max(1, n_channels))
+                               // noise_win))
+        margin = int(round(_MARGIN_S * fs))
+        ms = fs / 1000.0
+        shadow = int(round(params.shadow_ms * ms))
+        return cls(act_win=act, noise_win=noise_win, block=per_block * noise_win, margin=margin,
+                   search_margin=margin // 2, dead=max(1, int(round(params.dead_time_ms * ms))),
+                   shadow=shadow, merge=max(1, int(round(params.merge_ms * ms))),
+                   half=max(2, int(round(params.snippet_ms * ms / 2))),
+                   art_half=max(4, int(round(_ARTIFACT_WINDOW_S * fs / 2))))
+
+
+def _iter_blocks(rec: Recording, picks, geometry: _Geometry, whole: bool = False):
+    """Yield ``(start, stop, lo, data)`` blocks of the picked channels with margins."""
+    n = rec.n_samples
+    step = n if whole else geometry.block
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        lo, hi = max(0, start - geometry.margin), min(n, stop + geometry.margin)
+        yield start, stop, lo, rec.get_data(picks, lo, hi)
+
+
+# ---------------------------------------------------------------------- noise and line
+def _noise_and_line(rec, picks, params, band, geometry):
+    """Return line noise, the SOS cascade and per-channel sigma from sampled windows."""
+    n = rec.n_samples
+    win = geometry.noise_win
+    n_win = max(1, n // win)
+    chosen = np.unique(np.linspace(0, n_win - 1, min(n_win, _NOISE_WINDOWS)).astype(int))
+    pad = geometry.margin // 2
+    raw_windows, spans = [], []
+    for w in chosen:
+        lo, hi = max(0, w * win - pad), min(n, (w + 1) * win + pad)
+        raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
+        raw_windows.append(raw)
+        spans.append((w * win - lo, min(win, n - w * win)))
+    core = np.concatenate([r[:, a:a + b] - np.median(r[:, a:a + b], axis=1, keepdims=True)
+                           for r, (a, b) in zip(raw_windows, spans)], axis=1)
+    line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
+    sos = preprocessing.design_filter(rec.sfreq, params, line.notch_hz)
+    sig = [noise.window_sigmas(preprocessing.filter_emg(r, sos)[:, a:a + b], b)
+           for r, (a, b) in zip(raw_windows, spans)]
+    sigma = noise.channel_sigma(np.concatenate(sig, axis=1), params.noise_percentile)
+    return line, sos, sigma
+
+
+# ---------------------------------------------------------------------- block scan
+def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress):
+    """Return the discharges, features and envelope found block by block."""
+    fs = rec.sfreq
+    n = rec.n_samples
+    parts, envs, bad_spans = [], [], []
+    clipped = np.zeros(picks.size)
+    nonfinite = 0
+    for start, stop, lo, raw in _iter_blocks(rec, picks, geometry):
+        raw, bad = preprocessing.repair_nonfinite(raw)
+        if bad is not None:
+            nonfinite += int(bad[:, start - lo:stop - lo].any(axis=0).sum())
+            bad_spans.extend(_bad_spans(bad.any(axis=0), lo, fs))
+        filt = preprocessing.filter_emg(raw, sos)
+        clipped += _clipped_count(raw[:, start - lo:stop - lo])
+        envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win))
+        parts.append(_block_events(filt, raw, start, stop, lo, thresholds, sigma, params,
+                                   geometry, band, fs))
+        if progress is not None:
+            progress(stop / n)
+    found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    found["envelope"] = np.concatenate(envs, axis=1)
+    found["bad_spans"] = bad_spans
+    found["nonfinite_s"] = nonfinite / fs
+    found["clipped_share"] = clipped / n
+    return found
+
+
+def _clipped_count(raw: np.ndarray) -> np.ndarray:
+    """Return, per channel, samples at the block's extreme value in runs (clipping)."""
+    mx = raw.max(axis=1, keepdims=True)
+    mn = raw.min(axis=1, keepdims=True)
+    at = (raw == mx) | (raw == mn)
+    runs = at[:, 1:] & at[:, :-1]
+    count = runs.sum(axis=1)
+    return np.where(count >= 3, count, 0)
+
+
+def _bad_spans(mask, lo, fs):
+    starts, stops = episodes.run_bounds(mask)
+    return [((lo + a) / fs, (lo + b) / fs) for a, b in zip(starts, stops)]
+
+
+def _block_events(filt, raw, start, stop, lo, thresholds, sigma, params, g, band, fs):
+    """Return the multichannel discharges whose main peak lies in ``[start, stop)``."""
+    n_ch, n_loc = filt.shape
+    s_lo = max(0, start - lo - g.search_margin)
+    s_hi = min(n_loc, stop - lo + g.search_margin)
+    ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
+                                                params.shadow_fraction, s_lo, s_hi)
+    group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge)
+    main_idx = idx[order][main]
+    own = (main_idx + lo >= start) & (main_idx + lo < stop)
+    main, main_idx = main[own], main_idx[own]
+    main_ch = ch[order][main]
+    n_ev = main.size
+    # Channel membership: which channels had a peak in each owned group.
+    mask = np.zeros((n_ev, n_ch), dtype=bool)
+    gid_to_row = np.full(int(group.max()) + 1 if group.size else 0, -1)
+    gid_to_row[group[main]] = np.arange(n_ev)
+    rows = gid_to_row[group] if group.size else group
+    sel = rows >= 0
+    mask[rows[sel], ch[order][sel]] = True
+
+    # Centre snippets on the main channel's energy centroid: the larger lobe of a
+    # biphasic potential flips with noise, its centre of energy does not.
+    first_cut = features.cut_snippets(filt, main_idx, g.half)[np.arange(n_ev), main_ch] \
+        if n_ev else np.zeros((0, 2 * g.half + 1))
+    centre = main_idx + features.energy_centroid_offset(first_cut)
+    snips = features.cut_snippets(filt, centre, g.half)
+    main_snip = snips[np.arange(n_ev), main_ch] if n_ev else np.zeros((0, 2 * g.half + 1))
+    wf = features.waveform_features(main_snip, sigma[main_ch], fs)
+    raw_main = features.cut_snippets(raw, main_idx, g.art_half)[np.arange(n_ev), main_ch] \
+        if n_ev else np.zeros((0, 2 * g.art_half + 1))
+    af = features.artifact_features(raw_main, fs, band[0])
+    peak_abs = np.abs(filt[main_ch, main_idx])
+    return {
+        "sample": main_idx + lo, "centre": centre + lo, "channel": main_ch, "mask": mask,
+        "snr": peak_abs / sigma[main_ch], "amplitude": filt[main_ch, main_idx],
+        "snippets": snips.astype(np.float32),
+        **{k: np.asarray(v) for k, v in wf.items()}, **af,
+    }
+
+
+# ---------------------------------------------------------------------- spans
+def _excluded_spans(rec, params, bad_spans):
+    """Return spans excluded from rest (BAD annotations, NaN) and voluntary-task spans."""
+    labels = tuple(lbl.lower() for lbl in params.voluntary_labels)
+    bad, vol = list(bad_spans), []
+    for a in rec.annotations:
+        desc = a.description.lower()
+        span = (a.onset, a.onset + max(a.duration, 0.0))
+        if desc.startswith("bad") or desc.startswith("edge"):
+            bad.append(span)
+        elif a.duration > 0 and any(lbl in desc for lbl in labels):
+            vol.append(span)
+    return bad + vol, vol
+
+
+def _union_length(spans, duration):
+    """Return the total length of the union of spans clipped to ``[0, duration]``."""
+    if not spans:
+        return 0.0
+    arr = np.clip(np.array(sorted(spans), dtype=float), 0, duration)
+    total, cur_a, cur_b = 0.0, arr[0, 0], arr[0, 1]
+    for a, b in arr[1:]:  # loop over a handful of spans, not samples
+        if a > cur_b:
+            total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    return total + (cur_b - cur_a)
+
+
+def _in_spans(times, spans, margin=0.0):
+    """Return a mask of times inside any span widened by ``margin``."""
+    inside = np.zeros(times.size, dtype=bool)
+    if not spans or times.size == 0:
+        return inside
+    arr = np.array(spans, dtype=float)
+    starts = np.sort(arr[:, 0] - margin)
+    order = np.argsort(arr[:, 0])
+    ends = np.maximum.accumulate(arr[order, 1] + margin)
+    k = np.searchsorted(starts, times, side="right") - 1
+    ok = k >= 0
+    inside[ok] = times[ok] < ends[k[ok]]
+    return inside
+
+
+# ---------------------------------------------------------------------- episodes
+def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
+    """Return episode rows (spasm / voluntary) and their spans."""
+    win_s = g.act_win / fs
+    env = found["envelope"]
+    active = env > (params.activity_sigma * sigma)[:, None]
+    span = max(1, int(round(params.spasm_min_duration_s / win_s)))
+    sustained = episodes.sustained_mask(active, span, params.activity_fraction)
+    min_ch = min(params.spasm_min_channels, len(names))
+    n_sus = sustained.sum(axis=0)
+    starts, stops = episodes.run_bounds(n_sus >= 1)
+    rows = empty_events(starts.size)
+    keep = np.zeros(starts.size, dtype=bool)
+    spans = []
+    for i, (a, b) in enumerate(zip(starts, stops)):  # loop over episodes
+        if (b - a) < span:
+            continue
+        chans = sustained[:, a:b].any(axis=1)
+        onset, end = a * win_s, b * win_s
+        seg_rms = np.sqrt(np.mean(env[:, a:b] ** 2, axis=1))
+        main = int(np.argmax(np.where(chans, seg_rms, -1)))
+        t = found["sample"] / fs
+        in_ep = (t >= onset) & (t < end) & (found["channel"] == main)
+        vol = _in_spans(np.array([0.5 * (onset + end)]), voluntary_spans)[0]
+        several = chans.sum() >= min_ch
+        rows[i]["trial_type"] = "voluntary" if (vol or not several) else "spasm"
+        rows[i]["onset"], rows[i]["duration"] = onset, end - onset
+        rows[i]["peak_time"] = onset + (int(np.argmax(env[main, a:b])) + 0.5) * win_s
+        rows[i]["channel"] = names[main]
+        rows[i]["channels"] = ",".join(np.asarray(names)[chans])
+        rows[i]["duration_ms"] = (end - onset) * 1000.0
+        rows[i]["rms_uv"] = seg_rms[main] * 1e6
+        rows[i]["peak_amplitude_uv"] = 2 * np.sqrt(2) * seg_rms[main] * 1e6
+        rows[i]["snr"] = seg_rms[main] / sigma[main] if sigma[main] > 0 else np.nan
+        rows[i]["firing_rate_hz"] = in_ep.sum() / (end - onset)
+        keep[i] = True
+        spans.append((onset, end))
+    return rows[keep], [(a - params.episode_margin_s, b + params.episode_margin_s)
+                        for a, b in spans]
+
+
+# ---------------------------------------------------------------------- classification
+def _classify(found, sigma, names, params, fs, excluded_spans):
+    """Return event rows for discharges, fasciculation waveforms and unit templates."""
+    times = found["sample"] / fs
+    main_ch = found["channel"]
+    spread = found["mask"].sum(axis=1)
+    keep = ~_in_spans(times, excluded_spans)
+    kind = classification.classify_artifacts(found, spread, len(names), found["snr"], times,
+                                             main_ch, params)
+    trains = classification.firing_trains(times, main_ch, params)
+    isolated = classification.isolation(times, main_ch, params.isolation_interval_s)
+
+    ttype = np.where(kind != "", "artifact", np.where(trains, "voluntary", "fasciculation"))
+    sel = np.flatnonzero(keep)
+    n = sel.size
+    ev = empty_events(n)
+    half = found["snippets"].shape[-1] // 2
+    onset = (found["centre"][sel] + found["onset_offset"][sel] - half) / fs
+    ev["peak_time"] = times[sel]
+    ev["onset"] = np.maximum(0.0, onset)
+    ev["duration"] = found["length"][sel] / fs
+    ev["trial_type"] = ttype[sel]
+    ev["channel"] = np.asarray(names, dtype="U64")[main_ch[sel]] if n else []
+    name_arr = np.asarray(names, dtype=object)
+    ev["channels"] = [",".join(name_arr[m]) for m in found["mask"][sel]]  # output formatting
+    ev["peak_amplitude_uv"] = found["p2p"][sel] * 1e6
+    ev["duration_ms"] = found["duration_ms"][sel]
+    ev["n_phases"] = found["n_phases"][sel]
+    ev["n_turns"] = found["n_turns"][sel]
+    ev["snr"] = found["snr"][sel]
+    ev["isolated"] = isolated[sel]
+    ev["artifact_kind"] = kind[sel]
+
+    fasc = np.flatnonzero(ev["trial_type"] == "fasciculation")
+    waveforms = found["snippets"][sel][fasc]
+    units, unit_templates = templates.assign_units(waveforms, found["p2p"][sel][fasc],
+                                                   params.template_max_distance)
+    ev["unit"][fasc] = units
+    return ev, waveforms, unit_templates
+
+
+# ---------------------------------------------------------------------- per channel
+def _channel_table(names, status, sigma, line, events, rest_s, episode_rows):
+    """Return the per-channel statistics table."""
+    fasc = events[events["trial_type"] == "fasciculation"]
+    counts = np.array([(fasc["channel"] == n).sum() for n in names])
+    rest = np.where(status == "flat", 0.0, rest_s)
+    low, high = poisson_rate_ci(counts, rest / 60.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(rest > 0, counts / (rest / 60.0), np.nan)
+    out = []
+    for i, name in enumerate(names):
+        involved = np.array([name in c.split(",") for c in episode_rows["channels"]], dtype=bool)
+        spasm = involved & (episode_rows["trial_type"] == "spasm")
+        out.append({
+            "name": name, "status": str(status[i]),
+            "noise_sigma_uv": float(sigma[i] * 1e6),
+            "line_freq_hz": line.per_channel_hz[i] if i < len(line.per_channel_hz) else None,
+            "n_fasciculations": int(counts[i]), "rest_s": float(rest[i]),
+            "rate_per_min": float(rate[i]), "rate_ci_low": float(low[i]),
+            "rate_ci_high": float(high[i]),
+            "n_spasms": int(spasm.sum()), "spasm_s": float(episode_rows["duration"][spasm].sum()),
+        })
+    return out

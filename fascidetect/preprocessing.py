@@ -1,0 +1,158 @@
+"""Preprocessing: power-line detection and the zero-phase band-pass/notch cascade.
+
+The band-pass (Butterworth, SOS, ``sosfiltfilt``) also removes baseline wander, which
+lies far below the 20 Hz corner. Notches go only where the spectrum shows hum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .params import DetectionParams
+
+_LINE_CANDIDATES_HZ = (50.0, 60.0)
+_MAX_HARMONIC = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class LineNoise:
+    """Power-line hum found in a recording.
+
+    Attributes
+    ----------
+    freq_hz : float | None
+        Fundamental (50 or 60 Hz), ``None`` when no hum stands out.
+    notch_hz : tuple of float
+        Frequencies that get a notch (the fundamental and prominent harmonics).
+    per_channel_hz : tuple
+        Per channel: the fundamental found on it, or ``None``.
+    ratio_db : float
+        How far the fundamental stands above the neighbouring spectrum (largest channel).
+    """
+
+    freq_hz: float | None
+    notch_hz: tuple
+    per_channel_hz: tuple
+    ratio_db: float
+
+
+def _peak_ratio_db(freqs: np.ndarray, psd: np.ndarray, f0: float) -> np.ndarray:
+    """Return, per channel, the power at ``f0`` over the median of its neighbourhood, in dB."""
+    df = freqs[1] - freqs[0]
+    at = np.abs(freqs - f0) <= max(df, 0.6)
+    near = (np.abs(freqs - f0) >= 2.5) & (np.abs(freqs - f0) <= 8.0)
+    if not at.any() or near.sum() < 3:
+        return np.full(psd.shape[0], -np.inf)
+    peak = psd[:, at].max(axis=1)
+    floor = np.median(psd[:, near], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10 * np.log10(peak / np.maximum(floor, np.finfo(float).tiny))
+
+
+def detect_line_noise(segments: np.ndarray, sfreq: float, params: DetectionParams,
+                      band_high_hz: float) -> LineNoise:
+    """Return the power-line hum found in sample segments of a recording.
+
+    Parameters
+    ----------
+    segments : ndarray, shape (n_channels, n_samples)
+        Raw samples (a few seconds, possibly several stretches joined) in volts.
+    sfreq : float
+        Sampling rate in Hz.
+    params : DetectionParams
+        Uses ``notch`` and ``line_ratio_db``.
+    band_high_hz : float
+        Upper band edge; harmonics above it are filtered out anyway.
+    """
+    n_ch = segments.shape[0]
+    if params.notch == "off":
+        return LineNoise(None, (), (None,) * n_ch, 0.0)
+    from scipy.signal import welch
+
+    nyq_limit = min(band_high_hz, 0.5 * sfreq - 2.0)
+    nperseg = int(min(segments.shape[1], 2 * sfreq))  # 0.5 Hz resolution
+    freqs, psd = welch(segments - segments.mean(axis=1, keepdims=True), fs=sfreq,
+                       nperseg=nperseg, axis=-1)
+    if params.notch in ("50", "60"):
+        f0 = float(params.notch)
+        ratios = _peak_ratio_db(freqs, psd, f0)
+        per_channel = tuple(f0 if r >= params.line_ratio_db else None for r in ratios)
+    else:
+        ratios_by_f = {f: _peak_ratio_db(freqs, psd, f) for f in _LINE_CANDIDATES_HZ
+                       if f < nyq_limit}
+        if not ratios_by_f:
+            return LineNoise(None, (), (None,) * n_ch, 0.0)
+        stacked = np.vstack(list(ratios_by_f.values()))
+        best = np.argmax(stacked, axis=0)
+        cand = list(ratios_by_f)
+        per_channel = tuple(cand[b] if stacked[b, c] >= params.line_ratio_db else None
+                            for c, b in enumerate(best))
+        found = [f for f in per_channel if f is not None]
+        if not found:
+            return LineNoise(None, (), per_channel, float(stacked.max()))
+        f0 = max(set(found), key=found.count)
+        ratios = ratios_by_f[f0]
+    if not any(f is not None for f in per_channel):
+        return LineNoise(None, (), per_channel, float(np.max(ratios)))
+    notch = [f0]
+    for k in range(2, _MAX_HARMONIC + 1):
+        fk = k * f0
+        if fk >= nyq_limit:
+            break
+        if np.max(_peak_ratio_db(freqs, psd, fk)) >= params.line_ratio_db:
+            notch.append(fk)
+    return LineNoise(f0, tuple(notch), per_channel, float(np.max(ratios)))
+
+
+def design_filter(sfreq: float, params: DetectionParams, notch_hz=()) -> np.ndarray:
+    """Return the SOS cascade: Butterworth band-pass plus a notch at each of ``notch_hz``.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz.
+    params : DetectionParams
+        Band, order and notch Q.
+    notch_hz : sequence of float
+        Frequencies to notch (from :func:`detect_line_noise`).
+
+    Returns
+    -------
+    sos : ndarray, shape (n_sections, 6)
+    """
+    from scipy.signal import butter, iirnotch, tf2sos
+
+    low, high = params.band_for(sfreq)
+    sections = [butter(params.filter_order, [low, high], btype="bandpass", fs=sfreq,
+                       output="sos")]
+    for f in notch_hz:
+        if f < 0.5 * sfreq - 1:
+            b, a = iirnotch(f, params.notch_q, fs=sfreq)
+            sections.append(tf2sos(b, a))
+    return np.vstack(sections)
+
+
+def filter_emg(data: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    """Return the zero-phase filtered data (``sosfiltfilt`` along the last axis).
+
+    Non-finite samples must be replaced before calling (see :func:`repair_nonfinite`).
+    """
+    from scipy.signal import sosfiltfilt
+
+    return sosfiltfilt(sos, data, axis=-1)
+
+
+def repair_nonfinite(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return data with NaN/inf replaced by the channel median, and the bad-sample mask.
+
+    The mask is ``None`` when every sample is finite (the common case, no copy made).
+    """
+    finite = np.isfinite(data)
+    if finite.all():
+        return data, None
+    data = np.array(data, dtype=float, copy=True)
+    fill = np.array([np.median(row[ok]) if ok.any() else 0.0 for row, ok in zip(data, finite)])
+    data[~finite] = np.broadcast_to(fill[:, None], data.shape)[~finite]
+    return data, ~finite

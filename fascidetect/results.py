@@ -1,0 +1,183 @@
+"""DetectionResult: the events, per-channel statistics and waveforms of one recording,
+with exports to events.tsv, JSON, MNE Annotations and pandas."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .events import EVENT_DTYPE, write_events_tsv
+
+
+def poisson_rate_ci(count: np.ndarray, exposure_min: np.ndarray, level: float = 0.95):
+    """Return the exact (Garwood) confidence interval of a Poisson rate per minute.
+
+    Parameters
+    ----------
+    count : array_like of int
+        Events observed.
+    exposure_min : array_like of float
+        Observation time in minutes.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    low, high : ndarray
+        Rate bounds per minute (NaN where the exposure is zero).
+    """
+    from scipy.stats import chi2
+
+    count = np.asarray(count, dtype=float)
+    exposure = np.asarray(exposure_min, dtype=float)
+    alpha = 1.0 - level
+    low = np.where(count > 0, chi2.ppf(alpha / 2, 2 * count) / 2, 0.0)
+    high = chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.where(exposure > 0, low / exposure, np.nan),
+                np.where(exposure > 0, high / exposure, np.nan))
+
+
+@dataclasses.dataclass
+class DetectionResult:
+    """What :func:`fascidetect.detect` found in one recording.
+
+    Attributes
+    ----------
+    events : ndarray (structured, :data:`fascidetect.events.EVENT_DTYPE`)
+        One row per fasciculation, firing-train discharge, artifact, and per spasm or
+        voluntary episode, sorted by onset.
+    channels : list of dict
+        Per EMG channel: ``name``, ``status``, ``noise_sigma_uv``, ``line_freq_hz``,
+        ``n_fasciculations``, ``rest_s``, ``rate_per_min`` with ``rate_ci_low`` and
+        ``rate_ci_high`` (95 % exact Poisson), ``n_spasms``, ``spasm_s``.
+    waveforms : ndarray, shape (n_fasciculations, n_channels, n_samples)
+        Band-passed snippets (volts) of the fasciculation rows, in their order.
+    templates : ndarray, shape (n_units, n_channels, n_samples)
+        Mean snippet of each motor-unit template.
+    params : DetectionParams
+    recording : dict
+        Source path, format, sampling rate, duration, channel names, start time.
+    warnings : list of str
+    sfreq : float
+        Sampling rate of the waveforms.
+    """
+
+    events: np.ndarray
+    channels: list
+    waveforms: np.ndarray
+    templates: np.ndarray
+    params: Any
+    recording: dict
+    warnings: list
+    sfreq: float
+    line_noise: dict = dataclasses.field(default_factory=dict)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def fasciculations(self) -> np.ndarray:
+        """Return the fasciculation rows of :attr:`events`."""
+        return self.events[self.events["trial_type"] == "fasciculation"]
+
+    @property
+    def spasms(self) -> np.ndarray:
+        """Return the spasm episode rows of :attr:`events`."""
+        return self.events[self.events["trial_type"] == "spasm"]
+
+    @property
+    def n_units(self) -> int:
+        """Return the number of motor-unit templates among the fasciculations."""
+        units = self.fasciculations["unit"]
+        return int(np.unique(units[units >= 0]).size)
+
+    def summary(self) -> dict:
+        """Return a JSON-friendly dict: recording, counts, rates per channel, warnings."""
+        ev = self.events
+        counts = {t: int(np.sum(ev["trial_type"] == t))
+                  for t in ("fasciculation", "spasm", "voluntary", "artifact")}
+        kinds, kc = np.unique(ev["artifact_kind"][ev["trial_type"] == "artifact"],
+                              return_counts=True)
+        rest_s = max((c["rest_s"] for c in self.channels), default=0.0)
+        total = counts["fasciculation"]
+        low, high = poisson_rate_ci([total], [rest_s / 60.0])
+        return {
+            "fascidetect_version": _version(),
+            "recording": self.recording,
+            "counts": counts,
+            "artifacts_by_kind": {str(k): int(c) for k, c in zip(kinds, kc)},
+            "fasciculation_rate_per_min": _num(total / (rest_s / 60.0)) if rest_s > 0 else None,
+            "fasciculation_rate_ci": [_num(low[0]), _num(high[0])],
+            "rest_s": _num(rest_s),
+            "n_units": self.n_units,
+            "spasm_total_s": _num(float(np.nansum(self.spasms["duration"]))),
+            "line_noise": self.line_noise,
+            "channels": [{k: _num(v) for k, v in c.items()} for c in self.channels],
+            "warnings": list(self.warnings),
+            "surface_emg_limits": SURFACE_LIMITS,
+            "params": self.params.as_dict(),
+        }
+
+    # ------------------------------------------------------------------ exports
+    def to_tsv(self, path: str | os.PathLike) -> Path:
+        """Write the events as a BIDS-style events.tsv and return its path."""
+        return write_events_tsv(self.events, path)
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        """Return the summary as JSON text, and write it atomically to *path* if given."""
+        text = json.dumps(self.summary(), indent=2, ensure_ascii=False)
+        if path is not None:
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+            tmp.write_text(text + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        return text
+
+    def to_annotations(self):
+        """Return the events as ``mne.Annotations`` (description = trial type, with the
+        artifact kind after a slash)."""
+        import mne
+
+        ev = self.events
+        desc = np.where(ev["artifact_kind"] != "",
+                        np.char.add(np.char.add(ev["trial_type"], "/"), ev["artifact_kind"]),
+                        ev["trial_type"])
+        return mne.Annotations(ev["onset"], ev["duration"], desc,
+                               ch_names=[tuple(c.split(",")) if c else () for c in ev["channels"]])
+
+    def to_dataframe(self):
+        """Return the events as a ``pandas.DataFrame`` (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - depends on environment
+            from .errors import MissingDependencyError
+
+            raise MissingDependencyError("to_dataframe() needs pandas: pip install pandas") from None
+        return pd.DataFrame({name: self.events[name] for name in EVENT_DTYPE.names})
+
+
+SURFACE_LIMITS = (
+    "Surface EMG cannot assess fibrillation potentials or positive sharp waves (needle "
+    "only), cannot see red flags such as bladder or bowel dysfunction or saddle anaesthesia, "
+    "and cannot diagnose a disc herniation (MRI does). Root patterns are 'consistent with', "
+    "never diagnostic."
+)
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return __version__
+
+
+def _num(value):
+    """Return a JSON-safe number (NaN/inf -> None; numpy scalars -> Python)."""
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
