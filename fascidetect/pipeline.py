@@ -93,7 +93,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress)
     if found["nonfinite_s"] > 0:
         warns.append(f"{found['nonfinite_s']:.2f} s of NaN/inf samples were excluded from analysis")
-    clipped = found["clipped_share"] > 1e-3
+    clipped = (found["clipped_share"] > 1e-3) & (status == "ok")
     for name, share in zip(np.asarray(names)[clipped], found["clipped_share"][clipped]):
         status[names.index(name)] = "saturated"
         warns.append(f"channel {name} is clipped/saturated in {100 * share:.2f} % of samples")
@@ -262,7 +262,7 @@ def _clipped_count(raw: np.ndarray) -> np.ndarray:
     at = (raw == mx) | (raw == mn)
     runs = at[:, 1:] & at[:, :-1]
     count = runs.sum(axis=1)
-    return np.where(count >= 3, count, 0)
+    return np.where((count >= 3) & (mx[:, 0] > mn[:, 0]), count, 0)
 
 
 def _bad_spans(mask, lo, fs):

@@ -1,0 +1,210 @@
+"""End-to-end behaviour of detect(): counts against known truth, chunking, bad data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fascidetect
+from fascidetect import DetectionParams, detect
+from fascidetect.errors import BadSamplesError, NoEmgChannelError, ParameterError
+from fascidetect.events import COLUMN_NAMES, read_events_tsv
+
+from conftest import muap, synthetic_emg
+
+
+def _matched(found_times, true_times, tol_s=0.01):
+    d = np.abs(np.asarray(found_times)[:, None] - np.asarray(true_times)[None, :])
+    return int((d.min(axis=0) <= tol_s).sum()) if d.size else 0
+
+
+def test_finds_every_discharge_once():
+    data, times, _ = synthetic_emg(n_discharges=50, seed=1)
+    res = detect(data, sfreq=2048.0)
+    fasc = res.fasciculations
+    assert _matched(fasc["peak_time"], times) == times.size
+    assert len(fasc) == times.size  # no doubles from phases or ringing
+
+
+def test_pure_noise_gives_almost_nothing():
+    rng = np.random.default_rng(3)
+    data = 4e-6 * rng.standard_normal((4, int(120 * 2048)))
+    res = detect(data, sfreq=2048.0)
+    assert len(res.fasciculations) <= 2
+    assert res.channels[0]["noise_sigma_uv"] == pytest.approx(4.0 * np.sqrt(430 / 1024), rel=0.1)
+
+
+def test_big_potential_counts_once_despite_ringing():
+    fs = 2048.0
+    rng = np.random.default_rng(0)
+    data = 2e-6 * rng.standard_normal((1, int(20 * fs)))
+    wave = muap(fs, p2p_v=1500e-6, phases=2, duration_ms=15)
+    for t in (5.0, 12.0):
+        i = int(t * fs)
+        data[0, i:i + wave.size] += wave
+    res = detect(data, sfreq=fs)
+    kept = res.events[res.events["trial_type"] != "spasm"]
+    assert len(kept) == 2
+
+
+def test_paired_discharges_33ms_apart_are_both_kept():
+    fs = 2048.0
+    rng = np.random.default_rng(0)
+    data = 2e-6 * rng.standard_normal((1, int(20 * fs)))
+    wave = muap(fs, p2p_v=150e-6, phases=3)
+    for t in (5.0, 5.033, 14.0, 14.034):
+        i = int(t * fs)
+        data[0, i:i + wave.size] += wave
+    res = detect(data, sfreq=fs)
+    assert len(res.fasciculations) == 4
+
+
+def test_chunked_equals_whole_file():
+    data, _, _ = synthetic_emg(duration_s=90, n_discharges=80, seed=2)
+    whole = detect(data, sfreq=2048.0, chunk_s=1000.0)
+    chunked = detect(data, sfreq=2048.0, chunk_s=8.0)
+    a, b = whole.events, chunked.events
+    assert len(a) == len(b)
+    np.testing.assert_allclose(a["peak_time"], b["peak_time"], atol=1e-9)
+    np.testing.assert_allclose(a["peak_amplitude_uv"], b["peak_amplitude_uv"], rtol=1e-6)
+
+
+def test_spasm_episode_found_and_discharges_inside_not_counted():
+    fs = 2048.0
+    data, times, _ = synthetic_emg(duration_s=60, n_discharges=20, seed=4)
+    rng = np.random.default_rng(5)
+    a, b = int(20 * fs), int(26 * fs)
+    burst = 150e-6 * rng.standard_normal((data.shape[0], b - a))
+    data[:, a:b] += burst
+    res = detect(data, sfreq=fs)
+    spasms = res.spasms
+    assert len(spasms) == 1
+    assert spasms["onset"][0] == pytest.approx(20.0, abs=0.3)
+    assert spasms["duration"][0] == pytest.approx(6.0, abs=0.5)
+    fasc_t = res.fasciculations["peak_time"]
+    assert not np.any((fasc_t > 19.8) & (fasc_t < 26.2))
+
+
+def test_ecg_like_common_events_are_artifacts():
+    fs = 2048.0
+    rng = np.random.default_rng(6)
+    n = int(60 * fs)
+    data = 3e-6 * rng.standard_normal((6, n))
+    qrs = muap(fs, p2p_v=200e-6, phases=3, duration_ms=30)
+    beats = np.cumsum(0.85 + 0.03 * rng.standard_normal(68))
+    beats = beats[beats < 59]
+    gains = np.array([1.0, 0.8, 0.9, 0.7, 1.1, 0.6])
+    for t in beats:
+        i = int(t * fs)
+        data[:, i:i + qrs.size] += gains[:, None] * qrs[None, :]
+    res = detect(data, sfreq=fs)
+    assert len(res.fasciculations) <= 2
+    art = res.events[res.events["artifact_kind"] == "ecg"]
+    assert len(art) >= 0.9 * beats.size
+
+
+def test_outputs_round_trip(tmp_path):
+    data, times, _ = synthetic_emg(n_discharges=20, seed=7)
+    res = detect(data, sfreq=2048.0, ch_names=["EMG TA_R", "EMG EHL_R", "EMG PL_R", "EMG GAS_R"])
+    path = res.to_tsv(tmp_path / "x_events.tsv")
+    header = path.read_text().splitlines()[0].split("\t")
+    assert header[:3] == ["onset", "duration", "trial_type"]
+    assert tuple(header) == COLUMN_NAMES
+    back = read_events_tsv(path)
+    np.testing.assert_allclose(back["peak_time"], res.events["peak_time"], atol=1e-6)
+    assert list(back["trial_type"]) == list(res.events["trial_type"])
+    summary = json.loads(res.to_json(tmp_path / "x_summary.json"))
+    assert summary["counts"]["fasciculation"] == len(res.fasciculations)
+    assert (tmp_path / "x_summary.json").exists()
+    ann = res.to_annotations()
+    assert len(ann) == len(res.events)
+    assert res.waveforms.shape[0] == len(res.fasciculations)
+
+
+def test_rate_confidence_interval_contains_rate():
+    data, times, _ = synthetic_emg(duration_s=120, n_discharges=60, seed=8)
+    res = detect(data, sfreq=2048.0)
+    for ch in res.channels:
+        if ch["n_fasciculations"]:
+            assert ch["rate_ci_low"] <= ch["rate_per_min"] <= ch["rate_ci_high"]
+
+
+def test_nan_span_is_excluded_with_warning():
+    data, times, _ = synthetic_emg(n_discharges=30, seed=9)
+    data[:, 2048 * 10: 2048 * 12] = np.nan
+    res = detect(data, sfreq=2048.0)
+    assert any("NaN" in w for w in res.warnings)
+    assert res.channels[0]["rest_s"] == pytest.approx(58.0, abs=0.1)
+    assert np.isfinite(res.events["peak_time"]).all()
+
+
+def test_flat_channel_reported_not_analysed():
+    data, _, _ = synthetic_emg(n_discharges=10, seed=10)
+    data[2] = 0.0
+    res = detect(data, sfreq=2048.0)
+    assert res.channels[2]["status"] == "flat"
+    assert any("EMG3" in w and "flat" in w for w in res.warnings)
+
+
+def test_all_flat_raises():
+    with pytest.raises(BadSamplesError, match="flat"):
+        detect(np.zeros((2, 20000)), sfreq=2000.0)
+
+
+def test_sampling_rate_too_low_for_band():
+    with pytest.raises(ParameterError, match="too low"):
+        detect(np.random.default_rng(0).standard_normal((1, 5000)) * 1e-6, sfreq=50.0)
+
+
+def test_low_rate_warns_but_detects():
+    fs = 250.0
+    rng = np.random.default_rng(11)
+    data = 2e-6 * rng.standard_normal((2, int(60 * fs)))
+    wave = muap(fs, p2p_v=150e-6, phases=2, duration_ms=16)
+    times = np.arange(2, 58, 2.0)
+    for t in times:
+        i = int(t * fs)
+        data[0, i:i + wave.size] += wave
+    res = detect(data, sfreq=fs)
+    assert any("unreliable" in w for w in res.warnings)
+    assert _matched(res.fasciculations["peak_time"], times + 0.008, tol_s=0.012) >= 0.9 * times.size
+
+
+def test_array_without_sfreq_is_a_clear_error():
+    with pytest.raises(ParameterError, match="sfreq"):
+        detect(np.zeros((1, 100)))
+
+
+def test_no_emg_channel():
+    rec = fascidetect.Recording(np.zeros((1, 1000)), 1000.0, ["Fp1"], ["eeg"])
+    with pytest.raises(NoEmgChannelError, match="emg_channels"):
+        detect(rec)
+
+
+def test_unknown_parameter_rejected():
+    with pytest.raises(ParameterError, match="unknown"):
+        detect(np.zeros((1, 1000)), sfreq=1000.0, treshold=4)
+
+
+def test_dead_time_guard():
+    with pytest.raises(ParameterError, match="paired"):
+        DetectionParams(dead_time_ms=35)
+
+
+def test_voluntary_annotation_excluded():
+    data, times, _ = synthetic_emg(duration_s=60, n_discharges=30, seed=12)
+    rec = fascidetect.Recording(data, 2048.0, [f"EMG{i}" for i in range(4)], ["emg"] * 4,
+                                annotations=[(10.0, 20.0, "voluntary contraction")])
+    res = detect(rec)
+    t = res.fasciculations["peak_time"]
+    assert not np.any((t > 10) & (t < 30))
+    assert res.channels[0]["rest_s"] == pytest.approx(40.0, abs=0.1)
+
+
+def test_mne_raw_input():
+    data, times, _ = synthetic_emg(n_discharges=15, seed=13)
+    rec = fascidetect.Recording(data, 2048.0, [f"EMG{i}" for i in range(4)], ["emg"] * 4)
+    res = detect(rec.to_raw())
+    assert len(res.fasciculations) == times.size
