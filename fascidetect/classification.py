@@ -107,7 +107,38 @@ def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
         ecg[idx] |= periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE / 2,
                                    ECG_MIN_BEATS + 2)
     kind[ecg & (kind == "")] = "ecg"
+    if params.layout is None and n_channels >= 4:
+        widespread = spread >= max(3, int(np.ceil(params.widespread_fraction * n_channels)))
+        kind[widespread & (kind == "")] = "widespread"
     return kind
+
+
+def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,
+                        window: int, params: DetectionParams, sfreq: float) -> np.ndarray:
+    """Return a mask of discharges surrounded by ongoing activity on their channel.
+
+    Parameters
+    ----------
+    samples, main_channel : ndarray of int
+        Peak sample and main channel of each discharge.
+    active : ndarray of bool, shape (n_channels, n_subwindows)
+        Envelope sub-windows above the activity level (artifact sub-windows removed).
+    window : int
+        Sub-window length in samples.
+    params : DetectionParams
+    sfreq : float
+    """
+    n_sub = active.shape[1]
+    if samples.size == 0 or n_sub == 0:
+        return np.zeros(samples.size, dtype=bool)
+    k = int(round(params.isolation_interval_s * sfreq / window))
+    csum = np.concatenate([np.zeros((active.shape[0], 1), dtype=int),
+                           np.cumsum(active, axis=1)], axis=1)
+    sub = np.clip(samples // window, 0, n_sub - 1)
+    lo = np.clip(sub - k, 0, n_sub)
+    hi = np.clip(sub + k + 1, 0, n_sub)
+    count = csum[main_channel, hi] - csum[main_channel, lo]
+    return count >= params.burst_active_windows
 
 
 def firing_trains(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams) -> np.ndarray:

@@ -34,15 +34,19 @@ def window_sigmas(filtered: np.ndarray, window: int) -> np.ndarray:
 
 
 def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
-    """Return one noise sigma per channel from its window sigmas (a low percentile).
+    """Return one noise sigma per channel from its window sigmas.
 
+    The quiet floor is the ``percentile`` of the window sigmas; the estimate is the median
+    of the windows near that floor (within 30 %), so a recording that is mostly bursts
+    still gets its floor while stationary noise is not biased low by a low percentile.
     Windows with a sigma of zero (flat stretches, repaired NaN spans) are ignored.
     """
-    masked = np.where(sigmas > 0, sigmas, np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
+    import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out = np.nanpercentile(masked, percentile, axis=1)
+    masked = np.where(sigmas > 0, sigmas, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        floor = np.nanpercentile(masked, percentile, axis=1)
+        near = np.where(masked <= 1.3 * floor[:, None], masked, np.nan)
+        out = np.nanmedian(near, axis=1)
     return np.nan_to_num(out, nan=0.0)

@@ -68,6 +68,17 @@ class DetectionParams:
         range) are firing trains, not fasciculations...
     burst_min_discharges : int
         ...when the run has at least this many discharges.
+    burst_active_windows : int
+        A discharge with at least this many active envelope sub-windows on its channel
+        within +/- ``isolation_interval_s`` sits in ongoing (brief or voluntary) activity,
+        not alone: a fasciculation raises one or two sub-windows, a doublet three.
+    widespread_fraction : float
+        On linear arrays of separate muscles (no ``layout``) with at least 4 channels, a
+        discharge seen at once on this share of channels is not one motor unit's localized
+        twitch: it is marked as a widespread artifact unless it is ECG.
+    edge_guard_s : float
+        Time at each end of the recording (and of gaps) not analysed: amplifier settling
+        and filter edges.
     activity_window_ms : float
         Length of the sub-windows of the RMS envelope used to find sustained activity.
     activity_sigma : float
@@ -118,10 +129,13 @@ class DetectionParams:
     merge_ms: float = 4.0
     snippet_ms: float = 30.0
     noise_window_s: float = 2.0
-    noise_percentile: float = 25.0
+    noise_percentile: float = 10.0
     isolation_interval_s: float = 0.25
     burst_interval_s: float = 0.125
     burst_min_discharges: int = 4
+    burst_active_windows: int = 4
+    widespread_fraction: float = 0.6
+    edge_guard_s: float = 0.15
     activity_window_ms: float = 50.0
     activity_sigma: float = 3.0
     activity_fraction: float = 0.6

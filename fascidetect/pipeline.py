@@ -102,7 +102,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     excluded, voluntary_spans = _excluded_spans(rec, params, found["bad_spans"])
     episode_rows, episode_spans = _episodes(found, sigma, names, params, geometry, fs,
                                             voluntary_spans)
-    events, waveforms, templates = _classify(found, sigma, names, params, fs,
+    events, waveforms, templates = _classify(found, sigma, names, params, fs, geometry,
                                              excluded + episode_spans)
     all_events = sort_events(np.concatenate([events, episode_rows]))
     fasc_order = np.argsort(events["onset"][events["trial_type"] == "fasciculation"],
@@ -313,14 +313,19 @@ def _block_events(filt, raw, start, stop, lo, thresholds, sigma, params, g, band
 
 # ---------------------------------------------------------------------- spans
 def _excluded_spans(rec, params, bad_spans):
-    """Return spans excluded from rest (BAD annotations, NaN) and voluntary-task spans."""
+    """Return spans excluded from rest (recording edges, BAD annotations, NaN) and
+    voluntary-task spans."""
     labels = tuple(lbl.lower() for lbl in params.voluntary_labels)
-    bad, vol = list(bad_spans), []
+    guard = params.edge_guard_s
+    duration = rec.n_samples / rec.sfreq
+    bad = [(a - guard, b + guard) for a, b in bad_spans]
+    bad += [(0.0, guard), (duration - guard, duration)]
+    vol = []
     for a in rec.annotations:
         desc = a.description.lower()
         span = (a.onset, a.onset + max(a.duration, 0.0))
         if desc.startswith("bad") or desc.startswith("edge"):
-            bad.append(span)
+            bad.append((span[0] - guard, span[1] + guard))
         elif a.duration > 0 and any(lbl in desc for lbl in labels):
             vol.append(span)
     return bad + vol, vol
@@ -365,6 +370,12 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
     sustained = episodes.sustained_mask(active, span, params.activity_fraction)
     min_ch = min(params.spasm_min_channels, len(names))
+    if min_ch >= 2:
+        # Activity that hops between channels (several muscles taking turns) is sustained
+        # for the group even when no single channel stays active.
+        pooled = episodes.sustained_mask((active.sum(axis=0) >= min_ch)[None, :], span,
+                                         params.activity_fraction)[0]
+        sustained |= pooled[None, :] & active
     n_sus = sustained.sum(axis=0)
     starts, stops = episodes.run_bounds(n_sus >= 1)
     rows = empty_events(starts.size)
@@ -398,7 +409,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
 
 
 # ---------------------------------------------------------------------- classification
-def _classify(found, sigma, names, params, fs, excluded_spans):
+def _classify(found, sigma, names, params, fs, g, excluded_spans):
     """Return event rows for discharges, fasciculation waveforms and unit templates."""
     times = found["sample"] / fs
     main_ch = found["channel"]
@@ -407,6 +418,12 @@ def _classify(found, sigma, names, params, fs, excluded_spans):
     kind = classification.classify_artifacts(found, spread, len(names), found["snr"], times,
                                              main_ch, params)
     trains = classification.firing_trains(times, main_ch, params)
+    active = found["envelope"] > (params.activity_sigma * sigma)[:, None]
+    artifact_sub = found["sample"][kind != ""] // g.act_win
+    for shift in (-1, 0, 1):  # artifacts' own sub-windows are not ongoing activity
+        active[:, np.clip(artifact_sub + shift, 0, max(0, active.shape[1] - 1))] = False
+    trains |= classification.in_ongoing_activity(found["sample"], main_ch, active, g.act_win,
+                                                 params, fs)
     isolated = classification.isolation(times, main_ch, params.isolation_interval_s)
 
     ttype = np.where(kind != "", "artifact", np.where(trains, "voluntary", "fasciculation"))
