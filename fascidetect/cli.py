@@ -153,6 +153,69 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, threshold_si
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: per-file outputs, batch_summary.tsv/.json, batch_report.png.")
+@click.option("--pattern", default="*.edf", show_default=True,
+              help="File-name pattern for folders (searched recursively, case-insensitive).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Process pool on this machine, or a Dask cluster.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: number of CPUs; 1 runs in this process).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster).")
+@click.option("--resume", is_flag=True,
+              help="Skip files whose outputs are complete and current (same params, unchanged input).")
+@read_options
+@detection_options
+@click.option("--quiet", is_flag=True, help="No progress bar and no tally; errors only.")
+@_fail_cleanly
+def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_channels,
+          file_format, board, threshold_sigma, notch, highpass_mode, layout, extra_params,
+          quiet):
+    """Detect events in many recordings: files, folders and manifests (INPUT...).
+
+    A manifest is a CSV/TSV with a 'path' column and optional per-file columns
+    (emg_channels, sfreq, format, board, muscles, anything else is copied to the table).
+    Prints the path of OUT/batch_summary.tsv on stdout and a tally on stderr. Exit code
+    1 if any file failed (the others are still processed), 130 on Ctrl-C (the summary of
+    the finished files is written; rerun with --resume to finish).
+
+    \b
+    Example:
+      fascidetect batch recordings/ --out results/ --jobs 4
+      fascidetect batch cohort.csv --out results/ --resume
+      fascidetect batch recordings/ --out results/ --engine dask --scheduler tcp://host:8786
+    """
+    import time
+
+    from . import batch as batch_module
+
+    params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
+    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    started = time.perf_counter()
+    try:
+        rows = batch_module.run(list(inputs), out_dir, engine=engine, jobs=jobs,
+                                scheduler=scheduler, pattern=pattern, params=params,
+                                read_options=opts, resume=resume, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted; finished files are in {out_dir}/batch_summary.tsv "
+                   "(rerun with --resume to complete).", err=True)
+        sys.exit(130)
+    summary = f"{out_dir.rstrip('/')}/batch_summary.tsv"
+    click.echo(summary)
+    failed = [r for r in rows if r["status"] != "ok"]
+    if not quiet:
+        for row in failed:
+            click.echo(f"failed: {row['error']}", err=True)
+        resumed = sum(r["resumed"] for r in rows)
+        click.echo(f"{len(rows)} files: {len(rows) - len(failed)} ok ({resumed} resumed), "
+                   f"{len(failed)} failed in {time.perf_counter() - started:.1f} s", err=True)
+    if failed:
+        sys.exit(1)
+
+
 def main(argv=None):
     """Entry point of the ``fascidetect`` console script."""
     try:
