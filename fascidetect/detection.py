@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 _MAX_NEIGHBOURS = 64
+_BLOCK = 512
 
 
 def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
@@ -45,9 +46,7 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     n = filtered.shape[1]
     hi = n if hi is None else hi
     lo, hi = max(lo, 1), min(hi, n - 1)
-    seg = filtered[:, lo:hi]
-    thr = thresholds[:, None]
-    ch, idx = np.nonzero((seg > thr) | (seg < -thr))
+    ch, idx = _supra_threshold(filtered[:, lo:hi], thresholds)
     idx = idx + lo
     if idx.size == 0:
         return ch, idx, np.empty(0)
@@ -57,6 +56,31 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction)
     ch, idx = ch[keep], idx[keep]
     return ch, idx, filtered[ch, idx]
+
+
+def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK):
+    """Return (channel, sample) of samples whose magnitude exceeds the channel threshold.
+
+    Crossings are sparse, so blocks are screened with max/min reductions (no temporaries)
+    and only the blocks that cross are expanded: much cheaper than ``np.nonzero`` on a
+    full-size boolean mask.
+    """
+    n_ch, n = seg.shape
+    m = (n // block) * block
+    blocks = seg[:, :m].reshape(n_ch, -1, block)
+    thr = thresholds[:, None]
+    hot_c, hot_b = np.nonzero((blocks.max(axis=-1) > thr) | (blocks.min(axis=-1) < -thr))
+    pos = hot_b[:, None] * block + np.arange(block)[None, :]
+    vals = seg[hot_c[:, None], pos]
+    sel = np.abs(vals) > thresholds[hot_c][:, None]
+    ch = np.broadcast_to(hot_c[:, None], pos.shape)[sel]
+    idx = pos[sel]
+    if m < n:  # the tail shorter than one block
+        tc, ti = np.nonzero(np.abs(seg[:, m:]) > thr)
+        ch, idx = np.concatenate([ch, tc]), np.concatenate([idx, ti + m])
+        order = np.lexsort((idx, ch))
+        ch, idx = ch[order], idx[order]
+    return ch, idx
 
 
 def _suppress(ch, idx, mag, dead, shadow, fraction):

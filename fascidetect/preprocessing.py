@@ -58,7 +58,8 @@ def detect_line_noise(segments: np.ndarray, sfreq: float, params: DetectionParam
     Parameters
     ----------
     segments : ndarray, shape (n_channels, n_samples)
-        Raw samples (a few seconds, possibly several stretches joined) in volts.
+        Raw samples (a few seconds, possibly several stretches joined, each with its
+        median removed) in volts.
     sfreq : float
         Sampling rate in Hz.
     params : DetectionParams
@@ -73,8 +74,7 @@ def detect_line_noise(segments: np.ndarray, sfreq: float, params: DetectionParam
 
     nyq_limit = min(band_high_hz, 0.5 * sfreq - 2.0)
     nperseg = int(min(segments.shape[1], 2 * sfreq))  # 0.5 Hz resolution
-    freqs, psd = welch(segments - segments.mean(axis=1, keepdims=True), fs=sfreq,
-                       nperseg=nperseg, axis=-1)
+    freqs, psd = welch(segments, fs=sfreq, nperseg=nperseg, axis=-1, detrend=False)
     if params.notch in ("50", "60"):
         f0 = float(params.notch)
         ratios = _peak_ratio_db(freqs, psd, f0)

@@ -66,6 +66,10 @@ class DetectionResult:
     warnings : list of str
     sfreq : float
         Sampling rate of the waveforms.
+    line_noise : dict
+        Power-line fundamental found (``freq_hz``), notches applied, peak height in dB.
+    timings : dict
+        Seconds spent per pipeline stage (read, filter, detect, features, ...).
     """
 
     events: np.ndarray
@@ -77,6 +81,7 @@ class DetectionResult:
     warnings: list
     sfreq: float
     line_noise: dict = dataclasses.field(default_factory=dict)
+    timings: dict = dataclasses.field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     @property
