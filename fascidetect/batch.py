@@ -346,9 +346,21 @@ def clean_stale_temp_files(folders: Iterable[str | os.PathLike],
 
 
 # ---------------------------------------------------------------------------- engines
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
+    """Prepare a pool worker: ignore Ctrl-C and exit when the batch process is gone."""
     # The parent owns Ctrl-C: it cancels pending files, then ends the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL, OOM killer) cannot end its workers, and they
+    # would wait forever on the task queue; a watchdog ends them instead. Output written
+    # so far stays atomic; their temp files are cleaned by the next batch.
+    import threading
+
+    def watch():
+        while _pid_alive(parent_pid):
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fascidetect-parent-watchdog", daemon=True).start()
 
 
 def _mp_context():
@@ -404,7 +416,8 @@ def _execute_local(tasks: list[dict], params, phash: str, jobs: int,
         alone = bool(suspects)
         source = suspects if alone else queue
         width = 1 if alone else min(jobs, len(queue))
-        pool = ProcessPoolExecutor(max_workers=width, mp_context=ctx, initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=width, mp_context=ctx,
+                                   initializer=_worker_init, initargs=(os.getpid(),))
         inflight: dict = {}
         broken: list = []
         try:

@@ -18,6 +18,8 @@ MAX_FASCICULATION_P2P_V = 2e-3
 #: Regularity of a heart rhythm: successive intervals within this share of each other.
 ECG_RR_TOLERANCE = 0.25
 ECG_MIN_BEATS = 4
+#: Above this many channels without a layout, the montage is taken as a dense array.
+_MAX_SEPARATE_MUSCLES = 16
 
 
 def run_length(mask: np.ndarray) -> np.ndarray:
@@ -107,7 +109,8 @@ def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
         ecg[idx] |= periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE / 2,
                                    ECG_MIN_BEATS + 2)
     kind[ecg & (kind == "")] = "ecg"
-    if params.layout is None and n_channels >= 4:
+    # Only for a few separate muscles: on a dense grid one unit's footprint is wide.
+    if params.layout is None and 4 <= n_channels <= _MAX_SEPARATE_MUSCLES:
         widespread = spread >= max(3, int(np.ceil(params.widespread_fraction * n_channels)))
         kind[widespread & (kind == "")] = "widespread"
     return kind

@@ -73,7 +73,7 @@ class DetectionParams:
         within +/- ``isolation_interval_s`` sits in ongoing (brief or voluntary) activity,
         not alone: a fasciculation raises one or two sub-windows, a doublet three.
     widespread_fraction : float
-        On linear arrays of separate muscles (no ``layout``) with at least 4 channels, a
+        On montages of separate muscles (no ``layout``, 4 to 16 channels), a
         discharge seen at once on this share of channels is not one motor unit's localized
         twitch: it is marked as a widespread artifact unless it is ECG.
     edge_guard_s : float

@@ -402,8 +402,17 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
         pooled = episodes.sustained_mask((active.sum(axis=0) >= min_ch)[None, :], span,
                                          params.activity_fraction)[0]
         sustained |= pooled[None, :] & active
-    n_sus = sustained.sum(axis=0)
-    starts, stops = episodes.run_bounds(n_sus >= 1)
+    any_sustained = sustained.any(axis=0)
+    # A brief dip inside a spasm does not split it into two episodes.
+    gap = int(round(2 * params.episode_margin_s / win_s))
+    starts, stops = episodes.run_bounds(any_sustained)
+    if starts.size > 1:
+        short = (starts[1:] - stops[:-1]) <= gap
+        for k in np.flatnonzero(short):  # loop over a handful of episode gaps
+            sustained[:, stops[k]:starts[k + 1]] = (sustained[:, starts[k]:stops[k]].any(axis=1)
+                                                    [:, None])
+        any_sustained = sustained.any(axis=0)
+    starts, stops = episodes.run_bounds(any_sustained)
     rows = empty_events(starts.size)
     keep = np.zeros(starts.size, dtype=bool)
     spans = []
