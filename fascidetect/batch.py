@@ -31,6 +31,7 @@ import re
 import signal
 import sys
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -322,7 +323,9 @@ def clean_stale_temp_files(folders: Iterable[str | os.PathLike],
     -------
     list of Path
         The files removed. Files of processes still running on this machine are kept,
-        so two batches writing to different files of one folder do not disturb each other.
+        so two batches writing to different files of one folder do not disturb each other
+        (the pid check cannot see processes of other machines: do not point two Dask
+        batches at one output folder at the same time).
     """
     dead = set(dead_pids)
     removed = []
@@ -490,9 +493,10 @@ def _execute_dask(tasks: list[dict], params, phash: str, jobs: int, scheduler,
         client = Client(cluster)
         own_client = True
     futures = {}
+    run_id = uuid.uuid4().hex[:8]  # keys unique per run: Dask shares futures by key
     try:
         for index, task in enumerate(tasks):
-            key = f"fascidetect-{phash}-{index}-{hashlib.sha1(task['path'].encode()).hexdigest()[:8]}"
+            key = f"fascidetect-{Path(task['path']).name}-{run_id}-{index}"
             future = client.submit(func, task, params, phash, key=key, pure=False, retries=0)
             futures[future] = (index, task)
         for future in as_completed(futures):
@@ -671,7 +675,8 @@ def run(inputs, out_dir, *, engine: str = "local", jobs: int | None = None, sche
             if engine == "local":
                 ended = _execute_local(work, params, phash, min(n_jobs, len(work)), on_done)
             else:
-                ended = _execute_dask(work, params, phash, n_jobs, scheduler, on_done)
+                ended = _execute_dask(work, params, phash, min(n_jobs, len(work)),
+                                      scheduler, on_done)
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -814,9 +819,7 @@ def write_cohort_report(rows: list[dict], path: str | os.PathLike,
     ok = [(i, r) for i, r in enumerate(rows) if r["status"] == "ok" and r.get("summary_json")]
     if not ok:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False) if matplotlib.get_backend().lower() != "agg" else None
+    # A bare Figure renders with Agg and leaves pyplot's global backend alone.
     from matplotlib.figure import Figure
 
     muscles = list(muscles) if muscles is not None else [None] * len(rows)
