@@ -18,6 +18,10 @@ MAX_FASCICULATION_P2P_V = 2e-3
 #: Regularity of a heart rhythm: successive intervals within this share of each other.
 ECG_RR_TOLERANCE = 0.25
 ECG_MIN_BEATS = 4
+#: Events closer than this are one heart beat (QRS ~80-120 ms).
+ECG_BEAT_S = 0.15
+#: Median/max channel amplitude above which an event is evenly spread (common mode).
+EVEN_SPREAD = 0.4
 #: Above this many channels without a layout, the montage is taken as a dense array.
 _MAX_SEPARATE_MUSCLES = 16
 
@@ -84,36 +88,58 @@ def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
     if n == 0:
         return kind
     big = snr >= params.artifact_sigma
-    wide = spread >= max(2, int(np.ceil(0.5 * n_channels)))
-    lf = features["lf_ratio"]
-    kind[(lf >= MOTION_LF_RATIO) & (big | wide)] = "motion"
-    pop = (spread <= 1) & (features["step_ratio"] >= POP_STEP_RATIO) & (lf >= POP_LF_RATIO)
-    kind[pop] = "pop"
-    kind[features["p2p"] > MAX_FASCICULATION_P2P_V] = "large"
-    kind[(features["flat_top"] >= SATURATION_FLAT_SAMPLES) & big] = "saturation"
-
-    # ECG: quasi-periodic events common to most channels at once; with fewer than three
-    # channels "common" cannot be judged, so a longer regular chain is required.
+    # ECG: quasi-periodic beats of events common to most channels at once (seen on many
+    # channels, or evenly spread); with fewer than three channels "common" cannot be
+    # judged, so a longer regular chain is required.
+    even = features["evenness"] >= EVEN_SPREAD
     if n_channels >= 3:
-        common = spread >= max(3, int(np.ceil(params.ecg_min_channel_fraction * n_channels)))
+        common = (spread >= max(3, int(np.ceil(params.ecg_min_channel_fraction * n_channels)))) \
+            | (even & (spread >= 2))
         min_beats = ECG_MIN_BEATS
     else:
         common = np.ones(n, dtype=bool)
         min_beats = ECG_MIN_BEATS + 2
     ecg = np.zeros(n, dtype=bool)
-    idx = np.flatnonzero(common & (kind == ""))
-    ecg[idx] = periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE, min_beats)
+    idx = np.flatnonzero(common)
+    ecg[idx] = _periodic_beats(times[idx], params.ecg_rr_range_s, min_beats)
     # ECG seen on a few channels only: regular heart-rate chains on one main channel.
-    for c in np.unique(main_channel):
-        idx = np.flatnonzero((main_channel == c) & (kind == "") & ~ecg)
-        ecg[idx] |= periodic_chain(times[idx], params.ecg_rr_range_s, ECG_RR_TOLERANCE / 2,
-                                   ECG_MIN_BEATS + 2)
-    kind[ecg & (kind == "")] = "ecg"
+    for c in np.unique(main_channel):  # loop over channels
+        idx = np.flatnonzero((main_channel == c) & ~ecg)
+        ecg[idx] |= _periodic_beats(times[idx], params.ecg_rr_range_s, ECG_MIN_BEATS + 2,
+                                    tolerance=ECG_RR_TOLERANCE / 2)
+    kind[ecg] = "ecg"
+    # The other artifacts, on what the heart rhythm does not explain.
+    free = kind == ""
+    wide = spread >= max(2, int(np.ceil(0.5 * n_channels)))
+    lf = features["lf_ratio"]
+    kind[free & (lf >= MOTION_LF_RATIO) & (big | wide)] = "motion"
+    pop = (spread <= 1) & (features["step_ratio"] >= POP_STEP_RATIO) & (lf >= POP_LF_RATIO)
+    kind[free & pop] = "pop"
+    kind[free & (features["p2p"] > MAX_FASCICULATION_P2P_V)] = "large"
+    kind[free & (features["flat_top"] >= SATURATION_FLAT_SAMPLES) & big] = "saturation"
     # Only for a few separate muscles: on a dense grid one unit's footprint is wide.
     if params.layout is None and 4 <= n_channels <= _MAX_SEPARATE_MUSCLES:
-        widespread = spread >= max(3, int(np.ceil(params.widespread_fraction * n_channels)))
+        widespread = (spread >= max(3, int(np.ceil(params.widespread_fraction * n_channels)))) \
+            & even
         kind[widespread & (kind == "")] = "widespread"
     return kind
+
+
+def _periodic_beats(times: np.ndarray, rr_range: tuple, min_beats: int,
+                    tolerance: float = ECG_RR_TOLERANCE) -> np.ndarray:
+    """Return a mask of events belonging to quasi-periodic beats.
+
+    Events closer than ``ECG_BEAT_S`` form one beat (a QRS complex can cross the
+    threshold several times); beats are timed by their first event.
+    """
+    n = times.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    new_beat = np.concatenate([[True], np.diff(times) > ECG_BEAT_S])
+    beat_id = np.cumsum(new_beat) - 1
+    beat_times = times[new_beat]
+    periodic = periodic_chain(beat_times, rr_range, tolerance, min_beats)
+    return periodic[beat_id]
 
 
 def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,

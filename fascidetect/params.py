@@ -108,8 +108,6 @@ class DetectionParams:
     min_rest_s : float
         Below this much analysed rest, "no fasciculations" means little
         (Jahanmiri-Nezhad et al. 2012: about 2 minutes).
-    template_max_distance : float
-        Correlation distance (1 - r) below which discharges join one motor-unit template.
     """
 
     band_low_hz: float = 20.0
@@ -148,7 +146,6 @@ class DetectionParams:
     layout: Any = None
     chunk_s: float = 60.0
     min_rest_s: float = 120.0
-    template_max_distance: float = 0.3
 
     def __post_init__(self):
         if str(self.notch) not in _NOTCH_OPTIONS:

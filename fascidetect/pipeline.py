@@ -329,9 +329,15 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
         if n_ev else np.zeros((0, 2 * g.art_half + 1))
     af = features.artifact_features(raw_main, fs, band[0])
     peak_abs = np.abs(filt[main_ch, main_idx])
+    # How evenly the event spreads: a unit's footprint decays away from its main channel,
+    # a common-mode artifact (ECG, motion) is similar everywhere.
+    ch_p2p = np.ptp(snips, axis=-1)
+    evenness = np.median(ch_p2p, axis=1) / np.maximum(ch_p2p.max(axis=1), np.finfo(float).tiny) \
+        if n_ev else np.zeros(0)
     return {
         "sample": main_idx + lo, "centre": centre + lo, "channel": main_ch, "mask": mask,
         "snr": peak_abs / sigma[main_ch], "amplitude": filt[main_ch, main_idx],
+        "evenness": evenness,
         "snippets": snips.astype(np.float32),
         **{k: np.asarray(v) for k, v in wf.items()}, **af,
     }
@@ -484,8 +490,7 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans):
 
     fasc = np.flatnonzero(ev["trial_type"] == "fasciculation")
     waveforms = found["snippets"][sel][fasc]
-    units, unit_templates = templates.assign_units(waveforms, found["p2p"][sel][fasc],
-                                                   params.template_max_distance)
+    units, unit_templates = templates.assign_units(waveforms, main_ch[sel][fasc], sigma)
     ev["unit"][fasc] = units
     return ev, waveforms, unit_templates
 

@@ -1,8 +1,11 @@
-"""Motor-unit templates: group fasciculations by multichannel waveform similarity.
+"""Motor-unit templates: group fasciculations by their multichannel waveform.
 
-Two discharges of one motor unit have the same shape on the same channels, so the
-correlation of their concatenated multichannel snippets is high; different units differ
-in shape, footprint or both (Jahanmiri-Nezhad et al. 2014 use PCA + clustering).
+Two discharges of one motor unit have the same shape on the same channels; they differ
+only by noise (and a little amplitude jitter). Following Jahanmiri-Nezhad et al. 2014
+(PCA + clustering), snippets are whitened by each channel's noise, projected on their
+main principal components, and joined by average linkage when their distance is within
+what noise and jitter explain. Discharges with different main channels are different
+units (a unit's footprint peaks in one place).
 """
 
 from __future__ import annotations
@@ -10,67 +13,133 @@ from __future__ import annotations
 import numpy as np
 
 _MAX_CLUSTERED = 1500
-#: Amplitudes of one unit vary little; a two-fold difference means another unit.
-_MAX_LOG2_AMPLITUDE_RATIO = 1.0
+_N_COMPONENTS = 5
+#: 99th percentiles of chi-square with k = 1..5 degrees of freedom: two noisy copies of one
+#: waveform are farther apart than sqrt(2 * lambda * chi2_99) in 1 % of pairs only...
+_CHI2_99 = (0.0, 6.63, 9.21, 11.34, 13.28, 15.09)
+#: ...and differences within this share of the waveform's own norm are amplitude jitter,
+#: not another unit.
+_RELATIVE_TOLERANCE = 0.3
 
 
-def assign_units(snippets: np.ndarray, p2p: np.ndarray, max_distance: float,
+def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarray,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Return a unit id per discharge (0 = most frequent) and the templates (mean snippets).
+    """Return a unit id per discharge (0 = most frequent) and the unit templates.
 
     Parameters
     ----------
     snippets : ndarray, shape (n_events, n_channels, n_samples)
-        Band-passed multichannel snippets centred on the main peak.
-    p2p : ndarray, shape (n_events,)
-        Peak-to-peak amplitude on the main channel.
-    max_distance : float
-        Correlation distance (1 - r) below which discharges join (average linkage).
+        Band-passed multichannel snippets centred on each discharge.
+    main_channel : ndarray of int, shape (n_events,)
+        Channel where each discharge is largest.
+    sigma : ndarray, shape (n_channels,)
+        Noise sigma per channel (same unit as the snippets).
     seed : int
-        Seed of the subsample used when there are more than 1500 discharges.
+        Seed of the subsample clustered when a channel has more than 1500 discharges.
 
     Returns
     -------
     units : ndarray of int, shape (n_events,)
     templates : ndarray, shape (n_units, n_channels, n_samples)
+        Mean snippet of each unit.
     """
     n = snippets.shape[0]
     if n == 0:
         return np.zeros(0, dtype=int), np.zeros((0,) + snippets.shape[1:])
+    scale = np.where(sigma > 0, sigma, 1.0)[None, :, None]
+    labels = np.full(n, -1, dtype=int)
+    next_label = 0
+    rng = np.random.default_rng(seed)
+    for ch in np.unique(main_channel):  # loop over channels, not events
+        idx = np.flatnonzero(main_channel == ch)
+        aligned = align_to_template(snippets[idx] / scale, ch)
+        local = _cluster(aligned.reshape(idx.size, -1), rng)
+        labels[idx] = local + next_label
+        next_label += int(local.max()) + 1
+    counts = np.bincount(labels, minlength=next_label)
+    rank = np.empty(next_label, dtype=int)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(next_label)
+    units = rank[labels]
+    templates = np.zeros((next_label,) + snippets.shape[1:])
+    np.add.at(templates, units, snippets.astype(float))
+    templates /= np.bincount(units, minlength=next_label)[:, None, None]
+    return units, templates
+
+
+def align_to_template(snippets: np.ndarray, channel: int, max_lag: int | None = None) -> np.ndarray:
+    """Return snippets shifted (by a fractional lag) to best match their mean on ``channel``.
+
+    Short potentials sampled at a few samples per phase jitter by up to half a sample
+    around any integer alignment, which looks like a different shape; the lag of the
+    cross-correlation peak, refined by a parabola, is applied as an FFT phase shift.
+
+    Parameters
+    ----------
+    snippets : ndarray, shape (n_events, n_channels, n_samples)
+    channel : int
+        Channel whose waveform drives the alignment (the main channel).
+    max_lag : int | None
+        Largest shift in samples (default a quarter of the snippet).
+    """
+    n_ev, n_ch, w = snippets.shape
+    if n_ev < 2:
+        return snippets.astype(float)
+    max_lag = w // 4 if max_lag is None else max_lag
+    nfft = 2 * w
+    main = snippets[:, channel, :].astype(float)
+    ref = main.mean(axis=0)
+    cc = np.fft.irfft(np.fft.rfft(main, nfft, axis=1) * np.conj(np.fft.rfft(ref, nfft))[None, :],
+                      nfft, axis=1)
+    lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
+    cc = cc[:, lags]
+    best = np.argmax(cc, axis=1)
+    # Parabolic refinement around the peak (neighbours in lag order).
+    order = np.argsort(lags)
+    pos = np.argsort(order)[best]
+    left = cc[np.arange(n_ev), order[np.clip(pos - 1, 0, lags.size - 1)]]
+    mid = cc[np.arange(n_ev), best]
+    right = cc[np.arange(n_ev), order[np.clip(pos + 1, 0, lags.size - 1)]]
+    denom = left - 2 * mid + right
+    frac = np.where(np.abs(denom) > 0, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
+    shift = lags[best] + np.clip(frac, -0.5, 0.5)
+    freqs = np.fft.rfftfreq(nfft)
+    phase = np.exp(2j * np.pi * freqs[None, :] * shift[:, None])[:, None, :]
+    spec = np.fft.rfft(snippets.astype(float), nfft, axis=-1)
+    return np.fft.irfft(spec * phase, nfft, axis=-1)[..., :w]
+
+
+def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
+    """Return cluster labels (0..k-1) of whitened snippet vectors of one main channel."""
+    n = vectors.shape[0]
     if n == 1:
-        return np.zeros(1, dtype=int), snippets.astype(float).copy()
+        return np.zeros(1, dtype=int)
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    vec = snippets.reshape(n, -1).astype(float)
-    vec = vec - vec.mean(axis=1, keepdims=True)
-    vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), np.finfo(float).tiny)
-    logamp = np.log2(np.maximum(p2p, np.finfo(float).tiny))
-    rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n, _MAX_CLUSTERED, replace=False)) if n > _MAX_CLUSTERED \
         else np.arange(n)
-    sub = vec[chosen]
-    # Distance: correlation distance, made large where amplitudes differ two-fold.
-    dist = 1.0 - sub @ sub.T
-    amp_far = np.abs(logamp[chosen][:, None] - logamp[chosen][None, :]) > _MAX_LOG2_AMPLITUDE_RATIO
-    dist = np.where(amp_far, 2.0, np.clip(dist, 0.0, 2.0))
+    centred = vectors - vectors[chosen].mean(axis=0)
+    k = min(_N_COMPONENTS, chosen.size - 1, vectors.shape[1])
+    _, _, vt = np.linalg.svd(centred[chosen], full_matrices=False)
+    proj = centred @ vt[:k].T
+    # Norm of each waveform in the same space (its own size, for the relative tolerance).
+    own = np.linalg.norm((vectors @ vt[:k].T), axis=1)
+    sub, sub_own = proj[chosen], own[chosen]
+    diff = np.linalg.norm(sub[:, None, :] - sub[None, :, :], axis=-1)
+    # With more dimensions than discharges, the top components of pure (whitened) noise
+    # have variance up to the Marchenko-Pastur edge (1 + sqrt(p/n))^2, not 1.
+    mp_edge = (1.0 + np.sqrt(vectors.shape[1] / chosen.size)) ** 2
+    noise_distance = np.sqrt(2.0 * mp_edge * _CHI2_99[k])
+    tol = np.maximum(noise_distance,
+                     _RELATIVE_TOLERANCE * 0.5 * (sub_own[:, None] + sub_own[None, :]))
+    dist = diff / tol
     iu = np.triu_indices(chosen.size, k=1)
     z = linkage(dist[iu], method="average")
-    labels = fcluster(z, t=max_distance, criterion="distance") - 1
-    n_clusters = labels.max() + 1
-    centroids = np.zeros((n_clusters, vec.shape[1]))
+    labels = fcluster(z, t=1.0, criterion="distance") - 1
+    if chosen.size == n:
+        return labels
+    centroids = np.zeros((labels.max() + 1, k))
     np.add.at(centroids, labels, sub)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), np.finfo(float).tiny)
-    if chosen.size < n:
-        labels_all = np.argmax(vec @ centroids.T, axis=1)
-        labels_all[chosen] = labels
-    else:
-        labels_all = labels
-    # Renumber by size so unit 0 is the most frequent.
-    counts = np.bincount(labels_all, minlength=n_clusters)
-    rank = np.empty(n_clusters, dtype=int)
-    rank[np.argsort(-counts, kind="stable")] = np.arange(n_clusters)
-    units = rank[labels_all]
-    templates = np.zeros((n_clusters,) + snippets.shape[1:])
-    np.add.at(templates, units, snippets.astype(float))
-    templates /= np.bincount(units, minlength=n_clusters)[:, None, None]
-    return units, templates
+    centroids /= np.bincount(labels)[:, None]
+    out = np.argmin(np.linalg.norm(proj[:, None, :] - centroids[None, :, :], axis=-1), axis=1)
+    out[chosen] = labels
+    return out
