@@ -633,7 +633,9 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
     rows = []
     if n_units == 0:
         return renderer.trim(buf), empty_events(0)
-    hosts = montage.channels_for(sp.fasc_muscles)
+    # Spread units over the host muscles (each host once before any repeats) so that a
+    # root pattern such as L5 shows on several muscles.
+    hosts = rng.permutation(montage.channels_for(sp.fasc_muscles))
     refr = sp.refractory_ms / 1000.0
     forced = False
     for u in range(n_units):  # a loop over a handful of units
@@ -641,7 +643,7 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
             rows_, cols_ = montage.pos.max(axis=0) + 1
             centre = (rng.uniform(0, rows_ - 1), rng.uniform(0, cols_ - 1))
         else:
-            centre = montage.pos[rng.choice(hosts)]
+            centre = montage.pos[hosts[u % hosts.size]]
         unit = _make_unit(rng, renderer, montage, centre, _draw(rng, sp.fasc_spread),
                           _draw(rng, sp.fasc_duration_ms), _draw(rng, sp.fasc_amplitude_uv))
         rate_hz = _draw(rng, sp.fasc_rate_per_min) / 60.0

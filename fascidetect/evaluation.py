@@ -1,0 +1,368 @@
+"""Scoring detections against ground truth: precision, recall and F1 of fasciculations,
+spasm episode recall and precision, artifact false alarms and per-channel rate errors.
+
+Both inputs are event tables (:data:`fascidetect.events.EVENT_DTYPE`) or paths to
+``events.tsv`` files, e.g. a ``<stem>_events.tsv`` written by ``fascidetect detect`` and a
+``<stem>_truth.tsv`` written by :func:`fascidetect.simulation.write_simulation`.
+
+Conventions for empty inputs (so that every score is a number):
+
+- precision = TP / (TP + FP), and 1.0 when nothing was detected (no false claim);
+- recall = TP / (TP + FN), and 1.0 when the truth is empty (nothing to miss);
+- F1 = 2 TP / (2 TP + FP + FN), and 1.0 when both are empty. With an empty truth any
+  detection gives F1 = 0, which is what a "negative" recording should score.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+from .events import read_events_tsv
+
+__all__ = ["EvaluationReport", "evaluate", "match_times", "format_reports"]
+
+#: Artifact kinds that cover the whole recording and so cannot explain a false alarm.
+_CONTINUOUS_ARTIFACTS = ("line",)
+
+
+@dataclasses.dataclass
+class EvaluationReport:
+    """Scores of one detection table against one truth table.
+
+    Attributes
+    ----------
+    tolerance_ms : float
+        Largest |peak-time difference| of a match.
+    duration_s : float
+        Observation time used for rates (given, from the truth sidecar, or the last
+        event's end).
+    n_truth, n_detected, tp, fp, fn : int
+        Fasciculation counts; each truth discharge is one row however many channels see it.
+    precision, recall, f1 : float
+        See the module docstring for the empty-input conventions.
+    mean_abs_time_error_ms : float
+        Mean |peak-time difference| over matches (NaN without matches).
+    n_truth_doublets, n_doublets_found : int
+        Truth discharges within 40 ms of another discharge of the same unit, and how many
+        of them were matched.
+    n_truth_spasms, n_detected_spasms, n_spasms_found, n_spasm_detections_true : int
+        Spasm episodes; a truth episode is found when a detected one overlaps it, a
+        detection is true when it overlaps some truth episode.
+    spasm_recall, spasm_precision : float
+        Per episode (1.0 when there is nothing to find / nothing detected).
+    spasm_onset_error_s : float
+        Mean |onset difference| between found truth spasms and their earliest
+        overlapping detection (NaN if none found).
+    artifact_false_alarms : int
+        Unmatched detected fasciculations whose peak lies in a truth artifact (except
+        mains hum, which spans everything) or inside a truth spasm or voluntary episode.
+    artifact_false_alarm_rate_per_min : float
+        The same per minute of recording.
+    false_alarm_rate_per_min : float
+        All false positives per minute.
+    per_channel : dict
+        ``{channel: {"truth_per_min", "detected_per_min", "error_per_min", "tp"}}`` by the
+        event's main channel. Channel names are compared without a leading ``EMG``
+        type prefix, since EDF readers may strip it.
+    rate_mae_per_min : float
+        Mean absolute per-channel rate error.
+    """
+
+    tolerance_ms: float
+    duration_s: float
+    n_truth: int
+    n_detected: int
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+    mean_abs_time_error_ms: float
+    n_truth_doublets: int
+    n_doublets_found: int
+    n_truth_spasms: int
+    n_detected_spasms: int
+    n_spasms_found: int
+    n_spasm_detections_true: int
+    spasm_recall: float
+    spasm_precision: float
+    spasm_onset_error_s: float
+    artifact_false_alarms: int
+    artifact_false_alarm_rate_per_min: float
+    false_alarm_rate_per_min: float
+    per_channel: dict
+    rate_mae_per_min: float
+    label: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the scores as a JSON-ready dict (NaN becomes None)."""
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (float, np.floating)):
+                return None if math.isnan(v) else float(v)
+            if isinstance(v, np.integer):
+                return int(v)
+            return v
+        return {f.name: clean(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def __str__(self) -> str:
+        return format_reports([self])
+
+
+def _as_events(value, what: str) -> np.ndarray:
+    if isinstance(value, (str, os.PathLike)):
+        return read_events_tsv(value)
+    arr = np.asarray(value)
+    if arr.dtype.names is None or not {"onset", "trial_type", "peak_time"} <= set(arr.dtype.names):
+        raise ParameterError(f"{what} must be an event table (events.EVENT_DTYPE) or a path to "
+                             f"an events.tsv, got {type(value).__name__}")
+    return arr
+
+
+def _times(events: np.ndarray) -> np.ndarray:
+    t = np.asarray(events["peak_time"], float).copy()
+    missing = np.isnan(t)
+    t[missing] = np.asarray(events["onset"], float)[missing]
+    return t
+
+
+def match_times(detected_s, truth_s, tolerance_s: float):
+    """Return one-to-one matches between detected and truth times within a tolerance.
+
+    Candidate pairs (|difference| <= tolerance) are found with ``np.searchsorted`` and
+    accepted closest first, each time used once. So a truth discharge detected twice
+    gives one match and one false positive, and of two close truth discharges (a doublet
+    or two colliding units) each detection takes the nearer one.
+
+    Parameters
+    ----------
+    detected_s, truth_s : array of float
+        Times in seconds (any order).
+    tolerance_s : float
+        Largest accepted |difference|.
+
+    Returns
+    -------
+    det_idx, truth_idx : ndarray of int
+        Indices of matched pairs into the inputs.
+    """
+    det = np.asarray(detected_s, float)
+    tru = np.asarray(truth_s, float)
+    if det.size == 0 or tru.size == 0:
+        return np.empty(0, int), np.empty(0, int)
+    order = np.argsort(tru, kind="stable")
+    ts = tru[order]
+    lo = np.searchsorted(ts, det - tolerance_s, side="left")
+    hi = np.searchsorted(ts, det + tolerance_s, side="right")
+    counts = hi - lo
+    d_idx = np.repeat(np.arange(det.size), counts)
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    t_sorted = starts + np.arange(d_idx.size)
+    err = np.abs(det[d_idx] - ts[t_sorted])
+    rank = np.lexsort((t_sorted, d_idx, err))
+    used_d = np.zeros(det.size, bool)
+    used_t = np.zeros(tru.size, bool)
+    out_d, out_t = [], []
+    for k in rank:  # sequential by nature (each accept blocks later pairs); O(candidates)
+        i, j = d_idx[k], t_sorted[k]
+        if not used_d[i] and not used_t[j]:
+            used_d[i] = used_t[j] = True
+            out_d.append(i)
+            out_t.append(j)
+    return np.asarray(out_d, int), order[np.asarray(out_t, int)]
+
+
+def _ratio(num, den, empty=1.0):
+    return float(num) / den if den else empty
+
+
+def _norm_channel(name: str) -> str:
+    name = str(name).strip()
+    if name[:4].upper() in ("EMG ", "EMG-", "EMG_"):
+        name = name[4:]
+    return name
+
+
+def _spans(events, kinds=None, artifact=False):
+    if artifact:
+        sel = (events["trial_type"] == "artifact") & ~np.isin(events["artifact_kind"], _CONTINUOUS_ARTIFACTS)
+    else:
+        sel = np.isin(events["trial_type"], kinds)
+    on = np.asarray(events["onset"][sel], float)
+    dur = np.nan_to_num(np.asarray(events["duration"][sel], float))
+    return on, on + dur
+
+
+def _inside(times, starts, ends):
+    if times.size == 0 or starts.size == 0:
+        return np.zeros(times.size, bool)
+    return ((times[:, None] >= starts[None, :]) & (times[:, None] <= ends[None, :])).any(axis=1)
+
+
+def _sidecar_duration(path) -> float | None:
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    p = Path(path)
+    side = p.with_name(p.name[:-len(".tsv")] + ".json") if p.name.endswith(".tsv") else None
+    if side is None or not side.exists():
+        return None
+    try:
+        return float(json.loads(side.read_text(encoding="utf-8"))["duration_s"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | None = None,
+             label: str = "") -> EvaluationReport:
+    """Return an :class:`EvaluationReport` scoring ``detected`` against ``truth``.
+
+    Parameters
+    ----------
+    detected, truth : ndarray of EVENT_DTYPE | path
+        Event tables or paths to ``events.tsv`` files.
+    tolerance_ms : float
+        Largest |peak-time difference| for a detected fasciculation to match a truth one.
+    duration_s : float | None
+        Observation time for rates. Default: ``duration_s`` of the truth's JSON sidecar
+        (``<stem>_truth.json``) if there is one, else the end of the last event.
+    label : str
+        Name shown in tables (e.g. the file stem).
+
+    Returns
+    -------
+    EvaluationReport
+
+    Examples
+    --------
+    >>> from fascidetect.events import empty_events
+    >>> truth = empty_events(2); truth["trial_type"] = "fasciculation"
+    >>> truth["onset"] = truth["peak_time"] = [1.0, 2.0]
+    >>> det = truth[:1].copy(); det["peak_time"] += 0.004
+    >>> rep = evaluate(det, truth, duration_s=60)
+    >>> rep.tp, rep.fn, rep.precision, rep.recall
+    (1, 1, 1.0, 0.5)
+    """
+    if not tolerance_ms > 0:
+        raise ParameterError(f"tolerance_ms must be positive, got {tolerance_ms}")
+    dur_hint = _sidecar_duration(truth) if duration_s is None else None
+    det = _as_events(detected, "detected")
+    tru = _as_events(truth, "truth")
+    if duration_s is None:
+        duration_s = dur_hint
+    if duration_s is None:
+        ends = [np.nanmax(e["onset"] + np.nan_to_num(e["duration"])) for e in (det, tru) if e.size]
+        duration_s = float(max(ends)) if ends else 0.0
+    minutes = duration_s / 60.0
+
+    dmask = det["trial_type"] == "fasciculation"
+    tmask = tru["trial_type"] == "fasciculation"
+    dfas, tfas = det[dmask], tru[tmask]
+    dt, tt = _times(dfas), _times(tfas)
+    di, ti = match_times(dt, tt, tolerance_ms / 1000.0)
+    tp = int(di.size)
+    fp = int(dfas.size - tp)
+    fn = int(tfas.size - tp)
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    time_err = float(np.mean(np.abs(dt[di] - tt[ti])) * 1000.0) if tp else float("nan")
+
+    # Doublets: truth discharges of one unit within 40 ms of each other.
+    doublet = np.zeros(tfas.size, bool)
+    if tfas.size:
+        units = np.asarray(tfas["unit"])
+        order = np.lexsort((tt, units))
+        su, st = units[order], tt[order]
+        close = (np.diff(st) < 0.040) & (su[1:] == su[:-1]) & (su[1:] >= 0)
+        flag = np.zeros(tfas.size, bool)
+        flag[1:] |= close
+        flag[:-1] |= close
+        doublet[order] = flag
+    matched_truth = np.zeros(tfas.size, bool)
+    matched_truth[ti] = True
+
+    # Spasms: overlap of episodes.
+    ds_on, ds_end = _spans(det, ["spasm"])
+    ts_on, ts_end = _spans(tru, ["spasm"])
+    overlap = (ds_on[:, None] < ts_end[None, :]) & (ds_end[:, None] > ts_on[None, :])
+    found = overlap.any(axis=0) if ds_on.size else np.zeros(ts_on.size, bool)
+    true_det = overlap.any(axis=1) if ts_on.size else np.zeros(ds_on.size, bool)
+    if found.any():
+        first = np.where(overlap, ds_on[:, None], np.inf).min(axis=0)
+        onset_err = float(np.mean(np.abs(first[found] - ts_on[found])))
+    else:
+        onset_err = float("nan")
+
+    # False alarms on confounders: unmatched detections inside artifacts or activity.
+    unmatched = np.ones(dfas.size, bool)
+    unmatched[di] = False
+    a_on, a_end = _spans(tru, artifact=True)
+    e_on, e_end = _spans(tru, ["spasm", "voluntary"])
+    fp_t = dt[unmatched]
+    on_conf = _inside(fp_t, np.concatenate([a_on, e_on]), np.concatenate([a_end, e_end]))
+    art_fa = int(on_conf.sum())
+
+    # Per-channel rates by main channel.
+    dch = np.array([_norm_channel(c) for c in dfas["channel"]], dtype=object)
+    tch = np.array([_norm_channel(c) for c in tfas["channel"]], dtype=object)
+    per_channel = {}
+    for ch in sorted(set(dch.tolist()) | set(tch.tolist())):  # a loop over channels
+        nt, nd = int(np.sum(tch == ch)), int(np.sum(dch == ch))
+        tr = nt / minutes if minutes > 0 else float("nan")
+        dr = nd / minutes if minutes > 0 else float("nan")
+        per_channel[ch] = {"truth_per_min": tr, "detected_per_min": dr, "error_per_min": dr - tr,
+                           "tp": int(np.sum(tch[ti] == ch)) if tp else 0}
+    errs = [abs(v["error_per_min"]) for v in per_channel.values()]
+    rate_mae = float(np.mean(errs)) if errs else 0.0
+
+    return EvaluationReport(
+        tolerance_ms=float(tolerance_ms), duration_s=float(duration_s),
+        n_truth=int(tfas.size), n_detected=int(dfas.size), tp=tp, fp=fp, fn=fn,
+        precision=precision, recall=recall, f1=f1, mean_abs_time_error_ms=time_err,
+        n_truth_doublets=int(doublet.sum()), n_doublets_found=int((doublet & matched_truth).sum()),
+        n_truth_spasms=int(ts_on.size), n_detected_spasms=int(ds_on.size),
+        n_spasms_found=int(found.sum()), n_spasm_detections_true=int(true_det.sum()),
+        spasm_recall=_ratio(found.sum(), ts_on.size), spasm_precision=_ratio(true_det.sum(), ds_on.size),
+        spasm_onset_error_s=onset_err, artifact_false_alarms=art_fa,
+        artifact_false_alarm_rate_per_min=art_fa / minutes if minutes > 0 else float("nan"),
+        false_alarm_rate_per_min=fp / minutes if minutes > 0 else float("nan"),
+        per_channel=per_channel, rate_mae_per_min=rate_mae, label=label,
+    )
+
+
+def format_reports(reports) -> str:
+    """Return a plain-text table of reports, one row each, plus a pooled row if several."""
+    head = ("file", "truth", "det", "TP", "FP", "FN", "prec", "recall", "F1", "dt_ms",
+            "spasm_rec", "spasm_prec", "art_FA/min", "rate_MAE")
+    rows = []
+
+    def fmt(v, nd=3):
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
+
+    for r in reports:
+        rows.append((r.label or "-", str(r.n_truth), str(r.n_detected), str(r.tp), str(r.fp), str(r.fn),
+                     fmt(r.precision), fmt(r.recall), fmt(r.f1), fmt(r.mean_abs_time_error_ms, 2),
+                     fmt(r.spasm_recall, 2), fmt(r.spasm_precision, 2),
+                     fmt(r.artifact_false_alarm_rate_per_min, 2), fmt(r.rate_mae_per_min, 2)))
+    if len(reports) > 1:
+        tp = sum(r.tp for r in reports)
+        fp = sum(r.fp for r in reports)
+        fn = sum(r.fn for r in reports)
+        rows.append(("ALL", str(sum(r.n_truth for r in reports)), str(sum(r.n_detected for r in reports)),
+                     str(tp), str(fp), str(fn), fmt(_ratio(tp, tp + fp)), fmt(_ratio(tp, tp + fn)),
+                     fmt(_ratio(2 * tp, 2 * tp + fp + fn)), "", "", "", "", ""))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
