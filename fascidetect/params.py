@@ -100,6 +100,10 @@ class DetectionParams:
         a candidate ECG/common-mode artifact.
     ecg_rr_range_s : tuple of float
         Heart-period range searched for quasi-periodic common events (0.4-1.5 s).
+    ecg_subtraction : bool
+        When a heart rhythm is found, subtract an average beat per channel (scaled to each
+        beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
+        that overlap a beat are kept.
     layout : tuple of int | None
         ``(rows, cols)`` of an HD grid (channels in row-major order). ``None`` treats the
         channels as a linear array.
@@ -143,6 +147,7 @@ class DetectionParams:
     voluntary_labels: tuple = ("voluntary", "task", "contraction", "mvc", "movement")
     ecg_min_channel_fraction: float = 0.6
     ecg_rr_range_s: tuple = (0.4, 1.5)
+    ecg_subtraction: bool = True
     layout: Any = None
     chunk_s: float = 60.0
     min_rest_s: float = 120.0

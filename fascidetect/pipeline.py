@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import classification, detection, episodes, features, noise, preprocessing, templates
+from . import (classification, detection, ecg, episodes, features, noise, preprocessing,
+               templates)
 from .errors import BadSamplesError, FascidetectWarning, NoEmgChannelError, ParameterError
 from .events import empty_events, sort_events
 from .params import DetectionParams
@@ -96,6 +97,15 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress,
                          watch)
+    if params.ecg_subtraction:
+        with watch.stage("ecg_model"):
+            model = _ecg_model(found, rec, picks, sos, sigma, params, geometry, fs)
+        if model is not None:
+            rr = np.median(np.diff(model.beats)) / fs
+            warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
+                         "an average beat per channel was subtracted before detection")
+            found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band,
+                                 progress, watch, ecg_model=model)
     if found["nonfinite_s"] > 0:
         warns.append(f"{found['nonfinite_s']:.2f} s of NaN/inf samples were excluded from analysis")
     clipped = (found["clipped_share"] > 1e-3) & (status == "ok")
@@ -238,7 +248,27 @@ def _noise_and_line(rec, picks, params, band, geometry):
 
 
 # ---------------------------------------------------------------------- block scan
-def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress, watch):
+def _read_filtered(rec, picks, sos, lo, hi, geometry):
+    """Return band-passed samples ``[lo, hi)`` (filtered with margins, as the blocks are)."""
+    n = rec.n_samples
+    a, b = max(0, lo - geometry.margin), min(n, hi + geometry.margin)
+    raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, a, b))
+    return preprocessing.filter_emg(raw, sos)[:, lo - a:hi - a]
+
+
+def _ecg_model(found, rec, picks, sos, sigma, params, geometry, fs):
+    """Return an ECG template model when the first pass found a heart rhythm, else None."""
+    times = found["sample"] / fs
+    kind = classification.classify_artifacts(found, found["mask"].sum(axis=1), len(picks),
+                                             found["snr"], times, found["channel"], params)
+    beats = ecg.beat_samples(found["sample"], found["snr"], kind == "ecg",
+                             int(classification.ECG_BEAT_S * fs))
+    return ecg.build_model(lambda lo, hi: _read_filtered(rec, picks, sos, lo, hi, geometry),
+                           beats, rec.n_samples, fs)
+
+
+def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress, watch,
+                 ecg_model=None):
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
     n = rec.n_samples
@@ -254,6 +284,9 @@ def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, pro
                 nonfinite += int(bad[:, start - lo:stop - lo].any(axis=0).sum())
                 bad_spans.extend(_bad_spans(bad.any(axis=0), lo, fs))
             filt = preprocessing.filter_emg(raw, sos)
+        if ecg_model is not None:
+            with watch.stage("ecg_subtract"):
+                ecg.subtract(filt, lo, ecg_model)
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win))

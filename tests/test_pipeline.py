@@ -87,9 +87,9 @@ def test_spasm_episode_found_and_discharges_inside_not_counted():
     assert not np.any((fasc_t > 19.8) & (fasc_t < 26.2))
 
 
-def test_ecg_like_common_events_are_artifacts():
+def _ecg_recording(seed=6, with_fasciculations=True):
     fs = 2048.0
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(seed)
     n = int(60 * fs)
     data = 3e-6 * rng.standard_normal((6, n))
     qrs = muap(fs, p2p_v=200e-6, phases=3, duration_ms=30)
@@ -98,8 +98,31 @@ def test_ecg_like_common_events_are_artifacts():
     gains = np.array([1.0, 0.8, 0.9, 0.7, 1.1, 0.6])
     for t in beats:
         i = int(t * fs)
-        data[:, i:i + qrs.size] += gains[:, None] * qrs[None, :]
+        data[:, i:i + qrs.size] += gains[:, None] * qrs[None, :] * rng.uniform(0.9, 1.1)
+    times = np.array([])
+    if with_fasciculations:
+        wave = muap(fs, p2p_v=80e-6, phases=2, duration_ms=10)
+        times = np.sort(rng.uniform(1, 58, 40))
+        times = times[np.concatenate([[True], np.diff(times) > 0.1])]
+        for t in times:
+            i = int(t * fs)
+            data[2, i:i + wave.size] += wave
+        times = times + wave.size / 2 / fs
+    return data, fs, beats, times
+
+
+def test_ecg_is_subtracted_and_fasciculations_under_it_kept():
+    data, fs, beats, times = _ecg_recording()
     res = detect(data, sfreq=fs)
+    assert any("ECG found" in w for w in res.warnings)
+    fasc = res.fasciculations
+    assert _matched(fasc["peak_time"], times) >= 0.95 * times.size
+    assert len(fasc) <= times.size + 2
+
+
+def test_ecg_without_subtraction_is_classified_as_artifact():
+    data, fs, beats, _ = _ecg_recording(with_fasciculations=False)
+    res = detect(data, sfreq=fs, ecg_subtraction=False)
     assert len(res.fasciculations) <= 2
     art = res.events[res.events["artifact_kind"] == "ecg"]
     assert len(art) >= 0.9 * beats.size

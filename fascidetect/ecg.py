@@ -1,0 +1,133 @@
+"""ECG removal by template subtraction.
+
+Each heart beat leaves a QRS complex on the EMG channels that can cross the threshold
+several times (its lobes, on whichever channel is largest). Classifying every crossing is
+fragile; subtracting a per-channel average beat, scaled to each beat, removes them at
+the source and leaves the fasciculations that overlap a beat intact. This is the usual
+remedy for ECG-contaminated trunk EMG (template subtraction; cf. Drake & Callaghan 2006).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+#: Half-length of the subtracted window: the QRS complex and the steep part of the T wave.
+HALF_WINDOW_S = 0.12
+#: Anchors are refined within this distance of the beat time found by detection.
+SEARCH_S = 0.04
+#: Fewer beats than this: no ECG model (nothing periodic enough to average).
+MIN_BEATS = 10
+_MAX_TEMPLATE_BEATS = 80
+#: Per-beat gain limits (the ECG amplitude breathes with respiration, within reason).
+_GAIN_RANGE = (0.3, 2.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EcgModel:
+    """Average beat per channel and the approximate beat samples to subtract it at."""
+
+    beats: np.ndarray      # approximate beat samples (absolute)
+    template: np.ndarray   # (n_channels, 2 * half + 1), filtered, aligned on its anchor
+    half: int
+    search: int
+
+
+def _anchor(window_abs_sum: np.ndarray) -> np.ndarray:
+    """Return the index of the largest summed absolute deflection per row."""
+    return np.argmax(window_abs_sum, axis=-1)
+
+
+def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
+                sfreq: float) -> EcgModel | None:
+    """Return the ECG model from filtered windows around the detected beats.
+
+    Parameters
+    ----------
+    read_filtered : callable
+        ``read_filtered(lo, hi) -> ndarray (n_channels, hi - lo)`` of band-passed data.
+    beat_samples : ndarray of int
+        Approximate sample of each beat.
+    n_samples : int
+        Length of the recording.
+    sfreq : float
+    """
+    if beat_samples.size < MIN_BEATS:
+        return None
+    half = int(round(HALF_WINDOW_S * sfreq))
+    search = int(round(SEARCH_S * sfreq))
+    span = half + search
+    usable = beat_samples[(beat_samples - span >= 0) & (beat_samples + span < n_samples)]
+    if usable.size < MIN_BEATS:
+        return None
+    pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
+                  .astype(int)]
+    windows = np.stack([read_filtered(b - span, b + span + 1) for b in pick])  # few beats
+    # Anchor each beat on its largest summed deflection, then cut the aligned window.
+    offs = _anchor(np.abs(windows[:, :, half:half + 2 * search + 1]).sum(axis=1))
+    idx = offs[:, None] + np.arange(2 * half + 1)[None, :]
+    aligned = np.take_along_axis(windows, np.broadcast_to(idx[:, None, :],
+                                                          (len(pick), windows.shape[1], idx.shape[1])),
+                                 axis=2)
+    template = np.median(aligned, axis=0)
+    return EcgModel(beats=np.sort(beat_samples), template=template, half=half, search=search)
+
+
+def subtract(filt: np.ndarray, lo: int, model: EcgModel) -> None:
+    """Subtract the scaled template at every beat inside the block ``filt`` (in place).
+
+    ``filt`` holds samples ``[lo, lo + filt.shape[1])``; beats are re-anchored on the
+    block's own data so the result does not depend on how the recording was cut.
+    """
+    n_ch, n = filt.shape
+    h, s = model.half, model.search
+    b = model.beats - lo
+    b = b[(b - h - s >= 0) & (b + h + s < n)]
+    if b.size == 0:
+        return
+    # Re-anchor: largest summed deflection within +/- search of each beat.
+    search_pos = b[:, None] + np.arange(-s, s + 1)[None, :]
+    anchors = np.unique(b - s + _anchor(np.abs(filt[:, search_pos]).sum(axis=0)))
+    pos = anchors[:, None] + np.arange(-h, h + 1)[None, :]          # (n_beats, L)
+    segs = filt[:, pos]                                              # (n_ch, n_beats, L)
+    # Fit gain * template + shift * derivative per channel and beat: the derivative term
+    # absorbs the sub-sample misalignment that would leave a QRS-sized residual.
+    t = model.template[:, None, :]
+    d = np.gradient(model.template, axis=-1)[:, None, :]
+    tt, dd, td = (t * t).sum(-1), (d * d).sum(-1), (t * d).sum(-1)
+    xt, xd = (segs * t).sum(-1), (segs * d).sum(-1)
+    det = tt * dd - td * td
+    ok = det > np.finfo(float).tiny * np.maximum(tt * dd, np.finfo(float).tiny)
+    safe = np.where(ok, det, 1.0)
+    gain = np.where(ok, (xt * dd - xd * td) / safe, xt / np.maximum(tt, np.finfo(float).tiny))
+    shift = np.where(ok, (xd * tt - xt * td) / safe, 0.0)
+    # Gain within physiological limits; the shift term at most one sample's worth.
+    gain = np.clip(gain, *_GAIN_RANGE)
+    shift = np.clip(shift, -gain, gain)
+    # Beats are >= 0.4 s apart and windows 0.24 s long: no overlap, plain assignment.
+    filt[:, pos] = segs - gain[..., None] * t - shift[..., None] * d
+
+
+def beat_samples(samples: np.ndarray, snr: np.ndarray, is_ecg: np.ndarray,
+                 beat_gap: int) -> np.ndarray:
+    """Return one sample per heart beat: the largest ECG-classified event of each beat.
+
+    Parameters
+    ----------
+    samples, snr : ndarray
+        Peak sample and SNR of every detected event (sorted by sample).
+    is_ecg : ndarray of bool
+        Events classified as ECG.
+    beat_gap : int
+        Events closer than this many samples belong to one beat.
+    """
+    s, q = samples[is_ecg], snr[is_ecg]
+    if s.size == 0:
+        return s
+    order = np.argsort(s, kind="stable")
+    s, q = s[order], q[order]
+    beat = np.cumsum(np.concatenate([[True], np.diff(s) > beat_gap])) - 1
+    best = np.lexsort((-q, beat))
+    first = np.concatenate([[True], beat[best][1:] != beat[best][:-1]])
+    return s[best[first]]
