@@ -216,6 +216,105 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for <stem>.edf, <stem>_truth.tsv and <stem>_truth.json.")
+@click.option("--scenario", default="rest", show_default=True,
+              help="rest, low_snr, spasm, ecg, hum_motion, consumer_250hz, grid64, voluntary, "
+                   "mixed or negative.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--duration", "duration_s", type=float, default=None,
+              help="Length in s (default: the scenario's, 120 s).")
+@click.option("--sfreq", type=float, default=None, help="Sampling rate in Hz (default: the scenario's).")
+@click.option("--channels", "n_channels", type=int, default=None, help="Number of channels (linear montage).")
+@click.option("--grid", default=None, metavar="RxC", help="HD grid layout, e.g. 8x8.")
+@click.option("--stem", default=None, help="File stem (default sim_<scenario>_s<seed>).")
+@click.option("--no-truth-annotations", is_flag=True,
+              help="Do not copy the truth into the EDF annotations.")
+@_fail_cleanly
+def simulate(out_dir, scenario, seed, duration_s, sfreq, n_channels, grid, stem,
+             no_truth_annotations):
+    """Write a simulated EMG recording with known truth (EDF+ and truth TSV).
+
+    Prints the paths written, one per line.
+
+    \b
+    Example:
+      fascidetect simulate --out sims/ --scenario mixed --seed 1
+      fascidetect simulate --out sims/ --scenario grid64 --grid 8x8 --duration 30
+    """
+    from .errors import ParameterError
+    from .simulation import SCENARIOS, simulate as _simulate, write_simulation
+
+    if scenario not in SCENARIOS:
+        raise ParameterError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    layout = None
+    if grid:
+        try:
+            layout = tuple(int(v) for v in grid.lower().split("x"))
+        except ValueError:
+            layout = ()
+        if len(layout) != 2:
+            raise ParameterError(f"--grid expects ROWSxCOLS such as 8x8, got {grid!r}")
+    rec, truth = _simulate(duration_s=duration_s, sfreq=sfreq, n_channels=n_channels,
+                           layout=layout, scenario=scenario, seed=seed)
+    paths = write_simulation(rec, truth, out_dir, stem or f"sim_{scenario}_s{seed}",
+                             include_truth_annotations=not no_truth_annotations)
+    for path in paths.values():
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("detected", type=click.Path(exists=True))
+@click.argument("truth", type=click.Path(exists=True))
+@click.option("--tolerance-ms", type=float, default=10.0, show_default=True,
+              help="Largest peak-time difference of a match.")
+@click.option("--duration", "duration_s", type=float, default=None,
+              help="Observation time in s for rates (default: truth sidecar or last event).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_fail_cleanly
+def evaluate(detected, truth, tolerance_ms, duration_s, as_json):
+    """Score DETECTED events against TRUTH: precision, recall, F1 and more.
+
+    DETECTED and TRUTH are events TSV files, or two directories: then every
+    <stem>_truth.tsv in TRUTH is paired with <stem>_events.tsv in DETECTED.
+
+    \b
+    Example:
+      fascidetect evaluate results/sim_events.tsv sims/sim_truth.tsv
+      fascidetect evaluate results/ sims/ --json
+    """
+    from pathlib import Path
+
+    from .errors import InputError
+    from .evaluation import evaluate as _evaluate, format_reports
+
+    det_p, truth_p = Path(detected), Path(truth)
+    if det_p.is_dir() != truth_p.is_dir():
+        raise InputError("DETECTED and TRUTH must both be files or both be directories")
+    if truth_p.is_dir():
+        pairs = []
+        for tpath in sorted(truth_p.glob("*_truth.tsv")):
+            stem = tpath.name[:-len("_truth.tsv")]
+            dpath = det_p / f"{stem}_events.tsv"
+            if not dpath.exists():
+                click.echo(f"Warning: no {dpath.name} in {det_p} for {tpath.name}; skipped", err=True)
+                continue
+            pairs.append((stem, dpath, tpath))
+        if not pairs:
+            raise InputError(f"no <stem>_truth.tsv in '{truth_p}' has a matching "
+                             f"<stem>_events.tsv in '{det_p}'")
+    else:
+        pairs = [(det_p.name.replace("_events.tsv", ""), det_p, truth_p)]
+    reports = [_evaluate(d, t, tolerance_ms=tolerance_ms, duration_s=duration_s, label=s)
+               for s, d, t in pairs]
+    if as_json:
+        out = [r.as_dict() for r in reports]
+        click.echo(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+    else:
+        click.echo(format_reports(reports))
+
+
 def main(argv=None):
     """Entry point of the ``fascidetect`` console script."""
     try:
