@@ -170,25 +170,55 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
     return count >= params.burst_active_windows
 
 
-def firing_trains(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams) -> np.ndarray:
-    """Return a mask of discharges in runs of fast firing on one channel (>= 8 Hz trains).
+def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
+                    analysed_s: float, ignore: np.ndarray | None = None) -> np.ndarray:
+    """Return a mask of discharges in clusters too dense for sporadic firing.
 
-    Voluntary and cramp firing is continual; fasciculations are isolated, so runs of at
-    least ``burst_min_discharges`` with intervals under ``burst_interval_s`` are not
-    fasciculations even when too short to be an episode.
+    Fasciculations are sporadic: on each channel their count in any window of
+    2 x ``isolation_interval_s`` follows a Poisson law at the channel's own mean rate.
+    A discharge whose window holds more discharges than that law allows (tail
+    probability under ``cluster_p_value``) belongs to a firing train or burst
+    (voluntary or cramp firing), not to a fasciculation. The test adapts to each
+    channel's rate, so busy but random channels are not penalised.
+
+    Parameters
+    ----------
+    times, main_channel : ndarray
+        Peak time (s) and main channel of each discharge.
+    params : DetectionParams
+    analysed_s : float
+        Length of the analysed recording, s.
+    ignore : ndarray of bool | None
+        Discharges that take no part (artifacts).
     """
+    from scipy.stats import poisson
+
     n = times.size
     out = np.zeros(n, dtype=bool)
-    if n == 0:
+    use = np.ones(n, dtype=bool) if ignore is None else ~ignore
+    if use.sum() == 0:
         return out
-    order = np.lexsort((times, main_channel))
+    idx = np.flatnonzero(use)
+    order = idx[np.lexsort((times[idx], main_channel[idx]))]
     t, c = times[order], main_channel[order]
-    close = (np.diff(t) <= params.burst_interval_s) & (c[1:] == c[:-1])
-    runs = run_length(close)
-    long_run = runs >= params.burst_min_discharges - 1
-    member = np.zeros(n, dtype=bool)
-    member[:-1] |= long_run
-    member[1:] |= long_run
+    # Put channels far apart on one time axis so one searchsorted serves all of them.
+    key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
+    half = params.isolation_interval_s
+    count = np.searchsorted(key, key + half, side="right") - \
+        np.searchsorted(key, key - half, side="left")
+    per_channel = np.bincount(c, minlength=int(c.max()) + 1)
+    # A channel busier than any sporadic fasciculation rate is firing continually: judge
+    # its windows against the highest plausible fasciculation rate instead.
+    rate = np.minimum(per_channel[c] / analysed_s, params.max_fasciculation_rate_per_min / 60.0)
+    lam = rate * 2 * half
+    dense = poisson.sf(count - 1, lam) < params.cluster_p_value
+    # Every member of a dense window is part of the cluster.
+    start = np.searchsorted(key, key - half, side="left")
+    stop = np.searchsorted(key, key + half, side="right")
+    marks = np.zeros(key.size + 1, dtype=int)
+    np.add.at(marks, start[dense], 1)
+    np.add.at(marks, stop[dense], -1)
+    member = np.cumsum(marks)[:-1] > 0
     out[order] = member
     return out
 

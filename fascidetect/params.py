@@ -63,15 +63,17 @@ class DetectionParams:
     isolation_interval_s : float
         Intervals to the previous and next discharge both above this -> ``isolated``
         (Sleutjes et al. 2016: 250 ms).
-    burst_interval_s : float
-        Runs of discharges on one channel closer than this (>= 8 Hz firing, the voluntary
-        range) are firing trains, not fasciculations...
-    burst_min_discharges : int
-        ...when the run has at least this many discharges.
+    cluster_p_value : float
+        Discharges in a window of 2 x ``isolation_interval_s`` that holds more discharges
+        than a Poisson law at the channel's own rate allows (tail probability below this)
+        are a firing train or burst, not fasciculations.
+    max_fasciculation_rate_per_min : float
+        Highest plausible sporadic rate on one channel (est.; ALS cohorts: median ~40/min
+        per muscle). Channels firing faster are judged as continual firing.
     burst_active_windows : int
         A discharge with at least this many active envelope sub-windows on its channel
-        within +/- ``isolation_interval_s`` sits in ongoing (brief or voluntary) activity,
-        not alone: a fasciculation raises one or two sub-windows, a doublet three.
+        within +/- ``isolation_interval_s`` that no detected discharge explains sits in
+        ongoing (brief or voluntary) firing too small to cross the threshold.
     widespread_fraction : float
         On montages of separate muscles (no ``layout``, 4 to 16 channels), a
         discharge seen at once on this share of channels is not one motor unit's localized
@@ -133,8 +135,8 @@ class DetectionParams:
     noise_window_s: float = 2.0
     noise_percentile: float = 10.0
     isolation_interval_s: float = 0.25
-    burst_interval_s: float = 0.125
-    burst_min_discharges: int = 4
+    cluster_p_value: float = 1e-4
+    max_fasciculation_rate_per_min: float = 120.0
     burst_active_windows: int = 4
     widespread_fraction: float = 0.6
     edge_guard_s: float = 0.15

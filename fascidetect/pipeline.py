@@ -491,15 +491,22 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans):
     keep = ~_in_spans(times, excluded_spans)
     kind = classification.classify_artifacts(found, spread, len(names), found["snr"], times,
                                              main_ch, params)
-    trains = classification.firing_trains(times, main_ch, params)
+    # Discharges explain their own envelope sub-windows (and the neighbours); what stays
+    # active around a discharge is ongoing firing too small to cross the threshold.
     active = found["envelope"] > (params.activity_sigma * sigma)[:, None]
-    artifact_sub = found["sample"][kind != ""] // g.act_win
-    for shift in (-1, 0, 1):  # artifacts' own sub-windows are not ongoing activity
-        active[:, np.clip(artifact_sub + shift, 0, max(0, active.shape[1] - 1))] = False
-    trains |= classification.in_ongoing_activity(found["sample"], main_ch, active, g.act_win,
+    n_sub = active.shape[1]
+    sub = np.clip(found["sample"] // g.act_win, 0, max(0, n_sub - 1))
+    for shift in (-1, 0, 1):  # a handful of shifts
+        active[main_ch, np.clip(sub + shift, 0, max(0, n_sub - 1))] = False
+        art = kind != ""  # artifacts explain their sub-windows on every channel
+        active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
+    ongoing = classification.in_ongoing_activity(found["sample"], main_ch, active, g.act_win,
                                                  params, fs)
+    analysed_s = max(1.0, found["envelope"].shape[1] * g.act_win / fs)
+    trains = classification.firing_clusters(times, main_ch, params, analysed_s,
+                                            ignore=kind != "")
+    trains |= ongoing
     isolated = classification.isolation(times, main_ch, params.isolation_interval_s)
-
     ttype = np.where(kind != "", "artifact", np.where(trains, "voluntary", "fasciculation"))
     sel = np.flatnonzero(keep)
     n = sel.size
