@@ -1,0 +1,158 @@
+"""Tests of the evaluator on hand-made event tables."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from fascidetect.errors import ParameterError
+from fascidetect.evaluation import evaluate, format_reports, match_times
+from fascidetect.events import empty_events, write_events_tsv
+
+
+def fasc(times, channel="EMG TA_R", unit=-1):
+    ev = empty_events(len(times))
+    ev["trial_type"] = "fasciculation"
+    ev["peak_time"] = times
+    ev["onset"] = np.asarray(times, float) - 0.005
+    ev["duration"] = 0.01
+    ev["channel"] = channel
+    ev["unit"] = unit
+    return ev
+
+
+def episode(kind, onset, duration, artifact_kind=""):
+    ev = empty_events(1)
+    ev["trial_type"] = kind
+    ev["onset"], ev["duration"], ev["peak_time"] = onset, duration, onset
+    ev["artifact_kind"] = artifact_kind
+    return ev
+
+
+TRUTH = fasc([1.0, 2.0, 3.0, 4.0])
+
+
+def test_perfect():
+    rep = evaluate(TRUTH, TRUTH, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (4, 0, 0)
+    assert rep.precision == rep.recall == rep.f1 == 1.0
+    assert rep.mean_abs_time_error_ms == 0.0
+
+
+def test_shift_within_and_outside_tolerance():
+    det = TRUTH.copy()
+    det["peak_time"] += 0.009
+    rep = evaluate(det, TRUTH, tolerance_ms=10, duration_s=60)
+    assert rep.tp == 4 and rep.mean_abs_time_error_ms == pytest.approx(9.0)
+    det["peak_time"] += 0.002
+    rep = evaluate(det, TRUTH, tolerance_ms=10, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (0, 4, 4) and rep.f1 == 0.0
+
+
+def test_missed_and_extra():
+    rep = evaluate(fasc([1.0, 2.0, 7.5]), TRUTH, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 1, 2)
+    assert rep.precision == pytest.approx(2 / 3) and rep.recall == pytest.approx(0.5)
+    assert rep.f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))
+    assert rep.false_alarm_rate_per_min == pytest.approx(1.0)
+
+
+def test_duplicated_detection_counts_once():
+    rep = evaluate(fasc([1.0, 1.004]), fasc([1.0]), duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 1, 0)
+
+
+def test_doublet_partners_match_separately():
+    truth = fasc([1.0, 1.033], unit=0)
+    rep = evaluate(fasc([1.002, 1.031]), truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 0, 0)
+    assert rep.n_truth_doublets == 2 and rep.n_doublets_found == 2
+    rep = evaluate(fasc([1.031]), truth, duration_s=60)
+    assert rep.n_doublets_found == 1 and rep.tp == 1
+
+
+def test_closest_pairs_win():
+    # Two colliding truths 8 ms apart; the detection at 1.007 belongs to the later one.
+    d, t = match_times([1.007, 0.995], [1.0, 1.008], 0.010)
+    assert dict(zip(d.tolist(), t.tolist())) == {0: 1, 1: 0}
+
+
+def test_empty_cases():
+    empty = empty_events(0)
+    rep = evaluate(empty, empty, duration_s=60)
+    assert rep.precision == rep.recall == rep.f1 == 1.0
+    assert rep.spasm_recall == rep.spasm_precision == 1.0
+    rep = evaluate(fasc([1.0]), empty, duration_s=60)
+    assert (rep.precision, rep.recall, rep.f1) == (0.0, 1.0, 0.0)
+    rep = evaluate(empty, fasc([1.0]), duration_s=60)
+    assert (rep.precision, rep.recall, rep.f1) == (1.0, 0.0, 0.0)
+    assert math.isnan(rep.mean_abs_time_error_ms)
+    json.dumps(rep.as_dict())  # NaN turned into null
+
+
+def test_spasm_overlap():
+    truth = np.concatenate([episode("spasm", 10, 5), episode("spasm", 30, 4)])
+    det = np.concatenate([episode("spasm", 11, 2), episode("spasm", 50, 3)])
+    rep = evaluate(det, truth, duration_s=60)
+    assert rep.n_truth_spasms == 2 and rep.n_spasms_found == 1
+    assert rep.spasm_recall == 0.5 and rep.spasm_precision == 0.5
+    assert rep.spasm_onset_error_s == pytest.approx(1.0)
+
+
+def test_artifact_false_alarms():
+    truth = np.concatenate([fasc([1.0]), episode("artifact", 5.0, 0.1, "ecg"),
+                            episode("artifact", 0.0, 60.0, "line"), episode("voluntary", 20, 5)])
+    det = fasc([1.0, 5.05, 22.0, 40.0])
+    rep = evaluate(det, truth, duration_s=120)
+    # 5.05 (on a QRS) and 22.0 (in a contraction) count; 40.0 is a plain FP; hum is ignored.
+    assert rep.fp == 3 and rep.artifact_false_alarms == 2
+    assert rep.artifact_false_alarm_rate_per_min == pytest.approx(1.0)
+
+
+def test_per_channel_rates_ignore_type_prefix():
+    truth = np.concatenate([fasc([1, 2, 3], "EMG TA_R"), fasc([4], "EMG PL_R")])
+    det = np.concatenate([fasc([1, 2], "TA_R"), fasc([4, 5], "PL_R")])
+    rep = evaluate(det, truth, duration_s=60)
+    assert rep.per_channel["TA_R"]["error_per_min"] == pytest.approx(-1.0)
+    assert rep.per_channel["PL_R"]["truth_per_min"] == pytest.approx(1.0)
+    assert rep.per_channel["PL_R"]["tp"] == 1
+    assert rep.rate_mae_per_min == pytest.approx(1.0)
+
+
+def test_paths_sidecar_and_table(tmp_path):
+    write_events_tsv(TRUTH, tmp_path / "x_truth.tsv")
+    (tmp_path / "x_truth.json").write_text(json.dumps({"duration_s": 120.0}))
+    write_events_tsv(fasc([1.0, 2.0]), tmp_path / "x_events.tsv")
+    rep = evaluate(tmp_path / "x_events.tsv", tmp_path / "x_truth.tsv", label="x")
+    assert rep.duration_s == 120.0 and rep.tp == 2 and rep.fn == 2
+    table = format_reports([rep, rep])
+    assert table.splitlines()[0].startswith("file") and "ALL" in table
+    with pytest.raises(ParameterError):
+        evaluate(TRUTH, TRUTH, tolerance_ms=0)
+    with pytest.raises(ParameterError):
+        evaluate([1, 2], TRUTH)
+
+
+def test_cli_evaluate(tmp_path):
+    from click.testing import CliRunner
+
+    from fascidetect.cli import cli
+
+    det_dir, truth_dir = tmp_path / "det", tmp_path / "truth"
+    det_dir.mkdir()
+    truth_dir.mkdir()
+    write_events_tsv(TRUTH, truth_dir / "a_truth.tsv")
+    write_events_tsv(fasc([1.0, 2.0, 3.0]), det_dir / "a_events.tsv")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["evaluate", str(det_dir / "a_events.tsv"), str(truth_dir / "a_truth.tsv"),
+                              "--json", "--duration", "60"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["tp"] == 3 and out["fn"] == 1 and out["label"] == "a"
+    res = runner.invoke(cli, ["evaluate", str(det_dir), str(truth_dir)])
+    assert res.exit_code == 0 and "0.750" in res.output
+    res = runner.invoke(cli, ["evaluate", str(det_dir), str(truth_dir / "a_truth.tsv")])
+    assert res.exit_code == 1
