@@ -1039,7 +1039,7 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
     (r_place, r_fasc, r_episode, r_ecg, r_line, r_motion, r_pop, r_noise, r_base, r_level) = streams
 
-    noise = _draw(r_level, sp.noise_uv, montage.n) * r_level.lognormal(0, 0.1, montage.n)
+    noise = _draw(r_level, sp.noise_uv, montage.n)
     renderer = _Renderer(fs, montage.n, n)
 
     # Episodes (spasm, voluntary, motion) share one placement so that they never overlap.
