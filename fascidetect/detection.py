@@ -106,8 +106,16 @@ def _suppress(ch, idx, mag, dead, shadow, fraction):
     return keep
 
 
-def merge_across_channels(ch, idx, amp, merge_samples: int):
-    """Group per-channel peaks closer than ``merge_samples`` into multichannel discharges.
+def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int | None = None,
+                          weak_ratio: float = 0.5):
+    """Group per-channel peaks into multichannel discharges.
+
+    Peaks closer than ``merge_samples`` (chained) are one discharge. A group up to
+    ``loose_samples`` away from its neighbour also joins it when it is weak (largest peak
+    below ``weak_ratio`` of the neighbour's) and peaks on other channels: the same
+    potential seen on a distant channel peaks a few ms off (propagation, another phase
+    of a changed shape), whereas two units firing together are each large on their own
+    channel.
 
     Returns
     -------
@@ -120,17 +128,30 @@ def merge_across_channels(ch, idx, amp, merge_samples: int):
     """
     order = np.argsort(idx, kind="stable")
     t = idx[order]
+    c = ch[order]
+    mag = np.abs(amp[order])
     new_group = np.empty(t.size, dtype=bool)
     if t.size:
         new_group[0] = True
         new_group[1:] = np.diff(t) > merge_samples
     group = np.cumsum(new_group) - 1
-    mag = np.abs(amp[order])
-    n_groups = int(group[-1]) + 1 if t.size else 0
-    # Largest peak per group: sort by (group, -mag) and take the first of each group.
+    main = _largest_per_group(group, mag)
+    if loose_samples and main.size > 1:
+        starts = np.flatnonzero(new_group)
+        ends = np.concatenate([starts[1:], [t.size]]) - 1
+        gap = t[starts[1:]] - t[ends[:-1]]
+        big, small = np.maximum(mag[main[1:]], mag[main[:-1]]), \
+            np.minimum(mag[main[1:]], mag[main[:-1]])
+        join = (gap <= loose_samples) & (small < weak_ratio * big) & (c[main[1:]] != c[main[:-1]])
+        relabel = np.cumsum(np.concatenate([[True], ~join])) - 1
+        group = relabel[group]
+        main = _largest_per_group(group, mag)
+    return group, order, main
+
+
+def _largest_per_group(group: np.ndarray, mag: np.ndarray) -> np.ndarray:
+    """Return the index of the largest magnitude in each (contiguous, sorted) group."""
     by = np.lexsort((-mag, group))
     first = np.ones(by.size, dtype=bool)
     first[1:] = group[by][1:] != group[by][:-1]
-    main = by[first]
-    assert main.size == n_groups
-    return group, order, main
+    return by[first]

@@ -53,6 +53,9 @@ class DetectionParams:
         See ``shadow_ms``.
     merge_ms : float
         Peaks on different channels within this time are one discharge.
+    merge_loose_ms : float
+        A weaker peak on another channel up to this far (< half the size of its neighbour)
+        is the same discharge seen elsewhere (propagation, changed shape).
     snippet_ms : float
         Length of the waveform cut around each discharge (centred on the peak).
     noise_window_s : float
@@ -131,6 +134,7 @@ class DetectionParams:
     shadow_ms: float = 60.0
     shadow_fraction: float = 0.25
     merge_ms: float = 4.0
+    merge_loose_ms: float = 10.0
     snippet_ms: float = 30.0
     noise_window_s: float = 2.0
     noise_percentile: float = 10.0

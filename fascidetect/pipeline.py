@@ -192,6 +192,7 @@ class _Geometry:
     dead: int
     shadow: int
     merge: int
+    merge_loose: int
     half: int
     art_half: int
 
@@ -207,6 +208,7 @@ class _Geometry:
         return cls(act_win=act, noise_win=noise_win, block=per_block * noise_win, margin=margin,
                    search_margin=margin // 2, dead=max(1, int(round(params.dead_time_ms * ms))),
                    shadow=shadow, merge=max(1, int(round(params.merge_ms * ms))),
+                   merge_loose=max(1, int(round(params.merge_loose_ms * ms))),
                    half=max(2, int(round(params.snippet_ms * ms / 2))),
                    art_half=max(4, int(round(_ARTIFACT_WINDOW_S * fs / 2))))
 
@@ -328,7 +330,7 @@ def _block_events(filt, raw, start, stop, lo, thresholds, sigma, params, g, band
     with watch.stage("detect"):
         ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
                                                     params.shadow_fraction, s_lo, s_hi)
-        group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge)
+        group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
     with watch.stage("features"):
         return _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma,
                                 g, band, fs)
