@@ -958,7 +958,7 @@ def _baseline(rng, sp, n_channels, n, sfreq):
             f = rng.uniform(0.05, 0.8, n_channels)[:, None]
             out += rng.uniform(0.3, 1.0, n_channels)[:, None] * np.sin(
                 2 * np.pi * f * t[None, :] + rng.uniform(0, 2 * np.pi, n_channels)[:, None])
-        out *= (sp.baseline_uv * rng.lognormal(0, 0.3, n_channels) /
+        out *= (sp.baseline_uv * np.clip(rng.lognormal(0, 0.3, n_channels), 0.5, 2.0) /
                 np.maximum(out.std(axis=1), 1e-12))[:, None]
     if sp.dc_offset_uv > 0:
         out += rng.uniform(-sp.dc_offset_uv, sp.dc_offset_uv, n_channels)[:, None]
