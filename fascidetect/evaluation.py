@@ -223,7 +223,7 @@ def _sidecar_duration(path) -> float | None:
 
 
 def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | None = None,
-             label: str = "") -> EvaluationReport:
+             label: str = "", min_truth_snr: float | None = None) -> EvaluationReport:
     """Return an :class:`EvaluationReport` scoring ``detected`` against ``truth``.
 
     Parameters
@@ -237,6 +237,10 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         (``<stem>_truth.json``) if there is one, else the end of the last event.
     label : str
         Name shown in tables (e.g. the file stem).
+    min_truth_snr : float | None
+        If given, truth discharges whose ``snr`` (half their p2p over the channel's noise
+        RMS) is below this are optional: missing them is no FN and detecting them is no
+        FP (nor TP). Use it to score recall of discharges a detector can see at all.
 
     Returns
     -------
@@ -269,6 +273,20 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     dfas, tfas = det[dmask], tru[tmask]
     dt, tt = _times(dfas), _times(tfas)
     di, ti = match_times(dt, tt, tolerance_ms / 1000.0)
+    if min_truth_snr is not None:
+        # Optional truth: match against it (so its detections are no FP), then drop it.
+        optional = np.asarray(tfas["snr"], float) < min_truth_snr
+        drop_det = di[optional[ti]]
+        keep = ~optional[ti]
+        di, ti = di[keep], ti[keep]
+        remap = np.cumsum(~optional) - 1
+        ti = remap[ti]
+        tfas, tt = tfas[~optional], tt[~optional]
+        kept_det = np.ones(dfas.size, bool)
+        kept_det[drop_det] = False
+        remap_d = np.cumsum(kept_det) - 1
+        di = remap_d[di]
+        dfas, dt = dfas[kept_det], dt[kept_det]
     tp = int(di.size)
     fp = int(dfas.size - tp)
     fn = int(tfas.size - tp)

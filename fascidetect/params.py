@@ -34,6 +34,10 @@ class DetectionParams:
         Power-line handling. ``"auto"`` finds 50 or 60 Hz hum in the spectrum and notches
         the fundamental and only the harmonics that stand out (a comb of notches at every
         harmonic rings after each discharge and creates false echoes).
+    line_removal : {"regression", "notch"}
+        How found hum is removed: ``"regression"`` subtracts fitted sinusoids at the exact
+        line frequency and prominent harmonics in 1-s windows (no ringing);
+        ``"notch"`` applies IIR notches (Q ``notch_q``), which ring after large discharges.
     notch_q : float
         Quality factor of each notch (Q ~30: about 2 Hz wide at 50/60 Hz).
     line_ratio_db : float
@@ -126,6 +130,7 @@ class DetectionParams:
     ecg_band_low_hz: float = 30.0
     filter_order: int = 4
     notch: str = "auto"
+    line_removal: str = "regression"
     notch_q: float = 30.0
     line_ratio_db: float = 10.0
     threshold_sigma: float = 5.0
@@ -162,6 +167,9 @@ class DetectionParams:
         if str(self.notch) not in _NOTCH_OPTIONS:
             raise ParameterError(f"notch must be one of {_NOTCH_OPTIONS}, got {self.notch!r}")
         object.__setattr__(self, "notch", str(self.notch))
+        if self.line_removal not in ("regression", "notch"):
+            raise ParameterError(
+                f"line_removal must be 'regression' or 'notch', got {self.line_removal!r}")
         if self.highpass_mode not in _HIGHPASS_MODES:
             raise ParameterError(
                 f"highpass_mode must be one of {_HIGHPASS_MODES}, got {self.highpass_mode!r}")

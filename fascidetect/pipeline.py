@@ -86,7 +86,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     geometry = _Geometry.build(fs, params, picks.size)
     watch = Stopwatch()
     with watch.stage("noise_and_line"):
-        line, sos, sigma = _noise_and_line(rec, picks, params, band, geometry)
+        line, prep, sigma = _noise_and_line(rec, picks, params, band, geometry)
     status = np.array(["ok"] * picks.size, dtype="U16")
     status[sigma <= 0] = "flat"
     for name in np.asarray(names)[sigma <= 0]:
@@ -95,16 +95,16 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat")
     thresholds = np.where(sigma > 0, params.threshold_sigma * sigma, np.inf)
 
-    found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress,
+    found = _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, progress,
                          watch)
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
-            model = _ecg_model(found, rec, picks, sos, sigma, params, geometry, fs)
+            model = _ecg_model(found, rec, picks, prep, sigma, params, geometry, fs)
         if model is not None:
             rr = np.median(np.diff(model.beats)) / fs
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
-            found = _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band,
+            found = _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band,
                                  progress, watch, ecg_model=model)
     if found["nonfinite_s"] > 0:
         warns.append(f"{found['nonfinite_s']:.2f} s of NaN/inf samples were excluded from analysis")
@@ -242,34 +242,34 @@ def _noise_and_line(rec, picks, params, band, geometry):
     core = np.concatenate([r[:, a:a + b] - np.median(r[:, a:a + b], axis=1, keepdims=True)
                            for r, (a, b) in list(zip(raw_windows, spans))[::step]], axis=1)
     line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
-    sos = preprocessing.design_filter(rec.sfreq, params, line.notch_hz)
-    sig = [noise.window_sigmas(preprocessing.filter_emg(r, sos)[:, a:a + b], b)
-           for r, (a, b) in zip(raw_windows, spans)]
+    prep = preprocessing.Preprocessor.build(rec.sfreq, params, line)
+    sig = [noise.window_sigmas(prep.apply(r, w * win - a)[:, a:a + b], b)
+           for w, r, (a, b) in zip(chosen, raw_windows, spans)]
     sigma = noise.channel_sigma(np.concatenate(sig, axis=1), params.noise_percentile)
-    return line, sos, sigma
+    return line, prep, sigma
 
 
 # ---------------------------------------------------------------------- block scan
-def _read_filtered(rec, picks, sos, lo, hi, geometry):
+def _read_filtered(rec, picks, prep, lo, hi, geometry):
     """Return band-passed samples ``[lo, hi)`` (filtered with margins, as the blocks are)."""
     n = rec.n_samples
     a, b = max(0, lo - geometry.margin), min(n, hi + geometry.margin)
     raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, a, b))
-    return preprocessing.filter_emg(raw, sos)[:, lo - a:hi - a]
+    return prep.apply(raw, a)[:, lo - a:hi - a]
 
 
-def _ecg_model(found, rec, picks, sos, sigma, params, geometry, fs):
+def _ecg_model(found, rec, picks, prep, sigma, params, geometry, fs):
     """Return an ECG template model when the first pass found a heart rhythm, else None."""
     times = found["sample"] / fs
     kind = classification.classify_artifacts(found, found["mask"].sum(axis=1), len(picks),
                                              found["snr"], times, found["channel"], params)
     beats = ecg.beat_samples(found["sample"], found["snr"], kind == "ecg",
                              int(classification.ECG_BEAT_S * fs))
-    return ecg.build_model(lambda lo, hi: _read_filtered(rec, picks, sos, lo, hi, geometry),
+    return ecg.build_model(lambda lo, hi: _read_filtered(rec, picks, prep, lo, hi, geometry),
                            beats, rec.n_samples, fs)
 
 
-def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, progress, watch,
+def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, progress, watch,
                  ecg_model=None):
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
@@ -285,7 +285,7 @@ def _scan_blocks(rec, picks, sos, thresholds, sigma, params, geometry, band, pro
             if bad is not None:
                 nonfinite += int(bad[:, start - lo:stop - lo].any(axis=0).sum())
                 bad_spans.extend(_bad_spans(bad.any(axis=0), lo, fs))
-            filt = preprocessing.filter_emg(raw, sos)
+            filt = prep.apply(raw, lo)
         if ecg_model is not None:
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
