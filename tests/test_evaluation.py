@@ -156,3 +156,14 @@ def test_cli_evaluate(tmp_path):
     assert res.exit_code == 0 and "0.750" in res.output
     res = runner.invoke(cli, ["evaluate", str(det_dir), str(truth_dir / "a_truth.tsv")])
     assert res.exit_code == 1
+
+
+def test_optional_faint_truth():
+    truth = fasc([1.0, 2.0, 3.0])
+    truth["snr"] = [10.0, 1.0, 1.0]
+    det = fasc([1.0, 2.0])
+    rep = evaluate(det, truth, duration_s=60, min_truth_snr=3.0)
+    # 2.0 matched a faint (optional) truth: neither TP nor FP; 3.0 missed but optional.
+    assert (rep.n_truth, rep.n_detected, rep.tp, rep.fp, rep.fn) == (1, 1, 1, 0, 0)
+    rep = evaluate(det, truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 0, 1)
