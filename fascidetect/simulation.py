@@ -178,7 +178,8 @@ class ScenarioParams:
         Rail of the amplifier: EMG samples are clipped to +/- this value.
     visibility_snr : float
         A discharge is "seen" on a channel when its p2p there is at least this many
-        times the channel's noise RMS (the ``channels`` column of the truth).
+        times the channel's noise RMS in the 20-450 Hz detection band (the ``channels``
+        column of the truth). The truth's ``snr`` is half the p2p over that RMS.
     edge_s : float
         Nothing is placed this close to the start or end of the recording.
     """
@@ -949,6 +950,14 @@ def _background_noise(rng, sp, n_channels, n, noise):
     return mix * noise[:, None]
 
 
+def _in_band_rms(x, sfreq, max_s=20.0):
+    """Return the RMS of ``x`` in the detection band (20 Hz to min(450, 0.45 fs))."""
+    m = min(x.shape[1], int(max_s * sfreq))   # an excerpt suffices for stationary noise
+    sos = _sig.butter(4, [20.0, min(450.0, 0.45 * sfreq)], btype="bandpass", fs=sfreq, output="sos")
+    y = _sig.sosfiltfilt(sos, x[:, :m], axis=1)
+    return np.sqrt(np.mean(y[:, m // 10:m - m // 10] ** 2, axis=1))
+
+
 def _baseline(rng, sp, n_channels, n, sfreq):
     """Return baseline wander (< 1 Hz) plus DC offsets (µV)."""
     t = np.arange(n) / sfreq
@@ -1039,8 +1048,13 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
     (r_place, r_fasc, r_episode, r_ecg, r_line, r_motion, r_pop, r_noise, r_base, r_level) = streams
 
-    noise = _draw(r_level, sp.noise_uv, montage.n)
+    noise_level = _draw(r_level, sp.noise_uv, montage.n)
     renderer = _Renderer(fs, montage.n, n)
+    background = (_background_noise(r_noise, sp, montage.n, n, noise_level)
+                  if np.any(noise_level > 0) else None)
+    # Visibility and snr refer to the noise a detector sees: RMS in its 20-450 Hz band,
+    # below the broadband level when much of the noise is 1/f.
+    noise = _in_band_rms(background, fs) if background is not None else np.zeros(montage.n)
 
     # Episodes (spasm, voluntary, motion) share one placement so that they never overlap.
     kinds = ["spasm"] * sp.n_spasms + ["voluntary"] * sp.n_voluntary + ["motion"] * sp.n_motion
@@ -1084,8 +1098,8 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
         sig, rows = _pops(r_pop, sp, montage, fs, n, duration, noise)
         emg += sig
         truth_parts.append(rows)
-    if np.any(noise > 0):
-        emg += _background_noise(r_noise, sp, montage.n, n, noise)
+    if background is not None:
+        emg += background
     emg += _baseline(r_base, sp, montage.n, n, fs)
     if sp.clip_uv is not None:
         np.clip(emg, -sp.clip_uv, sp.clip_uv, out=emg)
@@ -1106,7 +1120,8 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
         annotations=annotations, format="simulated",
         metadata={"simulated": True, "scenario": sp.name, "seed": int(seed),
                   "layout": tuple(layout) if layout is not None else None,
-                  "line_freq_hz": line_freq, "noise_uv": noise.round(3).tolist(),
+                  "line_freq_hz": line_freq, "noise_uv": noise_level.round(3).tolist(),
+                  "noise_in_band_uv": noise.round(3).tolist(),
                   "duration_s": duration},
     )
     return rec, truth
