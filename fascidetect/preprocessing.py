@@ -17,6 +17,10 @@ import numpy as np
 from .params import DetectionParams
 
 _LINE_CANDIDATES_HZ = (50.0, 60.0)
+#: Residuals beyond this many robust sigmas are discharges, left out of the hum fit...
+_MASK_SIGMA = 4.0
+#: ...together with this much time around them.
+_MASK_DILATE_S = 0.008
 _MAX_HARMONIC = 8
 
 
@@ -155,20 +159,71 @@ def remove_line(filt: np.ndarray, sfreq: float, freqs, lo: int, window: int) -> 
     if n_full:
         seg = filt[:, first:first + n_full * window].reshape(filt.shape[0], n_full, window)
         basis = _sinusoid_basis(freqs, window, sfreq)
-        proj = basis @ np.linalg.pinv(basis.T @ basis)
-        seg -= (seg @ proj) @ basis.T
+        seg -= _robust_fit(seg, basis, int(round(_MASK_DILATE_S * sfreq)))
     for a, b in ((0, min(first, n)), (first + n_full * window, n)):  # partial ends
-        if b - a >= 4 * len(freqs):
+        if b - a >= 8 * len(freqs):
             basis = _sinusoid_basis(freqs, b - a, sfreq)
-            coef, *_ = np.linalg.lstsq(basis, filt[:, a:b].T, rcond=None)
-            filt[:, a:b] -= (basis @ coef).T
+            part = filt[:, a:b][:, None, :]
+            filt[:, a:b] -= _robust_fit(part, basis, int(round(_MASK_DILATE_S * sfreq)))[:, 0]
+
+
+def _robust_fit(seg: np.ndarray, basis: np.ndarray, dilate: int) -> np.ndarray:
+    """Return the hum fitted in each window, ignoring samples of large discharges.
+
+    A large discharge inside a window leaks into a plain least-squares fit, and
+    subtracting that fit spreads an echo of it over the whole window. So: fit, find the
+    samples whose residual exceeds ``_MASK_SIGMA`` robust sigmas (widened by ``dilate``),
+    and refit without them. The masked samples are few, so the per-window normal
+    equations are corrected by their outer products instead of being rebuilt.
+
+    Parameters
+    ----------
+    seg : ndarray, shape (n_channels, n_windows, window)
+    basis : ndarray, shape (window, n_basis)
+    dilate : int
+    """
+    gram = basis.T @ basis
+    rhs = seg @ basis                                            # (c, w, k)
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0] if rhs.size else rhs
+    fit = coef @ basis.T
+    resid = seg - fit
+    sub = np.abs(resid[..., ::4])
+    sigma = np.median(sub.reshape(sub.shape[0], -1), axis=1) / 0.6745
+    big = np.abs(resid) > _MASK_SIGMA * sigma[:, None, None]
+    if not big.any():
+        return fit
+    if dilate > 0:  # widen by a handful of shifts, not a loop over samples
+        grown = big.copy()
+        for shift in range(1, dilate + 1, max(1, dilate // 4)):
+            grown[..., shift:] |= big[..., :-shift]
+            grown[..., :-shift] |= big[..., shift:]
+        big = grown
+    c, w, pos = np.nonzero(big)
+    b = basis[pos]                                               # (m, k)
+    grams = np.broadcast_to(gram, seg.shape[:2] + gram.shape).copy()
+    np.add.at(grams, (c, w), -b[:, :, None] * b[:, None, :])
+    rhs = rhs.copy()
+    np.add.at(rhs, (c, w), -seg[c, w, pos][:, None] * b)
+    # Windows left with too few samples keep their plain fit.
+    kept = window_ok = (big.sum(axis=-1) < 0.5 * seg.shape[-1])
+    coef2 = coef.copy()
+    if window_ok.any():
+        coef2[kept] = np.linalg.solve(grams[kept], rhs[kept][..., None])[..., 0]
+    return coef2 @ basis.T
 
 
 def _sinusoid_basis(freqs, length: int, sfreq: float) -> np.ndarray:
-    """Return the (length, 2 * n_freqs) cosine/sine basis."""
+    """Return the (length, 4 * n_freqs) basis: cosine and sine, and both times a ramp.
+
+    The ramp terms let amplitude and phase drift linearly within the window, so a line
+    frequency off by a few hundredths of a Hz (mains wander) leaves a second-order
+    residual only.
+    """
     t = np.arange(length)[:, None] / sfreq
+    ramp = (np.arange(length)[:, None] - (length - 1) / 2) / length
     w = 2 * np.pi * np.asarray(freqs, dtype=float)[None, :]
-    return np.hstack([np.cos(w * t), np.sin(w * t)])
+    c, s = np.cos(w * t), np.sin(w * t)
+    return np.hstack([c, s, ramp * c, ramp * s])
 
 
 def design_filter(sfreq: float, params: DetectionParams, notch_hz=()) -> np.ndarray:
