@@ -17,6 +17,58 @@ def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
     return np.sqrt(np.einsum("cwk,cwk->cw", blocks, blocks) / window)
 
 
+#: Shortest motion artifact (a QRS complex lasts about 0.1 s).
+MOTION_MIN_S = 0.2
+_BEAT_SUBWINDOWS = 3
+
+
+def subwindow_ptp(raw: np.ndarray, window: int) -> np.ndarray:
+    """Return the peak-to-peak range of the raw signal in consecutive sub-windows."""
+    n_ch, n = raw.shape
+    blocks = raw[:, : (n // window) * window].reshape(n_ch, -1, window)
+    return blocks.max(axis=-1) - blocks.min(axis=-1)
+
+
+def motion_spans(raw_ptp: np.ndarray, window_s: float, params,
+                 beats_s: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """Return (start, end) times of motion artifacts found in the raw sub-window ranges.
+
+    Motion moves the electrodes: the raw signal swings far beyond its usual range on
+    most channels at once (a fasciculation, even a large one, is on one or a few). The
+    usual range is each channel's median sub-window range (noise, hum and wander).
+
+    Parameters
+    ----------
+    raw_ptp : ndarray, shape (n_channels, n_subwindows)
+        Output of :func:`subwindow_ptp` over the whole recording.
+    window_s : float
+        Sub-window length in seconds.
+    params : DetectionParams
+        Uses ``motion_range_factor`` and ``episode_margin_s``.
+    beats_s : ndarray | None
+        Heart beats (s): a QRS complex also swings on every channel, briefly.
+    """
+    n_ch, n = raw_ptp.shape
+    if n == 0:
+        return []
+    usual = np.median(raw_ptp, axis=1, keepdims=True)
+    wild = raw_ptp > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)
+    if n_ch < 2:  # one channel cannot tell motion from a large discharge
+        return []
+    need = max(2, int(np.ceil(0.5 * n_ch)))
+    moving = wild.sum(axis=0) >= need
+    if beats_s is not None and beats_s.size:
+        near = np.round(beats_s / window_s).astype(int)
+        for shift in range(-_BEAT_SUBWINDOWS, _BEAT_SUBWINDOWS + 1):  # a handful of shifts
+            moving[np.clip(near + shift, 0, n - 1)] = False
+    starts, stops = run_bounds(moving)
+    # Motion lasts hundreds of ms; shorter swings on all channels are QRS complexes.
+    long_enough = (stops - starts) * window_s >= MOTION_MIN_S
+    margin = params.episode_margin_s
+    return [(a * window_s - margin, b * window_s + margin)
+            for a, b in zip(starts[long_enough], stops[long_enough])]
+
+
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return start and stop (exclusive) indices of the runs of True in a 1-D mask."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)

@@ -101,6 +101,9 @@ class DetectionParams:
         Channels that must be active at once (capped at the number of EMG channels).
     episode_margin_s : float
         Discharges this close to a spasm or voluntary episode belong to it.
+    motion_range_factor : float
+        A 50-ms stretch whose raw range exceeds this many times the channel's usual range,
+        on at least half of the channels at once, is a motion artifact (est.).
     voluntary_labels : tuple of str
         Annotation labels (case-insensitive substrings) marking voluntary-task periods,
         which are excluded from fasciculation counting.
@@ -155,6 +158,7 @@ class DetectionParams:
     spasm_min_duration_s: float = 1.0
     spasm_min_channels: int = 2
     episode_margin_s: float = 0.25
+    motion_range_factor: float = 10.0
     voluntary_labels: tuple = ("voluntary", "task", "contraction", "mvc", "movement")
     ecg_min_channel_fraction: float = 0.6
     ecg_rr_range_s: tuple = (0.4, 1.5)

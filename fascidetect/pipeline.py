@@ -97,6 +97,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     found = _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, progress,
                          watch)
+    model = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
             model = _ecg_model(found, rec, picks, prep, sigma, params, geometry, fs)
@@ -115,12 +116,18 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     duration = rec.n_samples / fs
     excluded, voluntary_spans = _excluded_spans(rec, params, found["bad_spans"])
+    motion_spans = episodes.motion_spans(found["raw_ptp"], geometry.act_win / fs, params,
+                                         None if model is None else model.beats / fs)
+    if motion_spans:
+        warns.append(f"{len(motion_spans)} motion artifact span(s) "
+                     f"({sum(b - a for a, b in motion_spans):.1f} s) were excluded from analysis")
+    excluded = excluded + motion_spans
     with watch.stage("episodes"):
         episode_rows, episode_spans = _episodes(found, sigma, names, params, geometry, fs,
                                                 voluntary_spans)
     with watch.stage("classify"):
         events, waveforms, templates = _classify(found, sigma, names, params, fs, geometry,
-                                                 excluded + episode_spans)
+                                                 excluded + episode_spans, motion_spans)
     all_events = sort_events(np.concatenate([events, episode_rows]))
     fasc_order = np.argsort(events["onset"][events["trial_type"] == "fasciculation"],
                             kind="stable")
@@ -274,7 +281,7 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
     n = rec.n_samples
-    parts, envs, bad_spans = [], [], []
+    parts, envs, raw_ptp, bad_spans = [], [], [], []
     clipped = np.zeros(picks.size)
     nonfinite = 0
     for start, stop, lo, hi in _block_bounds(n, geometry):
@@ -292,12 +299,14 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win))
+            raw_ptp.append(episodes.subwindow_ptp(raw[:, start - lo:stop - lo], geometry.act_win))
         parts.append(_block_events(filt, raw, start, stop, lo, thresholds, sigma, params,
                                    geometry, band, fs, watch))
         if progress is not None:
             progress(stop / n)
     found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     found["envelope"] = np.concatenate(envs, axis=1)
+    found["raw_ptp"] = np.concatenate(raw_ptp, axis=1)
     found["bad_spans"] = bad_spans
     found["nonfinite_s"] = nonfinite / fs
     found["clipped_share"] = clipped / n
@@ -485,7 +494,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
 
 
 # ---------------------------------------------------------------------- classification
-def _classify(found, sigma, names, params, fs, g, excluded_spans):
+def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=()):
     """Return event rows for discharges, fasciculation waveforms and unit templates."""
     times = found["sample"] / fs
     main_ch = found["channel"]
@@ -493,6 +502,9 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans):
     keep = ~_in_spans(times, excluded_spans)
     kind = classification.classify_artifacts(found, spread, len(names), found["snr"], times,
                                              main_ch, params)
+    in_motion = _in_spans(times, motion_spans)
+    kind[in_motion & (kind == "")] = "motion"
+    keep |= in_motion  # shown as motion artifacts rather than dropped
     # Discharges explain their own envelope sub-windows (and the neighbours); what stays
     # active around a discharge is ongoing firing too small to cross the threshold.
     active = found["envelope"] > (params.activity_sigma * sigma)[:, None]
