@@ -64,14 +64,32 @@ def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
     pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
                   .astype(int)]
     windows = np.stack([read_filtered(b - span, b + span + 1) for b in pick])  # few beats
-    # Anchor each beat on its largest summed deflection, then cut the aligned window.
+    # Anchor each beat on its largest summed deflection, average, then re-anchor every
+    # beat on the average by cross-correlation (the largest lobe can differ beat to beat).
     offs = _anchor(np.abs(windows[:, :, half:half + 2 * search + 1]).sum(axis=1))
-    idx = offs[:, None] + np.arange(2 * half + 1)[None, :]
-    aligned = np.take_along_axis(windows, np.broadcast_to(idx[:, None, :],
-                                                          (len(pick), windows.shape[1], idx.shape[1])),
-                                 axis=2)
-    template = np.median(aligned, axis=0)
+    template = np.median(_cut(windows, offs, half), axis=0)
+    offs = _best_lags(windows, template, search) + search
+    template = np.median(_cut(windows, offs, half), axis=0)
     return EcgModel(beats=np.sort(beat_samples), template=template, half=half, search=search)
+
+
+def _cut(windows: np.ndarray, offs: np.ndarray, half: int) -> np.ndarray:
+    """Return ``windows[..., off:off + 2*half + 1]`` for each beat's own offset."""
+    idx = offs[:, None] + np.arange(2 * half + 1)[None, :]
+    idx = np.broadcast_to(idx[:, None, :], (windows.shape[0], windows.shape[1], idx.shape[1]))
+    return np.take_along_axis(windows, idx, axis=2)
+
+
+def _best_lags(windows: np.ndarray, template: np.ndarray, search: int) -> np.ndarray:
+    """Return, per beat, the lag in ``[-search, search]`` that best matches the template.
+
+    ``windows`` are (n_beats, n_channels, 2*(half+search)+1) centred on the beat guess.
+    """
+    length = template.shape[-1]
+    scores = np.empty((windows.shape[0], 2 * search + 1))
+    for k in range(2 * search + 1):  # a loop over lags, not samples
+        scores[:, k] = np.einsum("bcl,cl->b", windows[:, :, k:k + length], template)
+    return np.argmax(scores, axis=1) - search
 
 
 def subtract(filt: np.ndarray, lo: int, model: EcgModel) -> None:
@@ -86,9 +104,10 @@ def subtract(filt: np.ndarray, lo: int, model: EcgModel) -> None:
     b = b[(b - h - s >= 0) & (b + h + s < n)]
     if b.size == 0:
         return
-    # Re-anchor: largest summed deflection within +/- search of each beat.
-    search_pos = b[:, None] + np.arange(-s, s + 1)[None, :]
-    anchors = np.unique(b - s + _anchor(np.abs(filt[:, search_pos]).sum(axis=0)))
+    # Re-anchor on the template by cross-correlation within +/- search of each beat.
+    span = np.arange(-h - s, h + s + 1)
+    windows = np.moveaxis(filt[:, b[:, None] + span[None, :]], 0, 1)   # (beats, ch, 2(h+s)+1)
+    anchors = np.unique(b + _best_lags(windows, model.template, s))
     pos = anchors[:, None] + np.arange(-h, h + 1)[None, :]          # (n_beats, L)
     segs = filt[:, pos]                                              # (n_ch, n_beats, L)
     # Fit gain * template + shift * derivative per channel and beat: the derivative term
