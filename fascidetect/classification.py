@@ -18,6 +18,8 @@ MAX_FASCICULATION_P2P_V = 2e-3
 #: Regularity of a heart rhythm: successive intervals within this share of each other.
 ECG_RR_TOLERANCE = 0.25
 ECG_MIN_BEATS = 4
+#: Share of the expected beats that must be found before a rhythm counts as a heart.
+ECG_MIN_COVERAGE = 0.5
 #: Events closer than this are one heart beat (QRS ~80-120 ms).
 ECG_BEAT_S = 0.15
 #: Median/max channel amplitude above which an event is evenly spread (common mode).
@@ -100,13 +102,14 @@ def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
         common = np.ones(n, dtype=bool)
         min_beats = ECG_MIN_BEATS + 2
     ecg = np.zeros(n, dtype=bool)
+    span_s = float(times.max() - times.min()) if n > 1 else 0.0
     idx = np.flatnonzero(common)
-    ecg[idx] = _periodic_beats(times[idx], params.ecg_rr_range_s, min_beats)
+    ecg[idx] = _periodic_beats(times[idx], params.ecg_rr_range_s, min_beats, span_s=span_s)
     # ECG seen on a few channels only: regular heart-rate chains on one main channel.
     for c in np.unique(main_channel):  # loop over channels
         idx = np.flatnonzero((main_channel == c) & ~ecg)
         ecg[idx] |= _periodic_beats(times[idx], params.ecg_rr_range_s, ECG_MIN_BEATS + 2,
-                                    tolerance=ECG_RR_TOLERANCE / 2)
+                                    tolerance=ECG_RR_TOLERANCE / 2, span_s=span_s)
     kind[ecg] = "ecg"
     # The other artifacts, on what the heart rhythm does not explain.
     free = kind == ""
@@ -126,11 +129,14 @@ def classify_artifacts(features: dict, spread: np.ndarray, n_channels: int,
 
 
 def _periodic_beats(times: np.ndarray, rr_range: tuple, min_beats: int,
-                    tolerance: float = ECG_RR_TOLERANCE) -> np.ndarray:
+                    tolerance: float = ECG_RR_TOLERANCE, span_s: float = 0.0) -> np.ndarray:
     """Return a mask of events belonging to quasi-periodic beats.
 
     Events closer than ``ECG_BEAT_S`` form one beat (a QRS complex can cross the
-    threshold several times); beats are timed by their first event.
+    threshold several times); beats are timed by their first event. A heart beats all
+    the time: when the periodic beats cover less than ``ECG_MIN_COVERAGE`` of the beats
+    expected over ``span_s`` at their own rhythm, the chains are chance alignments of
+    irregular discharges (a busy fasciculating unit), not a heart.
     """
     n = times.size
     if n == 0:
@@ -139,6 +145,12 @@ def _periodic_beats(times: np.ndarray, rr_range: tuple, min_beats: int,
     beat_id = np.cumsum(new_beat) - 1
     beat_times = times[new_beat]
     periodic = periodic_chain(beat_times, rr_range, tolerance, min_beats)
+    if span_s > 0 and periodic.any():
+        chained = beat_times[periodic]
+        rr = np.diff(chained)
+        rr = rr[(rr >= rr_range[0]) & (rr <= rr_range[1])]
+        if rr.size == 0 or periodic.sum() < ECG_MIN_COVERAGE * span_s / np.median(rr):
+            return np.zeros(n, dtype=bool)
     return periodic[beat_id]
 
 
