@@ -17,30 +17,36 @@ def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
     return np.sqrt(np.einsum("cwk,cwk->cw", blocks, blocks) / window)
 
 
-#: Shortest motion artifact (a QRS complex lasts about 0.1 s).
-MOTION_MIN_S = 0.2
-_BEAT_SUBWINDOWS = 3
+#: Motion is judged over windows of this length (its swing takes a few hundred ms).
+MOTION_WINDOW_S = 0.2
+#: Gaussian band-passed activity spans about 6-7 RMS in such a window; a swing well
+#: beyond that (x 2) is out of band, i.e. low-frequency.
+_IN_BAND_RANGE = 12.0
 
 
-def subwindow_ptp(raw: np.ndarray, window: int) -> np.ndarray:
-    """Return the peak-to-peak range of the raw signal in consecutive sub-windows."""
+def subwindow_range(raw: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the max and min of the raw signal in consecutive sub-windows."""
     n_ch, n = raw.shape
     blocks = raw[:, : (n // window) * window].reshape(n_ch, -1, window)
-    return blocks.max(axis=-1) - blocks.min(axis=-1)
+    return blocks.max(axis=-1), blocks.min(axis=-1)
 
 
-def motion_spans(raw_ptp: np.ndarray, window_s: float, params,
+def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
+                 window_s: float, params,
                  beats_s: np.ndarray | None = None) -> list[tuple[float, float]]:
-    """Return (start, end) times of motion artifacts found in the raw sub-window ranges.
+    """Return (start, end) times of motion artifacts.
 
-    Motion moves the electrodes: the raw signal swings far beyond its usual range on
-    most channels at once (a fasciculation, even a large one, is on one or a few). The
-    usual range is each channel's median sub-window range (noise, hum and wander).
+    Motion moves the electrodes: over a couple of hundred ms the raw signal swings far
+    beyond its usual range on most channels at once, and the swing is low-frequency, far
+    larger than the band-passed activity (a spasm swings as wide but is all in band; a
+    fasciculation is on one or a few channels).
 
     Parameters
     ----------
-    raw_ptp : ndarray, shape (n_channels, n_subwindows)
-        Output of :func:`subwindow_ptp` over the whole recording.
+    raw_max, raw_min : ndarray, shape (n_channels, n_subwindows)
+        Output of :func:`subwindow_range` over the whole recording.
+    envelope : ndarray, shape (n_channels, n_subwindows)
+        Band-passed RMS per sub-window.
     window_s : float
         Sub-window length in seconds.
     params : DetectionParams
@@ -48,25 +54,28 @@ def motion_spans(raw_ptp: np.ndarray, window_s: float, params,
     beats_s : ndarray | None
         Heart beats (s): a QRS complex also swings on every channel, briefly.
     """
-    n_ch, n = raw_ptp.shape
-    if n == 0:
+    n_ch, n = raw_max.shape
+    k = max(1, int(round(MOTION_WINDOW_S / window_s)))
+    g = n // k
+    if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
-    usual = np.median(raw_ptp, axis=1, keepdims=True)
-    wild = raw_ptp > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)
-    if n_ch < 2:  # one channel cannot tell motion from a large discharge
-        return []
+    mx = raw_max[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
+    mn = raw_min[:, : g * k].reshape(n_ch, g, k).min(axis=-1)
+    rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
+    span = mx - mn
+    usual = np.median(span, axis=1, keepdims=True)
+    wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
+        & (span > _IN_BAND_RANGE * rms)
     need = max(2, int(np.ceil(0.5 * n_ch)))
     moving = wild.sum(axis=0) >= need
+    group_s = k * window_s
     if beats_s is not None and beats_s.size:
-        near = np.round(beats_s / window_s).astype(int)
-        for shift in range(-_BEAT_SUBWINDOWS, _BEAT_SUBWINDOWS + 1):  # a handful of shifts
-            moving[np.clip(near + shift, 0, n - 1)] = False
+        near = np.floor(beats_s / group_s).astype(int)
+        for shift in (-1, 0, 1):  # the beat's group and its neighbours
+            moving[np.clip(near + shift, 0, g - 1)] = False
     starts, stops = run_bounds(moving)
-    # Motion lasts hundreds of ms; shorter swings on all channels are QRS complexes.
-    long_enough = (stops - starts) * window_s >= MOTION_MIN_S
     margin = params.episode_margin_s
-    return [(a * window_s - margin, b * window_s + margin)
-            for a, b in zip(starts[long_enough], stops[long_enough])]
+    return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
 
 
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,8 @@ class DetectionParams:
     merge_ms : float
         Peaks on different channels within this time are one discharge.
     merge_loose_ms : float
-        A weaker peak on another channel up to this far (< half the size of its neighbour)
+        A weaker peak on another channel up to this far (< half the size of its neighbour;
+        15 ms covers propagation across an HD grid)
         is the same discharge seen elsewhere (propagation, changed shape).
     snippet_ms : float
         Length of the waveform cut around each discharge (centred on the peak).
@@ -102,8 +103,9 @@ class DetectionParams:
     episode_margin_s : float
         Discharges this close to a spasm or voluntary episode belong to it.
     motion_range_factor : float
-        A 50-ms stretch whose raw range exceeds this many times the channel's usual range,
-        on at least half of the channels at once, is a motion artifact (est.).
+        A 200-ms stretch whose raw range exceeds this many times the channel's usual range
+        (and is mostly out of band), on at least half of the channels at once, is a motion
+        artifact (est.).
     voluntary_labels : tuple of str
         Annotation labels (case-insensitive substrings) marking voluntary-task periods,
         which are excluded from fasciculation counting.
@@ -142,23 +144,23 @@ class DetectionParams:
     shadow_ms: float = 60.0
     shadow_fraction: float = 0.25
     merge_ms: float = 4.0
-    merge_loose_ms: float = 10.0
+    merge_loose_ms: float = 15.0
     snippet_ms: float = 30.0
     noise_window_s: float = 2.0
     noise_percentile: float = 10.0
     isolation_interval_s: float = 0.25
     cluster_p_value: float = 1e-4
     max_fasciculation_rate_per_min: float = 120.0
-    burst_active_windows: int = 4
+    burst_active_windows: int = 5
     widespread_fraction: float = 0.6
     edge_guard_s: float = 0.15
-    activity_window_ms: float = 50.0
+    activity_window_ms: float = 25.0
     activity_sigma: float = 3.0
     activity_fraction: float = 0.6
     spasm_min_duration_s: float = 1.0
     spasm_min_channels: int = 2
     episode_margin_s: float = 0.25
-    motion_range_factor: float = 10.0
+    motion_range_factor: float = 5.0
     voluntary_labels: tuple = ("voluntary", "task", "contraction", "mvc", "movement")
     ecg_min_channel_fraction: float = 0.6
     ecg_rr_range_s: tuple = (0.4, 1.5)

@@ -116,7 +116,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     duration = rec.n_samples / fs
     excluded, voluntary_spans = _excluded_spans(rec, params, found["bad_spans"])
-    motion_spans = episodes.motion_spans(found["raw_ptp"], geometry.act_win / fs, params,
+    motion_spans = episodes.motion_spans(found["raw_max"], found["raw_min"], found["envelope"],
+                                         geometry.act_win / fs, params,
                                          None if model is None else model.beats / fs)
     if motion_spans:
         warns.append(f"{len(motion_spans)} motion artifact span(s) "
@@ -125,6 +126,12 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("episodes"):
         episode_rows, episode_spans = _episodes(found, sigma, names, params, geometry, fs,
                                                 voluntary_spans)
+        # Sustained "activity" that is mostly a motion artifact is the artifact, not a spasm.
+        if motion_spans and len(episode_rows):
+            mid = episode_rows["onset"] + 0.5 * episode_rows["duration"]
+            moved = _in_spans(mid, motion_spans)
+            episode_rows = episode_rows[~moved]
+            episode_spans = [sp for sp, m in zip(episode_spans, moved) if not m]
     with watch.stage("classify"):
         events, waveforms, templates = _classify(found, sigma, names, params, fs, geometry,
                                                  excluded + episode_spans, motion_spans)
@@ -281,7 +288,7 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
     n = rec.n_samples
-    parts, envs, raw_ptp, bad_spans = [], [], [], []
+    parts, envs, raw_max, raw_min, bad_spans = [], [], [], [], []
     clipped = np.zeros(picks.size)
     nonfinite = 0
     for start, stop, lo, hi in _block_bounds(n, geometry):
@@ -299,14 +306,17 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win))
-            raw_ptp.append(episodes.subwindow_ptp(raw[:, start - lo:stop - lo], geometry.act_win))
+            mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.act_win)
+            raw_max.append(mx)
+            raw_min.append(mn)
         parts.append(_block_events(filt, raw, start, stop, lo, thresholds, sigma, params,
                                    geometry, band, fs, watch))
         if progress is not None:
             progress(stop / n)
     found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     found["envelope"] = np.concatenate(envs, axis=1)
-    found["raw_ptp"] = np.concatenate(raw_ptp, axis=1)
+    found["raw_max"] = np.concatenate(raw_max, axis=1)
+    found["raw_min"] = np.concatenate(raw_min, axis=1)
     found["bad_spans"] = bad_spans
     found["nonfinite_s"] = nonfinite / fs
     found["clipped_share"] = clipped / n
@@ -449,7 +459,8 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     if min_ch >= 2:
         # Activity that hops between channels (several muscles taking turns) is sustained
         # for the group even when no single channel stays active.
-        pooled = episodes.sustained_mask((active.sum(axis=0) >= min_ch)[None, :], span,
+        need = max(min_ch, int(np.ceil(0.5 * len(names))))
+        pooled = episodes.sustained_mask((active.sum(axis=0) >= need)[None, :], span,
                                          params.activity_fraction)[0]
         sustained |= pooled[None, :] & active
     any_sustained = sustained.any(axis=0)
