@@ -1,0 +1,109 @@
+"""Unit behaviour of the pipeline's steps: hum removal, peaks, clusters, ECG rhythm,
+motion spans, motor-unit templates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fascidetect import classification, detection, episodes, preprocessing, templates
+from fascidetect.params import DetectionParams
+
+from conftest import muap
+
+
+def test_line_frequency_refined_and_hum_removed_without_touching_discharges():
+    fs = 2048.0
+    rng = np.random.default_rng(0)
+    n = int(20 * fs)
+    t = np.arange(n) / fs
+    hum = 50e-6 * np.sin(2 * np.pi * 50.03 * t) + 15e-6 * np.sin(2 * np.pi * 150.09 * t + 1)
+    x = 2e-6 * rng.standard_normal((2, n)) + hum
+    wave = muap(fs, p2p_v=300e-6, phases=2)
+    i = int(7.3 * fs)
+    x[0, i:i + wave.size] += wave
+    line = preprocessing.detect_line_noise(x, fs, DetectionParams(), 450.0)
+    assert line.freq_hz == pytest.approx(50.03, abs=0.01)
+    assert 150 < max(line.notch_hz) < 151
+    prep = preprocessing.Preprocessor.build(fs, DetectionParams(), line)
+    y = prep.apply(x, 0)
+    quiet = y[1, int(2 * fs):int(18 * fs)]
+    assert np.std(quiet) < 3e-6  # hum gone: back to the (band-passed) noise
+    seg = y[0, i - 20:i + wave.size + 20]
+    assert np.ptp(seg) == pytest.approx(300e-6, rel=0.15)
+    # no echo of the discharge elsewhere in its hum-fitting window
+    after = y[0, i + wave.size + 60:i + int(0.5 * fs)]
+    assert np.abs(after).max() < 5 * 2e-6
+
+
+def test_peak_picking_keeps_doublets_and_drops_echoes():
+    fs = 2048.0
+    x = np.zeros((1, int(fs)))
+    wave = muap(fs, p2p_v=100e-6, phases=2)
+    for t in (0.2, 0.233):
+        i = int(t * fs)
+        x[0, i:i + wave.size] += wave
+    echo = 0.1 * wave  # small potential 40 ms after a big one: ringing, not a discharge
+    i = int(0.6 * fs)
+    x[0, i:i + wave.size] += 10 * wave
+    x[0, i + 82:i + 82 + wave.size] += echo * 10 * 0.2
+    ch, idx, amp = detection.find_channel_peaks(x, np.array([5e-6]), 31, 123, 0.25)
+    assert idx.size == 3
+
+
+def test_firing_clusters_adapt_to_channel_rate():
+    params = DetectionParams()
+    rng = np.random.default_rng(1)
+    sporadic = np.sort(rng.uniform(0, 120, 80))            # 40/min Poisson
+    burst = 60 + np.arange(12) * 0.05                       # 20 Hz train
+    times = np.concatenate([sporadic, burst])
+    chans = np.zeros(times.size, dtype=int)
+    flagged = classification.firing_clusters(times, chans, params, 120.0)
+    assert flagged[sporadic.size:].all()
+    assert flagged[:sporadic.size].mean() < 0.1
+
+
+def test_heart_rhythm_needs_coverage():
+    rng = np.random.default_rng(2)
+    beats = np.cumsum(0.8 + 0.02 * rng.standard_normal(100))
+    poisson = np.sort(rng.uniform(0, 80, 80))
+    assert classification._periodic_beats(beats, (0.4, 1.5), 4, span_s=80).mean() > 0.9
+    assert not classification._periodic_beats(poisson, (0.4, 1.5), 4, span_s=80).any()
+
+
+def test_motion_span_found_but_not_for_in_band_bursts():
+    fs, win = 2000.0, 50
+    n = int(30 * fs)
+    rng = np.random.default_rng(3)
+    raw = 3e-6 * rng.standard_normal((4, n))
+    raw[:, int(10 * fs):int(11 * fs)] += 2e-3 * np.hanning(int(fs))[None, :]   # motion swing
+    burst = 150e-6 * rng.standard_normal((4, int(2 * fs)))                     # spasm-like
+    raw[:, int(20 * fs):int(22 * fs)] += burst
+    from scipy.signal import butter, sosfiltfilt
+
+    filt = sosfiltfilt(butter(4, [20, 450], "bandpass", fs=fs, output="sos"), raw, axis=-1)
+    mx, mn = episodes.subwindow_range(raw, win)
+    env = episodes.subwindow_rms(filt, win)
+    spans = episodes.motion_spans(mx, mn, env, win / fs, DetectionParams())
+    assert len(spans) == 1
+    assert spans[0][0] < 10.5 < spans[0][1]
+
+
+def test_units_separate_two_shapes_and_keep_one_unit_together():
+    fs = 2048.0
+    rng = np.random.default_rng(4)
+    a = muap(fs, p2p_v=120e-6, phases=2)
+    b = muap(fs, p2p_v=120e-6, phases=3)
+    w = 61
+    snippets = []
+    for k in range(60):
+        s = 2e-6 * rng.standard_normal((3, w))
+        wave = a if k % 2 else b
+        off = (w - wave.size) // 2
+        s[0, off:off + wave.size] += wave
+        s[1, off:off + wave.size] += 0.3 * wave
+        snippets.append(s)
+    snippets = np.array(snippets)
+    units, tmpl = templates.assign_units(snippets, np.zeros(60, dtype=int), np.full(3, 2e-6))
+    assert tmpl.shape[0] == 2
+    assert len(set(units[::2])) == 1 and len(set(units[1::2])) == 1
