@@ -114,6 +114,54 @@ def build_read_options(sfreq=None, emg_channels=None, file_format=None, board=No
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
+@read_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@_fail_cleanly
+def info(files, sfreq, emg_channels, file_format, board, as_json):
+    """Describe recordings: format, rate, duration, channels and which are EMG.
+
+    Reads headers only where the format allows (EDF/BDF stay on disk). Exit code 1 if
+    any file cannot be read (the others are still described).
+
+    \b
+    Example:
+      fascidetect info signals/sim_mixed_L5.edf
+      fascidetect info data/*.edf --json
+    """
+    from .errors import FascidetectError
+    from .io import describe_recording, read
+
+    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    failed = 0
+    for path in files:
+        try:
+            rec = read(path, preload=False, **opts)
+        except FascidetectError as exc:
+            failed += 1
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        desc = describe_recording(rec)
+        if as_json:
+            click.echo(json.dumps(desc))
+            continue
+        click.echo(f"{desc['source']}")
+        click.echo(f"  format      {desc['format']}")
+        click.echo(f"  rate        {desc['sfreq']:g} Hz")
+        click.echo(f"  duration    {desc['duration_s']:.2f} s ({desc['n_samples']} samples)")
+        click.echo(f"  start       {desc['meas_date'] or 'n/a'}")
+        click.echo(f"  channels    {desc['n_channels']} ({len(desc['emg_channels'])} EMG: "
+                   f"{', '.join(desc['emg_channels']) or 'none'})")
+        click.echo(f"  annotations {desc['n_annotations']}")
+        for key, value in desc["metadata"].items():
+            click.echo(f"  {key:<11} {value}")
+        for warning in desc["warnings"]:
+            click.echo(f"  warning     {warning}")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory for <stem>_events.tsv and <stem>_summary.json.")
 @read_options
