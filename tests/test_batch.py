@@ -36,19 +36,9 @@ def write_edf(path: Path, seed: int, duration_s: float = 20.0, n_discharges: int
     return path
 
 
-def _reader_available() -> bool:
-    try:
-        from fascidetect.io import read  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> Path:
     """A folder of 4 good EDFs (one in a subfolder), a corrupt and a truncated one."""
-    if not _reader_available():  # the readers land separately; remove once they have
-        pytest.skip("fascidetect.io.read is not available yet")
     root = tmp_path_factory.mktemp("cohort")
     (root / "site_b").mkdir()
     for i, name in enumerate(["p01.edf", "p02.edf", "p03.edf", "site_b/p04.edf"]):
@@ -278,8 +268,6 @@ def _complete_outputs_only(out: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_run_leaves_complete_outputs_and_resume_finishes(tmp_path, sig):
-    if not _reader_available():
-        pytest.skip("fascidetect.io.read is not available yet")
     src = tmp_path / "in"
     src.mkdir()
     for i in range(8):

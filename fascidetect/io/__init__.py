@@ -1,0 +1,175 @@
+"""Reading recordings: one :func:`read` for every supported format, returning a Recording.
+
+Formats: EDF/EDF+/BDF/BDF+ (MNE), OpenBCI GUI text, BrainFlow CSV, PhysioNet WFDB, and
+plain CSV/TSV/NPY arrays (with the sampling rate given). The format is found from the
+file's content first and its suffix second; ``format=`` forces it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import FileMissingError, InputError, UnknownFormatError
+from ..recording import Recording
+
+#: Names accepted by ``format=`` / ``--format``.
+FORMATS = ("edf", "bdf", "openbci", "brainflow", "wfdb", "csv", "tsv", "npy")
+
+__all__ = ["read", "detect_format", "describe_recording", "FORMATS"]
+
+
+def read(path: str | os.PathLike, *, format: str | None = None, sfreq: float | None = None,
+         emg_channels=None, ch_names=None, board=None, preload: bool | None = None,
+         units: str | None = None) -> Recording:
+    """Read an EMG recording from a file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (for WFDB, the ``.hea`` or ``.dat`` file or the record name).
+    format : str | None
+        One of :data:`FORMATS`; default found from content and suffix.
+    sfreq : float | None
+        Sampling rate in Hz: required for CSV/TSV/NPY, ignored by formats that store it.
+    emg_channels : list of str | None
+        Channels to analyse, typed EMG whatever their label says (others become
+        ``misc``). Default: channels typed EMG by the reader (label prefix ``EMG``, a
+        channel called ``EMG``, muscle names, OpenBCI/BrainFlow EXG inputs).
+    ch_names : list of str | None
+        Channel names for CSV/TSV/NPY arrays.
+    board : int | str | None
+        BrainFlow board id or name (default Cyton).
+    preload : bool | None
+        EDF/BDF: load all samples now. Default: only when they take under 256 MB;
+        larger files stay on disk and are processed block by block.
+    units : str | None
+        Unit of CSV/TSV/NPY values (V, mV, uV); default guessed with a warning.
+
+    Returns
+    -------
+    Recording
+        Samples in volts.
+
+    Raises
+    ------
+    FileMissingError, UnknownFormatError, CorruptFileError, EmptyRecordingError, InputError
+        With a message naming the file and what is wrong.
+
+    Examples
+    --------
+    >>> rec = fascidetect.read("signals/sim_mixed_L5.edf")  # doctest: +SKIP
+    >>> rec.sfreq, rec.ch_names[:2]  # doctest: +SKIP
+    (2000.0, ['EMG TA_R', 'EMG EHL_R'])
+    """
+    path = Path(path)
+    fmt = (format or "").lower() or detect_format(path)
+    if fmt not in FORMATS:
+        raise UnknownFormatError(f"'{path}': unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "wfdb":
+        path = _wfdb_header(path)
+    elif not path.is_file():
+        raise FileMissingError(f"'{path}': no such file")
+    if path.stat().st_size == 0:
+        from ..errors import EmptyRecordingError
+
+        raise EmptyRecordingError(f"'{path}': the file is empty")
+    if fmt in ("edf", "bdf"):
+        from ._edf import read_edf
+
+        rec = read_edf(path, emg_channels=emg_channels, preload=preload)
+        emg_channels = None  # applied while choosing which channels to read
+    elif fmt == "openbci":
+        from ._openbci import read_openbci
+
+        rec = read_openbci(path)
+    elif fmt == "brainflow":
+        from ._brainflow import read_brainflow
+
+        rec = read_brainflow(path, board=board)
+    elif fmt == "wfdb":
+        from ._wfdb import read_wfdb
+
+        rec = read_wfdb(path)
+    else:
+        from ._arrays import read_array_file
+
+        rec = read_array_file(path, fmt=fmt, sfreq=sfreq, ch_names=ch_names, units=units)
+    from ._validate import finish
+
+    return finish(rec, emg_channels)
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Return the format name of a file from its first bytes, else from its suffix.
+
+    Raises
+    ------
+    FileMissingError
+        If neither the file nor (for WFDB) its ``.hea`` header exists.
+    UnknownFormatError
+        If neither content nor suffix is recognised.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".hea", ".dat") or (not path.exists() and path.with_suffix(".hea").exists()):
+        return "wfdb"
+    if not path.exists():
+        raise FileMissingError(f"'{path}': no such file")
+    if path.is_dir():
+        raise UnknownFormatError(f"'{path}' is a directory, not a recording")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:8] == b"\xffBIOSEMI":
+        return "bdf"
+    if head[:8].strip() == b"0" and len(head) >= 8 and head[:1] == b"0":
+        return "bdf" if suffix == ".bdf" else "edf"
+    if head[:6] == b"\x93NUMPY":
+        return "npy"
+    text = head.decode("latin-1", errors="replace")
+    first = text.splitlines()[0] if text.strip() else ""
+    from ._brainflow import looks_like_brainflow
+    from ._openbci import looks_like_openbci
+
+    if looks_like_openbci(first):
+        return "openbci"
+    if suffix in (".edf", ".bdf", ".rec"):
+        return "bdf" if suffix == ".bdf" else "edf"
+    if looks_like_brainflow(first) and suffix in (".csv", ".txt", ""):
+        return "brainflow"
+    if suffix == ".npy":
+        return "npy"
+    if suffix in (".tsv", ".tab"):
+        return "tsv"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    raise UnknownFormatError(
+        f"'{path}': unknown format (suffix {suffix or 'none'!r}, content not EDF/BDF, OpenBCI, "
+        f"BrainFlow or NumPy); force one with format=... / --format ({', '.join(FORMATS)})")
+
+
+def _wfdb_header(path: Path) -> Path:
+    header = path.with_suffix(".hea")
+    if not header.is_file():
+        raise FileMissingError(f"'{path}': no WFDB header {header.name} next to it")
+    data = path.with_suffix(".dat")
+    if not data.is_file():
+        raise FileMissingError(f"'{path}': WFDB signal file {data.name} is missing")
+    return header
+
+
+def describe_recording(rec: Recording) -> dict:
+    """Return a plain dict describing a recording (for ``fascidetect info``)."""
+    emg = [rec.ch_names[i] for i in rec.emg_picks]
+    return {
+        "source": rec.source, "format": rec.format, "sfreq": rec.sfreq,
+        "n_samples": rec.n_samples, "duration_s": round(rec.duration_s, 3),
+        "meas_date": rec.meas_date.isoformat() if rec.meas_date is not None else None,
+        "n_channels": rec.n_channels, "channels": list(rec.ch_names),
+        "channel_types": list(rec.ch_types), "emg_channels": emg,
+        "n_annotations": len(rec.annotations),
+        "metadata": {k: v for k, v in rec.metadata.items() if v not in (None, "", [], {})},
+        "warnings": list(rec.warnings),
+    }
+
+

@@ -1,0 +1,108 @@
+"""Plain arrays: CSV/TSV text and NumPy ``.npy`` files, with the sampling rate given."""
+
+from __future__ import annotations
+
+import csv
+import warnings as _warnings
+
+import numpy as np
+
+from ..errors import (CorruptFileError, EmptyRecordingError, FascidetectWarning,
+                      ParameterError)
+from ..recording import Recording
+from ._channels import types_from_labels
+
+#: Volts per unit for the ``units`` option.
+UNIT_SCALE = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6, "nV": 1e-9}
+
+
+def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Recording:
+    """Read a CSV/TSV (one column per channel, optional header row) or ``.npy`` array.
+
+    Parameters
+    ----------
+    path : path-like
+    fmt : {"csv", "tsv", "npy"}
+    sfreq : float
+        Sampling rate in Hz; required, these files do not store it.
+    ch_names : list of str | None
+        Channel names (default: the CSV header, else ``EMG1``, ``EMG2``...).
+    units : {"V", "mV", "uV", "nV"} | None
+        Unit of the values. Default: guessed from their size (volts if the typical
+        deviation is under 0.01, else µV) with a warning naming the guess.
+    """
+    if sfreq is None:
+        raise ParameterError(f"'{path}': a {fmt.upper()} file does not store its sampling rate; "
+                             "give it with sfreq=... / --sfreq")
+    header = None
+    if fmt == "npy":
+        try:
+            data = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise CorruptFileError(f"'{path}': not a readable .npy array: {exc}") from None
+    else:
+        data, header = _read_text(path, "\t" if fmt == "tsv" else None)
+    data = np.asarray(data, dtype=float)
+    if data.size == 0:
+        raise EmptyRecordingError(f"'{path}': the file holds no samples")
+    if data.ndim == 1:
+        data = data[np.newaxis, :]
+    elif data.ndim != 2:
+        raise CorruptFileError(f"'{path}': expected a 1-D or 2-D array, got shape {data.shape}")
+    elif fmt != "npy" or data.shape[0] > data.shape[1]:
+        # Text files hold one column per channel; .npy is channels x samples, unless it is
+        # clearly the other way round (more rows than columns).
+        data = data.T
+    names = list(ch_names) if ch_names is not None else header
+    if names is None or len(names) != data.shape[0]:
+        names = [f"EMG{k + 1}" for k in range(data.shape[0])]
+    scale, note = _unit_scale(data, units, path)
+    types = [t if t in ("emg", "ecg") else "emg" for t in types_from_labels(names, default="emg")]
+    return Recording(data=data * scale, sfreq=float(sfreq), ch_names=names, ch_types=types,
+                     source=str(path), format=fmt, metadata={"units": note})
+
+
+def _read_text(path, delimiter):
+    """Return (samples x columns array, header names or None)."""
+    with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+        if not first.strip():
+            raise EmptyRecordingError(f"'{path}': the file is empty")
+        if delimiter is None:
+            try:
+                delimiter = csv.Sniffer().sniff(first, delimiters=",;\t ").delimiter
+            except csv.Error:
+                delimiter = ","
+        cells = [c.strip() for c in first.strip().split(delimiter)]
+        header = None
+        try:
+            [float(c) for c in cells if c]
+        except ValueError:
+            header = cells
+            first = ""
+        try:
+            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2)
+        except ValueError as exc:
+            raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
+    if first:
+        head = np.array([float(c) for c in cells if c], ndmin=2)
+        rows = head if rows.size == 0 else np.vstack([head, rows])
+    return rows, header
+
+
+def _unit_scale(data, units, path):
+    if units is not None:
+        key = {"uv": "uV", "µv": "uV", "mv": "mV", "v": "V", "nv": "nV"}.get(str(units).lower())
+        if key is None:
+            raise ParameterError(f"unknown unit {units!r}; use one of V, mV, uV, nV")
+        return UNIT_SCALE[key], key
+    centred = data - np.nanmedian(data, axis=1, keepdims=True)
+    typical = float(np.nanmedian(np.abs(centred)))
+    if typical < 1e-2:
+        guess = "V"
+    else:
+        guess = "uV"
+    _warnings.warn(f"'{path}': no unit given; values look like {guess} (typical deviation "
+                   f"{typical:.3g}); pass units=... / --units to be sure", FascidetectWarning,
+                   stacklevel=4)
+    return UNIT_SCALE[guess], f"{guess} (guessed)"

@@ -1,0 +1,288 @@
+"""EDF, EDF+ (C and D), BDF and BDF+ through MNE, with the header checks MNE leaves out.
+
+MNE reads the samples (and keeps annotations); this module first parses the fixed-size
+header itself to (1) refuse truncated or corrupt files with a clear message, (2) learn each
+signal's own sampling rate, so mixed-rate files are read at the EMG channels' rate instead
+of being upsampled, and (3) find the gaps of EDF+D files, which MNE concatenates as if
+continuous (mne-tools/mne-python#13429): each gap is marked ``BAD_ACQ_SKIP`` so nothing is
+analysed across it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, EmptyRecordingError, InputError
+from ..recording import Annotation, Recording
+from ._channels import types_from_labels
+
+#: Recordings larger than this (float64 bytes of the analysed channels) stay on disk
+#: and are read block by block.
+LAZY_BYTES = 256 * 2**20
+
+_ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
+
+
+@dataclasses.dataclass
+class EdfHeader:
+    """The parts of an EDF/BDF header fascidetect needs."""
+
+    path: Path
+    is_bdf: bool
+    subtype: str  # "EDF", "EDF+C", "EDF+D", "BDF", "BDF+C", "BDF+D"
+    header_bytes: int
+    n_records: int
+    record_s: float
+    labels: list[str]
+    n_samps: np.ndarray  # samples per record of each signal
+    physical_dim: list[str]
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 3 if self.is_bdf else 2
+
+    @property
+    def record_bytes(self) -> int:
+        return int(self.n_samps.sum()) * self.bytes_per_sample
+
+    @property
+    def annotation_signals(self) -> list[int]:
+        return [i for i, lab in enumerate(self.labels) if lab in _ANNOTATION_LABELS]
+
+    @property
+    def data_signals(self) -> list[int]:
+        ann = set(self.annotation_signals)
+        return [i for i in range(len(self.labels)) if i not in ann]
+
+    def rate(self, i: int) -> float:
+        return float(self.n_samps[i]) / self.record_s if self.record_s > 0 else 0.0
+
+
+def _field(raw: bytes, name: str, path, cast):
+    text = raw.decode("latin-1").strip()
+    try:
+        return cast(text)
+    except ValueError:
+        raise CorruptFileError(
+            f"'{path}': corrupt EDF/BDF header: field '{name}' is {text!r}, not a number") from None
+
+
+def read_header(path: str | os.PathLike) -> EdfHeader:
+    """Parse and check the header of an EDF/BDF file.
+
+    Raises
+    ------
+    CorruptFileError
+        If a header field is not what the format demands or the file is shorter than
+        its header says (a truncated download or an interrupted recording).
+    EmptyRecordingError
+        If the file holds no data record.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fixed = fh.read(256)
+        if len(fixed) < 256:
+            raise CorruptFileError(f"'{path}': truncated EDF/BDF header ({len(fixed)} of 256 bytes)")
+        is_bdf = fixed[:8] == b"\xffBIOSEMI"
+        if not is_bdf and fixed[:8].strip() != b"0":
+            raise CorruptFileError(f"'{path}': not an EDF/BDF file (version field {fixed[:8]!r})")
+        reserved = fixed[192:236].decode("latin-1").strip()
+        header_bytes = _field(fixed[184:192], "number of header bytes", path, int)
+        n_records = _field(fixed[236:244], "number of data records", path, int)
+        record_s = _field(fixed[244:252], "duration of a data record", path, float)
+        n_signals = _field(fixed[252:256], "number of signals", path, int)
+        if n_signals <= 0 or header_bytes != 256 * (n_signals + 1):
+            raise CorruptFileError(
+                f"'{path}': corrupt EDF/BDF header: {n_signals} signals need a "
+                f"{256 * (n_signals + 1)}-byte header, the file says {header_bytes}")
+        rest = fh.read(256 * n_signals)
+    if len(rest) < 256 * n_signals:
+        raise CorruptFileError(f"'{path}': truncated EDF/BDF header (signal headers cut off)")
+
+    def column(offset, width):
+        start = offset * n_signals
+        return [rest[start + i * width: start + (i + 1) * width] for i in range(n_signals)]
+
+    labels = [b.decode("latin-1").strip() for b in column(0, 16)]
+    dims = [b.decode("latin-1").strip() for b in column(16 + 80, 8)]
+    n_samps = np.array([_field(b, f"samples per record of signal {i + 1}", path, int)
+                        for i, b in enumerate(column(16 + 80 + 8 + 8 * 4 + 80, 8))])
+    if (n_samps < 0).any():
+        raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: negative samples per record")
+    if record_s < 0:
+        raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: negative record duration")
+    base = "BDF" if is_bdf else "EDF"
+    subtype = base + ("+D" if reserved.startswith(("EDF+D", "BDF+D")) else
+                      "+C" if reserved.startswith(("EDF+C", "BDF+C")) else "")
+    head = EdfHeader(path, is_bdf, subtype, header_bytes, n_records, record_s, labels,
+                     n_samps, dims)
+    _check_size(head, size)
+    return head
+
+
+def _check_size(head: EdfHeader, size: int) -> None:
+    """Refuse files whose body is shorter than the header promises."""
+    body = size - head.header_bytes
+    if head.record_bytes == 0:
+        raise CorruptFileError(f"'{head.path}': corrupt EDF/BDF header: records hold no samples")
+    complete = body // head.record_bytes
+    if head.n_records == -1:  # allowed while recording: the count is in the file length
+        head.n_records = int(complete)
+    if head.n_records == 0 or complete == 0:
+        raise EmptyRecordingError(f"'{head.path}': the file holds no data record")
+    if complete < head.n_records:
+        raise CorruptFileError(
+            f"'{head.path}' is truncated: its header announces {head.n_records} data records "
+            f"({head.n_records * head.record_s:g} s) but the file holds only {complete} "
+            f"complete records ({body} of {head.n_records * head.record_bytes} data bytes)")
+
+
+def record_onsets(head: EdfHeader) -> np.ndarray | None:
+    """Return each data record's start time (s) from the annotation channel of an EDF+/BDF+.
+
+    Reads only the annotation bytes of each record through a memory map, so it costs
+    little even on day-long files. None when the file has no annotation channel.
+    """
+    if not head.annotation_signals:
+        return None
+    ann = head.annotation_signals[0]
+    bps = head.bytes_per_sample
+    start = int(head.n_samps[:ann].sum()) * bps
+    width = int(head.n_samps[ann]) * bps
+    body = np.memmap(head.path, dtype=np.uint8, mode="r", offset=head.header_bytes,
+                     shape=(head.n_records, head.record_bytes))
+    # Only the first TAL of a record ("+<onset>\x14\x14") is needed: 24 bytes hold it.
+    first = np.asarray(body[:, start:start + min(width, 24)])
+    text = [bytes(r).split(b"\x14", 1)[0] for r in first]
+    try:
+        onsets = np.array([float(t.decode("latin-1")) for t in text])
+    except ValueError:
+        raise CorruptFileError(
+            f"'{head.path}': an EDF+ data record lacks its time-keeping annotation") from None
+    return onsets
+
+
+def find_gaps(head: EdfHeader) -> list[tuple[int, float]]:
+    """Return ``(record index after the gap, gap length in s)`` for each gap of an EDF+D."""
+    if not head.subtype.endswith("+D"):
+        return []
+    onsets = record_onsets(head)
+    if onsets is None:
+        return []
+    jumps = np.diff(onsets) - head.record_s
+    idx = np.flatnonzero(np.abs(jumps) > 1e-3 * max(head.record_s, 1e-3))
+    return [(int(i + 1), float(jumps[i])) for i in idx]
+
+
+def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
+    """Read an EDF/EDF+/BDF/BDF+ file into a Recording (lazy when it is large).
+
+    Parameters
+    ----------
+    path : path-like
+    emg_channels : list of str | None
+        Channels to analyse; default the EMG-typed ones (by label).
+    preload : bool | None
+        Load all samples now; default only when they take under 256 MB.
+    """
+    import mne
+
+    head = read_header(path)
+    data_idx = head.data_signals
+    labels = [head.labels[i] for i in data_idx]
+    if not data_idx:
+        raise EmptyRecordingError(f"'{path}': the file has annotation channels only, no signal")
+    types = types_from_labels(labels, default="eeg")
+    rates = np.array([head.rate(i) for i in data_idx])
+    warnings = []
+    if emg_channels is not None:
+        missing = [c for c in emg_channels if c not in labels]
+        if missing:
+            raise InputError(f"'{path}': channel(s) {missing} not in the file; available: {labels}")
+        types = ["emg" if lab in emg_channels else ("misc" if t == "emg" else t)
+                 for lab, t in zip(labels, types)]
+    keep = _channels_at_emg_rate(path, labels, types, rates, warnings)
+    include = [labels[i] for i in keep]
+    reader = mne.io.read_raw_bdf if head.is_bdf else mne.io.read_raw_edf
+    n_keep_emg = sum(types[i] == "emg" for i in keep) or len(keep)
+    n_samples = int(head.n_records * head.n_samps[data_idx[keep[0]]])
+    if preload is None:
+        preload = n_keep_emg * n_samples * 8 < LAZY_BYTES
+    try:
+        raw = reader(path, include=include if len(include) < len(labels) else None,
+                     infer_types=False, preload=False, verbose="error")
+    except Exception as exc:  # noqa: BLE001 - MNE raises many types on damaged files
+        raise CorruptFileError(f"'{path}': MNE cannot read it: {exc}") from None
+    # MNE de-duplicates repeated labels; keep our types aligned with its names.
+    names = list(raw.ch_names)
+    type_of = dict(zip(include, (types[i] for i in keep)))
+    ch_types = [type_of.get(n, "misc") for n in names]
+    offset = raw.first_samp / raw.info["sfreq"] if raw.annotations.orig_time is not None else 0.0
+    annotations = [Annotation(float(a["onset"]) - offset, float(a["duration"]), a["description"])
+                   for a in raw.annotations]
+    gaps = find_gaps(head)
+    annotations += _gap_annotations(gaps, head)
+    if gaps:
+        total = sum(g for _, g in gaps)
+        warnings.append(
+            f"EDF+D file with {len(gaps)} gap(s) ({total:g} s in all): samples are analysed as "
+            "continuous segments, each junction is excluded (BAD_ACQ_SKIP), and times after a "
+            "gap count recorded samples, not wall-clock time")
+    rec = Recording(
+        data=None, sfreq=raw.info["sfreq"], ch_names=names, ch_types=ch_types,
+        meas_date=raw.info["meas_date"], annotations=annotations, source=str(path),
+        format=head.subtype.split("+")[0].lower(),
+        metadata={"subtype": head.subtype, "n_records": head.n_records,
+                  "record_s": head.record_s,
+                  "gaps": [{"after_s": round(i * head.record_s, 6), "length_s": g} for i, g in gaps],
+                  "device": raw.info.get("device_info") or None,
+                  "subject": (raw.info.get("subject_info") or {}).get("his_id")},
+        warnings=warnings, raw=raw, raw_picks=list(range(len(names))),
+    )
+    return rec.load() if preload else rec
+
+
+def _channels_at_emg_rate(path, labels, types, rates, warnings) -> list[int]:
+    """Return the channels to read: all if one rate, else those at the EMG channels' rate."""
+    if np.unique(rates).size == 1:
+        return list(range(len(labels)))
+    emg = [i for i, t in enumerate(types) if t == "emg"]
+    if not emg:
+        top = rates.max()
+        keep = [i for i in range(len(labels)) if rates[i] == top]
+        warnings.append(f"mixed sampling rates and no EMG channel: read the {len(keep)} "
+                        f"channel(s) at {top:g} Hz, left out {len(labels) - len(keep)}")
+        return keep
+    emg_rates = np.unique(rates[emg])
+    if emg_rates.size > 1:
+        detail = ", ".join(f"{labels[i]} {rates[i]:g} Hz" for i in emg)
+        raise InputError(
+            f"'{path}': the EMG channels have different sampling rates ({detail}); pick "
+            "channels of one rate with emg_channels=[...] / --emg-channels")
+    keep = [i for i in range(len(labels)) if rates[i] == emg_rates[0]]
+    dropped = len(labels) - len(keep)
+    warnings.append(f"mixed sampling rates: read the {len(keep)} channel(s) at the EMG rate "
+                    f"{emg_rates[0]:g} Hz, left out {dropped} channel(s) at other rates")
+    return keep
+
+
+def _gap_annotations(gaps, head: EdfHeader) -> list[Annotation]:
+    """A short BAD_ACQ_SKIP span at each junction, so no detection straddles a gap."""
+    out = []
+    for record, length in gaps:
+        t = record * head.record_s
+        out.append(Annotation(max(0.0, t - 0.25), 0.5, f"BAD_ACQ_SKIP gap of {length:g} s"))
+    return out
+
+
+def looks_like_edf(path: str | os.PathLike) -> bool:
+    """True when the first bytes are an EDF or BDF version field."""
+    with open(path, "rb") as fh:
+        start = fh.read(8)
+    return start == b"\xffBIOSEMI" or (start[:1] == b"0" and re.fullmatch(rb"0 *", start) is not None)

@@ -1,0 +1,164 @@
+"""OpenBCI GUI text recordings (Cyton, Cyton+Daisy, Ganglion), in the v6 and older layouts.
+
+v6 (``%OpenBCI Raw EXG Data``): ``%`` header lines, then a CSV header naming ``Sample Index,
+EXG Channel 0, ...``. v5 and older (``%OpenBCI Raw EEG Data``): ``%`` header lines, no column
+names; v5 starts with an all-zero row. EXG values are already in µV. The first column is the
+board's packet counter, which wraps (Cyton 0-255, Ganglion 0-200): a jump larger than the
+usual step is a dropped packet.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io as _io
+import re
+
+import numpy as np
+
+from ..errors import CorruptFileError, EmptyRecordingError
+from ..recording import Recording
+
+#: EXG channel count and sampling rate of the boards the GUI writes.
+_BOARDS = {"cyton": (8, 250.0), "cytondaisy": (16, 125.0), "ganglion": (4, 200.0)}
+_COUNTER_MODULUS = {250.0: 256, 125.0: 256, 200.0: 201}
+#: A railed Cyton input reads about +/-187,500 µV (the ADC's full scale at gain 24).
+_RAIL_UV = 187_000.0
+
+
+def looks_like_openbci(first_line: str) -> bool:
+    """True when a text file starts like an OpenBCI GUI recording."""
+    return first_line.startswith("%OpenBCI")
+
+
+def read_openbci(path) -> Recording:
+    """Read an OpenBCI GUI ``.txt`` recording; every EXG channel is typed EMG.
+
+    All-zero channels (inputs not connected, as Ganglion ch3-4 with two sensors) are typed
+    ``misc``; dropped packets found in the sample counter are reported in ``warnings`` and
+    ``metadata['dropped_samples']``.
+    """
+    with open(path, "r", encoding="latin-1") as fh:
+        text = fh.read()
+    lines = text.splitlines()
+    header = [ln for ln in lines[:50] if ln.startswith("%")]
+    body_start = len(header)
+    if body_start >= len(lines):
+        raise EmptyRecordingError(f"'{path}': OpenBCI file with a header but no samples")
+    sfreq = _header_number(header, r"Sample Rate\s*=\s*([\d.]+)")
+    n_exg = _header_number(header, r"Number of channels\s*=\s*(\d+)")
+    board = _header_value(header, r"Board\s*=\s*(.+)")
+    first = lines[body_start]
+    names = None
+    if first.lstrip().lower().startswith("sample index"):
+        names = [c.strip() for c in first.split(",")]
+        body_start += 1
+    body = "\n".join(lines[body_start:])
+    if not body.strip():
+        raise EmptyRecordingError(f"'{path}': OpenBCI file with a header but no samples")
+    n_cols = len(lines[body_start].split(","))
+    if names is not None:
+        exg_cols = [i for i, n in enumerate(names) if n.lower().startswith("exg channel")]
+        ts_col = names.index("Timestamp") if "Timestamp" in names else None
+    else:
+        if sfreq is None:
+            raise CorruptFileError(f"'{path}': OpenBCI header has no '%Sample Rate' line")
+        if n_exg is None:
+            n_exg = _board_from_rate(sfreq)[0]
+        exg_cols = list(range(1, 1 + int(n_exg)))
+        # v5 puts the Unix-ms timestamp second to last; v3/v4 end with a clock time only.
+        ts_col = n_cols - 2 if _is_unix_ms(lines[body_start + 1 if len(lines) > body_start + 1
+                                                  else body_start].split(",")[-2]) else None
+    if sfreq is None:
+        sfreq = _board_from_rate(None, len(exg_cols))[1]
+    if not exg_cols or max(exg_cols) >= n_cols:
+        raise CorruptFileError(f"'{path}': OpenBCI rows have {n_cols} columns, too few for "
+                               f"{len(exg_cols)} EXG channels")
+    usecols = [0] + exg_cols + ([ts_col] if ts_col is not None else [])
+    try:
+        table = np.loadtxt(_io.StringIO(body), delimiter=",", usecols=usecols, ndmin=2,
+                           dtype=float)
+    except ValueError as exc:
+        raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc}") from None
+    if names is None and table.shape[0] and not table[0].any():
+        table = table[1:]  # v5's leading all-zero row is not a sample
+    if table.shape[0] == 0:
+        raise EmptyRecordingError(f"'{path}': OpenBCI file holds no samples")
+    counter = table[:, 0]
+    exg_uv = table[:, 1:1 + len(exg_cols)].T
+    ch_names = ([names[i] for i in exg_cols] if names is not None
+                else [f"EXG Channel {k}" for k in range(len(exg_cols))])
+    ch_types = ["emg"] * len(ch_names)
+    warnings = []
+    zero = ~exg_uv.any(axis=1)
+    for k in np.flatnonzero(zero):
+        ch_types[k] = "misc"
+    if zero.any():
+        warnings.append(f"channel(s) {', '.join(np.asarray(ch_names)[zero])} are all zero "
+                        "(input not connected): not analysed")
+    dropped, restarts = _dropped_samples(counter, sfreq)
+    if dropped:
+        warnings.append(f"sample counter shows {dropped} dropped sample(s) in {restarts} "
+                        "place(s): times after a drop are shifted by the missing samples")
+    railed = (np.abs(exg_uv) >= _RAIL_UV).mean(axis=1)
+    for name, share in zip(ch_names, railed):
+        if share > 0.01:
+            warnings.append(f"channel {name} is railed (at the ADC limit) in {100 * share:.0f} % "
+                            "of samples: check the electrode contact")
+    meas_date = None
+    if ts_col is not None:
+        stamp = table[0, -1]
+        if 1e12 < stamp < 1e13:  # Unix time in ms
+            meas_date = _dt.datetime.fromtimestamp(stamp / 1000.0, tz=_dt.timezone.utc)
+    return Recording(
+        data=exg_uv * 1e-6, sfreq=sfreq, ch_names=ch_names, ch_types=ch_types,
+        meas_date=meas_date, source=str(path), format="openbci",
+        metadata={"device": board or _board_from_rate(sfreq)[2],
+                  "layout": "v6" if names is not None else ("v5" if ts_col is not None else "legacy"),
+                  "dropped_samples": int(dropped),
+                  "placement": "not recorded in the file"},
+        warnings=warnings,
+    )
+
+
+def _dropped_samples(counter: np.ndarray, sfreq: float) -> tuple[int, int]:
+    """Count samples missing from a wrapping packet counter, and the places they are missing."""
+    if counter.size < 3:
+        return 0, 0
+    modulus = _COUNTER_MODULUS.get(float(sfreq), int(counter.max()) + 1)
+    steps = np.mod(np.diff(counter), modulus)
+    step = max(1.0, float(np.median(steps)))
+    missing = np.round(steps / step) - 1
+    bad = missing > 0
+    return int(missing[bad].sum()), int(bad.sum())
+
+
+def _is_unix_ms(text: str) -> bool:
+    """True when a field reads like a Unix time in milliseconds."""
+    try:
+        return 1e12 < float(text) < 1e13
+    except ValueError:
+        return False
+
+
+def _board_from_rate(sfreq, n_exg=None):
+    """Return (channels, rate, name) of the GUI board that fits a rate or channel count."""
+    for name, (n, rate) in _BOARDS.items():
+        if (sfreq is not None and float(sfreq) == rate) or (sfreq is None and n_exg == n):
+            return n, rate, f"OpenBCI {name}"
+    return 8, 250.0, "OpenBCI"
+
+
+def _header_number(header, pattern):
+    for line in header:
+        m = re.search(pattern, line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _header_value(header, pattern):
+    for line in header:
+        m = re.search(pattern, line)
+        if m:
+            return m.group(1).strip()
+    return None

@@ -1,0 +1,58 @@
+"""PhysioNet WFDB records (``.hea`` + ``.dat``) through the ``wfdb`` package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, EmptyRecordingError, MissingDependencyError
+from ..recording import Recording
+from ._channels import types_from_labels
+
+#: Volts per physical unit; WFDB headers are not consistent in case (emgdb writes "mv").
+_UNIT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+
+
+def read_wfdb(path) -> Recording:
+    """Read a WFDB record given its ``.hea``/``.dat`` path or record name; samples in volts.
+
+    Signals whose unit is not a voltage are typed ``misc``; a record with one unnamed or
+    generic signal is typed by its label (``EMG`` -> EMG).
+    """
+    try:
+        import wfdb
+    except ImportError:  # pragma: no cover - wfdb is a runtime dependency
+        raise MissingDependencyError("reading WFDB records needs wfdb: pip install wfdb") from None
+    record_name = str(Path(path).with_suffix(""))
+    try:
+        rec = wfdb.rdrecord(record_name, physical=True)
+    except FileNotFoundError as exc:
+        raise CorruptFileError(f"'{path}': WFDB record incomplete: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - wfdb raises bare ValueError/IndexError
+        raise CorruptFileError(f"'{path}': wfdb cannot read the record: {exc}") from None
+    if rec.p_signal is None or rec.p_signal.size == 0:
+        raise EmptyRecordingError(f"'{path}': the WFDB record holds no samples")
+    units = [str(u or "").strip().lower() for u in rec.units]
+    scale = np.array([_UNIT_SCALE.get(u, np.nan) for u in units])
+    names = [str(n) for n in rec.sig_name]
+    types = types_from_labels(names, default="emg")
+    warnings = []
+    for k, (u, s) in enumerate(zip(rec.units, scale)):
+        if np.isnan(s):
+            types[k] = "misc"
+            warnings.append(f"signal {names[k]} is in {u!r}, not a voltage: not analysed")
+    data = rec.p_signal.T * np.where(np.isnan(scale), 1.0, scale)[:, None]
+    expected = int(rec.sig_len)
+    if data.shape[1] < expected:
+        raise CorruptFileError(f"'{path}': header says {expected} samples, the data file holds "
+                               f"{data.shape[1]}")
+    meas_date = None
+    if rec.base_datetime is not None:
+        meas_date = rec.base_datetime
+    return Recording(
+        data=np.ascontiguousarray(data), sfreq=float(rec.fs), ch_names=names, ch_types=types,
+        meas_date=meas_date, source=str(path), format="wfdb",
+        metadata={"comments": " | ".join(rec.comments or []), "units": list(rec.units)},
+        warnings=warnings,
+    )
