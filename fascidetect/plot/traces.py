@@ -45,11 +45,16 @@ def _envelope(t: np.ndarray, x: np.ndarray, n_bins: int):
     n = x.shape[-1]
     if n <= 2 * n_bins:
         return t, x
-    per = n // n_bins
-    m = per * n_bins
-    blocks = x[:, :m].reshape(x.shape[0], n_bins, per)
+    per = -(-n // n_bins)
+    bins = -(-n // per)
+    pad = bins * per - n
+    # Pad with the last sample so the final partial bin keeps the recording's end.
+    xp = np.concatenate([x, np.repeat(x[:, -1:], pad, axis=1)], axis=1)
+    tp = np.concatenate([t, np.full(pad, t[-1])])
+    blocks = xp.reshape(x.shape[0], bins, per)
     lo, hi = blocks.min(axis=-1), blocks.max(axis=-1)
-    tt = t[:m].reshape(n_bins, per)[:, [0, -1]].ravel()
+    tb = tp.reshape(bins, per)
+    tt = np.stack([tb[:, 0], tb[:, -1]], axis=-1).ravel()
     yy = np.stack([lo, hi], axis=-1).reshape(x.shape[0], -1)
     return tt, yy
 
@@ -124,9 +129,8 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Channel (band-passed EMG)")
     _scale_bar(ax, spacing, start, stop)
-    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s) marked "
-                 f"(colour = motor unit); traces clipped at ±{clip:.0f} µV", fontsize=10,
-                 loc="left")
+    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s); "
+                 f"clipped at ±{clip:.0f} µV", fontsize=10, loc="left")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return fig
@@ -161,7 +165,7 @@ def _mark_events(ax, events, names, offsets, spacing, start, stop) -> int:
     ys = np.array([offsets[index[ch]] for ch in fasc["channel"]], float) + 0.45 * spacing
     colors = [c.unit_color(int(u)) for u in fasc["unit"]]
     sc = ax.scatter(fasc["peak_time"], ys, marker="v", s=28, c=colors if len(fasc) else None,
-                    edgecolors="k", linewidths=0.3, zorder=5, label="fasciculation")
+                    edgecolors="k", linewidths=0.3, zorder=5)
     sc.set_gid("fasciculations")
     art = events[inside & (events["trial_type"] == "artifact") & ~(events["duration"] > 0.1)]
     if len(art):
@@ -169,10 +173,17 @@ def _mark_events(ax, events, names, offsets, spacing, start, stop) -> int:
         ax.scatter(art["peak_time"], ya, marker="x", s=30, color=c.ARTIFACT_COLOR, zorder=5,
                    label="artifact").set_gid("artifacts")
     handles, labels = ax.get_legend_handles_labels()
+    if len(fasc):
+        from matplotlib.lines import Line2D
+
+        # A neutral proxy: the markers' own colours stand for motor units.
+        handles.append(Line2D([], [], ls="", marker="v", color="0.5", mec="k", mew=0.3))
+        labels.append("fasciculation (colour = unit)")
     if handles:
-        # Below the time axis: above it the legend would cover the title or the markers.
-        ax.legend(handles, labels, loc="upper right", fontsize=8, ncols=len(handles),
-                  frameon=False, bbox_to_anchor=(1.0, -0.07))
+        # Above the axes, right of the (left-aligned) title: inside it would cover traces.
+        ax.legend(handles, labels, loc="lower right", fontsize=8, ncols=len(handles),
+                  frameon=False, bbox_to_anchor=(1.0, 1.0), borderaxespad=0.1,
+                  handletextpad=0.3, columnspacing=1.0)
     return int(len(fasc))
 
 
