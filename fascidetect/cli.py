@@ -366,6 +366,120 @@ def evaluate(detected, truth, tolerance_ms, duration_s, min_truth_snr, as_json):
         click.echo(format_reports(reports))
 
 
+def _input_format_renamed(func):
+    """Apply :func:`read_options` with its ``--format`` renamed ``--input-format``.
+
+    ``report`` needs ``--format`` for the output (pdf/png/html); the input-format option
+    keeps its destination (``file_format``) and help under the new flag.
+    """
+    func = read_options(func)
+    for param in getattr(func, "__click_params__", []):
+        if "--format" in getattr(param, "opts", ()):
+            param.opts = ["--input-format"]
+    return func
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for <stem>_report.pdf (and PNG pages / HTML).")
+@click.option("--format", "formats", type=click.Choice(["pdf", "png", "html"]), multiple=True,
+              help="Report format (repeatable; default pdf).")
+@click.option("--events", "events_path", type=click.Path(exists=True), default=None,
+              help="Reuse an events.tsv (or a folder of <stem>_events.tsv) instead of detecting.")
+@click.option("--muscles", default=None, metavar="MAP",
+              help="Channel-to-muscle map: '1=TA_R,2=GAS_R' or a TSV with columns channel, muscle "
+                   "(default: muscles read from channel names).")
+@_input_format_renamed
+@detection_options
+@click.option("--quiet", is_flag=True, help="No progress bar; print nothing but errors.")
+@click.option("--verbose", is_flag=True, help="Also list every file written and the warnings.")
+@_fail_cleanly
+def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, file_format,
+           board, threshold_sigma, notch, highpass_mode, layout, extra_params, quiet, verbose):
+    """Write a report per EMG file: summary page plus figures (PDF, PNG pages or HTML).
+
+    Page 1 states the rest time analysed, fasciculations and rate per channel with 95 %
+    CI, motor units, spasm episodes, artifacts rejected, warnings, the root pattern (only
+    ever "consistent with") and what surface EMG cannot assess; then the overview, traces,
+    raster and rate, waveforms and histograms. Prints the main output path per file.
+    Exit code 1 if any file failed (the others are still processed). The input format
+    is forced with --input-format (--format names the report format here).
+
+    \b
+    Example:
+      fascidetect report signals/sim_mixed_L5.edf --out reports/
+      fascidetect report rec.edf --out reports/ --format pdf --format html --muscles "1=TA_R,2=GAS_R"
+      fascidetect report rec.edf --out reports/ --events results/rec_events.tsv
+    """
+    import warnings as _warnings
+    from pathlib import Path
+
+    from .errors import FascidetectError, FascidetectWarning, ParameterError
+    from .report import write_report
+
+    if events_path and len(files) > 1 and not Path(events_path).is_dir():
+        raise ParameterError("--events names one events.tsv but several FILES were given; "
+                             "pass a folder of <stem>_events.tsv instead")
+    formats = formats or ("pdf",)
+    params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
+    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    show_bar = not quiet and sys.stderr.isatty()
+    failed = 0
+    with _progress_bar(len(files), show_bar) as advance:
+        for path in files:
+            try:
+                with _warnings.catch_warnings(record=True) as caught:
+                    _warnings.simplefilter("always", FascidetectWarning)
+                    written = write_report(path, out_dir, formats=formats, muscles=muscles,
+                                           params=params, events=events_path, read_options=opts)
+            except FascidetectError as exc:
+                failed += 1
+                click.echo(f"Error: {exc}", err=True)
+                advance()
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+                failed += 1
+                click.echo(f"Error: '{path}': report failed ({type(exc).__name__}: {exc})", err=True)
+                advance()
+                continue
+            advance()
+            main_out = written.get("pdf") or written.get("html") or written["png"][0]
+            click.echo(str(main_out))
+            if verbose:
+                for fmt, out in written.items():
+                    for item in (out if isinstance(out, list) else [out]):
+                        click.echo(f"  {fmt}: {item}", err=True)
+                for w in caught:
+                    click.echo(f"  warning: {w.message}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _progress_bar(total: int, enabled: bool):
+    """Return a context manager yielding advance(): tqdm if installed, else click's bar."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext(lambda: None)
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        @contextlib.contextmanager
+        def click_bar():
+            with click.progressbar(length=total, label="reports", file=sys.stderr) as bar:
+                yield lambda: bar.update(1)
+
+        return click_bar()
+
+    @contextlib.contextmanager
+    def tqdm_bar():
+        with tqdm(total=total, desc="reports", unit="file", file=sys.stderr) as bar:
+            yield lambda: bar.update(1)
+
+    return tqdm_bar()
+
+
 def main(argv=None):
     """Entry point of the ``fascidetect`` console script."""
     try:

@@ -49,9 +49,13 @@ def _load(recording_or_path, read_options):
     if isinstance(recording_or_path, Recording):
         stem = Path(recording_or_path.source).stem if recording_or_path.source else "recording"
         return recording_or_path, stem
+    path = Path(recording_or_path)
+    if not path.exists():
+        from .errors import FileMissingError
+
+        raise FileMissingError(f"recording '{path}' does not exist")
     from .io import read
 
-    path = Path(recording_or_path)
     return read(path, **(read_options or {})), path.stem
 
 
