@@ -11,6 +11,7 @@ analysed across it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import os
 import re
 from pathlib import Path
@@ -134,7 +135,7 @@ def _check_size(head: EdfHeader, size: int) -> None:
     complete = body // head.record_bytes
     if head.n_records == -1:  # allowed while recording: the count is in the file length
         head.n_records = int(complete)
-    if head.n_records == 0 or complete == 0:
+    if head.n_records == 0 or (body == 0 and head.n_records == complete):
         raise EmptyRecordingError(f"'{head.path}': the file holds no data record")
     if complete < head.n_records:
         raise CorruptFileError(
@@ -166,6 +167,15 @@ def record_onsets(head: EdfHeader) -> np.ndarray | None:
         raise CorruptFileError(
             f"'{head.path}': an EDF+ data record lacks its time-keeping annotation") from None
     return onsets
+
+
+def _subsecond_start(head: EdfHeader) -> float:
+    """Return the EDF+ start offset (0 <= s < 1) held by the first record's time stamp."""
+    if not head.subtype.endswith(("+C", "+D")) or not head.annotation_signals:
+        return 0.0
+    onsets = record_onsets(head)
+    first = float(onsets[0]) if onsets is not None and onsets.size else 0.0
+    return first if 0.0 < first < 1.0 else 0.0
 
 
 def find_gaps(head: EdfHeader) -> list[tuple[int, float]]:
@@ -224,8 +234,14 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
     type_of = dict(zip(include, (types[i] for i in keep)))
     ch_types = [type_of.get(n, "misc") for n in names]
     offset = raw.first_samp / raw.info["sfreq"] if raw.annotations.orig_time is not None else 0.0
-    annotations = [Annotation(float(a["onset"]) - offset, float(a["duration"]), a["description"])
-                   for a in raw.annotations]
+    # EDF+ keeps the sub-second part of the start time in the first record's time stamp;
+    # MNE drops it, and its annotation onsets count from the whole second.
+    subsecond = _subsecond_start(head)
+    annotations = [Annotation(float(a["onset"]) - offset - subsecond, float(a["duration"]),
+                              a["description"]) for a in raw.annotations]
+    meas_date = raw.info["meas_date"]
+    if meas_date is not None and subsecond:
+        meas_date = meas_date + _dt.timedelta(seconds=subsecond)
     gaps = find_gaps(head)
     annotations += _gap_annotations(gaps, head)
     if gaps:
@@ -236,7 +252,7 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
             "gap count recorded samples, not wall-clock time")
     rec = Recording(
         data=None, sfreq=raw.info["sfreq"], ch_names=names, ch_types=ch_types,
-        meas_date=raw.info["meas_date"], annotations=annotations, source=str(path),
+        meas_date=meas_date, annotations=annotations, source=str(path),
         format=head.subtype.split("+")[0].lower(),
         metadata={"subtype": head.subtype, "n_records": head.n_records,
                   "record_s": head.record_s,
