@@ -93,7 +93,18 @@ def result_from_events(events, recording=None, params=None):
     for ch in events["channel"]:
         if ch and ch not in names:
             names.append(str(ch))
-    rest_s = duration - overlap_s(excluded_spans(events), 0.0, duration)
+    # Not rest, as in the pipeline: the episodes and long artifacts of the table, the
+    # recording's edges, and its BAD and voluntary-task annotations.
+    guard = params.edge_guard_s
+    spans = excluded_spans(events) + [(0.0, guard), (duration - guard, duration)]
+    labels = tuple(lbl.lower() for lbl in params.voluntary_labels)
+    for ann in getattr(recording, "annotations", None) or []:
+        desc, end = ann.description.lower(), ann.onset + max(ann.duration, 0.0)
+        if desc.startswith(("bad", "edge")):
+            spans.append((ann.onset - guard, end + guard))
+        elif ann.duration > 0 and any(lbl in desc for lbl in labels):
+            spans.append((ann.onset, end))
+    rest_s = duration - overlap_s(spans, 0.0, duration)
     fasc = events[events["trial_type"] == "fasciculation"]
     spasms = events[events["trial_type"] == "spasm"]
     counts = np.array([(fasc["channel"] == n).sum() for n in names])
