@@ -305,10 +305,12 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
                 ecg.subtract(filt, lo, ecg_model)
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
-            envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win))
+            # float32 halves what a day-long recording keeps per 25-ms sub-window.
+            envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
+                        .astype(np.float32))
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.act_win)
-            raw_max.append(mx)
-            raw_min.append(mn)
+            raw_max.append(mx.astype(np.float32))
+            raw_min.append(mn.astype(np.float32))
         parts.append(_block_events(filt, raw, start, stop, lo, thresholds, sigma, params,
                                    geometry, band, fs, watch))
         if progress is not None:
@@ -392,9 +394,17 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
         "sample": main_idx + lo, "centre": centre + lo, "channel": main_ch, "mask": mask,
         "snr": peak_abs / sigma[main_ch], "amplitude": filt[main_ch, main_idx],
         "evenness": evenness,
-        "snippets": snips.astype(np.float32),
+        # Kept for every candidate until classification: in noise units as float16
+        # (3 significant digits, a quarter of float64) so long recordings stay small.
+        "snippets": np.clip(snips / _noise_unit(sigma)[None, :, None], -6e4, 6e4)
+        .astype(np.float16),
         **{k: np.asarray(v) for k, v in wf.items()}, **af,
     }
+
+
+def _noise_unit(sigma: np.ndarray) -> np.ndarray:
+    """Per-channel scale of the stored snippets (sigma, 1 V on flat channels)."""
+    return np.where(sigma > 0, sigma, 1.0).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- spans
@@ -554,7 +564,7 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     ev["artifact_kind"] = kind[sel]
 
     fasc = np.flatnonzero(ev["trial_type"] == "fasciculation")
-    waveforms = found["snippets"][sel][fasc]
+    waveforms = found["snippets"][sel][fasc].astype(np.float32) * _noise_unit(sigma)[None, :, None]
     units, unit_templates = templates.assign_units(waveforms, main_ch[sel][fasc], sigma)
     ev["unit"][fasc] = units
     return ev, waveforms, unit_templates
