@@ -119,7 +119,7 @@ def test_waveforms_by_channel_and_on_a_grid_layout(sim):
     fig = plot.plot_waveforms(gridded, max_panels=2)
     ax = fig.axes[0]
     assert len(ax.lines) == 6                                     # one trace per electrode
-    assert "grid 2x3" in ax.get_xlabel()
+    assert "grid 2x3" in ax.get_xlabel() and "µV p-p" in ax.get_title()
 
 
 def test_waveforms_without_fasciculations(sim):

@@ -129,8 +129,9 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Channel (band-passed EMG)")
     _scale_bar(ax, spacing, start, stop)
-    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s); "
-                 f"clipped at ±{clip:.0f} µV", fontsize=10, loc="left")
+    clipped = f"; clipped at ±{clip:.0f} µV" if (np.abs(x) > clip).any() else ""
+    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s){clipped}",
+                 fontsize=10, loc="left")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return fig

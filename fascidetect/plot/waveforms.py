@@ -78,7 +78,7 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
         color = c.unit_color(unit) if unit >= 0 else "k"
         if layout and snippets.shape[1] == layout[0] * layout[1]:
             _grid_template(ax, snippets.mean(axis=0), layout, ms, color)
-            main = ""
+            main = None
         else:
             ch = _main_channel(snippets)
             shown = snippets[:max_snippets, ch].T
@@ -87,9 +87,12 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
             ax.set_xlabel("Time (ms)")
             ax.set_ylabel("Amplitude (µV)")
             main = f" on {c.short_name(names[ch])}" if ch < len(names) else ""
+        note = f"n={rows.size}\n{amp:.0f} µV p-p\n{dur:.1f} ms"
+        if main is None:  # grid: the note would cover an electrode, so it goes in the title
+            ax.set_title(f"{label}: " + note.replace("\n", ", "), fontsize=9)
+            continue
         ax.set_title(f"{label}{main}", fontsize=9)
-        ax.text(0.98, 0.04, f"n={rows.size}\n{amp:.0f} µV p-p\n{dur:.1f} ms",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+        ax.text(0.98, 0.04, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
                 bbox=dict(boxstyle="round", fc="white", ec="0.8", alpha=0.85))
     for ax in ax_list[len(groups):]:
         ax.set_visible(False)
@@ -112,7 +115,7 @@ def _grid_template(ax, template: np.ndarray, layout, ms, color):
     """Draw a (channels, samples) template as mini-waveforms at their grid positions."""
     rows, cols = layout
     width = (ms[-1] - ms[0]) * 1.15
-    height = max(float(np.ptp(template)), 1e-9) * 0.6
+    height = max(float(np.ptp(template)), 1e-9) * 0.9
     for k in range(rows * cols):
         r, col = divmod(k, cols)
         ax.plot(col * width + ms - ms[0], template[k] - r * height, color=color, lw=0.8)
