@@ -53,6 +53,8 @@ def read_options(func):
                      help="Force the input format (edf, bdf, openbci, brainflow, wfdb, csv, npy)."),
         click.option("--board", default=None,
                      help="BrainFlow board id or name for BrainFlow CSV files (default Cyton)."),
+        click.option("--units", type=click.Choice(["V", "mV", "uV"], case_sensitive=False),
+                     default=None, help="Unit of CSV/NumPy values (default: guessed, with a warning)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -98,9 +100,9 @@ def build_params(threshold_sigma=None, notch=None, highpass_mode=None, layout=No
     return DetectionParams.from_kwargs(None, **overrides)
 
 
-def build_read_options(sfreq=None, emg_channels=None, file_format=None, board=None):
+def build_read_options(sfreq=None, emg_channels=None, file_format=None, board=None, units=None):
     """Return keyword arguments for :func:`fascidetect.read` from the shared CLI options."""
-    opts = {}
+    opts = {"units": units} if units else {}
     if sfreq is not None:
         opts["sfreq"] = sfreq
     if emg_channels:
@@ -117,7 +119,7 @@ def build_read_options(sfreq=None, emg_channels=None, file_format=None, board=No
 @read_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @_fail_cleanly
-def info(files, sfreq, emg_channels, file_format, board, as_json):
+def info(files, sfreq, emg_channels, file_format, board, units, as_json):
     """Describe recordings: format, rate, duration, channels and which are EMG.
 
     Reads headers only where the format allows (EDF/BDF stay on disk). Exit code 1 if
@@ -131,7 +133,7 @@ def info(files, sfreq, emg_channels, file_format, board, as_json):
     from .errors import FascidetectError
     from .io import describe_recording, read
 
-    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     failed = 0
     for path in files:
         try:
@@ -168,7 +170,7 @@ def info(files, sfreq, emg_channels, file_format, board, as_json):
 @detection_options
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @_fail_cleanly
-def detect(files, out_dir, sfreq, emg_channels, file_format, board, threshold_sigma, notch,
+def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, threshold_sigma, notch,
            highpass_mode, layout, extra_params, quiet):
     """Detect fasciculations, spasms and artifacts in EMG FILES.
 
@@ -184,7 +186,7 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, threshold_si
     from .jobs import detect_file
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
-    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     failed = 0
     for path in files:
         row = detect_file(path, out_dir, params, opts)
@@ -220,7 +222,7 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, threshold_si
 @click.option("--quiet", is_flag=True, help="No progress bar and no tally; errors only.")
 @_fail_cleanly
 def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_channels,
-          file_format, board, threshold_sigma, notch, highpass_mode, layout, extra_params,
+          file_format, board, units, threshold_sigma, notch, highpass_mode, layout, extra_params,
           quiet):
     """Detect events in many recordings: files, folders and manifests (INPUT...).
 
@@ -241,7 +243,7 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
     from . import batch as batch_module
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
-    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     started = time.perf_counter()
     try:
         rows = batch_module.run(list(inputs), out_dir, engine=engine, jobs=jobs,
@@ -396,7 +398,7 @@ def _input_format_renamed(func):
 @click.option("--verbose", is_flag=True, help="Also list every file written and the warnings.")
 @_fail_cleanly
 def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, file_format,
-           board, threshold_sigma, notch, highpass_mode, layout, extra_params, quiet, verbose):
+           board, units, threshold_sigma, notch, highpass_mode, layout, extra_params, quiet, verbose):
     """Write a report per EMG file: summary page plus figures (PDF, PNG pages or HTML).
 
     Page 1 states the rest time analysed, fasciculations and rate per channel with 95 %
@@ -423,7 +425,7 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
                              "pass a folder of <stem>_events.tsv instead")
     formats = formats or ("pdf",)
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
-    opts = build_read_options(sfreq, emg_channels, file_format, board)
+    opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     show_bar = not quiet and sys.stderr.isatty()
     failed = 0
     with _progress_bar(len(files), show_bar) as advance:
