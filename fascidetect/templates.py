@@ -20,11 +20,15 @@ _CHI2_99 = (0.0, 6.63, 9.21, 11.34, 13.28, 15.09)
 #: ...and differences within this share of the waveform's own norm are amplitude jitter,
 #: not another unit.
 _RELATIVE_TOLERANCE = 0.3
+#: Fewest discharges that make a motor-unit template.
+MIN_UNIT_DISCHARGES = 3
 
 
 def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarray,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Return a unit id per discharge (0 = most frequent) and the unit templates.
+    """Return a unit id per discharge (0 = most frequent, -1 = unassigned) and the templates.
+
+    Clusters of fewer than :data:`MIN_UNIT_DISCHARGES` discharges are left unassigned.
 
     Parameters
     ----------
@@ -57,12 +61,18 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
         labels[idx] = local + next_label
         next_label += int(local.max()) + 1
     counts = np.bincount(labels, minlength=next_label)
-    rank = np.empty(next_label, dtype=int)
-    rank[np.argsort(-counts, kind="stable")] = np.arange(next_label)
+    # A cluster of one or two discharges (an overlap, a doublet's distorted second
+    # potential) is not evidence of another unit: those stay unassigned (-1).
+    real = counts >= MIN_UNIT_DISCHARGES
+    n_units = int(real.sum())
+    rank = np.full(next_label, -1, dtype=int)
+    order = np.argsort(-counts, kind="stable")
+    rank[order[: n_units]] = np.arange(n_units)
     units = rank[labels]
-    templates = np.zeros((next_label,) + snippets.shape[1:])
-    np.add.at(templates, units, snippets.astype(float))
-    templates /= np.bincount(units, minlength=next_label)[:, None, None]
+    templates = np.zeros((n_units,) + snippets.shape[1:])
+    assigned = units >= 0
+    np.add.at(templates, units[assigned], snippets[assigned].astype(float))
+    templates /= np.maximum(np.bincount(units[assigned], minlength=n_units), 1)[:, None, None]
     return units, templates
 
 
