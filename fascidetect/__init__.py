@@ -23,6 +23,7 @@ __all__ = [
     "DetectionResult",
     "simulate",
     "evaluate",
+    "write_report",
     "FascidetectError",
     "FascidetectWarning",
     "InputError",
@@ -36,7 +37,10 @@ _LAZY = {
     "DetectionResult": ("fascidetect.results", "DetectionResult"),
     "simulate": ("fascidetect.simulation", "simulate"),
     "evaluate": ("fascidetect.evaluation", "evaluate"),
+    "write_report": ("fascidetect.report", "write_report"),
 }
+#: Submodules reachable as attributes (``fascidetect.plot.plot_traces``) without an import.
+_SUBMODULES = ("plot", "report", "batch", "myotomes", "io", "events", "simulation", "evaluation")
 
 
 def __getattr__(name):
@@ -48,6 +52,10 @@ def __getattr__(name):
         value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"fascidetect.{name}")
     raise AttributeError(f"module 'fascidetect' has no attribute {name!r}")
 
 
