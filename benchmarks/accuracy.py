@@ -122,7 +122,7 @@ print(json.dumps(out))
 
 def real_backgrounds():
     """Return (label, Recording) pairs of real rest recordings to inject into."""
-    from fascidetect import Recording
+    from fascidetect import read
 
     out = []
     folder = SHARED / "openbci-mi-emg-ganglion"
@@ -130,14 +130,8 @@ def real_backgrounds():
         path = folder / name
         if not path.exists():
             continue
-        try:
-            from fascidetect import read
-
-            rec = read(path)
-        except Exception:  # reader not available: parse the two EMG columns directly
-            rows = np.genfromtxt(path, delimiter=",", comments="%", usecols=(1, 2))
-            rec = Recording(rows.T * 1e-6, 200.0, ["EMG ch1", "EMG ch2"], ["emg", "emg"])
-        out.append((f"real Ganglion rest {name[11:14]} + injected (200 Hz)", rec))
+        rec = read(path)
+        out.append((f"real Ganglion rest {name[12:15]} + injected (200 Hz)", rec))
     return out
 
 

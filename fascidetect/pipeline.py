@@ -29,6 +29,8 @@ _BLOCK_VALUES = 2_000_000
 _NOISE_WINDOWS = 40
 _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
+#: Largest rise of a block's noise over the recording's floor that is taken as drift.
+_NOISE_DRIFT_MAX = 3.0
 _MARGIN_S = 1.0
 _ARTIFACT_WINDOW_S = 0.2
 
@@ -93,9 +95,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         warns.append(f"channel {name} is flat (no signal): it is not analysed")
     if (sigma <= 0).all():
         raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat")
-    thresholds = np.where(sigma > 0, params.threshold_sigma * sigma, np.inf)
-
-    found = _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, progress,
+    found = _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress,
                          watch)
     model = None
     if params.ecg_subtraction:
@@ -105,7 +105,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             rr = np.median(np.diff(model.beats)) / fs
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
-            found = _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band,
+            found = _scan_blocks(rec, picks, prep, sigma, params, geometry, band,
                                  progress, watch, ecg_model=model)
     if found["nonfinite_s"] > 0:
         warns.append(f"{found['nonfinite_s']:.2f} s of NaN/inf samples were excluded from analysis")
@@ -283,12 +283,12 @@ def _ecg_model(found, rec, picks, prep, sigma, params, geometry, fs):
                            beats, rec.n_samples, fs)
 
 
-def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, progress, watch,
+def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watch,
                  ecg_model=None):
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
     n = rec.n_samples
-    parts, envs, raw_max, raw_min, bad_spans = [], [], [], [], []
+    parts, envs, raw_max, raw_min, bad_spans, block_sigmas = [], [], [], [], [], []
     clipped = np.zeros(picks.size)
     nonfinite = 0
     for start, stop, lo, hi in _block_bounds(n, geometry):
@@ -303,6 +303,9 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
         if ecg_model is not None:
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
+        with watch.stage("noise"):
+            local = _block_sigma(filt[:, start - lo:stop - lo], sigma, params, geometry)
+            block_sigmas.append(local)
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             # float32 halves what a day-long recording keeps per 25-ms sub-window.
@@ -311,18 +314,40 @@ def _scan_blocks(rec, picks, prep, thresholds, sigma, params, geometry, band, pr
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.act_win)
             raw_max.append(mx.astype(np.float32))
             raw_min.append(mn.astype(np.float32))
-        parts.append(_block_events(filt, raw, start, stop, lo, thresholds, sigma, params,
+        thresholds = np.where(sigma > 0, params.threshold_sigma * local, np.inf)
+        parts.append(_block_events(filt, raw, start, stop, lo, thresholds, local, sigma, params,
                                    geometry, band, fs, watch))
         if progress is not None:
             progress(stop / n)
     found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     found["envelope"] = np.concatenate(envs, axis=1)
+    found["block_sigma"] = np.stack(block_sigmas, axis=1)
     found["raw_max"] = np.concatenate(raw_max, axis=1)
     found["raw_min"] = np.concatenate(raw_min, axis=1)
     found["bad_spans"] = bad_spans
     found["nonfinite_s"] = nonfinite / fs
     found["clipped_share"] = clipped / n
     return found
+
+
+def _block_sigma(filt_core, sigma, params, geometry):
+    """Return each channel's noise sigma within one block, kept between the recording's
+    floor and :data:`_NOISE_DRIFT_MAX` times it.
+
+    Electrode noise drifts over a long recording; one floor for the whole file would
+    flood the noisier stretches with false events. The cap keeps a spasm filling a block
+    from raising its own threshold (and hiding itself).
+    """
+    local = noise.channel_sigma(noise.window_sigmas(filt_core, geometry.noise_win),
+                                params.noise_percentile)
+    return np.clip(local, sigma, _NOISE_DRIFT_MAX * sigma)
+
+
+def sigma_per_subwindow(found, geometry) -> np.ndarray:
+    """Expand the per-block sigmas to the envelope's sub-windows, shape like the envelope."""
+    per_block = geometry.block // geometry.act_win
+    n_sub = found["envelope"].shape[1]
+    return np.repeat(found["block_sigma"], per_block, axis=1)[:, :n_sub]
 
 
 def _clipped_count(raw: np.ndarray) -> np.ndarray:
@@ -343,7 +368,8 @@ def _bad_spans(mask, lo, fs):
     return [((lo + a) / fs, (lo + b) / fs) for a, b in zip(starts, stops)]
 
 
-def _block_events(filt, raw, start, stop, lo, thresholds, sigma, params, g, band, fs, watch):
+def _block_events(filt, raw, start, stop, lo, thresholds, sigma, scale, params, g, band, fs,
+                  watch):
     """Return the multichannel discharges whose main peak lies in ``[start, stop)``."""
     n_loc = filt.shape[1]
     s_lo = max(0, start - lo - g.search_margin)
@@ -354,11 +380,16 @@ def _block_events(filt, raw, start, stop, lo, thresholds, sigma, params, g, band
         group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
     with watch.stage("features"):
         return _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma,
-                                g, band, fs)
+                                scale, g, band, fs)
 
 
-def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma, g, band, fs):
-    """Return the owned multichannel events with their snippets and features."""
+def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma, scale, g,
+                     band, fs):
+    """Return the owned multichannel events with their snippets and features.
+
+    ``sigma`` is the block's noise (for SNR and shape features), ``scale`` the recording's
+    (the unit the snippets are stored in).
+    """
     n_ch = filt.shape[0]
     main_idx = idx[order][main]
     own = (main_idx + lo >= start) & (main_idx + lo < stop)
@@ -396,7 +427,7 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
         "evenness": evenness,
         # Kept for every candidate until classification: in noise units as float16
         # (3 significant digits, a quarter of float64) so long recordings stay small.
-        "snippets": np.clip(snips / _noise_unit(sigma)[None, :, None], -6e4, 6e4)
+        "snippets": np.clip(snips / _noise_unit(scale)[None, :, None], -6e4, 6e4)
         .astype(np.float16),
         **{k: np.asarray(v) for k, v in wf.items()}, **af,
     }
@@ -462,7 +493,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     """Return episode rows (spasm / voluntary) and their spans."""
     win_s = g.act_win / fs
     env = found["envelope"]
-    active = env > (params.activity_sigma * sigma)[:, None]
+    active = env > params.activity_sigma * sigma_per_subwindow(found, g)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
     sustained = episodes.sustained_mask(active, span, params.activity_fraction)
     min_ch = min(params.spasm_min_channels, len(names))
@@ -528,7 +559,7 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     keep |= in_motion  # shown as motion artifacts rather than dropped
     # Discharges explain their own envelope sub-windows (and the neighbours); what stays
     # active around a discharge is ongoing firing too small to cross the threshold.
-    active = found["envelope"] > (params.activity_sigma * sigma)[:, None]
+    active = found["envelope"] > params.activity_sigma * sigma_per_subwindow(found, g)
     n_sub = active.shape[1]
     sub = np.clip(found["sample"] // g.act_win, 0, max(0, n_sub - 1))
     for shift in (-1, 0, 1):  # a handful of shifts
