@@ -15,7 +15,8 @@ _BLOCK = 512
 
 def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
                        shadow_samples: int, shadow_fraction: float,
-                       lo: int = 0, hi: int | None = None):
+                       lo: int = 0, hi: int | None = None, segment: int | None = None,
+                       origin: int = 0):
     """Return the discharges found on each channel: (channel, sample, signed amplitude).
 
     A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
@@ -27,14 +28,18 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     ----------
     filtered : ndarray, shape (n_channels, n_samples)
         Band-passed data.
-    thresholds : ndarray, shape (n_channels,)
-        Absolute thresholds in the data's unit; ``inf`` disables a channel.
+    thresholds : ndarray, shape (n_channels,) or (n_channels, n_segments)
+        Absolute thresholds in the data's unit; ``inf`` disables a channel. 2-D: one
+        threshold per consecutive ``segment`` samples starting at sample ``origin`` (the
+        first and last apply beyond the ends).
     dead_samples, shadow_samples : int
         Dead time and echo window in samples.
     shadow_fraction : float
         Echo amplitude ratio.
     lo, hi : int
         Only samples in ``[lo, hi)`` are considered.
+    segment, origin : int
+        Segment length and start for 2-D ``thresholds``.
 
     Returns
     -------
@@ -46,8 +51,14 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     n = filtered.shape[1]
     hi = n if hi is None else hi
     lo, hi = max(lo, 1), min(hi, n - 1)
-    ch, idx = _supra_threshold(filtered[:, lo:hi], thresholds)
+    per_segment = np.ndim(thresholds) == 2
+    screen = thresholds.min(axis=1) if per_segment else thresholds
+    ch, idx = _supra_threshold(filtered[:, lo:hi], screen)
     idx = idx + lo
+    if per_segment and idx.size:
+        k = np.clip((idx - origin) // segment, 0, thresholds.shape[1] - 1)
+        above = np.abs(filtered[ch, idx]) > thresholds[ch, k]
+        ch, idx = ch[above], idx[above]
     if idx.size == 0:
         return ch, idx, np.empty(0)
     absx_c = np.abs(filtered[ch, idx])

@@ -31,6 +31,8 @@ _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
 #: Largest rise of a block's noise over the recording's floor that is taken as drift.
 _NOISE_DRIFT_MAX = 3.0
+#: Noise windows per noise segment (the grid of the local noise estimate: 20 s by default).
+_NOISE_SEGMENT_WINDOWS = 10
 _MARGIN_S = 1.0
 _ARTIFACT_WINDOW_S = 0.2
 
@@ -200,6 +202,7 @@ class _Geometry:
 
     act_win: int
     noise_win: int
+    segment: int
     block: int
     margin: int
     search_margin: int
@@ -214,12 +217,14 @@ class _Geometry:
     def build(cls, fs, params, n_channels):
         act = max(1, int(round(params.activity_window_ms * fs / 1000)))
         noise_win = act * max(1, int(round(params.noise_window_s * 1000 / params.activity_window_ms)))
-        per_block = max(4, int(min(params.chunk_s * fs, _BLOCK_VALUES / max(1, n_channels))
-                               // noise_win))
+        segment = noise_win * _NOISE_SEGMENT_WINDOWS
+        per_block = max(1, int(min(params.chunk_s * fs, _BLOCK_VALUES / max(1, n_channels))
+                               // segment))
         margin = int(round(_MARGIN_S * fs))
         ms = fs / 1000.0
         shadow = int(round(params.shadow_ms * ms))
-        return cls(act_win=act, noise_win=noise_win, block=per_block * noise_win, margin=margin,
+        return cls(act_win=act, noise_win=noise_win, segment=segment, block=per_block * segment,
+                   margin=margin,
                    search_margin=margin // 2, dead=max(1, int(round(params.dead_time_ms * ms))),
                    shadow=shadow, merge=max(1, int(round(params.merge_ms * ms))),
                    merge_loose=max(1, int(round(params.merge_loose_ms * ms))),
@@ -304,7 +309,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
         with watch.stage("noise"):
-            local = _block_sigma(filt[:, start - lo:stop - lo], sigma, params, geometry)
+            local = _segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
             block_sigmas.append(local)
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
@@ -314,14 +319,13 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.act_win)
             raw_max.append(mx.astype(np.float32))
             raw_min.append(mn.astype(np.float32))
-        thresholds = np.where(sigma > 0, params.threshold_sigma * local, np.inf)
-        parts.append(_block_events(filt, raw, start, stop, lo, thresholds, local, sigma, params,
+        parts.append(_block_events(filt, raw, start, stop, lo, local, sigma, params,
                                    geometry, band, fs, watch))
         if progress is not None:
             progress(stop / n)
     found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     found["envelope"] = np.concatenate(envs, axis=1)
-    found["block_sigma"] = np.stack(block_sigmas, axis=1)
+    found["block_sigma"] = np.concatenate(block_sigmas, axis=1)
     found["raw_max"] = np.concatenate(raw_max, axis=1)
     found["raw_min"] = np.concatenate(raw_min, axis=1)
     found["bad_spans"] = bad_spans
@@ -330,24 +334,33 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     return found
 
 
-def _block_sigma(filt_core, sigma, params, geometry):
-    """Return each channel's noise sigma within one block, kept between the recording's
-    floor and :data:`_NOISE_DRIFT_MAX` times it.
+def _segment_sigmas(filt_core, sigma, params, geometry):
+    """Return each channel's noise sigma per noise segment of a block's core, shape
+    (n_channels, n_segments), kept between the recording's floor and
+    :data:`_NOISE_DRIFT_MAX` times it.
 
     Electrode noise drifts over a long recording; one floor for the whole file would
-    flood the noisier stretches with false events. The cap keeps a spasm filling a block
-    from raising its own threshold (and hiding itself).
+    flood the noisier stretches with false events. The cap keeps a spasm filling a
+    segment from raising its own threshold (and hiding itself). Segments lie on a fixed
+    grid, so the answer does not depend on the block length.
     """
-    local = noise.channel_sigma(noise.window_sigmas(filt_core, geometry.noise_win),
-                                params.noise_percentile)
-    return np.clip(local, sigma, _NOISE_DRIFT_MAX * sigma)
+    per_window = noise.window_sigmas(filt_core, geometry.noise_win)
+    k = geometry.segment // geometry.noise_win
+    n_seg = max(1, -(-per_window.shape[1] // k))
+    local = np.stack([noise.channel_sigma(per_window[:, i * k:(i + 1) * k],
+                                          params.noise_percentile)
+                      for i in range(n_seg)], axis=1)  # a few segments per block
+    return np.clip(local, sigma[:, None], _NOISE_DRIFT_MAX * sigma[:, None])
 
 
 def sigma_per_subwindow(found, geometry) -> np.ndarray:
-    """Expand the per-block sigmas to the envelope's sub-windows, shape like the envelope."""
-    per_block = geometry.block // geometry.act_win
+    """Expand the per-segment sigmas to the envelope's sub-windows, shape like the envelope."""
+    per_segment = geometry.segment // geometry.act_win
     n_sub = found["envelope"].shape[1]
-    return np.repeat(found["block_sigma"], per_block, axis=1)[:, :n_sub]
+    out = np.repeat(found["block_sigma"], per_segment, axis=1)[:, :n_sub]
+    if out.shape[1] < n_sub:  # a tail shorter than one noise window takes its neighbour's
+        out = np.pad(out, ((0, 0), (0, n_sub - out.shape[1])), mode="edge")
+    return out
 
 
 def _clipped_count(raw: np.ndarray) -> np.ndarray:
@@ -368,27 +381,28 @@ def _bad_spans(mask, lo, fs):
     return [((lo + a) / fs, (lo + b) / fs) for a, b in zip(starts, stops)]
 
 
-def _block_events(filt, raw, start, stop, lo, thresholds, sigma, scale, params, g, band, fs,
-                  watch):
+def _block_events(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch):
     """Return the multichannel discharges whose main peak lies in ``[start, stop)``."""
     n_loc = filt.shape[1]
     s_lo = max(0, start - lo - g.search_margin)
     s_hi = min(n_loc, stop - lo + g.search_margin)
     with watch.stage("detect"):
+        thresholds = np.where(scale[:, None] > 0, params.threshold_sigma * local, np.inf)
         ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
-                                                    params.shadow_fraction, s_lo, s_hi)
+                                                    params.shadow_fraction, s_lo, s_hi,
+                                                    segment=g.segment, origin=start - lo)
         group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
     with watch.stage("features"):
-        return _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma,
+        return _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, local,
                                 scale, g, band, fs)
 
 
-def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, sigma, scale, g,
+def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, local, scale, g,
                      band, fs):
     """Return the owned multichannel events with their snippets and features.
 
-    ``sigma`` is the block's noise (for SNR and shape features), ``scale`` the recording's
-    (the unit the snippets are stored in).
+    ``local`` is the block's noise per segment (for SNR and shape features), ``scale``
+    the recording's (the unit the snippets are stored in).
     """
     n_ch = filt.shape[0]
     main_idx = idx[order][main]
@@ -396,6 +410,8 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
     main, main_idx = main[own], main_idx[own]
     main_ch = ch[order][main]
     n_ev = main.size
+    seg = np.clip((main_idx + lo - start) // g.segment, 0, local.shape[1] - 1)
+    ev_sigma = local[main_ch, seg]
     # Channel membership: which channels had a peak in each owned group.
     mask = np.zeros((n_ev, n_ch), dtype=bool)
     gid_to_row = np.full(int(group.max()) + 1 if group.size else 0, -1)
@@ -411,7 +427,7 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
     centre = main_idx + features.energy_centroid_offset(first_cut)
     snips = features.cut_snippets(filt, centre, g.half)
     main_snip = snips[np.arange(n_ev), main_ch] if n_ev else np.zeros((0, 2 * g.half + 1))
-    wf = features.waveform_features(main_snip, sigma[main_ch], fs)
+    wf = features.waveform_features(main_snip, ev_sigma, fs)
     raw_main = features.cut_snippets(raw, main_idx, g.art_half)[np.arange(n_ev), main_ch] \
         if n_ev else np.zeros((0, 2 * g.art_half + 1))
     af = features.artifact_features(raw_main, fs, band[0])
@@ -423,7 +439,7 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, si
         if n_ev else np.zeros(0)
     return {
         "sample": main_idx + lo, "centre": centre + lo, "channel": main_ch, "mask": mask,
-        "snr": peak_abs / sigma[main_ch], "amplitude": filt[main_ch, main_idx],
+        "snr": peak_abs / np.where(ev_sigma > 0, ev_sigma, np.inf), "amplitude": filt[main_ch, main_idx],
         "evenness": evenness,
         # Kept for every candidate until classification: in noise units as float16
         # (3 significant digits, a quarter of float64) so long recordings stay small.

@@ -71,6 +71,22 @@ def test_chunked_equals_whole_file():
     np.testing.assert_allclose(a["peak_amplitude_uv"], b["peak_amplitude_uv"], rtol=1e-6)
 
 
+def test_noise_drift_does_not_flood_and_blocks_do_not_matter():
+    # Electrode noise doubles halfway through (drying gel, a loosened lead): a single
+    # floor for the whole file would turn the noisy half into a flood of false events.
+    data, times, _ = synthetic_emg(duration_s=160, n_discharges=60, noise_uv=3.0,
+                                   p2p_uv=150.0, seed=7)
+    rng = np.random.default_rng(8)
+    half = data.shape[1] // 2
+    data[:, half:] += 5.2e-6 * rng.standard_normal((data.shape[0], data.shape[1] - half))
+    whole = detect(data, sfreq=2048.0, chunk_s=1000.0)
+    fasc = whole.fasciculations
+    assert len(fasc) <= times.size + 3
+    assert _matched(fasc["peak_time"], times) >= 0.9 * times.size
+    chunked = detect(data, sfreq=2048.0, chunk_s=20.0)
+    np.testing.assert_allclose(chunked.events["peak_time"], whole.events["peak_time"])
+
+
 def test_spasm_episode_found_and_discharges_inside_not_counted():
     fs = 2048.0
     data, times, _ = synthetic_emg(duration_s=60, n_discharges=20, seed=4)
