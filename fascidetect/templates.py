@@ -20,6 +20,8 @@ _CHI2_99 = (0.0, 6.63, 9.21, 11.34, 13.28, 15.09)
 #: ...and differences within this share of the waveform's own norm are amplitude jitter,
 #: not another unit.
 _RELATIVE_TOLERANCE = 0.3
+#: Waveforms used to estimate the principal components.
+_MAX_BASIS = 400
 #: Fewest discharges that make a motor-unit template.
 MIN_UNIT_DISCHARGES = 3
 
@@ -118,6 +120,21 @@ def align_to_template(snippets: np.ndarray, channel: int, max_lag: int | None = 
     return np.fft.irfft(spec * phase, nfft, axis=-1)[..., :w]
 
 
+def _leading_components(x: np.ndarray, k: int) -> np.ndarray:
+    """Return the ``k`` leading right singular vectors of ``x`` (rows), shape (k, n_features).
+
+    Through the eigenvectors of the smaller Gram matrix: the same vectors as a full SVD
+    at a fraction of its cost when only a few are needed.
+    """
+    if x.shape[0] <= x.shape[1]:
+        vals, vecs = np.linalg.eigh(x @ x.T)
+        top = np.argsort(vals)[::-1][:k]
+        v = vecs[:, top].T @ x
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), np.finfo(float).tiny)
+    vals, vecs = np.linalg.eigh(x.T @ x)
+    return vecs[:, np.argsort(vals)[::-1][:k]].T
+
+
 def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
     """Return cluster labels (0..k-1) of whitened snippet vectors of one main channel."""
     n = vectors.shape[0]
@@ -128,8 +145,12 @@ def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
     chosen = np.sort(rng.choice(n, _MAX_CLUSTERED, replace=False)) if n > _MAX_CLUSTERED \
         else np.arange(n)
     centred = vectors - vectors[chosen].mean(axis=0)
-    k = min(_N_COMPONENTS, chosen.size - 1, vectors.shape[1])
-    _, _, vt = np.linalg.svd(centred[chosen], full_matrices=False)
+    # The few leading components are well estimated from a few hundred waveforms; the
+    # SVD of every chosen one would cost more than the rest of the detector.
+    basis = chosen if chosen.size <= _MAX_BASIS else np.sort(rng.choice(chosen, _MAX_BASIS,
+                                                                        replace=False))
+    k = min(_N_COMPONENTS, basis.size - 1, vectors.shape[1])
+    vt = _leading_components(centred[basis], k)
     proj = centred @ vt[:k].T
     # Norm of each waveform in the same space (its own size, for the relative tolerance).
     own = np.linalg.norm((vectors @ vt[:k].T), axis=1)
@@ -137,7 +158,7 @@ def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
     diff = np.linalg.norm(sub[:, None, :] - sub[None, :, :], axis=-1)
     # With more dimensions than discharges, the top components of pure (whitened) noise
     # have variance up to the Marchenko-Pastur edge (1 + sqrt(p/n))^2, not 1.
-    mp_edge = (1.0 + np.sqrt(vectors.shape[1] / chosen.size)) ** 2
+    mp_edge = (1.0 + np.sqrt(vectors.shape[1] / basis.size)) ** 2
     noise_distance = np.sqrt(2.0 * mp_edge * _CHI2_99[k])
     tol = np.maximum(noise_distance,
                      _RELATIVE_TOLERANCE * 0.5 * (sub_own[:, None] + sub_own[None, :]))
