@@ -99,12 +99,16 @@ def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray
     n_ch, n = active.shape
     if n < span:
         return np.zeros_like(active)
-    csum = np.concatenate([np.zeros((n_ch, 1)), np.cumsum(active, axis=1)], axis=1)
-    share = (csum[:, span:] - csum[:, :-span]) / span  # windows starting at 0..n-span
-    hit = share >= fraction
+    # int32 counts: a day-long recording has millions of sub-windows per channel.
+    csum = np.zeros((n_ch, n + 1), dtype=np.int32)
+    np.cumsum(active, axis=1, dtype=np.int32, out=csum[:, 1:])
+    need = int(np.ceil(fraction * span - 1e-9))
+    hit = (csum[:, span:] - csum[:, :-span]) >= need  # windows starting at 0..n-span
+    del csum
     # Dilate: every sub-window inside a qualifying span is sustained.
-    hcs = np.concatenate([np.zeros((n_ch, 1)), np.cumsum(hit, axis=1)], axis=1)
-    idx = np.arange(n)
+    hcs = np.zeros((n_ch, hit.shape[1] + 1), dtype=np.int32)
+    np.cumsum(hit, axis=1, dtype=np.int32, out=hcs[:, 1:])
+    idx = np.arange(n, dtype=np.int32)
     start = np.clip(idx - span + 1, 0, hit.shape[1])
     stop = np.clip(idx + 1, 0, hit.shape[1])
     covered = (hcs[:, stop] - hcs[:, start]) > 0
@@ -115,13 +119,13 @@ def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray
 def _between_active(active: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """Return covered sub-windows that lie between two active ones of the same run."""
     n = active.shape[1]
-    idx = np.broadcast_to(np.arange(n), active.shape)
+    idx = np.broadcast_to(np.arange(n, dtype=np.int32), active.shape)
     act = active & covered
-    last_active = np.maximum.accumulate(np.where(act, idx, -1), axis=1)
-    next_active = np.flip(np.minimum.accumulate(np.flip(np.where(act, idx, n), axis=1), axis=1),
-                          axis=1)
+    last_active = np.maximum.accumulate(np.where(act, idx, np.int32(-1)), axis=1)
+    next_active = np.flip(np.minimum.accumulate(np.flip(np.where(act, idx, np.int32(n)), axis=1),
+                                                axis=1), axis=1)
     # A sub-window counts when both neighbouring active sub-windows are in its run.
-    run_id = np.cumsum(~covered, axis=1)
+    run_id = np.cumsum(~covered, axis=1, dtype=np.int32)
     ok_prev = (last_active >= 0) & (np.take_along_axis(run_id, np.clip(last_active, 0, n - 1),
                                                        axis=1) == run_id)
     ok_next = (next_active < n) & (np.take_along_axis(run_id, np.clip(next_active, 0, n - 1),

@@ -118,8 +118,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     duration = rec.n_samples / fs
     excluded, voluntary_spans = _excluded_spans(rec, params, found["bad_spans"])
-    motion_spans = episodes.motion_spans(found["raw_max"], found["raw_min"], found["envelope"],
-                                         geometry.act_win / fs, params,
+    motion_spans = episodes.motion_spans(found["raw_max"], found["raw_min"],
+                                         found["motion_envelope"], geometry.motion_win / fs, params,
                                          None if model is None else model.beats / fs)
     if motion_spans:
         warns.append(f"{len(motion_spans)} motion artifact span(s) "
@@ -201,6 +201,7 @@ class _Geometry:
     chunked and whole-file processing see the same windows)."""
 
     act_win: int
+    motion_win: int
     noise_win: int
     segment: int
     block: int
@@ -223,7 +224,12 @@ class _Geometry:
         margin = int(round(_MARGIN_S * fs))
         ms = fs / 1000.0
         shadow = int(round(params.shadow_ms * ms))
-        return cls(act_win=act, noise_win=noise_win, segment=segment, block=per_block * segment,
+        # Motion windows must tile the noise segments (and so every block) exactly.
+        k = max(1, int(round(episodes.MOTION_WINDOW_S * fs / act)))
+        while (segment // act) % k:
+            k -= 1
+        motion = act * k
+        return cls(act_win=act, motion_win=motion, noise_win=noise_win, segment=segment, block=per_block * segment,
                    margin=margin,
                    search_margin=margin // 2, dead=max(1, int(round(params.dead_time_ms * ms))),
                    shadow=shadow, merge=max(1, int(round(params.merge_ms * ms))),
@@ -294,6 +300,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     fs = rec.sfreq
     n = rec.n_samples
     parts, envs, raw_max, raw_min, bad_spans, block_sigmas = [], [], [], [], [], []
+    motion_env = []
     clipped = np.zeros(picks.size)
     nonfinite = 0
     for start, stop, lo, hi in _block_bounds(n, geometry):
@@ -314,9 +321,14 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             # float32 halves what a day-long recording keeps per 25-ms sub-window.
-            envs.append(episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
-                        .astype(np.float32))
-            mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.act_win)
+            env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
+            envs.append(env.astype(np.float32))
+            # Motion is judged on coarser windows: keep only those (8x less to hold).
+            k = geometry.motion_win // geometry.act_win
+            n_mot = env.shape[1] // k
+            motion_env.append(np.sqrt((env[:, :n_mot * k] ** 2).reshape(len(env), n_mot, k)
+                                      .mean(axis=-1)).astype(np.float32))
+            mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             raw_max.append(mx.astype(np.float32))
             raw_min.append(mn.astype(np.float32))
         parts.append(_block_events(filt, raw, start, stop, lo, local, sigma, params,
@@ -326,6 +338,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     found["envelope"] = np.concatenate(envs, axis=1)
     found["block_sigma"] = np.concatenate(block_sigmas, axis=1)
+    found["motion_envelope"] = np.concatenate(motion_env, axis=1)
     found["raw_max"] = np.concatenate(raw_max, axis=1)
     found["raw_min"] = np.concatenate(raw_min, axis=1)
     found["bad_spans"] = bad_spans
@@ -353,14 +366,25 @@ def _segment_sigmas(filt_core, sigma, params, geometry):
     return np.clip(local, sigma[:, None], _NOISE_DRIFT_MAX * sigma[:, None])
 
 
-def sigma_per_subwindow(found, geometry) -> np.ndarray:
-    """Expand the per-segment sigmas to the envelope's sub-windows, shape like the envelope."""
-    per_segment = geometry.segment // geometry.act_win
-    n_sub = found["envelope"].shape[1]
-    out = np.repeat(found["block_sigma"], per_segment, axis=1)[:, :n_sub]
-    if out.shape[1] < n_sub:  # a tail shorter than one noise window takes its neighbour's
-        out = np.pad(out, ((0, 0), (0, n_sub - out.shape[1])), mode="edge")
-    return out
+def active_subwindows(found, params, geometry) -> np.ndarray:
+    """Return the envelope sub-windows above ``activity_sigma`` times their segment's noise.
+
+    Compared segment by segment through a reshape, so no threshold array the size of the
+    envelope is built (a day-long recording has millions of sub-windows per channel).
+    """
+    env = found["envelope"]
+    thr = params.activity_sigma * found["block_sigma"].astype(np.float32)
+    n_ch, n_sub = env.shape
+    per = geometry.segment // geometry.act_win
+    n_full = min(n_sub // per, thr.shape[1])
+    active = np.empty((n_ch, n_sub), dtype=bool)
+    head = n_full * per
+    active[:, :head] = (env[:, :head].reshape(n_ch, n_full, per) > thr[:, :n_full, None]) \
+        .reshape(n_ch, head)
+    if head < n_sub:  # the tail after the last whole segment
+        last = thr[:, min(n_full, thr.shape[1] - 1)]
+        active[:, head:] = env[:, head:] > last[:, None]
+    return active
 
 
 def _clipped_count(raw: np.ndarray) -> np.ndarray:
@@ -509,7 +533,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     """Return episode rows (spasm / voluntary) and their spans."""
     win_s = g.act_win / fs
     env = found["envelope"]
-    active = env > params.activity_sigma * sigma_per_subwindow(found, g)
+    active = active_subwindows(found, params, g)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
     sustained = episodes.sustained_mask(active, span, params.activity_fraction)
     min_ch = min(params.spasm_min_channels, len(names))
@@ -575,7 +599,7 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     keep |= in_motion  # shown as motion artifacts rather than dropped
     # Discharges explain their own envelope sub-windows (and the neighbours); what stays
     # active around a discharge is ongoing firing too small to cross the threshold.
-    active = found["envelope"] > params.activity_sigma * sigma_per_subwindow(found, g)
+    active = active_subwindows(found, params, g)
     n_sub = active.shape[1]
     sub = np.clip(found["sample"] // g.act_win, 0, max(0, n_sub - 1))
     for shift in (-1, 0, 1):  # a handful of shifts
