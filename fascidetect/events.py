@@ -30,7 +30,9 @@ EVENT_COLUMNS = (
     ("duration", "f8", "length, s"),
     ("trial_type", "U16", "fasciculation | spasm | voluntary | artifact"),
     ("channel", "U64", "channel where the event is largest"),
-    ("channels", "U512", "all channels the event is seen on, comma separated"),
+    # Python strings (object), not a fixed width: a 64-channel grid's list is long, and a
+    # fixed 512-character field would cost 2 KB per row of a day-long recording.
+    ("channels", "O", "all channels the event is seen on, comma separated"),
     ("peak_time", "f8", "time of the largest absolute deflection, s"),
     ("peak_amplitude_uv", "f8", "peak-to-peak amplitude on `channel`, µV"),
     ("duration_ms", "f8", "potential duration (discharges) or episode length, ms"),
@@ -57,6 +59,8 @@ def empty_events(n: int = 0) -> np.ndarray:
             events[name] = np.nan
         elif dt.startswith("i"):
             events[name] = -1
+        elif dt == "O":
+            events[name] = ""
     return events
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_MAX_CLUSTERED = 1500
+_MAX_CLUSTERED = 1000
 _N_COMPONENTS = 5
 #: 99th percentiles of chi-square with k = 1..5 degrees of freedom: two noisy copies of one
 #: waveform are farther apart than sqrt(2 * lambda * chi2_99) in 1 % of pairs only...
@@ -41,7 +41,7 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
     sigma : ndarray, shape (n_channels,)
         Noise sigma per channel (same unit as the snippets).
     seed : int
-        Seed of the subsample clustered when a channel has more than 1500 discharges.
+        Seed of the subsample clustered when a channel has more than 1000 discharges.
 
     Returns
     -------
@@ -141,6 +141,7 @@ def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
     if n == 1:
         return np.zeros(1, dtype=int)
     from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
 
     chosen = np.sort(rng.choice(n, _MAX_CLUSTERED, replace=False)) if n > _MAX_CLUSTERED \
         else np.arange(n)
@@ -155,16 +156,17 @@ def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
     # Norm of each waveform in the same space (its own size, for the relative tolerance).
     own = np.linalg.norm((vectors @ vt[:k].T), axis=1)
     sub, sub_own = proj[chosen], own[chosen]
-    diff = np.linalg.norm(sub[:, None, :] - sub[None, :, :], axis=-1)
+    # Condensed (upper-triangle) distances: a square matrix of pairwise differences would
+    # take hundreds of MB for a busy channel.
+    diff = pdist(sub)
+    iu, ju = np.triu_indices(chosen.size, k=1)
     # With more dimensions than discharges, the top components of pure (whitened) noise
     # have variance up to the Marchenko-Pastur edge (1 + sqrt(p/n))^2, not 1.
     mp_edge = (1.0 + np.sqrt(vectors.shape[1] / basis.size)) ** 2
     noise_distance = np.sqrt(2.0 * mp_edge * _CHI2_99[k])
-    tol = np.maximum(noise_distance,
-                     _RELATIVE_TOLERANCE * 0.5 * (sub_own[:, None] + sub_own[None, :]))
-    dist = diff / tol
-    iu = np.triu_indices(chosen.size, k=1)
-    z = linkage(dist[iu], method="average")
+    tol = np.maximum(noise_distance, _RELATIVE_TOLERANCE * 0.5 * (sub_own[iu] + sub_own[ju]))
+    del iu, ju
+    z = linkage(diff / tol, method="average")
     labels = fcluster(z, t=1.0, criterion="distance") - 1
     if chosen.size == n:
         return labels
