@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .errors import FascidetectError, InputError, MissingDependencyError, ParameterError
-from .jobs import detect_file, output_paths
+from .jobs import assign_out_dirs as _assign_out_dirs, detect_file, output_paths
 from .params import DetectionParams
 
 #: Columns of ``batch_summary.tsv`` in order; extra manifest columns follow them.
@@ -166,36 +166,6 @@ def _read_manifest(path: Path) -> list[tuple[Path, dict]]:
 def _split_list(text: str) -> list[str]:
     sep = ";" if ";" in text else ("|" if "|" in text else ",")
     return [part.strip() for part in text.split(sep) if part.strip()]
-
-
-def _assign_out_dirs(paths: Sequence[str], out_dir: Path) -> list[Path]:
-    """Return the output folder of each path: *out_dir*, or a subfolder when names clash.
-
-    Recordings whose output stems collide (``a/rec.edf`` and ``b/rec.edf``) go into
-    subfolders mirroring their folders below the clashing files' common folder.
-    """
-    stems = [output_paths(p, out_dir)["summary"].name for p in paths]
-    dirs = [out_dir] * len(paths)
-    groups: dict[str, list[int]] = {}
-    for i, stem in enumerate(stems):
-        groups.setdefault(stem, []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        parents = [os.path.dirname(paths[i]) for i in members]
-        common = os.path.commonpath(parents)
-        for i, parent in zip(members, parents):
-            rel = os.path.relpath(parent, common)
-            dirs[i] = out_dir if rel == "." else out_dir / rel
-        # same folder, different suffix (rec.edf and rec.bdf): one folder per file name
-        clash: dict[Path, list[int]] = {}
-        for i in members:
-            clash.setdefault(dirs[i], []).append(i)
-        for same in clash.values():
-            if len(same) > 1:
-                for i in same:
-                    dirs[i] = dirs[i] / os.path.basename(paths[i])
-    return dirs
 
 
 # ---------------------------------------------------------------------------- bookkeeping

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import warnings
+from pathlib import Path
 
 import click
 
@@ -142,6 +145,10 @@ def info(files, sfreq, emg_channels, file_format, board, units, as_json):
             failed += 1
             click.echo(f"Error: {exc}", err=True)
             continue
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the rest
+            failed += 1
+            click.echo(f"Error: '{path}': cannot be read ({type(exc).__name__}: {exc})", err=True)
+            continue
         desc = describe_recording(rec)
         if as_json:
             click.echo(json.dumps(desc))
@@ -183,13 +190,15 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
     Example:
       fascidetect detect signals/sim_mixed_L5.edf --out results/
     """
-    from .jobs import detect_file
+    from .jobs import assign_out_dirs, detect_file
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
     opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     failed = 0
-    for path in files:
-        row = detect_file(path, out_dir, params, opts)
+    # Two inputs named alike (a/rec.edf, b/rec.edf) must not overwrite each other's results.
+    folders = assign_out_dirs([os.path.abspath(p) for p in files], Path(out_dir))
+    for path, folder in zip(files, folders):
+        row = detect_file(path, folder, params, opts)
         if row["status"] != "ok":
             failed += 1
             click.echo(f"Error: {row['error']}", err=True)
@@ -482,8 +491,14 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm_bar()
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Show warnings as one ``Warning: ...`` line on stderr, without source lines."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 def main(argv=None):
     """Entry point of the ``fascidetect`` console script."""
+    warnings.showwarning = _one_line_warning
     try:
         cli.main(args=argv, prog_name="fascidetect", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from typing import Sequence
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,36 @@ def output_paths(path: str | os.PathLike, out_dir: str | os.PathLike) -> dict:
             break
     out = Path(out_dir)
     return {"events": out / f"{stem}_events.tsv", "summary": out / f"{stem}_summary.json"}
+
+
+def assign_out_dirs(paths: Sequence[str], out_dir: Path) -> list[Path]:
+    """Return the output folder of each path: *out_dir*, or a subfolder when names clash.
+
+    Recordings whose output stems collide (``a/rec.edf`` and ``b/rec.edf``) go into
+    subfolders mirroring their folders below the clashing files' common folder.
+    """
+    stems = [output_paths(p, out_dir)["summary"].name for p in paths]
+    dirs = [out_dir] * len(paths)
+    groups: dict[str, list[int]] = {}
+    for i, stem in enumerate(stems):
+        groups.setdefault(stem, []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        parents = [os.path.dirname(paths[i]) for i in members]
+        common = os.path.commonpath(parents)
+        for i, parent in zip(members, parents):
+            rel = os.path.relpath(parent, common)
+            dirs[i] = out_dir if rel == "." else out_dir / rel
+        # same folder, different suffix (rec.edf and rec.bdf): one folder per file name
+        clash: dict[Path, list[int]] = {}
+        for i in members:
+            clash.setdefault(dirs[i], []).append(i)
+        for same in clash.values():
+            if len(same) > 1:
+                for i in same:
+                    dirs[i] = dirs[i] / os.path.basename(paths[i])
+    return dirs
 
 
 def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,

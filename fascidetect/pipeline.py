@@ -16,7 +16,8 @@ import numpy as np
 
 from . import (classification, detection, ecg, episodes, features, noise, preprocessing,
                templates)
-from .errors import BadSamplesError, FascidetectWarning, NoEmgChannelError, ParameterError
+from .errors import (BadSamplesError, FascidetectWarning, InputError, NoEmgChannelError,
+                     ParameterError)
 from .events import empty_events, sort_events
 from .params import DetectionParams
 from .recording import Recording
@@ -29,6 +30,7 @@ _BLOCK_VALUES = 2_000_000
 _NOISE_WINDOWS = 40
 _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
+_MIN_DURATION_S = 1.0
 #: Largest rise of a block's noise over the recording's floor that is taken as drift.
 _NOISE_DRIFT_MAX = 3.0
 #: Noise windows per noise segment (the grid of the local noise estimate: 20 s by default).
@@ -74,6 +76,9 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     """
     params = DetectionParams.from_kwargs(params, **overrides)
     rec = _as_recording(source, sfreq, ch_names, emg_channels)
+    if rec.duration_s < _MIN_DURATION_S:
+        raise InputError(f"{rec.source or 'the recording'} is {rec.duration_s:.3g} s long; "
+                         f"at least {_MIN_DURATION_S:g} s are needed to filter and estimate noise")
     picks = rec.emg_picks
     if picks.size == 0:
         raise NoEmgChannelError(

@@ -121,7 +121,7 @@ def test_openbci_ganglion_legacy(shared_data, name, rows):
     assert list(rec.emg_picks) == [0, 1]
 
 
-def test_openbci_dropped_packets_are_reported(tmp_path):
+def test_openbci_dropped_packets_are_filled_with_nan(tmp_path):
     lines = (SIGNALS / "openbci_ganglion_S05_rest.txt").read_text().splitlines()
     head, body = lines[:6], lines[6:]
     del body[100:103]  # three consecutive samples lost
@@ -130,6 +130,11 @@ def test_openbci_dropped_packets_are_reported(tmp_path):
     rec = read(path)
     assert rec.metadata["dropped_samples"] == 3
     assert any("3 dropped sample(s) in 1 place" in w for w in rec.warnings)
+    # the holes keep later samples at their true times
+    assert rec.n_samples == 4879
+    assert np.isnan(rec.data[0, 100:103]).all() and np.isfinite(rec.data[0, 103:]).all()
+    full = read(SIGNALS / "openbci_ganglion_S05_rest.txt")
+    np.testing.assert_array_equal(rec.data[:, 103:], full.data[:, 103:])
 
 
 def test_bdf_with_plain_emg_label(shared_data):
@@ -374,3 +379,125 @@ def test_describe_recording_is_plain_data():
     desc = describe_recording(read(SIGNALS / "openbci_ganglion_S05_rest.txt"))
     assert desc["emg_channels"] == ["EXG Channel 0", "EXG Channel 1"]
     assert desc["metadata"]["layout"] == "legacy"
+
+
+# ---------------------------------------------------------------------- header damage
+def _patched_edf(tmp_path, name, patches):
+    """Copy the bundled EDF and overwrite header bytes: {offset: bytes}."""
+    data = bytearray((SIGNALS / "sim_mixed_L5.edf").read_bytes())
+    for offset, value in patches.items():
+        data[offset:offset + len(value)] = value
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+_NS = 7  # signals in the bundled EDF (6 EMG + annotations)
+
+
+def _signal_field(field_offset, signal, width=8):
+    return 256 + field_offset * _NS + signal * width
+
+
+def test_edf_unit_spelling_does_not_change_the_scale(tmp_path):
+    good = read(SIGNALS / "sim_mixed_L5.edf").data[0]
+    for spelling in (b"uv      ", b"UV      ", b"uV      "):
+        path = _patched_edf(tmp_path, "u.edf", {_signal_field(96, 0): spelling})
+        np.testing.assert_allclose(read(path).data[0], good)
+    path = _patched_edf(tmp_path, "blank.edf", {_signal_field(96, 0): b"        "})
+    rec = read(path)
+    np.testing.assert_allclose(rec.data[0], good)  # range +/-hundreds: taken as µV...
+    assert any("states no voltage unit" in w and "assumed µV" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({_signal_field(120, 0): b"32767   "}, r"signal 1 \(EMG TA_R\) has an unusable range"),
+    ({_signal_field(104, 0): b"100     ", _signal_field(112, 0): b"100     "},
+     "unusable range"),
+    ({244: b"0       "}, r"record duration 0.0 s"),
+    ({236: b"-5      "}, "-5 data records"),
+])
+def test_edf_header_nonsense_is_refused(tmp_path, patch, message):
+    with pytest.raises(CorruptFileError, match=message):
+        read(_patched_edf(tmp_path, "bad.edf", patch))
+
+
+def test_edf_duplicate_labels_keep_their_types(tmp_path):
+    path = _patched_edf(tmp_path, "dup.edf", {256 + 16: b"EMG TA_R        "})
+    rec = read(path)
+    assert rec.ch_types[:2] == ["emg", "emg"] and rec.ch_names[0] != rec.ch_names[1]
+
+
+def test_edf_more_records_than_announced(tmp_path):
+    path = _patched_edf(tmp_path, "more.edf", {236: b"60      "})
+    rec = read(path)
+    assert rec.duration_s == pytest.approx(60.0)
+    assert any("more than its header announces" in w for w in rec.warnings)
+
+
+# ---------------------------------------------------------------------- arrays, boards
+def test_csv_in_millivolts_is_recognised(tmp_path):
+    x = np.random.default_rng(5).normal(0, 0.004, (4000, 2))  # 4 µV noise written in mV
+    path = tmp_path / "mv.csv"
+    np.savetxt(path, x, delimiter=",")
+    with pytest.warns(fascidetect.FascidetectWarning, match="look like mV"):
+        rec = read(path, sfreq=2000)
+    np.testing.assert_allclose(rec.data, x.T * 1e-3)
+    assert any("look like mV" in w for w in rec.warnings)  # also in the results
+
+
+def test_csv_time_and_accelerometer_columns_are_not_emg(tmp_path):
+    t = np.arange(2000) / 2000
+    x = np.random.default_rng(6).normal(0, 5, (2000, 2))
+    path = tmp_path / "cols.csv"
+    np.savetxt(path, np.column_stack([t, x[:, 0], x[:, 1]]), delimiter=",",
+               header="time,TA_R,ACC X", comments="")
+    rec = read(path, sfreq=2000, units="uV")
+    assert rec.ch_types == ["misc", "emg", "misc"]
+    path2 = tmp_path / "nohead.csv"
+    np.savetxt(path2, np.column_stack([np.arange(2000), x[:, 0]]), delimiter=",")
+    assert read(path2, sfreq=2000, units="uV").ch_types == ["misc", "emg"]  # a counter
+
+
+def test_non_numeric_npy_is_refused(tmp_path):
+    path = tmp_path / "c.npy"
+    np.save(path, np.ones((2, 100), dtype=complex))
+    with pytest.raises(CorruptFileError, match="complex128 values, not real numbers"):
+        read(path, sfreq=100)
+
+
+def test_too_short_recording_is_refused():
+    with pytest.raises(InputError, match=r"0.1 s long; at least 1 s"):
+        fascidetect.detect(np.zeros((1, 200)) + 1e-6, sfreq=2000.0)
+
+
+def test_brainflow_board_rate_checked_against_timestamps():
+    with pytest.raises(ParameterError, match=r"timestamps say about 250 Hz.*125 Hz"):
+        read(DATA / "brainflow_synthetic_board.csv", board=2)  # 32 columns too, 125 Hz
+
+
+def test_bad_sfreq_names_the_file(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((1, 10)))
+    with pytest.raises(ParameterError, match="x.npy.*positive number of Hz"):
+        read(path, sfreq=0)
+
+
+def test_cli_detect_same_names_do_not_overwrite(tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(SIGNALS / "openbci_ganglion_S05_rest.txt", tmp_path / sub / "rec.txt")
+    out = _cli("detect", tmp_path / "a" / "rec.txt", tmp_path / "b" / "rec.txt",
+               "--out", tmp_path / "out")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "a" / "rec_events.tsv").exists()
+    assert (tmp_path / "out" / "b" / "rec_events.tsv").exists()
+
+
+def test_cli_warnings_are_one_line(tmp_path):
+    path = tmp_path / "x.csv"
+    np.savetxt(path, np.random.default_rng(0).normal(0, 5, (3000, 1)))
+    out = _cli("info", "--sfreq", "1000", path)
+    assert out.returncode == 0
+    assert [ln for ln in out.stderr.splitlines() if ln] == [
+        ln for ln in out.stderr.splitlines() if ln.startswith("Warning: ")]

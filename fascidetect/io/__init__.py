@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import FileMissingError, InputError, UnknownFormatError
 from ..recording import Recording
 
@@ -63,11 +65,23 @@ def read(path: str | os.PathLike, *, format: str | None = None, sfreq: float | N
     (2000.0, ['EMG TA_R', 'EMG EHL_R'])
     """
     path = Path(path)
+    if sfreq is not None:
+        try:
+            ok = float(sfreq) > 0 and np.isfinite(float(sfreq))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            from ..errors import ParameterError
+
+            raise ParameterError(f"'{path}': sampling rate must be a positive number of Hz, "
+                                 f"got {sfreq!r}")
     fmt = (format or "").lower() or detect_format(path)
     if fmt not in FORMATS:
         raise UnknownFormatError(f"'{path}': unknown format {format!r}; use one of {', '.join(FORMATS)}")
     if fmt == "wfdb":
         path = _wfdb_header(path)
+    elif path.is_dir():
+        raise UnknownFormatError(f"'{path}' is a directory, not a recording")
     elif not path.is_file():
         raise FileMissingError(f"'{path}': no such file")
     if path.stat().st_size == 0:

@@ -42,6 +42,9 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
             raise CorruptFileError(f"'{path}': not a readable .npy array: {exc}") from None
     else:
         data, header = _read_text(path, "\t" if fmt == "tsv" else None)
+    if np.asarray(data).dtype.kind not in "biuf":
+        raise CorruptFileError(f"'{path}': the array holds {np.asarray(data).dtype} values, "
+                               "not real numbers")
     data = np.asarray(data, dtype=float)
     if data.size == 0:
         raise EmptyRecordingError(f"'{path}': the file holds no samples")
@@ -56,10 +59,17 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     names = list(ch_names) if ch_names is not None else header
     if names is None or len(names) != data.shape[0]:
         names = [f"EMG{k + 1}" for k in range(data.shape[0])]
-    scale, note = _unit_scale(data, units, path)
-    types = [t if t in ("emg", "ecg") else "emg" for t in types_from_labels(names, default="emg")]
+    types = types_from_labels(names, default="emg")
+    types = [t if t in ("emg", "ecg", "misc", "stim") else "emg" for t in types]
+    # A steadily rising column is a time or sample counter, not a signal.
+    for k in range(len(types)):
+        if types[k] == "emg" and data.shape[1] > 2 and np.all(np.diff(data[k]) > 0):
+            types[k] = "misc"
+    signal = [k for k, t in enumerate(types) if t in ("emg", "ecg")] or list(range(len(types)))
+    scale, note, warning = _unit_scale(data[signal], units, path)
     return Recording(data=data * scale, sfreq=float(sfreq), ch_names=names, ch_types=types,
-                     source=str(path), format=fmt, metadata={"units": note})
+                     source=str(path), format=fmt, metadata={"units": note},
+                     warnings=[warning] if warning else [])
 
 
 def _read_text(path, delimiter):
@@ -91,18 +101,18 @@ def _read_text(path, delimiter):
 
 
 def _unit_scale(data, units, path):
+    """Return (volts per unit, unit note, warning or None)."""
     if units is not None:
         key = {"uv": "uV", "µv": "uV", "mv": "mV", "v": "V", "nv": "nV"}.get(str(units).lower())
         if key is None:
             raise ParameterError(f"unknown unit {units!r}; use one of V, mV, uV, nV")
-        return UNIT_SCALE[key], key
+        return UNIT_SCALE[key], key, None
     centred = data - np.nanmedian(data, axis=1, keepdims=True)
     typical = float(np.nanmedian(np.abs(centred)))
-    if typical < 1e-2:
-        guess = "V"
-    else:
-        guess = "uV"
-    _warnings.warn(f"'{path}': no unit given; values look like {guess} (typical deviation "
-                   f"{typical:.3g}); pass units=... / --units to be sure", FascidetectWarning,
-                   stacklevel=4)
-    return UNIT_SCALE[guess], f"{guess} (guessed)"
+    # Surface EMG at rest deviates by about 1-20 µV: 1e-6..2e-5 in volts, 0.001..0.02 in
+    # mV, 1..20 in µV; the bands below keep those apart.
+    guess = "V" if typical < 5e-4 else ("mV" if typical < 0.5 else "uV")
+    message = (f"'{path}': no unit given; values look like {guess} (typical deviation "
+               f"{typical:.3g}); pass units=... / --units to be sure")
+    _warnings.warn(message, FascidetectWarning, stacklevel=4)
+    return UNIT_SCALE[guess], f"{guess} (guessed)", message

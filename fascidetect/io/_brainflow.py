@@ -104,6 +104,7 @@ def read_brainflow(path, *, board=None) -> Recording:
             f"'{path}' has {table.shape[1]} columns but BrainFlow board {board_id} ({name}) "
             f"writes {n_rows}; pass the recording's board with board=... / --board"
             + (f" (boards with {table.shape[1]} columns: {', '.join(guess)})" if guess else ""))
+    _check_rate(path, table, ts_row, sfreq, board_id, name)
     meas_date = None
     if ts_row is not None and 1e9 < table[0, ts_row] < 1e10:  # Unix time in s
         meas_date = _dt.datetime.fromtimestamp(table[0, ts_row], tz=_dt.timezone.utc)
@@ -113,3 +114,26 @@ def read_brainflow(path, *, board=None) -> Recording:
                      ch_types=["emg"] * len(names), meas_date=meas_date, source=str(path),
                      format="brainflow",
                      metadata={"device": f"BrainFlow board {board_id} ({name})"})
+
+
+def _check_rate(path, table, ts_row, sfreq, board_id, name) -> None:
+    """Refuse a board whose rate the file's own timestamps contradict.
+
+    Boards with the same number of columns differ in rate (Cyton Daisy 125 Hz, the
+    synthetic board 250 Hz): the wrong ``--board`` would silently scale every time.
+    """
+    if ts_row is None or table.shape[0] < 50:
+        return
+    stamps = table[:, ts_row]
+    if not (1e9 < stamps[0] < 1e10):
+        return
+    # Packets arrive in bursts; the span over many samples gives the true rate.
+    span = stamps[-1] - stamps[0]
+    if span <= 0:
+        return
+    measured = (table.shape[0] - 1) / span
+    if abs(measured / sfreq - 1.0) > 0.2:
+        raise ParameterError(
+            f"'{path}': its timestamps say about {measured:.0f} Hz but BrainFlow board "
+            f"{board_id} ({name}) records at {sfreq:g} Hz; pass the recording's board with "
+            "board=... / --board")

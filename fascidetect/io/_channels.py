@@ -23,6 +23,12 @@ def mne_type_to_ours(mne_type: str) -> str:
     return _MNE_TYPES.get(str(mne_type).lower(), "misc")
 
 
+#: Columns of exported tables that are not signals at all.
+_NOT_SIGNALS = {"time", "times", "timestamp", "timestamps", "t", "sample", "samples", "index",
+                "sampleindex", "sample_index", "marker", "markers", "trigger", "event", "events",
+                "seconds", "sec", "s", "ms", "date", "clock"}
+
+
 def channel_type_from_label(label: str) -> str | None:
     """Return the channel type a label states, or None when it does not say.
 
@@ -34,6 +40,11 @@ def channel_type_from_label(label: str) -> str | None:
     tokens = _TOKEN.findall(text)
     if not tokens:
         return None
+    if text.lower().replace(" ", "") in _NOT_SIGNALS or (
+            tokens[0].lower() in _NOT_SIGNALS and len(tokens) <= 2
+            and not any(t.lower().startswith("emg") for t in tokens)):
+        return "stim" if tokens[0].lower() in ("marker", "markers", "trigger", "event", "events") \
+            else "misc"
     first = re.match(r"[A-Za-z]+", tokens[0])
     if first and first.group(0).lower() in _PREFIX_TYPES and (
             len(tokens) > 1 or first.group(0).lower() in ("emg", "ecg", "ekg", "eog")):

@@ -42,6 +42,10 @@ class EdfHeader:
     labels: list[str]
     n_samps: np.ndarray  # samples per record of each signal
     physical_dim: list[str]
+    physical_min: np.ndarray
+    physical_max: np.ndarray
+
+    extra_records: int = 0
 
     @property
     def bytes_per_sample(self) -> int:
@@ -112,17 +116,32 @@ def read_header(path: str | os.PathLike) -> EdfHeader:
 
     labels = [b.decode("latin-1").strip() for b in column(0, 16)]
     dims = [b.decode("latin-1").strip() for b in column(16 + 80, 8)]
+    ranges = np.array([[_field(b, f"{what} of signal {i + 1} ({labels[i]})", path, float)
+                        for i, b in enumerate(column(offset, 8))]
+                       for offset, what in ((104, "physical minimum"), (112, "physical maximum"),
+                                            (120, "digital minimum"), (128, "digital maximum"))])
     n_samps = np.array([_field(b, f"samples per record of signal {i + 1}", path, int)
                         for i, b in enumerate(column(16 + 80 + 8 + 8 * 4 + 80, 8))])
     if (n_samps < 0).any():
         raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: negative samples per record")
-    if record_s < 0:
-        raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: negative record duration")
+    if not np.isfinite(record_s) or record_s <= 0:
+        raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: record duration {record_s!r} s "
+                               "(must be a positive number)")
+    if n_records < -1:
+        raise CorruptFileError(f"'{path}': corrupt EDF/BDF header: {n_records} data records")
+    for i, lab in enumerate(labels):
+        if lab in _ANNOTATION_LABELS:
+            continue
+        pmin, pmax, dmin, dmax = ranges[:, i]
+        if dmin >= dmax or pmin == pmax:
+            raise CorruptFileError(
+                f"'{path}': signal {i + 1} ({lab}) has an unusable range (physical "
+                f"{pmin:g}..{pmax:g}, digital {dmin:g}..{dmax:g}): its samples cannot be scaled")
     base = "BDF" if is_bdf else "EDF"
     subtype = base + ("+D" if reserved.startswith(("EDF+D", "BDF+D")) else
                       "+C" if reserved.startswith(("EDF+C", "BDF+C")) else "")
     head = EdfHeader(path, is_bdf, subtype, header_bytes, n_records, record_s, labels,
-                     n_samps, dims)
+                     n_samps, dims, ranges[0], ranges[1])
     _check_size(head, size)
     return head
 
@@ -137,6 +156,8 @@ def _check_size(head: EdfHeader, size: int) -> None:
         head.n_records = int(complete)
     if head.n_records == 0 or (body == 0 and head.n_records == complete):
         raise EmptyRecordingError(f"'{head.path}': the file holds no data record")
+    if complete > head.n_records:
+        head.extra_records = int(complete - head.n_records)
     if complete < head.n_records:
         raise CorruptFileError(
             f"'{head.path}' is truncated: its header announces {head.n_records} data records "
@@ -229,10 +250,14 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
                      infer_types=False, preload=False, verbose="error")
     except Exception as exc:  # noqa: BLE001 - MNE raises many types on damaged files
         raise CorruptFileError(f"'{path}': MNE cannot read it: {exc}") from None
-    # MNE de-duplicates repeated labels; keep our types aligned with its names.
+    # MNE keeps header order but renames repeated labels: align types by position.
     names = list(raw.ch_names)
-    type_of = dict(zip(include, (types[i] for i in keep)))
-    ch_types = [type_of.get(n, "misc") for n in names]
+    ch_types = [types[i] for i in keep]
+    _fix_voltage_units(raw, head, [data_idx[i] for i in keep], ch_types, warnings)
+    if head.extra_records:
+        warnings.append(f"the file holds {head.extra_records} data record(s) more than its "
+                        "header announces: only the announced ones are read")
+        raw.crop(tmax=(head.n_records * head.n_samps[data_idx[keep[0]]] - 1) / raw.info["sfreq"])
     offset = raw.first_samp / raw.info["sfreq"] if raw.annotations.orig_time is not None else 0.0
     # EDF+ keeps the sub-second part of the start time in the first record's time stamp;
     # MNE drops it, and its annotation onsets count from the whole second.
@@ -262,6 +287,31 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
         warnings=warnings, raw=raw, raw_picks=list(range(len(names))),
     )
     return rec.load() if preload else rec
+
+
+#: Volts per physical unit, spelled as EDF writers spell them (MNE knows only "uV", "µV"
+#: and "mV" exactly and takes anything else, "uv" included, for volts).
+_VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+
+
+def _fix_voltage_units(raw, head, header_idx, ch_types, warnings) -> None:
+    """Make MNE scale every voltage channel by its stated unit, whatever its spelling.
+
+    EMG channels without a voltage unit get one guessed from their physical range (sEMG
+    spans hundreds of µV), with a warning naming the guess.
+    """
+    gains = raw._raw_extras[0]["units"]  # MNE's per-channel scale, applied at read time
+    for k, (hi, ctype) in enumerate(zip(header_idx, ch_types)):
+        dim = head.physical_dim[hi].strip().lower().replace(" ", "")
+        want = _VOLTS.get(dim)
+        if want is None and ctype == "emg":
+            span = max(abs(head.physical_min[hi]), abs(head.physical_max[hi]))
+            want, guess = (1e-6, "µV") if span > 50 else (1e-3, "mV") if span > 0.05 else (1.0, "V")
+            warnings.append(f"channel {raw.ch_names[k]} states no voltage unit "
+                            f"({head.physical_dim[hi]!r}): assumed {guess} from its range "
+                            f"+/-{span:g}")
+        if want is not None and not np.isclose(gains[k], want):
+            gains[k] = want
 
 
 def _channels_at_emg_rate(path, labels, types, rates, warnings) -> list[int]:

@@ -95,10 +95,14 @@ def read_openbci(path) -> Recording:
     if zero.any():
         warnings.append(f"channel(s) {', '.join(np.asarray(ch_names)[zero])} are all zero "
                         "(input not connected): not analysed")
-    dropped, restarts = _dropped_samples(counter, sfreq)
+    dropped, restarts, missing = _dropped_samples(counter, sfreq)
     if dropped:
+        # Put NaN where samples are missing, so later times stay right and nothing is
+        # detected across a hole (NaN spans are excluded from analysis).
+        exg_uv = np.insert(exg_uv, np.repeat(np.flatnonzero(missing) + 1,
+                                             missing[missing > 0].astype(int)), np.nan, axis=1)
         warnings.append(f"sample counter shows {dropped} dropped sample(s) in {restarts} "
-                        "place(s): times after a drop are shifted by the missing samples")
+                        "place(s): filled with NaN (excluded from analysis)")
     railed = (np.abs(exg_uv) >= _RAIL_UV).mean(axis=1)
     for name, share in zip(ch_names, railed):
         if share > 0.01:
@@ -120,16 +124,17 @@ def read_openbci(path) -> Recording:
     )
 
 
-def _dropped_samples(counter: np.ndarray, sfreq: float) -> tuple[int, int]:
-    """Count samples missing from a wrapping packet counter, and the places they are missing."""
+def _dropped_samples(counter: np.ndarray, sfreq: float):
+    """Return (samples missing, places, missing count after each sample) from a wrapping
+    packet counter."""
     if counter.size < 3:
-        return 0, 0
+        return 0, 0, np.zeros(max(0, counter.size - 1))
     modulus = _COUNTER_MODULUS.get(float(sfreq), int(counter.max()) + 1)
     steps = np.mod(np.diff(counter), modulus)
     step = max(1.0, float(np.median(steps)))
-    missing = np.round(steps / step) - 1
+    missing = np.clip(np.round(steps / step) - 1, 0, None)
     bad = missing > 0
-    return int(missing[bad].sum()), int(bad.sum())
+    return int(missing[bad].sum()), int(bad.sum()), missing
 
 
 def _is_unix_ms(text: str) -> bool:
