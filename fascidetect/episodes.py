@@ -96,6 +96,16 @@ def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray
         Sub-windows per minimum episode length.
     fraction : float
     """
+    # One channel at a time: the temporaries are several times the mask, and a day-long
+    # recording has millions of sub-windows per channel.
+    out = np.zeros_like(active, dtype=bool)
+    for c in range(active.shape[0]):  # loop over channels
+        out[c] = _sustained_rows(active[c:c + 1], span, fraction)[0]
+    return out
+
+
+def _sustained_rows(active: np.ndarray, span: int, fraction: float) -> np.ndarray:
+    """:func:`sustained_mask` on a block of channel rows."""
     n_ch, n = active.shape
     if n < span:
         return np.zeros_like(active)

@@ -31,6 +31,9 @@ _NOISE_WINDOWS = 40
 _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
 _MIN_DURATION_S = 1.0
+#: Most candidate discharges whose multichannel snippets are kept for waveforms and
+#: motor-unit templates (a uniform sample beyond that).
+_MAX_WAVEFORMS = 20_000
 #: Largest rise of a block's noise over the recording's floor that is taken as drift.
 _NOISE_DRIFT_MAX = 3.0
 #: Noise windows per noise segment (the grid of the local noise estimate: 20 s by default).
@@ -140,12 +143,16 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             episode_rows = episode_rows[~moved]
             episode_spans = [sp for sp, m in zip(episode_spans, moved) if not m]
     with watch.stage("classify"):
-        events, waveforms, templates = _classify(found, sigma, names, params, fs, geometry,
-                                                 excluded + episode_spans, motion_spans)
+        events, waveforms, templates, waveform_rows = _classify(
+            found, sigma, names, params, fs, geometry, excluded + episode_spans, motion_spans)
     all_events = sort_events(np.concatenate([events, episode_rows]))
-    fasc_order = np.argsort(events["onset"][events["trial_type"] == "fasciculation"],
-                            kind="stable")
-    waveforms = waveforms[fasc_order]
+    # Follow the fasciculations into their sorted order (as sort_events orders them).
+    fasc = events[events["trial_type"] == "fasciculation"]
+    new_pos = np.empty(fasc.size, dtype=int)
+    new_pos[np.lexsort((fasc["peak_time"], fasc["onset"]))] = np.arange(fasc.size)
+    moved = new_pos[waveform_rows]
+    order = np.argsort(moved)
+    waveforms, waveform_rows = waveforms[order], moved[order]
 
     rest_s = duration - _union_length(excluded + episode_spans, duration)
     channels = _channel_table(names, status, sigma, line, all_events, rest_s, episode_rows)
@@ -161,6 +168,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     }
     return DetectionResult(
         events=all_events, channels=channels, waveforms=waveforms.astype(np.float32),
+        waveform_rows=waveform_rows,
         templates=templates, params=params, recording=recording, warnings=warns, sfreq=fs,
         timings=watch.as_dict(),
         line_noise={"freq_hz": line.freq_hz, "notch_hz": list(line.notch_hz),
@@ -306,6 +314,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     n = rec.n_samples
     parts, envs, raw_max, raw_min, bad_spans, block_sigmas = [], [], [], [], [], []
     motion_env = []
+    held = 0  # candidates whose multichannel snippet is still held
     clipped = np.zeros(picks.size)
     nonfinite = 0
     for start, stop, lo, hi in _block_bounds(n, geometry):
@@ -338,9 +347,17 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
             raw_min.append(mn.astype(np.float32))
         parts.append(_block_events(filt, raw, start, stop, lo, local, sigma, params,
                                    geometry, band, fs, watch))
+        held += _keep_waveform_sample(parts, held)
         if progress is not None:
             progress(stop / n)
-    found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    _keep_waveform_sample(parts, held, final=True)
+    found = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]
+             if k not in ("snippets", "snip_rows")}
+    found["snippets"] = np.concatenate([p["snippets"] for p in parts], axis=0)
+    offsets = np.cumsum([0] + [p["sample"].size for p in parts[:-1]])
+    found["snip_row"] = np.full(found["sample"].size, -1, dtype=np.int64)
+    found["snip_row"][np.concatenate([p["snip_rows"] + o for p, o in zip(parts, offsets)])] = \
+        np.arange(found["snippets"].shape[0])
     found["envelope"] = np.concatenate(envs, axis=1)
     found["block_sigma"] = np.concatenate(block_sigmas, axis=1)
     found["motion_envelope"] = np.concatenate(motion_env, axis=1)
@@ -390,6 +407,39 @@ def active_subwindows(found, params, geometry) -> np.ndarray:
         last = thr[:, min(n_full, thr.shape[1] - 1)]
         active[:, head:] = env[:, head:] > last[:, None]
     return active
+
+
+def _waveform_key(samples: np.ndarray) -> np.ndarray:
+    """Return a pseudo-random but fixed key per sample index (Fibonacci hashing)."""
+    return (samples.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
+
+
+def _keep_waveform_sample(parts, held, final: bool = False) -> int:
+    """Mark the newest block's snippets as held; past twice the cap, keep only the
+    :data:`_MAX_WAVEFORMS` candidates with the smallest keys, and return the change in
+    the number held.
+
+    The keys depend on the sample index alone, so the sample is a uniform random subset
+    that does not depend on the block length. Busy day-long recordings would otherwise
+    hold a snippet per candidate (about 1 kB each for 8 channels).
+    """
+    added = 0
+    if not final:
+        new = parts[-1]
+        new["snip_rows"] = np.arange(new["sample"].size)
+        added = new["sample"].size
+    # Pruning down to the cap at the end makes the sample the cap smallest keys overall,
+    # whatever the blocks were.
+    if held + added <= (_MAX_WAVEFORMS if final else 2 * _MAX_WAVEFORMS):
+        return added
+    keys = np.concatenate([_waveform_key(p["sample"][p["snip_rows"]]) for p in parts])
+    limit = np.partition(keys, _MAX_WAVEFORMS - 1)[_MAX_WAVEFORMS - 1]
+    total = 0
+    for p in parts:  # loop over blocks, a few dozen times per day of recording
+        keep = _waveform_key(p["sample"][p["snip_rows"]]) <= limit
+        p["snippets"], p["snip_rows"] = p["snippets"][keep], p["snip_rows"][keep]
+        total += int(keep.sum())
+    return total - held
 
 
 def _clipped_count(raw: np.ndarray) -> np.ndarray:
@@ -640,10 +690,12 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     ev["artifact_kind"] = kind[sel]
 
     fasc = np.flatnonzero(ev["trial_type"] == "fasciculation")
-    waveforms = found["snippets"][sel][fasc].astype(np.float32) * _noise_unit(sigma)[None, :, None]
-    units, unit_templates = templates.assign_units(waveforms, main_ch[sel][fasc], sigma)
-    ev["unit"][fasc] = units
-    return ev, waveforms, unit_templates
+    rows = found["snip_row"][sel[fasc]]
+    held = rows >= 0
+    waveforms = found["snippets"][rows[held]].astype(np.float32) * _noise_unit(sigma)[None, :, None]
+    units, unit_templates = templates.assign_units(waveforms, main_ch[sel[fasc]][held], sigma)
+    ev["unit"][fasc[held]] = units
+    return ev, waveforms, unit_templates, np.flatnonzero(held)
 
 
 # ---------------------------------------------------------------------- per channel

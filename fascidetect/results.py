@@ -56,8 +56,10 @@ class DetectionResult:
         Per EMG channel: ``name``, ``status``, ``noise_sigma_uv``, ``line_freq_hz``,
         ``n_fasciculations``, ``rest_s``, ``rate_per_min`` with ``rate_ci_low`` and
         ``rate_ci_high`` (95 % exact Poisson), ``n_spasms``, ``spasm_s``.
-    waveforms : ndarray, shape (n_fasciculations, n_channels, n_samples)
-        Band-passed snippets (volts) of the fasciculation rows, in their order.
+    waveforms : ndarray, shape (n_stored, n_channels, n_samples)
+        Band-passed snippets (volts) of the fasciculation rows listed in
+        ``waveform_rows`` (all of them, in order, unless the recording had more than
+        20,000 candidate discharges; then a uniform sample). Use :meth:`waveforms_of`.
     templates : ndarray, shape (n_units, n_channels, n_samples)
         Mean snippet of each motor-unit template.
     params : DetectionParams
@@ -70,6 +72,9 @@ class DetectionResult:
         Power-line fundamental found (``freq_hz``), notches applied, peak height in dB.
     timings : dict
         Seconds spent per pipeline stage (read, filter, detect, features, ...).
+    waveform_rows : ndarray of int | None
+        Rows of :attr:`fasciculations` whose snippets :attr:`waveforms` holds, in order
+        (``None``: all of them).
     """
 
     events: np.ndarray
@@ -82,12 +87,28 @@ class DetectionResult:
     sfreq: float
     line_noise: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
+    waveform_rows: Any = None
 
     # ------------------------------------------------------------------ views
     @property
     def fasciculations(self) -> np.ndarray:
         """Return the fasciculation rows of :attr:`events`."""
         return self.events[self.events["trial_type"] == "fasciculation"]
+
+    def waveforms_of(self, rows) -> np.ndarray:
+        """Return the stored snippets (volts) of the given rows of :attr:`fasciculations`.
+
+        Rows without a stored snippet are skipped: beyond 20,000 candidate discharges only
+        a uniform sample keeps its waveform (see :attr:`waveform_rows`).
+        """
+        rows = np.asarray(rows, dtype=int)
+        if self.waveform_rows is None:
+            return self.waveforms[rows]
+        stored = np.asarray(self.waveform_rows)
+        pos = np.searchsorted(stored, rows)
+        ok = (pos < stored.size) & (stored[np.minimum(pos, max(stored.size - 1, 0))] == rows) \
+            if stored.size else np.zeros(rows.size, bool)
+        return self.waveforms[pos[ok]]
 
     @property
     def spasms(self) -> np.ndarray:

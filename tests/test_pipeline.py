@@ -87,6 +87,26 @@ def test_noise_drift_does_not_flood_and_blocks_do_not_matter():
     np.testing.assert_allclose(chunked.events["peak_time"], whole.events["peak_time"])
 
 
+def test_waveform_sample_is_bounded_and_block_independent(monkeypatch):
+    from fascidetect import pipeline
+
+    monkeypatch.setattr(pipeline, "_MAX_WAVEFORMS", 12)
+    data, times, _ = synthetic_emg(duration_s=90, n_discharges=80, seed=2)
+    whole = detect(data, sfreq=2048.0, chunk_s=1000.0)
+    chunked = detect(data, sfreq=2048.0, chunk_s=20.0)
+    n_fasc = len(whole.fasciculations)
+    assert n_fasc > 40
+    for res in (whole, chunked):
+        assert res.waveforms.shape[0] == len(res.waveform_rows) <= 12
+        held = res.fasciculations["unit"][res.waveform_rows]
+        others = np.setdiff1d(np.arange(n_fasc), res.waveform_rows)
+        assert (res.fasciculations["unit"][others] == -1).all()
+        assert res.waveforms_of(res.waveform_rows).shape == res.waveforms.shape
+        assert held.size == res.waveforms.shape[0]
+    np.testing.assert_array_equal(whole.waveform_rows, chunked.waveform_rows)
+    np.testing.assert_allclose(whole.waveforms, chunked.waveforms, atol=1e-9)
+
+
 def test_spasm_episode_found_and_discharges_inside_not_counted():
     fs = 2048.0
     data, times, _ = synthetic_emg(duration_s=60, n_discharges=20, seed=4)

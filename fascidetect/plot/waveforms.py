@@ -72,7 +72,10 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
     ms = (np.arange(result.waveforms.shape[-1]) - result.waveforms.shape[-1] // 2) \
         / result.sfreq * 1000.0
     for ax, (label, unit, rows) in zip(ax_list, groups):
-        snippets = result.waveforms[rows] * 1e6                    # (n, ch, samp) µV
+        snippets = result.waveforms_of(rows) * 1e6                 # (n, ch, samp) µV
+        if snippets.shape[0] == 0:
+            c.empty_message(ax, f"{label}: no stored waveforms")
+            continue
         amp = float(np.nanmedian(fasc["peak_amplitude_uv"][rows]))
         dur = float(np.nanmedian(fasc["duration_ms"][rows]))
         color = c.unit_color(unit) if unit >= 0 else "k"
