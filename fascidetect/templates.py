@@ -22,6 +22,8 @@ _CHI2_99 = (0.0, 6.63, 9.21, 11.34, 13.28, 15.09)
 _RELATIVE_TOLERANCE = 0.3
 #: Waveforms used to estimate the principal components.
 _MAX_BASIS = 400
+#: Discharges aligned and placed per slice (bounds the temporaries).
+_SLICE = 2000
 #: Fewest discharges that make a motor-unit template.
 MIN_UNIT_DISCHARGES = 3
 
@@ -58,9 +60,19 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
     rng = np.random.default_rng(seed)
     for ch in np.unique(main_channel):  # loop over channels, not events
         idx = np.flatnonzero(main_channel == ch)
-        aligned = align_to_template(snippets[idx] / scale, ch)
-        local = _cluster(aligned.reshape(idx.size, -1), rng)
-        labels[idx] = local + next_label
+        # Busy channels: cluster a random subset, then give every other discharge the
+        # nearest cluster, a slice at a time (bounded memory whatever the count).
+        chosen = idx if idx.size <= _MAX_CLUSTERED else \
+            np.sort(rng.choice(idx, _MAX_CLUSTERED, replace=False))
+        ref = (snippets[chosen, ch, :] / scale[0, ch]).astype(float).mean(axis=0)
+        aligned = align_to_template(snippets[chosen] / scale, ch, reference=ref)
+        local, model = _fit_clusters(aligned.reshape(chosen.size, -1), rng)
+        labels[chosen] = local + next_label
+        rest = np.setdiff1d(idx, chosen, assume_unique=True)
+        for start in range(0, rest.size, _SLICE):
+            part = rest[start:start + _SLICE]
+            aligned = align_to_template(snippets[part] / scale, ch, reference=ref)
+            labels[part] = _nearest_cluster(aligned.reshape(part.size, -1), model) + next_label
         next_label += int(local.max()) + 1
     counts = np.bincount(labels, minlength=next_label)
     # A cluster of one or two discharges (an overlap, a doublet's distorted second
@@ -72,13 +84,16 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
     rank[order[: n_units]] = np.arange(n_units)
     units = rank[labels]
     templates = np.zeros((n_units,) + snippets.shape[1:])
-    assigned = units >= 0
-    np.add.at(templates, units[assigned], snippets[assigned].astype(float))
-    templates /= np.maximum(np.bincount(units[assigned], minlength=n_units), 1)[:, None, None]
+    for start in range(0, n, _SLICE):  # slices keep the float64 copy small
+        u = units[start:start + _SLICE]
+        ok = u >= 0
+        np.add.at(templates, u[ok], snippets[start:start + _SLICE][ok].astype(float))
+    templates /= np.maximum(np.bincount(units[units >= 0], minlength=n_units), 1)[:, None, None]
     return units, templates
 
 
-def align_to_template(snippets: np.ndarray, channel: int, max_lag: int | None = None) -> np.ndarray:
+def align_to_template(snippets: np.ndarray, channel: int, max_lag: int | None = None,
+                      reference: np.ndarray | None = None) -> np.ndarray:
     """Return snippets shifted (by a fractional lag) to best match their mean on ``channel``.
 
     Short potentials sampled at a few samples per phase jitter by up to half a sample
@@ -92,14 +107,16 @@ def align_to_template(snippets: np.ndarray, channel: int, max_lag: int | None = 
         Channel whose waveform drives the alignment (the main channel).
     max_lag : int | None
         Largest shift in samples (default a quarter of the snippet).
+    reference : ndarray, shape (n_samples,) | None
+        Waveform to align to (default the mean of ``snippets`` on ``channel``).
     """
     n_ev, n_ch, w = snippets.shape
-    if n_ev < 2:
+    if n_ev < 2 and reference is None:
         return snippets.astype(float)
     max_lag = w // 4 if max_lag is None else max_lag
     nfft = 2 * w
     main = snippets[:, channel, :].astype(float)
-    ref = main.mean(axis=0)
+    ref = main.mean(axis=0) if reference is None else np.asarray(reference, dtype=float)
     cc = np.fft.irfft(np.fft.rfft(main, nfft, axis=1) * np.conj(np.fft.rfft(ref, nfft))[None, :],
                       nfft, axis=1)
     lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
@@ -135,44 +152,48 @@ def _leading_components(x: np.ndarray, k: int) -> np.ndarray:
     return vecs[:, np.argsort(vals)[::-1][:k]].T
 
 
-def _cluster(vectors: np.ndarray, rng) -> np.ndarray:
-    """Return cluster labels (0..k-1) of whitened snippet vectors of one main channel."""
+def _fit_clusters(vectors: np.ndarray, rng):
+    """Return cluster labels (0..k-1) of whitened snippet vectors of one main channel,
+    and the model (mean, components, centroids) that places further vectors."""
     n = vectors.shape[0]
     if n == 1:
-        return np.zeros(1, dtype=int)
+        return np.zeros(1, dtype=int), None
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist
 
-    chosen = np.sort(rng.choice(n, _MAX_CLUSTERED, replace=False)) if n > _MAX_CLUSTERED \
-        else np.arange(n)
-    centred = vectors - vectors[chosen].mean(axis=0)
+    mean = vectors.mean(axis=0)
+    centred = vectors - mean
     # The few leading components are well estimated from a few hundred waveforms; the
-    # SVD of every chosen one would cost more than the rest of the detector.
-    basis = chosen if chosen.size <= _MAX_BASIS else np.sort(rng.choice(chosen, _MAX_BASIS,
-                                                                        replace=False))
+    # SVD of every one would cost more than the rest of the detector.
+    basis = np.arange(n) if n <= _MAX_BASIS else np.sort(rng.choice(n, _MAX_BASIS,
+                                                                   replace=False))
     k = min(_N_COMPONENTS, basis.size - 1, vectors.shape[1])
     vt = _leading_components(centred[basis], k)
     proj = centred @ vt[:k].T
     # Norm of each waveform in the same space (its own size, for the relative tolerance).
     own = np.linalg.norm((vectors @ vt[:k].T), axis=1)
-    sub, sub_own = proj[chosen], own[chosen]
     # Condensed (upper-triangle) distances: a square matrix of pairwise differences would
     # take hundreds of MB for a busy channel.
-    diff = pdist(sub)
-    iu, ju = np.triu_indices(chosen.size, k=1)
+    diff = pdist(proj)
+    iu, ju = np.triu_indices(n, k=1)
     # With more dimensions than discharges, the top components of pure (whitened) noise
     # have variance up to the Marchenko-Pastur edge (1 + sqrt(p/n))^2, not 1.
     mp_edge = (1.0 + np.sqrt(vectors.shape[1] / basis.size)) ** 2
     noise_distance = np.sqrt(2.0 * mp_edge * _CHI2_99[k])
-    tol = np.maximum(noise_distance, _RELATIVE_TOLERANCE * 0.5 * (sub_own[iu] + sub_own[ju]))
+    tol = np.maximum(noise_distance, _RELATIVE_TOLERANCE * 0.5 * (own[iu] + own[ju]))
     del iu, ju
     z = linkage(diff / tol, method="average")
     labels = fcluster(z, t=1.0, criterion="distance") - 1
-    if chosen.size == n:
-        return labels
     centroids = np.zeros((labels.max() + 1, k))
-    np.add.at(centroids, labels, sub)
+    np.add.at(centroids, labels, proj)
     centroids /= np.bincount(labels)[:, None]
-    out = np.argmin(np.linalg.norm(proj[:, None, :] - centroids[None, :, :], axis=-1), axis=1)
-    out[chosen] = labels
-    return out
+    return labels, (mean, vt[:k], centroids)
+
+
+def _nearest_cluster(vectors: np.ndarray, model) -> np.ndarray:
+    """Return the label of the nearest cluster centroid of each vector."""
+    if model is None:
+        return np.zeros(vectors.shape[0], dtype=int)
+    mean, vt, centroids = model
+    proj = (vectors - mean) @ vt.T
+    return np.argmin(np.linalg.norm(proj[:, None, :] - centroids[None, :, :], axis=-1), axis=1)
