@@ -35,6 +35,7 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
         raise ParameterError(f"'{path}': a {fmt.upper()} file does not store its sampling rate; "
                              "give it with sfreq=... / --sfreq")
     header = None
+    notes = []
     if fmt == "npy":
         try:
             data = np.load(path, allow_pickle=False)
@@ -55,6 +56,9 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     elif fmt != "npy" or data.shape[0] > data.shape[1]:
         # Text files hold one column per channel; .npy is channels x samples, unless it is
         # clearly the other way round (more rows than columns).
+        if fmt == "npy":
+            notes.append(f"array of shape {data.shape} taken as samples x channels "
+                         f"({data.shape[1]} channels); save it as channels x samples to be sure")
         data = data.T
     names = list(ch_names) if ch_names is not None else header
     if names is None or len(names) != data.shape[0]:
@@ -69,7 +73,7 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     scale, note, warning = _unit_scale(data[signal], units, path)
     return Recording(data=data * scale, sfreq=float(sfreq), ch_names=names, ch_types=types,
                      source=str(path), format=fmt, metadata={"units": note},
-                     warnings=[warning] if warning else [])
+                     warnings=notes + ([warning] if warning else []))
 
 
 def _read_text(path, delimiter):
@@ -85,9 +89,8 @@ def _read_text(path, delimiter):
                 delimiter = ","
         cells = [c.strip() for c in first.strip().split(delimiter)]
         header = None
-        try:
-            [float(c) for c in cells if c]
-        except ValueError:
+        # A header has a name that is not a number; "NA"/"nan" are missing numbers.
+        if any(not _is_number(c) and c.lower() not in _MISSING for c in cells if c):
             header = cells
             first = ""
         try:
@@ -95,9 +98,20 @@ def _read_text(path, delimiter):
         except ValueError as exc:
             raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
     if first:
-        head = np.array([float(c) for c in cells if c], ndmin=2)
+        head = np.array([float(c) if _is_number(c) else np.nan for c in cells if c], ndmin=2)
         rows = head if rows.size == 0 else np.vstack([head, rows])
     return rows, header
+
+
+_MISSING = {"na", "nan", "n/a", "null", "none", "-"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _unit_scale(data, units, path):
