@@ -218,10 +218,10 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     half = params.isolation_interval_s
     count = np.searchsorted(key, key + half, side="right") - \
         np.searchsorted(key, key - half, side="left")
-    per_channel = np.bincount(c, minlength=int(c.max()) + 1)
     # A channel busier than any sporadic fasciculation rate is firing continually: judge
     # its windows against the highest plausible fasciculation rate instead.
-    rate = np.minimum(per_channel[c] / analysed_s, params.max_fasciculation_rate_per_min / 60.0)
+    rate = np.minimum(_background_rate(t, c, analysed_s)[c],
+                      params.max_fasciculation_rate_per_min / 60.0)
     lam = rate * 2 * half
     dense = poisson.sf(count - 1, lam) < params.cluster_p_value
     # Every member of a dense window is part of the cluster.
@@ -232,6 +232,46 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     np.add.at(marks, stop[dense], -1)
     member = np.cumsum(marks)[:-1] > 0
     out[order] = member
+    return out
+
+
+#: Bins of the background-rate estimate, s, and the share of the busiest bins left out.
+_RATE_BIN_S = 10.0
+_RATE_TRIM = 0.25
+
+
+def _background_rate(t: np.ndarray, c: np.ndarray, analysed_s: float) -> np.ndarray:
+    """Return each channel's sporadic discharge rate (per s), robust to bursts.
+
+    The mean over the recording counts the bursts themselves, which then look ordinary
+    against it; the mean over 10-s bins leaving out the busiest quarter does not, and
+    equals about the mean for sporadic (Poisson) firing. It is kept above a quarter of
+    the plain mean so that a truly irregular channel is not judged against nothing.
+    """
+    n_ch = int(c.max()) + 1 if c.size else 0
+    mean = np.bincount(c, minlength=n_ch) / analysed_s
+    n_bins = int(analysed_s // _RATE_BIN_S)
+    if n_bins < 3:  # too short to tell bursts from the background
+        return mean
+    counts = np.zeros((n_ch, n_bins))
+    np.add.at(counts, (c, np.minimum((t // _RATE_BIN_S).astype(int), n_bins - 1)), 1)
+    counts.sort(axis=1)
+    keep = max(1, int(round(n_bins * (1.0 - _RATE_TRIM))))
+    trimmed = counts[:, :keep].mean(axis=1) / _RATE_BIN_S
+    return np.maximum(trimmed, 0.25 * mean)
+
+
+def near_members(times: np.ndarray, channel: np.ndarray, members: np.ndarray,
+                 within_s: float) -> np.ndarray:
+    """Return a mask of discharges within ``within_s`` of a member on the same channel."""
+    out = np.zeros(times.size, dtype=bool)
+    for ch in np.unique(channel[members]):  # loop over channels with members
+        ref = np.sort(times[members & (channel == ch)])
+        on = np.flatnonzero(channel == ch)
+        pos = np.searchsorted(ref, times[on])
+        before = np.abs(times[on] - ref[np.clip(pos - 1, 0, ref.size - 1)])
+        after = np.abs(ref[np.clip(pos, 0, ref.size - 1)] - times[on])
+        out[on] = np.minimum(before, after) <= within_s
     return out
 
 

@@ -31,6 +31,8 @@ _NOISE_WINDOWS = 40
 _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
 _MIN_DURATION_S = 1.0
+#: Discharges this close to a firing-train member on their channel belong to the train.
+_BURST_EDGE_S = 0.5
 #: Most candidate discharges whose multichannel snippets are kept for waveforms and
 #: motor-unit templates (a uniform sample beyond that).
 _MAX_WAVEFORMS = 20_000
@@ -667,6 +669,9 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     trains = classification.firing_clusters(times, main_ch, params, analysed_s,
                                             ignore=kind != "")
     trains |= ongoing
+    # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
+    trains |= classification.near_members(times, main_ch, trains & (kind == ""),
+                                          _BURST_EDGE_S)
     isolated = classification.isolation(times, main_ch, params.isolation_interval_s)
     ttype = np.where(kind != "", "artifact", np.where(trains, "voluntary", "fasciculation"))
     sel = np.flatnonzero(keep)

@@ -63,6 +63,21 @@ def test_firing_clusters_adapt_to_channel_rate():
     assert flagged[:sporadic.size].mean() < 0.1
 
 
+def test_bursts_do_not_set_their_own_null_rate():
+    # Sporadic firing at 12/min plus four short bursts (8 discharges in 1.5 s): judged
+    # against the recording's mean rate the bursts would look ordinary; against the
+    # background rate they are firing trains.
+    rng = np.random.default_rng(4)
+    sporadic = np.sort(rng.uniform(0, 120, 24))
+    bursts = np.concatenate([s0 + np.sort(rng.uniform(0, 1.5, 8)) for s0 in (15, 45, 75, 105)])
+    times = np.concatenate([sporadic, bursts])
+    chans = np.zeros(times.size, dtype=int)
+    trains = classification.firing_clusters(times, chans, DetectionParams(), 120.0)
+    trains |= classification.near_members(times, chans, trains, 0.5)  # as the pipeline does
+    assert trains[sporadic.size:].mean() >= 0.8  # 0.25 against the mean rate
+    assert trains[:sporadic.size].mean() <= 0.1
+
+
 def test_heart_rhythm_needs_coverage():
     rng = np.random.default_rng(2)
     beats = np.cumsum(0.8 + 0.02 * rng.standard_normal(100))
