@@ -9,6 +9,7 @@ transient, so chunked output equals whole-file output.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings as _warnings
 from typing import Callable
 
@@ -331,14 +332,14 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
         if ecg_model is not None:
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
-        with watch.stage("noise"):
-            local = _segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
-            block_sigmas.append(local)
         with watch.stage("envelope"):
             clipped += _clipped_count(raw[:, start - lo:stop - lo])
             # float32 halves what a day-long recording keeps per 25-ms sub-window.
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
             envs.append(env.astype(np.float32))
+        with watch.stage("noise"):
+            local = _segment_sigmas(env, sigma, params, geometry)
+            block_sigmas.append(local)
             # Motion is judged on coarser windows: keep only those (8x less to hold).
             k = geometry.motion_win // geometry.act_win
             n_mot = env.shape[1] // k
@@ -371,7 +372,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     return found
 
 
-def _segment_sigmas(filt_core, sigma, params, geometry):
+def _segment_sigmas(env, sigma, params, geometry):
     """Return each channel's noise sigma per noise segment of a block's core, shape
     (n_channels, n_segments), kept between the recording's floor and
     :data:`_NOISE_DRIFT_MAX` times it.
@@ -380,14 +381,35 @@ def _segment_sigmas(filt_core, sigma, params, geometry):
     flood the noisier stretches with false events. The cap keeps a spasm filling a
     segment from raising its own threshold (and hiding itself). Segments lie on a fixed
     grid, so the answer does not depend on the block length.
+
+    Each noise window's sigma is the median RMS of its envelope sub-windows (already
+    computed, so this costs almost nothing), corrected for the median of a chi
+    distribution with as many degrees of freedom as samples per sub-window.
     """
-    per_window = noise.window_sigmas(filt_core, geometry.noise_win)
+    per = geometry.noise_win // geometry.act_win
+    n_win = max(1, env.shape[1] // per)
+    if env.shape[1] >= per:
+        per_window = np.median(env[:, :n_win * per].reshape(len(env), n_win, per), axis=-1)
+    else:  # a tail shorter than one noise window
+        per_window = np.median(env, axis=-1, keepdims=True)
+    per_window = per_window / _median_rms_factor(geometry.act_win)
     k = geometry.segment // geometry.noise_win
-    n_seg = max(1, -(-per_window.shape[1] // k))
-    local = np.stack([noise.channel_sigma(per_window[:, i * k:(i + 1) * k],
-                                          params.noise_percentile)
-                      for i in range(n_seg)], axis=1)  # a few segments per block
+    n_ch, n_w = per_window.shape
+    full = n_w // k
+    local = noise.channel_sigma(per_window[:, :full * k].reshape(n_ch, full, k),
+                                params.noise_percentile)
+    if full * k < n_w or full == 0:  # a last, partial segment
+        tail = noise.channel_sigma(per_window[:, full * k:], params.noise_percentile)
+        local = np.concatenate([local, tail[:, None]], axis=1)
     return np.clip(local, sigma[:, None], _NOISE_DRIFT_MAX * sigma[:, None])
+
+
+@functools.lru_cache(maxsize=None)
+def _median_rms_factor(n: int) -> float:
+    """Return the median of the RMS of ``n`` standard normal samples."""
+    from scipy.stats import chi2
+
+    return float(np.sqrt(chi2.median(n) / n))
 
 
 def active_subwindows(found, params, geometry) -> np.ndarray:
