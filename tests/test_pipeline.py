@@ -208,6 +208,17 @@ def test_flat_channel_reported_not_analysed():
     assert any("EMG3" in w and "flat" in w for w in res.warnings)
 
 
+def test_clipped_channel_is_reported_saturated():
+    rng = np.random.default_rng(11)
+    data = 5e-6 * rng.standard_normal((2, int(60 * 2048)))
+    data[0, :: 2048 * 3] += 1e-3  # a train of big spikes, then the amplifier's rail
+    data[0] = np.clip(data[0], -2e-4, 2e-4)
+    res = detect(data, sfreq=2048.0, ch_names=["TA", "GAS"])
+    by = {c["name"]: c["status"] for c in res.channels}
+    assert by == {"TA": "saturated", "GAS": "ok"}
+    assert any("TA is clipped/saturated" in w for w in res.warnings)
+
+
 def test_all_flat_raises():
     with pytest.raises(BadSamplesError, match="flat"):
         detect(np.zeros((2, 20000)), sfreq=2000.0)
