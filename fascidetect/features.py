@@ -29,6 +29,18 @@ def cut_snippets(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray
     return np.moveaxis(data[:, pos], 0, 1)
 
 
+def cut_channel_snippets(data: np.ndarray, channels: np.ndarray, centers: np.ndarray,
+                         half: int) -> np.ndarray:
+    """Return the window of ``2*half+1`` samples around each centre on its own channel.
+
+    The same as ``cut_snippets(data, centers, half)[arange(n), channels]`` without cutting
+    the other channels. Returns shape (n_events, 2*half+1).
+    """
+    offsets = np.arange(-half, half + 1)
+    pos = np.clip(centers[:, None] + offsets[None, :], 0, data.shape[1] - 1)
+    return data[np.asarray(channels)[:, None], pos]
+
+
 def energy_centroid_offset(snippets: np.ndarray) -> np.ndarray:
     """Return the offset (samples, int) of each snippet's energy centroid from its centre."""
     if snippets.shape[0] == 0:

@@ -527,14 +527,12 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, lo
 
     # Centre snippets on the main channel's energy centroid: the larger lobe of a
     # biphasic potential flips with noise, its centre of energy does not.
-    first_cut = features.cut_snippets(filt, main_idx, g.half)[np.arange(n_ev), main_ch] \
-        if n_ev else np.zeros((0, 2 * g.half + 1))
+    first_cut = features.cut_channel_snippets(filt, main_ch, main_idx, g.half)
     centre = main_idx + features.energy_centroid_offset(first_cut)
     snips = features.cut_snippets(filt, centre, g.half)
     main_snip = snips[np.arange(n_ev), main_ch] if n_ev else np.zeros((0, 2 * g.half + 1))
     wf = features.waveform_features(main_snip, ev_sigma, fs)
-    raw_main = features.cut_snippets(raw, main_idx, g.art_half)[np.arange(n_ev), main_ch] \
-        if n_ev else np.zeros((0, 2 * g.art_half + 1))
+    raw_main = features.cut_channel_snippets(raw, main_ch, main_idx, g.art_half)
     af = features.artifact_features(raw_main, fs, band[0])
     peak_abs = np.abs(filt[main_ch, main_idx])
     # How evenly the event spreads: a unit's footprint decays away from its main channel,
