@@ -32,6 +32,8 @@ _NOISE_WINDOWS = 40
 _LINE_WINDOWS = 10
 _LOW_RATE_HZ = 1000.0
 _MIN_DURATION_S = 1.0
+#: Largest float16 value (the envelope is stored in noise units as float16).
+_F16_MAX = 65000.0
 #: Discharges this close to a firing-train member on their channel belong to the train.
 _BURST_EDGE_S = 0.5
 #: Most candidate discharges whose multichannel snippets are kept for waveforms and
@@ -316,8 +318,16 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     """Return the discharges, features and envelope found block by block."""
     fs = rec.sfreq
     n = rec.n_samples
-    parts, envs, raw_max, raw_min, bad_spans, block_sigmas = [], [], [], [], [], []
-    motion_env = []
+    parts, bad_spans, block_sigmas = [], [], []
+    # Whole-recording envelopes are filled in place (no per-block lists to concatenate):
+    # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
+    # RMS and raw range that motion is judged on.
+    unit = _noise_unit(sigma)
+    envelope = np.zeros((picks.size, n // geometry.act_win), dtype=np.float16)
+    n_mot_all = n // geometry.motion_win
+    motion_env = np.zeros((picks.size, n_mot_all), dtype=np.float32)
+    raw_max = np.zeros((picks.size, n_mot_all), dtype=np.float32)
+    raw_min = np.zeros((picks.size, n_mot_all), dtype=np.float32)
     held = 0  # candidates whose multichannel snippet is still held
     clipped = np.zeros(picks.size)
     nonfinite = 0
@@ -336,19 +346,21 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
         with watch.stage("envelope"):
             # float32 halves what a day-long recording keeps per 25-ms sub-window.
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
-            envs.append(env.astype(np.float32))
+            j = start // geometry.act_win
+            envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
         with watch.stage("noise"):
             local = _segment_sigmas(env, sigma, params, geometry)
             block_sigmas.append(local)
             # Motion is judged on coarser windows: keep only those (8x less to hold).
             k = geometry.motion_win // geometry.act_win
             n_mot = env.shape[1] // k
-            motion_env.append(np.sqrt((env[:, :n_mot * k] ** 2).reshape(len(env), n_mot, k)
-                                      .mean(axis=-1)).astype(np.float32))
+            m = start // geometry.motion_win
+            motion_env[:, m:m + n_mot] = np.sqrt((env[:, :n_mot * k] ** 2)
+                                                 .reshape(len(env), n_mot, k).mean(axis=-1))
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             clipped += _rail_windows(mx, mn)
-            raw_max.append(mx.astype(np.float32))
-            raw_min.append(mn.astype(np.float32))
+            raw_max[:, m:m + mx.shape[1]] = mx
+            raw_min[:, m:m + mn.shape[1]] = mn
         parts.append(_block_events(filt, raw, start, stop, lo, local, sigma, params,
                                    geometry, band, fs, watch))
         held += _keep_waveform_sample(parts, held)
@@ -362,11 +374,12 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     found["snip_row"] = np.full(found["sample"].size, -1, dtype=np.int64)
     found["snip_row"][np.concatenate([p["snip_rows"] + o for p, o in zip(parts, offsets)])] = \
         np.arange(found["snippets"].shape[0])
-    found["envelope"] = np.concatenate(envs, axis=1)
+    found["envelope"] = envelope
+    found["envelope_unit"] = unit
     found["block_sigma"] = np.concatenate(block_sigmas, axis=1)
-    found["motion_envelope"] = np.concatenate(motion_env, axis=1)
-    found["raw_max"] = np.concatenate(raw_max, axis=1)
-    found["raw_min"] = np.concatenate(raw_min, axis=1)
+    found["motion_envelope"] = motion_env
+    found["raw_max"] = raw_max
+    found["raw_min"] = raw_min
     found["bad_spans"] = bad_spans
     found["nonfinite_s"] = nonfinite / fs
     found["clipped_share"] = clipped / max(1, n // geometry.motion_win)
@@ -419,8 +432,9 @@ def active_subwindows(found, params, geometry) -> np.ndarray:
     Compared segment by segment through a reshape, so no threshold array the size of the
     envelope is built (a day-long recording has millions of sub-windows per channel).
     """
-    env = found["envelope"]
-    thr = params.activity_sigma * found["block_sigma"].astype(np.float32)
+    env = found["envelope"]  # in noise units (see _scan_blocks)
+    thr = (params.activity_sigma * found["block_sigma"]
+           / found["envelope_unit"][:, None]).astype(np.float32)
     n_ch, n_sub = env.shape
     per = geometry.segment // geometry.act_win
     n_full = min(n_sub // per, thr.shape[1])
@@ -611,7 +625,8 @@ def _in_spans(times, spans, margin=0.0):
 def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     """Return episode rows (spasm / voluntary) and their spans."""
     win_s = g.act_win / fs
-    env = found["envelope"]
+    env = found["envelope"]  # noise units; times ``unit`` for volts
+    unit = found["envelope_unit"]
     active = active_subwindows(found, params, g)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
     sustained = episodes.sustained_mask(active, span, params.activity_fraction)
@@ -642,7 +657,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
             continue
         chans = sustained[:, a:b].any(axis=1)
         onset, end = a * win_s, b * win_s
-        seg_rms = np.sqrt(np.mean(env[:, a:b] ** 2, axis=1))
+        seg_rms = np.sqrt(np.mean(env[:, a:b].astype(np.float32) ** 2, axis=1)) * unit
         main = int(np.argmax(np.where(chans, seg_rms, -1)))
         t = found["sample"] / fs
         in_ep = (t >= onset) & (t < end) & (found["channel"] == main)
