@@ -29,9 +29,9 @@ EVENT_COLUMNS = (
     ("onset", "f8", "start of the discharge or episode, s from recording start"),
     ("duration", "f8", "length, s"),
     ("trial_type", "U16", "fasciculation | spasm | voluntary | artifact"),
-    ("channel", "U64", "channel where the event is largest"),
-    # Python strings (object), not a fixed width: a 64-channel grid's list is long, and a
-    # fixed 512-character field would cost 2 KB per row of a day-long recording.
+    ("channel", "O", "channel where the event is largest"),
+    # Channel names as Python strings (object), not a fixed width: a 64-channel grid's
+    # list is long, and fixed-width fields would cost 2 KB per row of a day-long recording.
     ("channels", "O", "all channels the event is seen on, comma separated"),
     ("peak_time", "f8", "time of the largest absolute deflection, s"),
     ("peak_amplitude_uv", "f8", "peak-to-peak amplitude on `channel`, µV"),

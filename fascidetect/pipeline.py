@@ -720,8 +720,8 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     ev["onset"] = np.maximum(0.0, onset)
     ev["duration"] = found["length"][sel] / fs
     ev["trial_type"] = ttype[sel]
-    ev["channel"] = np.asarray(names, dtype="U64")[main_ch[sel]] if n else []
-    name_arr = np.asarray(names, dtype=object)
+    name_arr = np.asarray(names, dtype=object)  # rows share the name objects
+    ev["channel"] = name_arr[main_ch[sel]] if n else []
     ev["channels"] = [",".join(name_arr[m]) for m in found["mask"][sel]]  # output formatting
     ev["peak_amplitude_uv"] = found["p2p"][sel] * 1e6
     ev["duration_ms"] = found["duration_ms"][sel]
