@@ -19,6 +19,7 @@ removed when the next batch starts. A file counts as done for ``resume`` only on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import fnmatch
@@ -344,8 +345,39 @@ def _mp_context():
         # the pipeline makes each worker start without re-importing SciPy and MNE.
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["fascidetect.jobs", "fascidetect.pipeline", "fascidetect.io"])
+        with _one_blas_thread():
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()  # the server (and so every worker) keeps this env
         return ctx
+    for name in _BLAS_THREAD_VARS:  # spawned workers read the parent's environment
+        os.environ.setdefault(name, "1")
     return mp.get_context("spawn")
+
+
+#: Thread-count variables of the BLAS/OpenMP libraries NumPy and SciPy may load.
+_BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Set one BLAS thread per process for the duration (unless the user chose).
+
+    Each pool worker is one process per core already; a BLAS thread pool per worker on
+    top oversubscribes the cores (measured here: 2 workers 0.80 x one worker instead of
+    1.66 x). Dask's nanny does the same for its workers.
+    """
+    saved = {name: os.environ.get(name) for name in _BLAS_THREAD_VARS}
+    for name in _BLAS_THREAD_VARS:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _end_pool(pool, terminate: bool) -> set[int]:
