@@ -9,7 +9,6 @@ transient, so chunked output equals whole-file output.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import warnings as _warnings
 from typing import Callable
 
@@ -349,7 +348,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
             j = start // geometry.act_win
             envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
         with watch.stage("noise"):
-            local = _segment_sigmas(env, sigma, params, geometry)
+            local = _segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
             block_sigmas.append(local)
             # Motion is judged on coarser windows: keep only those (8x less to hold).
             k = geometry.motion_win // geometry.act_win
@@ -386,7 +385,7 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
     return found
 
 
-def _segment_sigmas(env, sigma, params, geometry):
+def _segment_sigmas(filt_core, sigma, params, geometry):
     """Return each channel's noise sigma per noise segment of a block's core, shape
     (n_channels, n_segments), kept between the recording's floor and
     :data:`_NOISE_DRIFT_MAX` times it.
@@ -396,17 +395,13 @@ def _segment_sigmas(env, sigma, params, geometry):
     segment from raising its own threshold (and hiding itself). Segments lie on a fixed
     grid, so the answer does not depend on the block length.
 
-    Each noise window's sigma is the median RMS of its envelope sub-windows (already
-    computed, so this costs almost nothing), corrected for the median of a chi
-    distribution with as many degrees of freedom as samples per sub-window.
+    Each window's sigma is the median absolute sample (as for the recording's floor),
+    not the median RMS of the envelope sub-windows: under continuous firing most
+    sub-windows hold a potential and their RMS rises with it, while the median sample
+    stays at the noise (tried: needle EMG of a gentle contraction then produced 20
+    false fasciculations instead of 0).
     """
-    per = geometry.noise_win // geometry.act_win
-    n_win = max(1, env.shape[1] // per)
-    if env.shape[1] >= per:
-        per_window = np.median(env[:, :n_win * per].reshape(len(env), n_win, per), axis=-1)
-    else:  # a tail shorter than one noise window
-        per_window = np.median(env, axis=-1, keepdims=True)
-    per_window = per_window / _median_rms_factor(geometry.act_win)
+    per_window = noise.window_sigmas(filt_core, geometry.noise_win)
     k = geometry.segment // geometry.noise_win
     n_ch, n_w = per_window.shape
     full = n_w // k
@@ -416,14 +411,6 @@ def _segment_sigmas(env, sigma, params, geometry):
         tail = noise.channel_sigma(per_window[:, full * k:], params.noise_percentile)
         local = np.concatenate([local, tail[:, None]], axis=1)
     return np.clip(local, sigma[:, None], _NOISE_DRIFT_MAX * sigma[:, None])
-
-
-@functools.lru_cache(maxsize=None)
-def _median_rms_factor(n: int) -> float:
-    """Return the median of the RMS of ``n`` standard normal samples."""
-    from scipy.stats import chi2
-
-    return float(np.sqrt(chi2.median(n) / n))
 
 
 def active_subwindows(found, params, geometry) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+import fascidetect
 from fascidetect import detect
 from fascidetect.evaluation import evaluate
 from fascidetect.simulation import simulate
@@ -39,3 +40,22 @@ def test_negative_scenario_stays_nearly_empty():
     rec, truth = simulate(scenario="negative", seed=11)
     result = detect(rec)
     assert len(result.fasciculations) <= 2
+
+
+# Real recordings with no fasciculations in them (../shared/data): rest must stay empty,
+# and contraction or bursts must not turn into floods of "fasciculations".
+REAL_NEGATIVES = [
+    ("physionet-emgdb/emg_healthy.hea", 0),           # needle EMG, gentle contraction
+    ("physionet-emgdb/emg_myopathy.hea", 0),
+    ("openbci-mi-emg-ganglion/OpenBCI-RAW-S02_S1REST.txt", 0),
+    ("openbci-mi-emg-ganglion/OpenBCI-RAW-S05_S1REST.txt", 0),
+    ("openbci-mi-emg-ganglion/OpenBCI-RAW-S02_S1R0.txt", 40),  # voluntary bursts, 131 s
+    ("openbci-mi-emg-ganglion/OpenBCI-RAW-S05_S1R0.txt", 20),
+    ("openbci-gui-sample/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", 25),  # EEG, jaw clench
+]
+
+
+@pytest.mark.parametrize("relpath,most", REAL_NEGATIVES, ids=[r[0].split("/")[-1] for r in REAL_NEGATIVES])
+def test_real_recordings_do_not_flood(shared_data, relpath, most):
+    res = fascidetect.detect(fascidetect.read(shared_data / relpath))
+    assert len(res.fasciculations) <= most
