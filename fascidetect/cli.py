@@ -160,6 +160,8 @@ def info(files, sfreq, emg_channels, file_format, board, units, as_json):
         click.echo(f"  start       {desc['meas_date'] or 'n/a'}")
         click.echo(f"  channels    {desc['n_channels']} ({len(desc['emg_channels'])} EMG: "
                    f"{', '.join(desc['emg_channels']) or 'none'})")
+        kinds = {t: desc["ch_types"].count(t) for t in dict.fromkeys(desc["ch_types"])}
+        click.echo("  types       " + ", ".join(f"{t} x{n}" for t, n in kinds.items()))
         click.echo(f"  annotations {desc['n_annotations']}")
         for key, value in desc["metadata"].items():
             click.echo(f"  {key:<11} {value}")

@@ -362,6 +362,12 @@ def test_cli_info_json_and_errors(tmp_path):
     out = _cli("info", "--json", tmp_path / "a.edf", tmp_path / "missing.edf")
     assert out.returncode == 1
     assert '"sfreq": 2048.0' in out.stdout and '"EMG TA_R"' in out.stdout
+    import json
+
+    doc = json.loads(out.stdout.splitlines()[0])
+    for key in ("path", "format", "sfreq", "n_channels", "ch_names", "duration_s"):
+        assert key in doc
+    assert doc["n_channels"] == 6 and doc["duration_s"] == 120.0
     assert out.stderr.strip().splitlines() == [f"Error: '{tmp_path / 'missing.edf'}': no such file"]
     assert "Traceback" not in out.stderr
 

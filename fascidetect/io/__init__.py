@@ -176,10 +176,11 @@ def describe_recording(rec: Recording) -> dict:
     """Return a plain dict describing a recording (for ``fascidetect info``)."""
     emg = [rec.ch_names[i] for i in rec.emg_picks]
     return {
-        "source": rec.source, "format": rec.format, "sfreq": rec.sfreq,
+        "path": rec.source, "source": rec.source, "format": rec.format, "sfreq": rec.sfreq,
         "n_samples": rec.n_samples, "duration_s": round(rec.duration_s, 3),
         "meas_date": rec.meas_date.isoformat() if rec.meas_date is not None else None,
-        "n_channels": rec.n_channels, "channels": list(rec.ch_names),
+        "n_channels": rec.n_channels, "ch_names": list(rec.ch_names),
+        "channels": list(rec.ch_names), "ch_types": list(rec.ch_types),
         "channel_types": list(rec.ch_types), "emg_channels": emg,
         "n_annotations": len(rec.annotations),
         "metadata": {k: v for k, v in rec.metadata.items() if v not in (None, "", [], {})},

@@ -45,6 +45,8 @@ def channel_type_from_label(label: str) -> str | None:
             and not any(t.lower().startswith("emg") for t in tokens)):
         return "stim" if tokens[0].lower() in ("marker", "markers", "trigger", "event", "events") \
             else "misc"
+    if tokens[0].lower() in _PREFIX_TYPES and len(tokens) > 1:  # "SaO2 X9"
+        return _PREFIX_TYPES[tokens[0].lower()]
     first = re.match(r"[A-Za-z]+", tokens[0])
     if first and first.group(0).lower() in _PREFIX_TYPES and (
             len(tokens) > 1 or first.group(0).lower() in ("emg", "ecg", "ekg", "eog")):
