@@ -122,7 +122,10 @@ class DetectionParams:
         ``(rows, cols)`` of an HD grid (channels in row-major order). ``None`` treats the
         channels as a linear array.
     chunk_s : float
-        Length of processing blocks; long recordings are processed block by block.
+        Longest processing block, s; long recordings are processed block by block. Blocks
+        are whole 20-s noise segments (10 noise windows), so a block is never shorter than
+        one segment, and very wide recordings (over ~100 channels at 2 kHz) hold one
+        segment of all channels at a time.
     min_rest_s : float
         Below this much analysed rest, "no fasciculations" means little
         (Jahanmiri-Nezhad et al. 2012: about 2 minutes).

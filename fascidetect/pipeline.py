@@ -1,9 +1,10 @@
 """``detect()``: a short driver over the named steps of the pipeline.
 
-read -> noise and line (on sampled windows) -> per chunk: filter, peaks, merge, features,
-envelope -> whole recording: episodes, classification, motor-unit templates -> result.
-Chunking lives in one place (``_iter_blocks``) with margins covering the filter
-transient, so chunked output equals whole-file output.
+read -> noise and line (on sampled windows) -> per block: filter, envelope, noise per
+20-s segment, peaks, merge, features -> whole recording: episodes, classification,
+motor-unit templates -> result. Blocking lives in one place (``_block_bounds``): blocks
+are whole noise segments with margins covering the filter transient, so chunked output
+equals whole-file output.
 """
 
 from __future__ import annotations
@@ -343,7 +344,6 @@ def _scan_blocks(rec, picks, prep, sigma, params, geometry, band, progress, watc
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
         with watch.stage("envelope"):
-            # float32 halves what a day-long recording keeps per 25-ms sub-window.
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
             j = start // geometry.act_win
             envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
@@ -475,6 +475,8 @@ def _rail_windows(mx: np.ndarray, mn: np.ndarray) -> np.ndarray:
     reaches its block maximum (and minimum) in one window. Counted from the window
     extremes already computed for motion, so it costs no pass over the samples.
     """
+    if mx.shape[1] == 0:  # a last block shorter than one window
+        return np.zeros(len(mx), dtype=int)
     top = (mx == mx.max(axis=1, keepdims=True)).sum(axis=1)
     bottom = (mn == mn.min(axis=1, keepdims=True)).sum(axis=1)
     rails = np.maximum(top - 1, 0) + np.maximum(bottom - 1, 0)
@@ -547,7 +549,7 @@ def _describe_events(filt, raw, start, stop, lo, ch, idx, group, order, main, lo
         "evenness": evenness,
         # Kept for every candidate until classification: in noise units as float16
         # (3 significant digits, a quarter of float64) so long recordings stay small.
-        "snippets": np.clip(snips / _noise_unit(scale)[None, :, None], -6e4, 6e4)
+        "snippets": np.clip(snips / _noise_unit(scale)[None, :, None], -_F16_MAX, _F16_MAX)
         .astype(np.float16),
         **{k: np.asarray(v) for k, v in wf.items()}, **af,
     }

@@ -74,7 +74,8 @@ class DetectionResult:
         Seconds spent per pipeline stage (read, filter, detect, features, ...).
     waveform_rows : ndarray of int | None
         Rows of :attr:`fasciculations` whose snippets :attr:`waveforms` holds, in order
-        (``None``: all of them).
+        (``None``: all of them). A proper subset once the recording had more than 20,000
+        candidate discharges (artifacts and trains included), as a uniform sample.
     """
 
     events: np.ndarray

@@ -219,6 +219,13 @@ def test_clipped_channel_is_reported_saturated():
     assert any("TA is clipped/saturated" in w for w in res.warnings)
 
 
+def test_last_block_shorter_than_a_motion_window():
+    # 60.1 s: the last block holds 0.1 s, less than one 200-ms window.
+    data = 5e-6 * np.random.default_rng(12).standard_normal((2, 120200))
+    res = detect(data, sfreq=2000.0)
+    assert res.recording["duration_s"] == pytest.approx(60.1)
+
+
 def test_all_flat_raises():
     with pytest.raises(BadSamplesError, match="flat"):
         detect(np.zeros((2, 20000)), sfreq=2000.0)

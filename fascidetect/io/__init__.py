@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileMissingError, InputError, UnknownFormatError
+from ..errors import FileMissingError, UnknownFormatError
 from ..recording import Recording
 
 #: Names accepted by ``format=`` / ``--format``.

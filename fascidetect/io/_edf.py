@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -345,10 +344,3 @@ def _gap_annotations(gaps, head: EdfHeader) -> list[Annotation]:
         t = record * head.record_s
         out.append(Annotation(max(0.0, t - 0.25), 0.5, f"BAD_ACQ_SKIP gap of {length:g} s"))
     return out
-
-
-def looks_like_edf(path: str | os.PathLike) -> bool:
-    """True when the first bytes are an EDF or BDF version field."""
-    with open(path, "rb") as fh:
-        start = fh.read(8)
-    return start == b"\xffBIOSEMI" or (start[:1] == b"0" and re.fullmatch(rb"0 *", start) is not None)
