@@ -29,8 +29,16 @@ def window_sigmas(filtered: np.ndarray, window: int) -> np.ndarray:
         n_win, window = 1, n
     blocks = filtered[:, : n_win * window].reshape(n_ch, n_win, window)
     stride = max(1, window // _SAMPLES_PER_WINDOW)
-    sub = np.abs(blocks[:, :, ::stride])
-    return np.median(sub, axis=-1) / _MAD_TO_SIGMA
+    sub = np.abs(blocks[:, :, ::stride])  # a fresh array: partition it in place
+    n = sub.shape[-1]
+    k = n // 2
+    if n % 2:
+        sub.partition(k, axis=-1)
+        median = sub[..., k]
+    else:
+        sub.partition((k - 1, k), axis=-1)
+        median = 0.5 * (sub[..., k - 1] + sub[..., k])
+    return median / _MAD_TO_SIGMA
 
 
 def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
