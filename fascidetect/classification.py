@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .episodes import prefix_counts
 from .params import DetectionParams
 
 #: Artifact evidence thresholds (est.). Motion and pops are low-frequency dominated
@@ -173,9 +174,7 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
     if samples.size == 0 or n_sub == 0:
         return np.zeros(samples.size, dtype=bool)
     k = int(round(params.isolation_interval_s * sfreq / window))
-    # int32 and filled in place: a day-long recording has millions of sub-windows.
-    csum = np.zeros((active.shape[0], n_sub + 1), dtype=np.int32)
-    np.cumsum(active, axis=1, dtype=np.int32, out=csum[:, 1:])
+    csum = prefix_counts(active)
     sub = np.clip(samples // window, 0, n_sub - 1)
     lo = np.clip(sub - k, 0, n_sub)
     hi = np.clip(sub + k + 1, 0, n_sub)

@@ -78,6 +78,15 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
 
 
+def prefix_counts(mask: np.ndarray) -> np.ndarray:
+    """Return running counts of True along the last axis with a leading zero column
+    (int32: a day-long recording has millions of sub-windows per channel), so the count
+    in ``[a, b)`` is ``out[..., b] - out[..., a]``."""
+    out = np.zeros(mask.shape[:-1] + (mask.shape[-1] + 1,), dtype=np.int32)
+    np.cumsum(mask, axis=-1, dtype=np.int32, out=out[..., 1:])
+    return out
+
+
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return start and stop (exclusive) indices of the runs of True in a 1-D mask."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
@@ -109,15 +118,12 @@ def _sustained_rows(active: np.ndarray, span: int, fraction: float) -> np.ndarra
     n_ch, n = active.shape
     if n < span:
         return np.zeros_like(active)
-    # int32 counts: a day-long recording has millions of sub-windows per channel.
-    csum = np.zeros((n_ch, n + 1), dtype=np.int32)
-    np.cumsum(active, axis=1, dtype=np.int32, out=csum[:, 1:])
+    csum = prefix_counts(active)
     need = int(np.ceil(fraction * span - 1e-9))
     hit = (csum[:, span:] - csum[:, :-span]) >= need  # windows starting at 0..n-span
     del csum
     # Dilate: every sub-window inside a qualifying span is sustained.
-    hcs = np.zeros((n_ch, hit.shape[1] + 1), dtype=np.int32)
-    np.cumsum(hit, axis=1, dtype=np.int32, out=hcs[:, 1:])
+    hcs = prefix_counts(hit)
     idx = np.arange(n, dtype=np.int32)
     start = np.clip(idx - span + 1, 0, hit.shape[1])
     stop = np.clip(idx + 1, 0, hit.shape[1])
