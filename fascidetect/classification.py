@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .episodes import prefix_counts
+from .spans import prefix_counts, run_length
 from .params import DetectionParams
 
 #: Artifact evidence thresholds (est.). Motion and pops are low-frequency dominated
@@ -27,19 +27,6 @@ ECG_BEAT_S = 0.15
 EVEN_SPREAD = 0.4
 #: Above this many channels without a layout, the montage is taken as a dense array.
 _MAX_SEPARATE_MUSCLES = 16
-
-
-def run_length(mask: np.ndarray) -> np.ndarray:
-    """Return, for each element, the length of the run of True it belongs to (0 if False)."""
-    from .episodes import run_bounds
-
-    starts, stops = run_bounds(mask)
-    lengths = stops - starts
-    ids = np.zeros(mask.size + 1, dtype=int)
-    np.add.at(ids, starts, lengths)
-    np.add.at(ids, stops, -lengths)
-    out = np.cumsum(ids)[:-1]
-    return np.where(mask, out, 0)
 
 
 def periodic_chain(times: np.ndarray, rr_range: tuple, tolerance: float,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spans import prefix_counts, run_bounds  # noqa: F401 (re-exported)
+
 
 def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
     """Return the RMS of consecutive sub-windows, shape (n_channels, n_samples // window)."""
@@ -76,22 +78,6 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     starts, stops = run_bounds(moving)
     margin = params.episode_margin_s
     return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
-
-
-def prefix_counts(mask: np.ndarray) -> np.ndarray:
-    """Return running counts of True along the last axis with a leading zero column
-    (int32: a day-long recording has millions of sub-windows per channel), so the count
-    in ``[a, b)`` is ``out[..., b] - out[..., a]``."""
-    out = np.zeros(mask.shape[:-1] + (mask.shape[-1] + 1,), dtype=np.int32)
-    np.cumsum(mask, axis=-1, dtype=np.int32, out=out[..., 1:])
-    return out
-
-
-def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return start and stop (exclusive) indices of the runs of True in a 1-D mask."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(padded)
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
 def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .events import read_events_tsv
+from .spans import in_spans
 
 __all__ = ["EvaluationReport", "evaluate", "match_times", "format_reports"]
 
@@ -203,12 +204,6 @@ def _spans(events, kinds=None, artifact=False):
     return on, on + dur
 
 
-def _inside(times, starts, ends):
-    if times.size == 0 or starts.size == 0:
-        return np.zeros(times.size, bool)
-    return ((times[:, None] >= starts[None, :]) & (times[:, None] <= ends[None, :])).any(axis=1)
-
-
 def _sidecar_duration(path) -> float | None:
     if not isinstance(path, (str, os.PathLike)):
         return None
@@ -327,7 +322,7 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     a_on, a_end = _spans(tru, artifact=True)
     e_on, e_end = _spans(tru, ["spasm", "voluntary"])
     fp_t = dt[unmatched]
-    on_conf = _inside(fp_t, np.concatenate([a_on, e_on]), np.concatenate([a_end, e_end]))
+    on_conf = in_spans(fp_t, list(zip(np.concatenate([a_on, e_on]), np.concatenate([a_end, e_end]))))
     art_fa = int(on_conf.sum())
 
     # Per-channel rates by main channel.

@@ -17,13 +17,13 @@ import numpy as np
 
 from . import (classification, detection, ecg, episodes, features, noise, preprocessing,
                templates)
-from .errors import (BadSamplesError, FascidetectWarning, InputError, NoEmgChannelError,
-                     ParameterError)
+from .errors import (BadSamplesError, FascidetectWarning, InputError, NoEmgChannelError)
 from .events import empty_events, sort_events
 from .params import DetectionParams
-from .recording import Recording
 from ._timing import Stopwatch
 from .results import DetectionResult, poisson_rate_ci
+from .spans import in_spans, union_length
+from ._inputs import as_recording
 
 #: Values held in memory per processing block (bounded memory for long recordings).
 _BLOCK_VALUES = 2_000_000
@@ -83,7 +83,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     0
     """
     params = DetectionParams.from_kwargs(params, **overrides)
-    rec = _as_recording(source, sfreq, ch_names, emg_channels)
+    rec = as_recording(source, sfreq, ch_names, emg_channels)
     if rec.duration_s < _MIN_DURATION_S:
         raise InputError(f"{rec.source or 'the recording'} is {rec.duration_s:.3g} s long; "
                          f"at least {_MIN_DURATION_S:g} s are needed to filter and estimate noise")
@@ -145,7 +145,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         # Sustained "activity" that is mostly a motion artifact is the artifact, not a spasm.
         if motion_spans and len(episode_rows):
             mid = episode_rows["onset"] + 0.5 * episode_rows["duration"]
-            moved = _in_spans(mid, motion_spans)
+            moved = in_spans(mid, motion_spans)
             episode_rows = episode_rows[~moved]
             episode_spans = [sp for sp, m in zip(episode_spans, moved) if not m]
     with watch.stage("classify"):
@@ -160,7 +160,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     order = np.argsort(moved)
     waveforms, waveform_rows = waveforms[order], moved[order]
 
-    rest_s = duration - _union_length(excluded + episode_spans, duration)
+    rest_s = duration - union_length(excluded + episode_spans, duration)
     channels = _channel_table(names, status, sigma, line, all_events, rest_s, episode_rows)
     if rest_s < params.min_rest_s:
         warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
@@ -180,37 +180,6 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         line_noise={"freq_hz": line.freq_hz, "notch_hz": list(line.notch_hz),
                     "ratio_db": round(line.ratio_db, 1)},
     )
-
-
-# ---------------------------------------------------------------------- input
-def _as_recording(source, sfreq, ch_names, emg_channels) -> Recording:
-    """Return a Recording from any supported source."""
-    if isinstance(source, Recording):
-        rec = source
-    elif isinstance(source, np.ndarray) or (isinstance(source, (list, tuple))
-                                            and np.ndim(source) in (1, 2)):
-        data = np.atleast_2d(np.asarray(source, dtype=float))
-        if sfreq is None:
-            raise ParameterError("array input needs its sampling rate: detect(x, sfreq=...)")
-        names = list(ch_names) if ch_names is not None else [f"EMG{i + 1}" for i in range(len(data))]
-        rec = Recording(data, sfreq, names, ["emg"] * len(names))
-    elif hasattr(source, "info") and hasattr(source, "get_data"):
-        rec = Recording.from_raw(source, emg_channels=emg_channels)
-        emg_channels = None
-    else:
-        from .io import read
-
-        rec = read(source, sfreq=sfreq, emg_channels=emg_channels)
-        emg_channels = None
-    if emg_channels is not None:
-        missing = [c for c in emg_channels if c not in rec.ch_names]
-        if missing:
-            raise ParameterError(f"channel(s) {missing} not in {rec.source or 'the recording'}; "
-                                 f"available: {rec.ch_names}")
-        rec = dataclasses.replace(rec, ch_types=["emg" if c in emg_channels else
-                                                 ("misc" if t == "emg" else t)
-                                                 for c, t in zip(rec.ch_names, rec.ch_types)])
-    return rec
 
 
 # ---------------------------------------------------------------------- geometry
@@ -580,36 +549,6 @@ def _excluded_spans(rec, params, bad_spans):
     return bad + vol, vol
 
 
-def _union_length(spans, duration):
-    """Return the total length of the union of spans clipped to ``[0, duration]``."""
-    if not spans:
-        return 0.0
-    arr = np.clip(np.array(sorted(spans), dtype=float), 0, duration)
-    total, cur_a, cur_b = 0.0, arr[0, 0], arr[0, 1]
-    for a, b in arr[1:]:  # loop over a handful of spans, not samples
-        if a > cur_b:
-            total += cur_b - cur_a
-            cur_a, cur_b = a, b
-        else:
-            cur_b = max(cur_b, b)
-    return total + (cur_b - cur_a)
-
-
-def _in_spans(times, spans, margin=0.0):
-    """Return a mask of times inside any span widened by ``margin``."""
-    inside = np.zeros(times.size, dtype=bool)
-    if not spans or times.size == 0:
-        return inside
-    arr = np.array(spans, dtype=float)
-    starts = np.sort(arr[:, 0] - margin)
-    order = np.argsort(arr[:, 0])
-    ends = np.maximum.accumulate(arr[order, 1] + margin)
-    k = np.searchsorted(starts, times, side="right") - 1
-    ok = k >= 0
-    inside[ok] = times[ok] < ends[k[ok]]
-    return inside
-
-
 # ---------------------------------------------------------------------- episodes
 def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
     """Return episode rows (spasm / voluntary) and their spans."""
@@ -650,7 +589,7 @@ def _episodes(found, sigma, names, params, g, fs, voluntary_spans):
         main = int(np.argmax(np.where(chans, seg_rms, -1)))
         t = found["sample"] / fs
         in_ep = (t >= onset) & (t < end) & (found["channel"] == main)
-        vol = _in_spans(np.array([0.5 * (onset + end)]), voluntary_spans)[0]
+        vol = in_spans(np.array([0.5 * (onset + end)]), voluntary_spans)[0]
         several = chans.sum() >= min_ch
         rows[i]["trial_type"] = "voluntary" if (vol or not several) else "spasm"
         rows[i]["onset"], rows[i]["duration"] = onset, end - onset
@@ -674,10 +613,10 @@ def _classify(found, sigma, names, params, fs, g, excluded_spans, motion_spans=(
     times = found["sample"] / fs
     main_ch = found["channel"]
     spread = found["mask"].sum(axis=1)
-    keep = ~_in_spans(times, excluded_spans)
+    keep = ~in_spans(times, excluded_spans)
     kind = classification.classify_artifacts(found, spread, len(names), found["snr"], times,
                                              main_ch, params)
-    in_motion = _in_spans(times, motion_spans)
+    in_motion = in_spans(times, motion_spans)
     kind[in_motion & (kind == "")] = "motion"
     keep |= in_motion  # shown as motion artifacts rather than dropped
     # Discharges explain their own envelope sub-windows (and the neighbours); what stays

@@ -50,6 +50,7 @@ from scipy import signal as _sig
 from .errors import InputError, ParameterError
 from .events import empty_events, sort_events, write_events_tsv
 from .recording import Annotation, Recording
+from .spans import in_spans
 
 __all__ = ["ScenarioParams", "SCENARIOS", "simulate", "inject", "write_simulation",
            "default_channel_names", "get_scenario"]
@@ -607,15 +608,6 @@ def _place_intervals(rng, lengths, total_s, edge_s, gap_s=1.0):
     return starts, lengths
 
 
-def _in_spans(times, spans, margin=0.0):
-    times = np.asarray(times, float)
-    if not spans or times.size == 0:
-        return np.zeros(times.size, bool)
-    a = np.array([s[0] for s in spans]) - margin
-    b = np.array([s[1] for s in spans]) + margin
-    return ((times[:, None] >= a[None, :]) & (times[:, None] <= b[None, :])).any(axis=1)
-
-
 def _visible(values_uv, noise_uv, snr):
     # A channel "sees" an event when its p2p (or RMS) is at least snr x the noise RMS;
     # with noise switched off, anything above 0.1 µV counts.
@@ -659,7 +651,7 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
             # Make sure a recording that should have doublets has one (tests rely on it):
             # pick a discharge with room for its partner, away from episodes.
             room = np.diff(np.append(t, np.inf)) > refr + 0.04
-            room &= ~_in_spans(t, exclude, margin=0.4) & (t < duration - sp.edge_s - 0.05)
+            room &= ~in_spans(t, exclude, margin=0.4) & (t < duration - sp.edge_s - 0.05)
             if room.any():
                 is_doublet[rng.choice(np.flatnonzero(room))] = True
                 forced = True
@@ -672,7 +664,7 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
         times = np.concatenate([t, partners])
         kind = np.concatenate([np.zeros(t.size, int), np.ones(partners.size, int)])
         if not sp.fasc_during_activity:
-            ok = ~_in_spans(times, exclude, margin=0.3)
+            ok = ~in_spans(times, exclude, margin=0.3)
             times, kind = times[ok], kind[ok]
         order = np.argsort(times)
         times, kind = times[order], kind[order]

@@ -1,0 +1,104 @@
+"""Spans and intervals: the one place for time-span arithmetic.
+
+A span is a ``(start_s, stop_s)`` pair of seconds from recording start, half open. Runs
+are the same idea on sample or sub-window indices of a boolean mask.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def in_spans(times, spans: Sequence[tuple[float, float]], margin: float = 0.0) -> np.ndarray:
+    """Return a mask of the times inside any span widened by ``margin`` on both sides.
+
+    Parameters
+    ----------
+    times : array-like of float
+        Times, s.
+    spans : sequence of (start, stop)
+        Half-open spans ``[start, stop)``, in any order, possibly overlapping.
+    margin : float
+        Widening of every span on each side, s.
+
+    Examples
+    --------
+    >>> in_spans([0.5, 1.5, 3.0], [(1.0, 2.0)])
+    array([False,  True, False])
+    >>> in_spans([0.95], [(1.0, 2.0)], margin=0.1)
+    array([ True])
+    """
+    times = np.asarray(times, dtype=float)
+    inside = np.zeros(times.size, dtype=bool)
+    if len(spans) == 0 or times.size == 0:
+        return inside
+    arr = np.asarray(spans, dtype=float).reshape(-1, 2)
+    order = np.argsort(arr[:, 0])
+    starts = arr[order, 0] - margin
+    ends = np.maximum.accumulate(arr[order, 1] + margin)
+    k = np.searchsorted(starts, times, side="right") - 1
+    ok = k >= 0
+    inside[ok] = times[ok] < ends[k[ok]]
+    return inside
+
+
+def union_length(spans: Sequence[tuple[float, float]], duration: float) -> float:
+    """Return the total length of the union of spans clipped to ``[0, duration]``.
+
+    Examples
+    --------
+    >>> union_length([(0.0, 2.0), (1.0, 3.0), (9.0, 12.0)], duration=10.0)
+    4.0
+    """
+    if len(spans) == 0:
+        return 0.0
+    arr = np.clip(np.array(sorted(spans), dtype=float), 0, duration)
+    total, cur_a, cur_b = 0.0, arr[0, 0], arr[0, 1]
+    for a, b in arr[1:]:  # loop over a handful of spans, not samples
+        if a > cur_b:
+            total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    return float(total + (cur_b - cur_a))
+
+
+def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return start and stop (exclusive) indices of the runs of True in a 1-D mask.
+
+    Examples
+    --------
+    >>> run_bounds(np.array([0, 1, 1, 0, 1], dtype=bool))
+    (array([1, 4]), array([3, 5]))
+    """
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(padded)
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def run_length(mask: np.ndarray) -> np.ndarray:
+    """Return, for each element, the length of the run of True it belongs to (0 if False).
+
+    Examples
+    --------
+    >>> run_length(np.array([1, 1, 0, 1], dtype=bool))
+    array([2, 2, 0, 1])
+    """
+    starts, stops = run_bounds(mask)
+    lengths = stops - starts
+    ids = np.zeros(mask.size + 1, dtype=int)
+    np.add.at(ids, starts, lengths)
+    np.add.at(ids, stops, -lengths)
+    out = np.cumsum(ids)[:-1]
+    return np.where(mask, out, 0)
+
+
+def prefix_counts(mask: np.ndarray) -> np.ndarray:
+    """Return running counts of True along the last axis with a leading zero column
+    (int32: a day-long recording has millions of sub-windows per channel), so the count
+    in ``[a, b)`` is ``out[..., b] - out[..., a]``."""
+    out = np.zeros(mask.shape[:-1] + (mask.shape[-1] + 1,), dtype=np.int32)
+    np.cumsum(mask, axis=-1, dtype=np.int32, out=out[..., 1:])
+    return out
