@@ -19,8 +19,6 @@ def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
     return np.sqrt(np.einsum("cwk,cwk->cw", blocks, blocks) / window)
 
 
-#: Motion is judged over windows of this length (its swing takes a few hundred ms).
-MOTION_WINDOW_S = 0.2
 #: Gaussian band-passed activity spans about 6-7 RMS in such a window; a swing well
 #: beyond that (x 2) is out of band, i.e. low-frequency.
 _IN_BAND_RANGE = 12.0
@@ -52,12 +50,13 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     window_s : float
         Sub-window length in seconds.
     params : DetectionParams
-        Uses ``motion_range_factor`` and ``episode_margin_s``.
+        Uses ``motion_window_ms`` (its swing takes a few hundred ms),
+        ``motion_range_factor`` and ``episode_margin_s``.
     beats_s : ndarray | None
         Heart beats (s): a QRS complex also swings on every channel, briefly.
     """
     n_ch, n = raw_max.shape
-    k = max(1, int(round(MOTION_WINDOW_S / window_s)))
+    k = max(1, int(round(params.motion_window_ms / 1000.0 / window_s)))
     g = n // k
     if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
@@ -133,3 +132,99 @@ def _between_active(active: np.ndarray, covered: np.ndarray) -> np.ndarray:
     ok_next = (next_active < n) & (np.take_along_axis(run_id, np.clip(next_active, 0, n - 1),
                                                       axis=1) == run_id)
     return ok_prev & ok_next
+
+
+def active_subwindows(scan, params, geometry) -> np.ndarray:
+    """Return the envelope sub-windows above ``activity_sigma`` times their segment's noise.
+
+    Compared segment by segment through a reshape, so no threshold array the size of the
+    envelope is built (a day-long recording has millions of sub-windows per channel).
+    """
+    env = scan.envelope  # in noise units (see fascidetect.scan)
+    thr = (params.activity_sigma * scan.block_sigma
+           / scan.envelope_unit[:, None]).astype(np.float32)
+    n_ch, n_sub = env.shape
+    per = geometry.segment // geometry.act_win
+    n_full = min(n_sub // per, thr.shape[1])
+    active = np.empty((n_ch, n_sub), dtype=bool)
+    head = n_full * per
+    active[:, :head] = (env[:, :head].reshape(n_ch, n_full, per) > thr[:, :n_full, None]) \
+        .reshape(n_ch, head)
+    if head < n_sub:  # the tail after the last whole segment
+        last = thr[:, min(n_full, thr.shape[1] - 1)]
+        active[:, head:] = env[:, head:] > last[:, None]
+    return active
+
+
+def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
+                  motion_spans=()):
+    """Return the episode rows (spasm / voluntary) and their spans widened by
+    ``episode_margin_s``.
+
+    A span of sustained RMS elevation (at least ``activity_fraction`` of the 25-ms
+    sub-windows active over ``spasm_min_duration_s``) is a spasm when it involves at least
+    ``spasm_min_channels`` channels and lies outside annotated task periods; otherwise
+    (one channel, or a task) it is voluntary. Sustained "activity" that is mostly a motion
+    artifact is the artifact, not an episode.
+    """
+    from .events import empty_events
+    from .spans import in_spans
+
+    win_s = geometry.act_win / sfreq
+    env = scan.envelope  # noise units; times ``unit`` for volts
+    unit = scan.envelope_unit
+    active = active_subwindows(scan, params, geometry)
+    span = max(1, int(round(params.spasm_min_duration_s / win_s)))
+    sustained = sustained_mask(active, span, params.activity_fraction)
+    min_ch = min(params.spasm_min_channels, len(names))
+    if min_ch >= 2:
+        # Activity that hops between channels (several muscles taking turns) is sustained
+        # for the group even when no single channel stays active.
+        need = max(min_ch, int(np.ceil(0.5 * len(names))))
+        pooled = sustained_mask((active.sum(axis=0) >= need)[None, :], span,
+                                params.activity_fraction)[0]
+        sustained |= pooled[None, :] & active
+    del active
+    any_sustained = sustained.any(axis=0)
+    # A brief dip inside a spasm does not split it into two episodes.
+    gap = int(round(2 * params.episode_margin_s / win_s))
+    starts, stops = run_bounds(any_sustained)
+    if starts.size > 1:
+        short = (starts[1:] - stops[:-1]) <= gap
+        for k in np.flatnonzero(short):  # loop over a handful of episode gaps
+            sustained[:, stops[k]:starts[k + 1]] = (sustained[:, starts[k]:stops[k]].any(axis=1)
+                                                    [:, None])
+        any_sustained = sustained.any(axis=0)
+    starts, stops = run_bounds(any_sustained)
+    rows = empty_events(starts.size)
+    keep = np.zeros(starts.size, dtype=bool)
+    spans = []
+    t = scan.candidates.sample / sfreq
+    cand_ch = scan.candidates.channel
+    for i, (a, b) in enumerate(zip(starts, stops)):  # loop over episodes
+        if (b - a) < span:
+            continue
+        onset, end = a * win_s, b * win_s
+        if motion_spans and in_spans([onset + 0.5 * (end - onset)], motion_spans)[0]:
+            continue
+        chans = sustained[:, a:b].any(axis=1)
+        seg_rms = np.sqrt(np.mean(env[:, a:b].astype(np.float32) ** 2, axis=1)) * unit
+        main = int(np.argmax(np.where(chans, seg_rms, -1)))
+        in_ep = (t >= onset) & (t < end) & (cand_ch == main)
+        task = in_spans([0.5 * (onset + end)], voluntary_spans)[0]
+        several = chans.sum() >= min_ch
+        rows[i]["trial_type"] = "voluntary" if (task or not several) else "spasm"
+        rows[i]["reason"] = ("annotated_task" if task else
+                             "sustained_recruitment" if several else "one_channel_sustained")
+        rows[i]["onset"], rows[i]["duration"] = onset, end - onset
+        rows[i]["peak_time"] = onset + (int(np.argmax(env[main, a:b])) + 0.5) * win_s
+        rows[i]["channel"] = names[main]
+        rows[i]["channels"] = ",".join(np.asarray(names)[chans])
+        rows[i]["duration_ms"] = (end - onset) * 1000.0
+        rows[i]["rms_uv"] = seg_rms[main] * 1e6
+        rows[i]["peak_amplitude_uv"] = 2 * np.sqrt(2) * seg_rms[main] * 1e6
+        rows[i]["snr"] = seg_rms[main] / sigma[main] if sigma[main] > 0 else np.nan
+        rows[i]["firing_rate_hz"] = in_ep.sum() / (end - onset)
+        keep[i] = True
+        spans.append((onset - params.episode_margin_s, end + params.episode_margin_s))
+    return rows[keep], spans

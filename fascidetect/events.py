@@ -44,6 +44,7 @@ EVENT_COLUMNS = (
     ("unit", "i4", "motor-unit template id (fasciculations), -1 when not assigned"),
     ("rms_uv", "f8", "RMS of the band-passed signal over the episode (spasm/voluntary), µV"),
     ("firing_rate_hz", "f8", "mean discharge rate inside the episode (spasm/voluntary), Hz"),
+    ("reason", "U24", "why the event got its trial_type (see fascidetect.candidates.REASONS)"),
 )
 
 EVENT_DTYPE = np.dtype([(name, dt) for name, dt, _ in EVENT_COLUMNS])

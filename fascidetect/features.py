@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Level (in noise sigmas and as a share of the peak) that delimits a potential: the
-#: "detect high, delimit low" rule of Jahanmiri-Nezhad et al. 2014.
-_DELIMIT_SIGMA = 2.0
-_DELIMIT_FRACTION = 0.1
+from .params import DetectionParams
+
+_DEFAULTS = DetectionParams()
 
 
 def cut_snippets(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray:
@@ -52,7 +51,9 @@ def energy_centroid_offset(snippets: np.ndarray) -> np.ndarray:
     return np.rint(c).astype(int)
 
 
-def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float) -> dict:
+def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float,
+                      delimit_sigma: float = _DEFAULTS.delimit_sigma,
+                      delimit_fraction: float = _DEFAULTS.delimit_fraction) -> dict:
     """Return shape features of single-channel snippets (one row per event).
 
     Parameters
@@ -62,6 +63,10 @@ def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float) -> 
     sigma : ndarray, shape (n_events,)
         Noise sigma of each snippet's channel.
     sfreq : float
+    delimit_sigma, delimit_fraction : float
+        A potential extends while it stays above ``delimit_sigma`` noise sigmas or
+        ``delimit_fraction`` of its peak, whichever is higher ("detect high, delimit
+        low": Jahanmiri-Nezhad et al. 2014).
 
     Returns
     -------
@@ -78,7 +83,7 @@ def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float) -> 
                 "onset_offset": z.astype(int), "length": z.astype(int)}
     peak = np.abs(snippets).max(axis=1)
     p2p = snippets.max(axis=1) - snippets.min(axis=1)
-    level = np.maximum(_DELIMIT_SIGMA * sigma, _DELIMIT_FRACTION * peak)[:, None]
+    level = np.maximum(delimit_sigma * sigma, delimit_fraction * peak)[:, None]
     supra = np.abs(snippets) > level
     first = np.argmax(supra, axis=1)
     last = w - 1 - np.argmax(supra[:, ::-1], axis=1)

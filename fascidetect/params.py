@@ -129,6 +129,72 @@ class DetectionParams:
     min_rest_s : float
         Below this much analysed rest, "no fasciculations" means little
         (Jahanmiri-Nezhad et al. 2012: about 2 minutes).
+    min_recording_s : float
+        Shortest recording analysed: filtering and a noise estimate need about a second.
+    shape_min_sfreq_hz : float
+        Below this sampling rate a warning says that waveform shape features (duration,
+        phases, turns) are unreliable (domain: >= 1 kHz for waveform features).
+    filter_margin_s : float
+        Samples read on each side of a processing block so the zero-phase filter's
+        transient (3 periods of the 20-Hz high-pass = 0.15 s, and the line fit's window)
+        settles before the block's own samples.
+    noise_segment_windows : int
+        Noise windows per segment of the local noise grid (10 x 2 s = 20 s): thresholds
+        follow electrode noise that drifts over a long recording on this grid.
+    noise_drift_max : float
+        Largest rise of a segment's noise over the recording's floor taken as drift; the
+        cap keeps a spasm filling a segment from raising its own threshold (est.).
+    burst_edge_s : float
+        Discharges this close to a firing-train member on their channel belong to the
+        train: the sparse recruitment and derecruitment edges of a burst (est.).
+    artifact_window_ms : float
+        Raw-signal window around each discharge on which low-frequency content, steps
+        and flat tops are judged (motion, pops, saturation).
+    motion_window_ms : float
+        Window of the raw range and RMS on which motion spans are judged.
+    motion_lf_ratio : float
+        Out-of-band (below the high-pass) to in-band energy ratio above which a large or
+        widespread transient is motion (domain: motion energy < 20 Hz; est.).
+    pop_step_ratio : float
+        Step height, as a share of the raw window's range, of an electrode pop (est.).
+    pop_lf_ratio : float
+        Low-frequency ratio a one-channel step needs to be a pop (est.).
+    saturation_flat_samples : int
+        Samples at the same extreme value (a flat top) that mark clipping.
+    max_fasciculation_p2p_uv : float
+        Peak-to-peak beyond any surface fasciculation, µV: larger discharges are ``large``
+        artifacts (domain: surface ~20-300 µV; needle up to 3.6 mV).
+    even_spread : float
+        Median over maximum channel amplitude above which an event is evenly spread
+        (common mode: ECG, motion), not one unit's decaying footprint (est.).
+    max_separate_muscles : int
+        Without a ``layout``, montages of 4 up to this many channels are taken as separate
+        muscles (the ``widespread`` test); more channels are taken as a dense array.
+    ecg_rr_tolerance : float
+        Successive heart intervals must agree within this share of each other.
+    ecg_min_beats : int
+        Shortest chain of regular beats that counts as a heart rhythm on common events
+        (two more on a single channel, where "common" cannot be judged).
+    ecg_min_coverage : float
+        Share of the beats expected over the recording at the found rhythm that must be
+        present before the rhythm counts as a heart (a busy irregular unit aligns by
+        chance only now and then).
+    ecg_beat_s : float
+        Events closer than this are one heart beat (QRS about 80-120 ms).
+    rate_bin_s : float
+        Bins of the burst-robust background-rate estimate of the firing-cluster test.
+    rate_trim : float
+        Share of the busiest bins left out of that estimate.
+    min_unit_discharges : int
+        Motor-unit clusters with fewer discharges stay unassigned (``unit`` -1).
+    max_waveforms : int
+        Most candidate discharges whose multichannel snippets are kept for waveforms and
+        motor-unit templates (a uniform sample beyond that; bounds memory).
+    delimit_sigma : float
+        A potential's extent ends where it falls under this many noise sigmas ...
+    delimit_fraction : float
+        ... or this share of its peak ("detect high, delimit low": Jahanmiri-Nezhad et
+        al. 2014).
     """
 
     band_low_hz: float = 20.0
@@ -171,6 +237,31 @@ class DetectionParams:
     layout: Any = None
     chunk_s: float = 60.0
     min_rest_s: float = 120.0
+    min_recording_s: float = 1.0
+    shape_min_sfreq_hz: float = 1000.0
+    filter_margin_s: float = 1.0
+    noise_segment_windows: int = 10
+    noise_drift_max: float = 3.0
+    burst_edge_s: float = 0.5
+    artifact_window_ms: float = 200.0
+    motion_window_ms: float = 200.0
+    motion_lf_ratio: float = 3.0
+    pop_step_ratio: float = 0.5
+    pop_lf_ratio: float = 1.0
+    saturation_flat_samples: int = 4
+    max_fasciculation_p2p_uv: float = 2000.0
+    even_spread: float = 0.4
+    max_separate_muscles: int = 16
+    ecg_rr_tolerance: float = 0.25
+    ecg_min_beats: int = 4
+    ecg_min_coverage: float = 0.5
+    ecg_beat_s: float = 0.15
+    rate_bin_s: float = 10.0
+    rate_trim: float = 0.25
+    min_unit_discharges: int = 3
+    max_waveforms: int = 20_000
+    delimit_sigma: float = 2.0
+    delimit_fraction: float = 0.1
 
     def __post_init__(self):
         if str(self.notch) not in _NOTCH_OPTIONS:
@@ -184,7 +275,10 @@ class DetectionParams:
                 f"highpass_mode must be one of {_HIGHPASS_MODES}, got {self.highpass_mode!r}")
         positive = ("band_low_hz", "band_high_hz", "threshold_sigma", "dead_time_ms",
                     "merge_ms", "snippet_ms", "noise_window_s", "isolation_interval_s",
-                    "activity_window_ms", "spasm_min_duration_s", "chunk_s", "notch_q")
+                    "activity_window_ms", "spasm_min_duration_s", "chunk_s", "notch_q",
+                    "min_recording_s", "noise_segment_windows", "artifact_window_ms",
+                    "motion_window_ms", "ecg_beat_s", "rate_bin_s", "max_waveforms",
+                    "min_unit_discharges", "max_fasciculation_p2p_uv")
         for name in positive:
             value = getattr(self, name)
             if not value > 0:

@@ -177,9 +177,9 @@ class Recording:
         n = self.n_samples
         step = max(1, int(round(chunk_s * self.sfreq)))
         margin = max(0, int(round(margin_s * self.sfreq)))
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            lo, hi = max(0, start - margin), min(n, stop + margin)
+        from .blocks import block_bounds
+
+        for start, stop, lo, hi in block_bounds(n, step, margin):
             yield Chunk(start, stop, lo, hi, self.get_data(picks, lo, hi))
 
     def load(self) -> "Recording":

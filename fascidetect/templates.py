@@ -24,15 +24,14 @@ _RELATIVE_TOLERANCE = 0.3
 _MAX_BASIS = 400
 #: Discharges aligned and placed per slice (bounds the temporaries).
 _SLICE = 2000
-#: Fewest discharges that make a motor-unit template.
-MIN_UNIT_DISCHARGES = 3
 
 
 def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarray,
-                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                 seed: int = 0, min_discharges: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Return a unit id per discharge (0 = most frequent, -1 = unassigned) and the templates.
 
-    Clusters of fewer than :data:`MIN_UNIT_DISCHARGES` discharges are left unassigned.
+    Clusters of fewer than ``min_discharges`` discharges (``DetectionParams.
+    min_unit_discharges``) are left unassigned.
 
     Parameters
     ----------
@@ -44,6 +43,8 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
         Noise sigma per channel (same unit as the snippets).
     seed : int
         Seed of the subsample clustered when a channel has more than 1000 discharges.
+    min_discharges : int
+        Fewest discharges that make a motor-unit template.
 
     Returns
     -------
@@ -77,7 +78,7 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
     counts = np.bincount(labels, minlength=next_label)
     # A cluster of one or two discharges (an overlap, a doublet's distorted second
     # potential) is not evidence of another unit: those stay unassigned (-1).
-    real = counts >= MIN_UNIT_DISCHARGES
+    real = counts >= min_discharges
     n_units = int(real.sum())
     rank = np.full(next_label, -1, dtype=int)
     order = np.argsort(-counts, kind="stable")

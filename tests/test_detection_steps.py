@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fascidetect import classification, detection, episodes, preprocessing, templates
+from fascidetect import detection, episodes, preprocessing, templates
+from fascidetect.stages import artifacts, firing
 from fascidetect.params import DetectionParams
 
 from conftest import muap
@@ -58,7 +59,7 @@ def test_firing_clusters_adapt_to_channel_rate():
     burst = 60 + np.arange(12) * 0.05                       # 20 Hz train
     times = np.concatenate([sporadic, burst])
     chans = np.zeros(times.size, dtype=int)
-    flagged = classification.firing_clusters(times, chans, params, 120.0)
+    flagged = firing.firing_clusters(times, chans, params, 120.0)
     assert flagged[sporadic.size:].all()
     assert flagged[:sporadic.size].mean() < 0.1
 
@@ -72,8 +73,8 @@ def test_bursts_do_not_set_their_own_null_rate():
     bursts = np.concatenate([s0 + np.sort(rng.uniform(0, 1.5, 8)) for s0 in (15, 45, 75, 105)])
     times = np.concatenate([sporadic, bursts])
     chans = np.zeros(times.size, dtype=int)
-    trains = classification.firing_clusters(times, chans, DetectionParams(), 120.0)
-    trains |= classification.near_members(times, chans, trains, 0.5)  # as the pipeline does
+    trains = firing.firing_clusters(times, chans, DetectionParams(), 120.0)
+    trains |= firing.near_members(times, chans, trains, 0.5)  # as the pipeline does
     assert trains[sporadic.size:].mean() >= 0.8  # 0.25 against the mean rate
     assert trains[:sporadic.size].mean() <= 0.1
 
@@ -82,8 +83,8 @@ def test_heart_rhythm_needs_coverage():
     rng = np.random.default_rng(2)
     beats = np.cumsum(0.8 + 0.02 * rng.standard_normal(100))
     poisson = np.sort(rng.uniform(0, 80, 80))
-    assert classification._periodic_beats(beats, (0.4, 1.5), 4, span_s=80).mean() > 0.9
-    assert not classification._periodic_beats(poisson, (0.4, 1.5), 4, span_s=80).any()
+    assert artifacts.periodic_beats(beats, DetectionParams(), 4, span_s=80).mean() > 0.9
+    assert not artifacts.periodic_beats(poisson, DetectionParams(), 4, span_s=80).any()
 
 
 def test_motion_span_found_but_not_for_in_band_bursts():

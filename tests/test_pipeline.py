@@ -87,13 +87,10 @@ def test_noise_drift_does_not_flood_and_blocks_do_not_matter():
     np.testing.assert_allclose(chunked.events["peak_time"], whole.events["peak_time"])
 
 
-def test_waveform_sample_is_bounded_and_block_independent(monkeypatch):
-    from fascidetect import pipeline
-
-    monkeypatch.setattr(pipeline, "_MAX_WAVEFORMS", 12)
+def test_waveform_sample_is_bounded_and_block_independent():
     data, times, _ = synthetic_emg(duration_s=90, n_discharges=80, seed=2)
-    whole = detect(data, sfreq=2048.0, chunk_s=1000.0)
-    chunked = detect(data, sfreq=2048.0, chunk_s=20.0)
+    whole = detect(data, sfreq=2048.0, chunk_s=1000.0, max_waveforms=12)
+    chunked = detect(data, sfreq=2048.0, chunk_s=20.0, max_waveforms=12)
     n_fasc = len(whole.fasciculations)
     assert n_fasc > 40
     for res in (whole, chunked):

@@ -1,0 +1,91 @@
+"""Cutting a recording into processing blocks: the one block iterator, and the sample
+counts every stage derives from the sampling rate.
+
+Blocks are whole noise segments with margins covering the filter transient, and every
+window grid (activity sub-windows, motion windows, noise windows and segments) tiles a
+block exactly, so block-by-block output equals whole-file output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+from .params import DetectionParams
+
+#: Samples (channels x time) held per processing block: bounds memory on long or wide
+#: recordings; it never changes the answer (blocks are whole noise segments).
+BLOCK_VALUES = 2_000_000
+
+
+def block_bounds(n_samples: int, block: int, margin: int = 0) -> Iterator[tuple[int, int, int, int]]:
+    """Yield ``(start, stop, lo, hi)``: each block's owned samples ``[start, stop)`` and
+    the span ``[lo, hi)`` read with ``margin`` samples on each side (clipped at the ends).
+
+    Examples
+    --------
+    >>> list(block_bounds(10, 4, margin=1))
+    [(0, 4, 0, 5), (4, 8, 3, 9), (8, 10, 7, 10)]
+    """
+    for start in range(0, n_samples, max(1, block)):
+        stop = min(n_samples, start + block)
+        yield start, stop, max(0, start - margin), min(n_samples, stop + margin)
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """Sample counts derived once from the rate and parameters.
+
+    Attributes
+    ----------
+    act_win, motion_win, noise_win, segment : int
+        Activity sub-window, motion window, noise window and noise segment, samples.
+    block, margin, search_margin : int
+        Owned samples per block, samples read on each side, and how far into the margin
+        peaks are searched (so a discharge at a seam is seen whole by its owner).
+    dead, shadow, merge, merge_loose : int
+        Dead time, echo shadow, and cross-channel merge windows, samples.
+    half, art_half : int
+        Half lengths of the waveform snippet and of the raw artifact window, samples.
+    """
+
+    act_win: int
+    motion_win: int
+    noise_win: int
+    segment: int
+    block: int
+    margin: int
+    search_margin: int
+    dead: int
+    shadow: int
+    merge: int
+    merge_loose: int
+    half: int
+    art_half: int
+
+    @classmethod
+    def build(cls, sfreq: float, params: DetectionParams, n_channels: int) -> "Geometry":
+        """Return the geometry for a recording of ``n_channels`` at ``sfreq``."""
+        ms = sfreq / 1000.0
+        act = max(1, int(round(params.activity_window_ms * ms)))
+        noise_win = act * max(1, int(round(params.noise_window_s * 1000 / params.activity_window_ms)))
+        segment = noise_win * params.noise_segment_windows
+        per_block = max(1, int(min(params.chunk_s * sfreq, BLOCK_VALUES / max(1, n_channels))
+                               // segment))
+        margin = int(round(params.filter_margin_s * sfreq))
+        # Motion windows must tile the noise segments (and so every block) exactly.
+        k = max(1, int(round(params.motion_window_ms / params.activity_window_ms)))
+        while (segment // act) % k:
+            k -= 1
+        return cls(act_win=act, motion_win=act * k, noise_win=noise_win, segment=segment,
+                   block=per_block * segment, margin=margin, search_margin=margin // 2,
+                   dead=max(1, int(round(params.dead_time_ms * ms))),
+                   shadow=int(round(params.shadow_ms * ms)),
+                   merge=max(1, int(round(params.merge_ms * ms))),
+                   merge_loose=max(1, int(round(params.merge_loose_ms * ms))),
+                   half=max(2, int(round(params.snippet_ms * ms / 2))),
+                   art_half=max(4, int(round(params.artifact_window_ms * ms / 2))))
+
+    def blocks(self, n_samples: int) -> Iterator[tuple[int, int, int, int]]:
+        """Yield the processing blocks of a recording (see :func:`block_bounds`)."""
+        return block_bounds(n_samples, self.block, self.margin)

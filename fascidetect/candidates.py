@@ -1,0 +1,246 @@
+"""The candidate table: every discharge the block scan found, with its features, and the
+label and reason the classification stages give it.
+
+Stages read the table and a :class:`~fascidetect.stages.Context`; they return labels
+and reasons and never change anything else (see :mod:`fascidetect.stages`). The driver
+then turns the labelled table into the event table of ``events.tsv``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import features as _features
+from .events import empty_events
+
+#: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
+#: edges, bad spans, annotated tasks, spasm and voluntary episodes): the episode rows
+#: stand for them, so they are not written as events.
+LABELS = ("fasciculation", "voluntary", "artifact", "excluded")
+
+#: Why a candidate got its label (the ``reason`` column of ``events.tsv``).
+REASONS = {
+    # fasciculation
+    "isolated_discharge": "brief, localized, both intervals on its channel > isolation_interval_s",
+    "sporadic_discharge": "brief, localized and sporadic, but within isolation_interval_s of another",
+    # voluntary (discharges)
+    "firing_cluster": "in a cluster too dense for the channel's sporadic (Poisson) rate",
+    "ongoing_activity": "inside ongoing sub-threshold activity on its channel",
+    "burst_edge": "within burst_edge_s of a firing cluster on its channel",
+    # artifact (the artifact_kind)
+    "ecg": "part of a heart-rate periodic rhythm",
+    "motion": "inside a motion span, or low-frequency and large or widespread",
+    "pop": "a low-frequency step on one channel (electrode pop)",
+    "saturation": "flat tops at the amplifier's rail",
+    "large": "beyond max_fasciculation_p2p_uv",
+    "widespread": "evenly large on most channels of separate muscles",
+    # episodes (spasm / voluntary rows)
+    "sustained_recruitment": "spasm: sustained RMS elevation on several channels",
+    "one_channel_sustained": "voluntary: sustained RMS elevation on one channel",
+    "annotated_task": "voluntary: inside an annotated task period",
+    # excluded candidates (not written as events)
+    "in_spasm": "inside a spasm episode",
+    "in_voluntary_episode": "inside a voluntary episode",
+    "outside_rest": "recording edge, BAD annotation or NaN stretch",
+}
+
+_LABEL_DTYPE = "U16"
+_REASON_DTYPE = "U24"
+
+
+@dataclasses.dataclass
+class Candidates:
+    """Candidate discharges, one row per multichannel event (columns are arrays).
+
+    Attributes
+    ----------
+    sample : ndarray of int64
+        Sample of the largest absolute peak on the main channel.
+    centre : ndarray of int64
+        Sample the snippets are centred on (the main channel's energy centroid).
+    channel : ndarray of int
+        Main channel (index into the analysed EMG channels).
+    channels : ndarray of bool, shape (n, n_channels)
+        Channels with a peak merged into the event.
+    amplitude : ndarray of float
+        Signed band-passed amplitude at the peak, V.
+    snr : ndarray of float
+        Absolute peak over the main channel's local noise sigma.
+    features : dict of str -> ndarray
+        ``p2p`` (V), ``duration_ms``, ``n_phases``, ``n_turns``, ``onset_offset`` and
+        ``length`` (samples) from :func:`fascidetect.features.waveform_features`;
+        ``lf_ratio``, ``step_ratio``, ``flat_top`` from
+        :func:`fascidetect.features.artifact_features`; ``evenness`` (median over
+        largest channel peak-to-peak).
+    snip_row : ndarray of int
+        Row of the candidate's multichannel snippet in the scan's waveform sample, -1
+        when not held.
+    artifact_kind : ndarray of str
+        Artifact evidence ('' when none), from :func:`fascidetect.stages.artifacts.
+        artifact_evidence`, judged on every candidate before any label is set.
+    label, reason : ndarray of str
+        Set by the classification stages ('' until a stage decides).
+    """
+
+    sample: np.ndarray
+    centre: np.ndarray
+    channel: np.ndarray
+    channels: np.ndarray
+    amplitude: np.ndarray
+    snr: np.ndarray
+    features: dict
+    snip_row: np.ndarray
+    artifact_kind: np.ndarray = None
+    label: np.ndarray = None
+    reason: np.ndarray = None
+
+    def __post_init__(self):
+        n = self.sample.size
+        if self.artifact_kind is None:
+            self.artifact_kind = np.full(n, "", dtype="U16")
+        if self.label is None:
+            self.label = np.full(n, "", dtype=_LABEL_DTYPE)
+        if self.reason is None:
+            self.reason = np.full(n, "", dtype=_REASON_DTYPE)
+
+    def __len__(self) -> int:
+        return int(self.sample.size)
+
+    @property
+    def spread(self) -> np.ndarray:
+        """Number of channels each candidate is seen on."""
+        return self.channels.sum(axis=1)
+
+    def times(self, sfreq: float) -> np.ndarray:
+        """Peak times, s from recording start."""
+        return self.sample / sfreq
+
+    def apply(self, labels: np.ndarray, reasons: np.ndarray) -> None:
+        """Set labels and reasons where a stage decided and no earlier stage had.
+
+        The first stage to label a candidate wins: the order of the stage list is the
+        precedence of the decisions.
+        """
+        labels = np.asarray(labels)
+        if labels.shape != self.label.shape:
+            raise ValueError(f"a stage returned {labels.shape} labels for {len(self)} candidates")
+        unknown = set(np.unique(labels)) - set(LABELS) - {""}
+        if unknown:
+            raise ValueError(f"a stage returned unknown labels {sorted(unknown)}; use {LABELS}")
+        new = (self.label == "") & (labels != "")
+        self.label[new] = labels[new]
+        self.reason[new] = np.broadcast_to(np.asarray(reasons), labels.shape)[new]
+
+    @classmethod
+    def concatenate(cls, parts: list["Candidates"]) -> "Candidates":
+        """Return one table from the blocks' tables (in block order)."""
+        if not parts:
+            raise ValueError("no candidate tables to concatenate")
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts], axis=0)  # noqa: E731
+        return cls(sample=cat("sample"), centre=cat("centre"), channel=cat("channel"),
+                   channels=cat("channels"), amplitude=cat("amplitude"), snr=cat("snr"),
+                   features={k: np.concatenate([p.features[k] for p in parts])
+                             for k in parts[0].features},
+                   snip_row=cat("snip_row"))
+
+
+def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,
+                        band, fs, params) -> tuple[Candidates, np.ndarray]:
+    """Return the block's owned candidates and their multichannel snippets (V).
+
+    Parameters
+    ----------
+    filt, raw : ndarray, shape (n_channels, n_local)
+        Band-passed and raw samples of the block with its margins (from ``lo``).
+    start, stop : int
+        The block's owned samples; only events whose main peak lies there are kept.
+    ch, idx, group, order, main
+        Channel peaks and their cross-channel groups
+        (:func:`fascidetect.detection.merge_across_channels`).
+    local : ndarray, shape (n_channels, n_segments)
+        The block's noise per segment (for SNR and shape features).
+    g : Geometry
+    band : (float, float)
+    fs : float
+    params : DetectionParams
+    """
+    n_ch = filt.shape[0]
+    main_idx = idx[order][main]
+    own = (main_idx + lo >= start) & (main_idx + lo < stop)
+    main, main_idx = main[own], main_idx[own]
+    main_ch = ch[order][main]
+    n_ev = main.size
+    seg = np.clip((main_idx + lo - start) // g.segment, 0, local.shape[1] - 1)
+    ev_sigma = local[main_ch, seg]
+    # Channel membership: which channels had a peak in each owned group.
+    mask = np.zeros((n_ev, n_ch), dtype=bool)
+    gid_to_row = np.full(int(group.max()) + 1 if group.size else 0, -1)
+    gid_to_row[group[main]] = np.arange(n_ev)
+    rows = gid_to_row[group] if group.size else group
+    sel = rows >= 0
+    mask[rows[sel], ch[order][sel]] = True
+
+    # Centre snippets on the main channel's energy centroid: the larger lobe of a
+    # biphasic potential flips with noise, its centre of energy does not.
+    first_cut = _features.cut_channel_snippets(filt, main_ch, main_idx, g.half)
+    centre = main_idx + _features.energy_centroid_offset(first_cut)
+    snips = _features.cut_snippets(filt, centre, g.half)
+    main_snip = snips[np.arange(n_ev), main_ch] if n_ev else np.zeros((0, 2 * g.half + 1))
+    wf = _features.waveform_features(main_snip, ev_sigma, fs, params.delimit_sigma,
+                                     params.delimit_fraction)
+    raw_main = _features.cut_channel_snippets(raw, main_ch, main_idx, g.art_half)
+    af = _features.artifact_features(raw_main, fs, band[0])
+    peak_abs = np.abs(filt[main_ch, main_idx])
+    # How evenly the event spreads: a unit's footprint decays away from its main channel,
+    # a common-mode artifact (ECG, motion) is similar everywhere.
+    ch_p2p = np.ptp(snips, axis=-1)
+    evenness = np.median(ch_p2p, axis=1) / np.maximum(ch_p2p.max(axis=1), np.finfo(float).tiny) \
+        if n_ev else np.zeros(0)
+    cands = Candidates(
+        sample=main_idx + lo, centre=centre + lo, channel=main_ch, channels=mask,
+        amplitude=filt[main_ch, main_idx],
+        snr=peak_abs / np.where(ev_sigma > 0, ev_sigma, np.inf),
+        features={**{k: np.asarray(v) for k, v in wf.items()}, **af, "evenness": evenness},
+        snip_row=np.full(n_ev, -1, dtype=np.int64))
+    return cands, snips
+
+
+def to_events(cands: Candidates, names, sfreq: float, half: int,
+              isolated: np.ndarray) -> np.ndarray:
+    """Return the event rows of every candidate not labelled ``excluded``.
+
+    Parameters
+    ----------
+    cands : Candidates
+        Labelled candidates.
+    names : list of str
+        Analysed channel names.
+    sfreq : float
+    half : int
+        Half length of the snippets (onsets are measured from the snippet start).
+    isolated : ndarray of int8
+        Isolation flag of every candidate.
+    """
+    sel = np.flatnonzero(cands.label != "excluded")
+    n = sel.size
+    f = cands.features
+    ev = empty_events(n)
+    onset = (cands.centre[sel] + f["onset_offset"][sel] - half) / sfreq
+    ev["peak_time"] = cands.sample[sel] / sfreq
+    ev["onset"] = np.maximum(0.0, onset)
+    ev["duration"] = f["length"][sel] / sfreq
+    ev["trial_type"] = cands.label[sel]
+    name_arr = np.asarray(names, dtype=object)  # rows share the name objects
+    ev["channel"] = name_arr[cands.channel[sel]] if n else []
+    ev["channels"] = [",".join(name_arr[m]) for m in cands.channels[sel]]  # output formatting
+    ev["peak_amplitude_uv"] = f["p2p"][sel] * 1e6
+    ev["duration_ms"] = f["duration_ms"][sel]
+    ev["n_phases"] = f["n_phases"][sel]
+    ev["n_turns"] = f["n_turns"][sel]
+    ev["snr"] = cands.snr[sel]
+    ev["isolated"] = isolated[sel]
+    ev["artifact_kind"] = np.where(cands.label[sel] == "artifact", cands.reason[sel], "")
+    ev["reason"] = cands.reason[sel]
+    return ev

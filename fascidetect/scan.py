@@ -1,0 +1,284 @@
+"""The block scan: read, filter, envelope, local noise and candidate discharges, block
+by block in bounded memory.
+
+:func:`noise_and_line` estimates the noise floor and the power line from sampled
+windows first (SpikeInterface computes noise once from random chunks); :func:`scan`
+then walks the blocks of :class:`~fascidetect.blocks.Geometry` and returns a
+:class:`Scan`: the candidate table plus the whole-recording aggregates the stages need
+(envelopes, raw ranges, local noise, bad spans).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from . import detection, ecg, episodes, noise, preprocessing
+from .blocks import Geometry
+from .candidates import Candidates, describe_discharges
+
+#: Sampled noise windows and how many of them the line-noise search uses.
+_NOISE_WINDOWS = 40
+_LINE_WINDOWS = 10
+#: Largest float16 value (the envelope and snippets are stored in noise units as float16).
+_F16_MAX = 65000.0
+
+
+@dataclasses.dataclass
+class Scan:
+    """What the block scan found in a whole recording.
+
+    Attributes
+    ----------
+    candidates : Candidates
+    snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
+        Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
+        in units of each channel's noise floor (:func:`noise_unit`).
+    envelope : ndarray of float16, shape (n_channels, n_subwindows)
+        Band-passed RMS per activity sub-window, in noise units.
+    envelope_unit : ndarray of float32
+        Volts per envelope unit, per channel.
+    block_sigma : ndarray, shape (n_channels, n_segments)
+        Local noise sigma per noise segment, V.
+    motion_envelope, raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
+        Band-passed RMS and raw extremes per motion window.
+    bad_spans : list of (float, float)
+        Spans of NaN/inf samples, s.
+    nonfinite_s : float
+        Seconds holding NaN/inf samples.
+    clipped_share : ndarray
+        Share of motion windows at the channel's rail.
+    """
+
+    candidates: Candidates
+    snippets: np.ndarray
+    envelope: np.ndarray
+    envelope_unit: np.ndarray
+    block_sigma: np.ndarray
+    motion_envelope: np.ndarray
+    raw_max: np.ndarray
+    raw_min: np.ndarray
+    bad_spans: list
+    nonfinite_s: float
+    clipped_share: np.ndarray
+
+
+def noise_unit(sigma: np.ndarray) -> np.ndarray:
+    """Return the per-channel scale of stored snippets and envelopes (sigma; 1 V when flat)."""
+    return np.where(sigma > 0, sigma, 1.0).astype(np.float32)
+
+
+def noise_and_line(rec, picks, params, band, geometry: Geometry):
+    """Return the line noise, the preprocessor and per-channel noise sigma, estimated
+    from windows sampled evenly over the recording."""
+    n = rec.n_samples
+    win = geometry.noise_win
+    n_win = max(1, n // win)
+    chosen = np.unique(np.linspace(0, n_win - 1, min(n_win, _NOISE_WINDOWS)).astype(int))
+    pad = geometry.margin // 2
+    raw_windows, spans = [], []
+    for w in chosen:
+        lo, hi = max(0, w * win - pad), min(n, (w + 1) * win + pad)
+        raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
+        raw_windows.append(raw)
+        spans.append((w * win - lo, min(win, n - w * win)))
+    # Hum is stationary: a dozen windows spread over the recording show it.
+    step = max(1, len(raw_windows) // _LINE_WINDOWS)
+    core = np.concatenate([r[:, a:a + b] - np.median(r[:, a:a + b], axis=1, keepdims=True)
+                           for r, (a, b) in list(zip(raw_windows, spans))[::step]], axis=1)
+    line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
+    prep = preprocessing.Preprocessor.build(rec.sfreq, params, line)
+    sig = [noise.window_sigmas(prep.apply(r, w * win - a)[:, a:a + b], b)
+           for w, r, (a, b) in zip(chosen, raw_windows, spans)]
+    sigma = noise.channel_sigma(np.concatenate(sig, axis=1), params.noise_percentile)
+    return line, prep, sigma
+
+
+def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.ndarray:
+    """Return band-passed samples ``[lo, hi)``, filtered with margins as the blocks are."""
+    n = rec.n_samples
+    a, b = max(0, lo - geometry.margin), min(n, hi + geometry.margin)
+    raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, a, b))
+    return prep.apply(raw, a)[:, lo - a:hi - a]
+
+
+def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
+         progress: Callable[[float], None] | None = None, ecg_model=None) -> Scan:
+    """Return the candidate discharges and aggregates found block by block.
+
+    With ``ecg_model`` the model's beats are subtracted from the band-passed signal
+    before anything else is computed.
+    """
+    fs = rec.sfreq
+    n = rec.n_samples
+    n_ch = picks.size
+    parts, snippet_parts, bad_spans, block_sigmas = [], [], [], []
+    # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
+    # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
+    # RMS and raw range that motion is judged on.
+    unit = noise_unit(sigma)
+    envelope = np.zeros((n_ch, n // geometry.act_win), dtype=np.float16)
+    n_mot_all = n // geometry.motion_win
+    motion_env = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    sample = _WaveformSample(params.max_waveforms)
+    clipped = np.zeros(n_ch)
+    nonfinite = 0
+    k = geometry.motion_win // geometry.act_win
+    for start, stop, lo, hi in geometry.blocks(n):
+        with watch.stage("read"):
+            raw = rec.get_data(picks, lo, hi)
+        with watch.stage("filter"):
+            raw, bad = preprocessing.repair_nonfinite(raw)
+            if bad is not None:
+                nonfinite += int(bad[:, start - lo:stop - lo].any(axis=0).sum())
+                bad_spans.extend(_bad_spans(bad.any(axis=0), lo, fs))
+            filt = prep.apply(raw, lo)
+        if ecg_model is not None:
+            with watch.stage("ecg_subtract"):
+                ecg.subtract(filt, lo, ecg_model)
+        with watch.stage("envelope"):
+            env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
+            j = start // geometry.act_win
+            envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
+        with watch.stage("noise"):
+            local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
+            block_sigmas.append(local)
+            # Motion is judged on coarser windows: keep only those (8x less to hold).
+            n_mot = env.shape[1] // k
+            m = start // geometry.motion_win
+            motion_env[:, m:m + n_mot] = np.sqrt((env[:, :n_mot * k] ** 2)
+                                                 .reshape(n_ch, n_mot, k).mean(axis=-1))
+            mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
+            clipped += rail_windows(mx, mn)
+            raw_max[:, m:m + mx.shape[1]] = mx
+            raw_min[:, m:m + mn.shape[1]] = mn
+        cands, snips = _block_candidates(filt, raw, start, stop, lo, local, sigma, params,
+                                         geometry, band, fs, watch)
+        parts.append(cands)
+        snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
+                             .astype(np.float16))
+        sample.add(parts, snippet_parts)
+        if progress is not None:
+            progress(stop / n)
+    snippets = sample.finish(parts, snippet_parts)
+    return Scan(candidates=Candidates.concatenate(parts), snippets=snippets,
+                envelope=envelope, envelope_unit=unit,
+                block_sigma=np.concatenate(block_sigmas, axis=1),
+                motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
+                bad_spans=bad_spans, nonfinite_s=nonfinite / fs,
+                clipped_share=clipped / max(1, n_mot_all))
+
+
+def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch):
+    """Return the block's multichannel candidates (main peak in ``[start, stop)``) and
+    their snippets."""
+    n_loc = filt.shape[1]
+    s_lo = max(0, start - lo - g.search_margin)
+    s_hi = min(n_loc, stop - lo + g.search_margin)
+    with watch.stage("detect"):
+        thresholds = np.where(scale[:, None] > 0, params.threshold_sigma * local, np.inf)
+        ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
+                                                    params.shadow_fraction, s_lo, s_hi,
+                                                    segment=g.segment, origin=start - lo)
+        group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
+    with watch.stage("features"):
+        return describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
+                                   local, g, band, fs, params)
+
+
+def segment_sigmas(filt_core, sigma, params, geometry: Geometry) -> np.ndarray:
+    """Return each channel's noise sigma per noise segment of a block's core, shape
+    (n_channels, n_segments), kept between the recording's floor and
+    ``params.noise_drift_max`` times it.
+
+    Electrode noise drifts over a long recording; one floor for the whole file would
+    flood the noisier stretches with false events. The cap keeps a spasm filling a
+    segment from raising its own threshold (and hiding itself). Segments lie on a fixed
+    grid, so the answer does not depend on the block length.
+
+    Each window's sigma is the median absolute sample (as for the recording's floor),
+    not the median RMS of the envelope sub-windows: under continuous firing most
+    sub-windows hold a potential and their RMS rises with it, while the median sample
+    stays at the noise (tried: needle EMG of a gentle contraction then produced 20
+    false fasciculations instead of 0).
+    """
+    per_window = noise.window_sigmas(filt_core, geometry.noise_win)
+    k = geometry.segment // geometry.noise_win
+    n_ch, n_w = per_window.shape
+    full = n_w // k
+    local = noise.channel_sigma(per_window[:, :full * k].reshape(n_ch, full, k),
+                                params.noise_percentile)
+    if full * k < n_w or full == 0:  # a last, partial segment
+        tail = noise.channel_sigma(per_window[:, full * k:], params.noise_percentile)
+        local = np.concatenate([local, tail[:, None]], axis=1)
+    return np.clip(local, sigma[:, None], params.noise_drift_max * sigma[:, None])
+
+
+def rail_windows(mx: np.ndarray, mn: np.ndarray) -> np.ndarray:
+    """Return, per channel, how many motion windows sit at the block's rail.
+
+    A clipped channel touches the same extreme value again and again; a free signal
+    reaches its block maximum (and minimum) in one window. Counted from the window
+    extremes already computed for motion, so it costs no pass over the samples.
+    """
+    if mx.shape[1] == 0:  # a last block shorter than one window
+        return np.zeros(len(mx), dtype=int)
+    top = (mx == mx.max(axis=1, keepdims=True)).sum(axis=1)
+    bottom = (mn == mn.min(axis=1, keepdims=True)).sum(axis=1)
+    rails = np.maximum(top - 1, 0) + np.maximum(bottom - 1, 0)
+    flat = mx.max(axis=1) <= mn.min(axis=1)  # a flat channel is not clipped
+    return np.where((rails >= 4) & ~flat, rails, 0)
+
+
+def _bad_spans(mask, lo, fs):
+    starts, stops = episodes.run_bounds(mask)
+    return [((lo + a) / fs, (lo + b) / fs) for a, b in zip(starts, stops)]
+
+
+def _waveform_key(samples: np.ndarray) -> np.ndarray:
+    """Return a pseudo-random but fixed key per sample index (Fibonacci hashing)."""
+    return (samples.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
+
+
+class _WaveformSample:
+    """A uniform sample of at most ``cap`` candidates whose snippets are held.
+
+    Busy day-long recordings would otherwise hold a snippet per candidate (about 1 kB
+    each for 8 channels). The keys depend on the sample index alone, so the sample is
+    the ``cap`` smallest keys overall, whatever the blocks were.
+    """
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.held = 0
+        self.rows: list[np.ndarray] = []  # per block: candidate rows whose snippet is held
+
+    def add(self, parts, snippet_parts) -> None:
+        """Hold the newest block's snippets; past twice the cap, prune to the cap."""
+        self.rows.append(np.arange(len(parts[-1])))
+        self.held += len(parts[-1])
+        if self.held > 2 * self.cap:
+            self._prune(parts, snippet_parts)
+
+    def finish(self, parts, snippet_parts) -> np.ndarray:
+        """Prune to the cap, set every part's ``snip_row`` and return the snippets."""
+        if self.held > self.cap:
+            self._prune(parts, snippet_parts)
+        offset = 0
+        for part, rows in zip(parts, self.rows):
+            part.snip_row[rows] = offset + np.arange(rows.size)
+            offset += rows.size
+        return np.concatenate(snippet_parts, axis=0)
+
+    def _prune(self, parts, snippet_parts) -> None:
+        keys = np.concatenate([_waveform_key(p.sample[r]) for p, r in zip(parts, self.rows)])
+        limit = np.partition(keys, self.cap - 1)[self.cap - 1]
+        self.held = 0
+        for i, (p, r) in enumerate(zip(parts, self.rows)):  # loop over blocks
+            keep = _waveform_key(p.sample[r]) <= limit
+            self.rows[i], snippet_parts[i] = r[keep], snippet_parts[i][keep]
+            self.held += int(keep.sum())

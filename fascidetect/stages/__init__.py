@@ -1,0 +1,96 @@
+"""Classification stages: each decides the label of some candidate discharges.
+
+A stage is a function ``stage(candidates, context) -> (labels, reasons)`` returning two
+string arrays as long as the candidate table: a label from
+:data:`fascidetect.candidates.LABELS` (``""`` where the stage does not decide) and the
+reason (:data:`fascidetect.candidates.REASONS`). Stages only read the table and the
+:class:`Context`; :meth:`~fascidetect.candidates.Candidates.apply` keeps the first
+decision, so the order of the list in :mod:`fascidetect.pipeline` is the precedence.
+See ``docs/architecture.md`` for a worked example of adding one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from ..blocks import Geometry
+from ..candidates import Candidates
+from ..params import DetectionParams
+
+
+@dataclasses.dataclass
+class Context:
+    """What stages may read besides the candidate table.
+
+    Attributes
+    ----------
+    params : DetectionParams
+    sfreq : float
+    names : list of str
+        Analysed EMG channel names (the candidates' ``channel`` indexes them).
+    sigma : ndarray
+        Each channel's noise floor, V.
+    geometry : Geometry
+    scan : fascidetect.scan.Scan
+        Envelopes, local noise and raw ranges of the whole recording.
+    duration_s : float
+    bad_spans : list of (float, float)
+        Recording edges, ``BAD``/``EDGE`` annotations and NaN stretches (widened by
+        ``edge_guard_s``).
+    task_spans : list of (float, float)
+        Annotated voluntary-task periods.
+    motion_spans : list of (float, float)
+        Motion artifacts found in the raw ranges.
+    episode_spans : list of (float, float)
+        Spasm and voluntary episodes (widened by ``episode_margin_s``).
+    episode_types : list of str
+        ``trial_type`` of each episode span.
+    """
+
+    params: DetectionParams
+    sfreq: float
+    names: list
+    sigma: np.ndarray
+    geometry: Geometry
+    scan: object
+    duration_s: float
+    bad_spans: list
+    task_spans: list
+    motion_spans: list
+    episode_spans: list
+    episode_types: list
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.names)
+
+    @property
+    def analysed_s(self) -> float:
+        """Length covered by the envelope, s (at least 1 s)."""
+        return max(1.0, self.scan.envelope.shape[1] * self.geometry.act_win / self.sfreq)
+
+
+Stage = Callable[[Candidates, Context], "tuple[np.ndarray, np.ndarray]"]
+
+
+def run_stages(cands: Candidates, context: Context, stages) -> Candidates:
+    """Apply the stages in order to the candidate table and return it, labelled."""
+    for stage in stages:
+        labels, reasons = stage(cands, context)
+        cands.apply(labels, reasons)
+    return cands
+
+
+def decide(n: int, rows: np.ndarray, label: str, reason) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(labels, reasons)`` setting ``label`` on ``rows`` (a mask) and nothing else.
+
+    ``reason`` is one string or an array of ``n`` reasons.
+    """
+    labels = np.full(n, "", dtype="U16")
+    labels[rows] = label
+    reasons = np.full(n, "", dtype="U24")
+    reasons[rows] = np.broadcast_to(np.asarray(reason), (n,))[rows]
+    return labels, reasons

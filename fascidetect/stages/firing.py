@@ -1,0 +1,170 @@
+"""Firing trains: discharges in clusters too dense for sporadic firing, at the edges of
+such bursts, or inside ongoing sub-threshold activity are voluntary, not fasciculations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..candidates import Candidates
+from ..episodes import active_subwindows
+from ..params import DetectionParams
+from ..spans import prefix_counts
+from . import Context, decide
+
+
+def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,
+                        window: int, params: DetectionParams, sfreq: float) -> np.ndarray:
+    """Return a mask of discharges surrounded by ongoing activity on their channel.
+
+    Parameters
+    ----------
+    samples, main_channel : ndarray of int
+        Peak sample and main channel of each discharge.
+    active : ndarray of bool, shape (n_channels, n_subwindows)
+        Envelope sub-windows above the activity level (artifact sub-windows removed).
+    window : int
+        Sub-window length in samples.
+    params : DetectionParams
+        Uses ``isolation_interval_s`` (the neighbourhood) and ``burst_active_windows``.
+    sfreq : float
+    """
+    n_sub = active.shape[1]
+    if samples.size == 0 or n_sub == 0:
+        return np.zeros(samples.size, dtype=bool)
+    k = int(round(params.isolation_interval_s * sfreq / window))
+    csum = prefix_counts(active)
+    sub = np.clip(samples // window, 0, n_sub - 1)
+    lo = np.clip(sub - k, 0, n_sub)
+    hi = np.clip(sub + k + 1, 0, n_sub)
+    count = csum[main_channel, hi] - csum[main_channel, lo]
+    return count >= params.burst_active_windows
+
+
+def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
+                    analysed_s: float, ignore: np.ndarray | None = None) -> np.ndarray:
+    """Return a mask of discharges in clusters too dense for sporadic firing.
+
+    Fasciculations are sporadic: on each channel their count in any window of
+    2 x ``isolation_interval_s`` follows a Poisson law at the channel's own mean rate.
+    A discharge whose window holds more discharges than that law allows (tail
+    probability under ``cluster_p_value``) belongs to a firing train or burst
+    (voluntary or cramp firing), not to a fasciculation. The test adapts to each
+    channel's rate, so busy but random channels are not penalised.
+
+    Parameters
+    ----------
+    times, main_channel : ndarray
+        Peak time (s) and main channel of each discharge.
+    params : DetectionParams
+    analysed_s : float
+        Length of the analysed recording, s.
+    ignore : ndarray of bool | None
+        Discharges that take no part (artifacts).
+
+    Examples
+    --------
+    >>> from fascidetect.params import DetectionParams
+    >>> burst = 10.0 + np.arange(12) * 0.05           # 12 discharges at 20 Hz
+    >>> sporadic = np.arange(0.5, 120, 3.0)           # one every 3 s
+    >>> t = np.sort(np.concatenate([burst, sporadic]))
+    >>> flagged = firing_clusters(t, np.zeros(t.size, int), DetectionParams(), 120.0)
+    >>> int(flagged.sum())
+    12
+    """
+    from scipy.stats import poisson
+
+    n = times.size
+    out = np.zeros(n, dtype=bool)
+    use = np.ones(n, dtype=bool) if ignore is None else ~ignore
+    if use.sum() == 0:
+        return out
+    idx = np.flatnonzero(use)
+    order = idx[np.lexsort((times[idx], main_channel[idx]))]
+    t, c = times[order], main_channel[order]
+    # Put channels far apart on one time axis so one searchsorted serves all of them.
+    key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
+    half = params.isolation_interval_s
+    count = np.searchsorted(key, key + half, side="right") - \
+        np.searchsorted(key, key - half, side="left")
+    # A channel busier than any sporadic fasciculation rate is firing continually: judge
+    # its windows against the highest plausible fasciculation rate instead.
+    rate = np.minimum(background_rate(t, c, analysed_s, params)[c],
+                      params.max_fasciculation_rate_per_min / 60.0)
+    lam = rate * 2 * half
+    dense = poisson.sf(count - 1, lam) < params.cluster_p_value
+    # Every member of a dense window is part of the cluster.
+    start = np.searchsorted(key, key - half, side="left")
+    stop = np.searchsorted(key, key + half, side="right")
+    marks = np.zeros(key.size + 1, dtype=int)
+    np.add.at(marks, start[dense], 1)
+    np.add.at(marks, stop[dense], -1)
+    member = np.cumsum(marks)[:-1] > 0
+    out[order] = member
+    return out
+
+
+def background_rate(t: np.ndarray, c: np.ndarray, analysed_s: float,
+                    params: DetectionParams) -> np.ndarray:
+    """Return each channel's sporadic discharge rate (per s), robust to bursts.
+
+    The mean over the recording counts the bursts themselves, which then look ordinary
+    against it; the mean over ``rate_bin_s`` bins leaving out the busiest ``rate_trim``
+    does not, and equals about the mean for sporadic (Poisson) firing. It is kept above a
+    quarter of the plain mean so that a truly irregular channel is not judged against
+    nothing.
+    """
+    n_ch = int(c.max()) + 1 if c.size else 0
+    mean = np.bincount(c, minlength=n_ch) / analysed_s
+    n_bins = int(analysed_s // params.rate_bin_s)
+    if n_bins < 3:  # too short to tell bursts from the background
+        return mean
+    counts = np.zeros((n_ch, n_bins))
+    np.add.at(counts, (c, np.minimum((t // params.rate_bin_s).astype(int), n_bins - 1)), 1)
+    counts.sort(axis=1)
+    keep = max(1, int(round(n_bins * (1.0 - params.rate_trim))))
+    trimmed = counts[:, :keep].mean(axis=1) / params.rate_bin_s
+    return np.maximum(trimmed, 0.25 * mean)
+
+
+def near_members(times: np.ndarray, channel: np.ndarray, members: np.ndarray,
+                 within_s: float) -> np.ndarray:
+    """Return a mask of discharges within ``within_s`` of a member on the same channel."""
+    out = np.zeros(times.size, dtype=bool)
+    for ch in np.unique(channel[members]):  # loop over channels with members
+        ref = np.sort(times[members & (channel == ch)])
+        on = np.flatnonzero(channel == ch)
+        pos = np.searchsorted(ref, times[on])
+        before = np.abs(times[on] - ref[np.clip(pos - 1, 0, ref.size - 1)])
+        after = np.abs(ref[np.clip(pos, 0, ref.size - 1)] - times[on])
+        out[on] = np.minimum(before, after) <= within_s
+    return out
+
+
+def firing_trains(cands: Candidates, ctx: Context):
+    """Stage: voluntary firing (dense clusters, their edges, ongoing activity).
+
+    Artifacts (by evidence or by an earlier stage) take no part in the cluster test and
+    explain their own envelope sub-windows on every channel; each discharge explains its
+    own sub-windows on its channel and the neighbouring ones. What stays active around a
+    discharge is ongoing firing too small to cross the threshold.
+    """
+    g, params = ctx.geometry, ctx.params
+    times = cands.times(ctx.sfreq)
+    main_ch = cands.channel
+    art = (cands.artifact_kind != "") | (cands.label == "artifact")
+    active = active_subwindows(ctx.scan, params, g)
+    n_sub = active.shape[1]
+    sub = np.clip(cands.sample // g.act_win, 0, max(0, n_sub - 1))
+    for shift in (-1, 0, 1):  # a handful of shifts
+        active[main_ch, np.clip(sub + shift, 0, max(0, n_sub - 1))] = False
+        active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
+    ongoing = in_ongoing_activity(cands.sample, main_ch, active, g.act_win, params, ctx.sfreq)
+    del active
+    clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art)
+    trains = clusters | ongoing
+    # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
+    edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
+    reason = np.where(clusters, "firing_cluster",
+                      np.where(ongoing, "ongoing_activity", "burst_edge"))
+    return decide(len(cands), trains | edges, "voluntary", reason)
