@@ -24,6 +24,10 @@ __all__ = [
     "simulate",
     "evaluate",
     "write_report",
+    "find_discharges",
+    "find_sustained_activity",
+    "find_heart_beats",
+    "fit_power_line",
     "FascidetectError",
     "FascidetectWarning",
     "InputError",
@@ -38,9 +42,14 @@ _LAZY = {
     "simulate": ("fascidetect.simulation", "simulate"),
     "evaluate": ("fascidetect.evaluation", "evaluate"),
     "write_report": ("fascidetect.report", "write_report"),
+    "find_discharges": ("fascidetect.steps", "find_discharges"),
+    "find_sustained_activity": ("fascidetect.steps", "find_sustained_activity"),
+    "find_heart_beats": ("fascidetect.steps", "find_heart_beats"),
+    "fit_power_line": ("fascidetect.steps", "fit_power_line"),
 }
 #: Submodules reachable as attributes (``fascidetect.plot.plot_traces``) without an import.
-_SUBMODULES = ("plot", "report", "batch", "myotomes", "io", "events", "simulation", "evaluation")
+_SUBMODULES = ("plot", "report", "batch", "myotomes", "io", "events", "simulation", "evaluation",
+               "stages", "steps", "candidates")
 
 
 def __getattr__(name):
