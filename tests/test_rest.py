@@ -1,0 +1,186 @@
+"""Rest or activity per channel and window (fascidetect.rest): synthetic noise, sparse
+discharges, low-level interference patterns, and the real recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fascidetect.params import DetectionParams
+from fascidetect.preprocessing import design_filter, filter_emg
+from fascidetect.rest import (_trimmed_constants, active_windows, effective_samples,
+                              in_active_windows, rest_seconds)
+from conftest import muap
+
+PARAMS = DetectionParams()
+
+
+def _noise(fs, seconds, n_channels, rng):
+    """Band-passed white noise of unit sigma (the detector's filter)."""
+    x = filter_emg(rng.standard_normal((n_channels, int(fs * seconds))), design_filter(fs, PARAMS))
+    return x / (np.median(np.abs(x), axis=1, keepdims=True) / 0.6745)
+
+
+def _interference(fs, seconds, n_channels, rng, n_units=12, rate_hz=10.0):
+    """A low-level interference pattern: many units firing at ~10 Hz (CV 0.2), summed."""
+    n = int(fs * seconds)
+    out = np.zeros((n_channels, n))
+    wave = muap(fs, p2p_v=1.0, phases=3)
+    for u in range(n_units):  # a dozen units
+        iv = np.clip(rng.normal(1 / rate_hz, 0.2 / rate_hz, int(seconds * rate_hz * 2)), 0.02, None)
+        idx = (np.cumsum(iv) * fs).astype(int)
+        idx = idx[idx < n - wave.size]
+        train = np.zeros(n)
+        train[idx] = rng.uniform(0.5, 1.5, idx.size)
+        out += np.convolve(train, wave, mode="same")[None, :] * rng.uniform(0.5, 1.0, (n_channels, 1))
+    return filter_emg(out, design_filter(fs, PARAMS))
+
+
+@pytest.mark.parametrize("fs", [200.0, 250.0, 2048.0])
+def test_null_spread_matches_the_effective_samples(fs):
+    rng = np.random.default_rng(int(fs))
+    x = _noise(fs, 300.0, 4, rng)
+    active, ratio, thr = active_windows(x, fs, np.ones(4), band_hz=PARAMS.band_for(fs))
+    band = PARAMS.band_for(fs)
+    predicted = _trimmed_constants(0.1)[1] / np.sqrt(effective_samples(fs, fs, band))
+    # The bound is conservative: the measured spread is at most it and not far below.
+    assert 0.75 * predicted <= ratio.std() <= 1.1 * predicted
+    assert not active.any()
+    assert abs(np.median(ratio) - 1.0) < 0.02
+
+
+def test_trimmed_constants():
+    c, k = _trimmed_constants(0.0)
+    assert c == 1.0 and k == pytest.approx(np.sqrt(0.5))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 500))
+    a = np.sort(np.abs(x), axis=1)[:, :450]
+    est = np.sqrt((a ** 2).mean(axis=1) / _trimmed_constants(0.1)[0])
+    assert est.mean() == pytest.approx(1.0, abs=0.01)
+    assert est.std() * np.sqrt(500) == pytest.approx(_trimmed_constants(0.1)[1], rel=0.1)
+
+
+@pytest.mark.parametrize("fs", [200.0, 2048.0])
+def test_sparse_discharges_do_not_make_windows_active(fs):
+    rng = np.random.default_rng(1)
+    x = _noise(fs, 60.0, 2, rng)
+    wave = muap(fs, p2p_v=20.0, phases=3)  # 20 sigma potentials
+    # Channel 0: fasciculations at 60/min; channel 1: one sparse unit at 2 Hz.
+    for ch, rate in ((0, 1.0), (1, 2.0)):
+        for t in np.sort(rng.uniform(0.5, 59.5, int(60 * rate))):  # test setup
+            i = int(t * fs)
+            x[ch, i:i + wave.size] += wave
+    active, ratio, _ = active_windows(x, fs, np.ones(2), band_hz=PARAMS.band_for(fs))
+    assert active.mean() <= 0.02
+    # The plain RMS (no trimming) would call most of these windows active.
+    plain, _, _ = active_windows(x, fs, np.ones(2), band_hz=PARAMS.band_for(fs), trim_fraction=0.0)
+    assert plain.mean() > 0.3
+
+
+@pytest.mark.parametrize("fs, level, need", [(2048.0, 1.3, 0.95), (2048.0, 2.0, 1.0),
+                                             (200.0, 1.5, 0.9), (200.0, 2.0, 1.0),
+                                             (250.0, 1.5, 0.9)])
+def test_low_level_interference_pattern_is_active(fs, level, need):
+    rng = np.random.default_rng(2)
+    noise = _noise(fs, 40.0, 2, rng)
+    act = _interference(fs, 40.0, 2, rng)
+    # Scale the pattern so the total background is `level` x the floor.
+    act *= np.sqrt(level ** 2 - 1.0) / act.std(axis=1, keepdims=True)
+    x = noise.copy()
+    x[:, 20 * int(fs):] += act[:, 20 * int(fs):]
+    active, ratio, _ = active_windows(x, fs, np.ones(2), band_hz=PARAMS.band_for(fs))
+    assert active[:, :20].mean() <= 0.05
+    assert active[:, 20:].mean() >= need
+
+
+def test_rest_seconds_and_discharges_in_active_windows():
+    active = np.array([[False, True, True, False], [False, False, False, False]])
+    assert np.allclose(rest_seconds(active, 100.0, 380), [1.8, 3.8])
+    assert np.allclose(rest_seconds(active, 100.0, 380, excluded=[True, False, False, False]),
+                       [0.8, 2.8])
+    t = np.array([0.5, 1.2, 2.5, 3.7, 1.2])
+    assert in_active_windows(t, [0, 0, 0, 0, 1], active).tolist() == \
+        [False, True, True, False, False]
+
+
+def test_partial_last_window():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 1000 * 5 + 300))  # 5.3 s at 1 kHz: the tail joins window 5
+    a, r, thr = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0))
+    assert a.shape == (1, 5)
+    x = rng.standard_normal((1, 1000 * 5 + 700))  # 5.7 s: the tail is its own window
+    a, r, thr = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0))
+    assert a.shape == (1, 6) and thr[-1] >= thr[0]
+    assert rest_seconds(a, 1000.0, x.shape[1]).sum() == pytest.approx(5.7)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="noise_sigma has 1 values for 2 channels"):
+        active_windows(np.zeros((2, 100)), 100.0, [1.0])
+    with pytest.raises(ValueError, match="n_channels, n_samples"):
+        active_windows(np.zeros(100), 100.0, [1.0])
+    a, r, _ = active_windows(np.ones((1, 300)), 100.0, [0.0])  # a channel without floor
+    assert not a.any() and np.isnan(r).all()
+
+
+# ---------------------------------------------------------------------- real recordings
+def _real(path_or_rec):
+    import fascidetect
+    from fascidetect.plot.traces import filtered_window
+
+    rec = fascidetect.read(path_or_rec) if not hasattr(path_or_rec, "sfreq") else path_or_rec
+    res = fascidetect.detect(rec)
+    _, filt, names = filtered_window(rec, res, 0.0, rec.n_samples / rec.sfreq)
+    sigma = np.array([c["noise_sigma_uv"] for c in res.channels])
+    active, ratio, _ = active_windows(filt, rec.sfreq, sigma, band_hz=res.params.band_for(rec.sfreq))
+    ev = res.events
+    fasc = ev[ev["trial_type"] == "fasciculation"]
+    ch = np.array([names.index(c) for c in fasc["channel"]], dtype=int)
+    return rec, active, in_active_windows(fasc["peak_time"], ch, active)
+
+
+@pytest.mark.parametrize("name", ["S02", "S05"])
+def test_ganglion_rest_files_are_rest(shared_data, name):
+    rec, active, _ = _real(shared_data / "openbci-mi-emg-ganglion" / f"OpenBCI-RAW-{name}_S1REST.txt")
+    rest = rest_seconds(active, rec.sfreq, rec.n_samples)
+    assert (rest >= 0.95 * rec.n_samples / rec.sfreq).all()
+
+
+@pytest.mark.parametrize("name, most_outside", [("S02", 0), ("S05", 1)])
+def test_ganglion_task_fasciculations_fall_in_activity(shared_data, name, most_outside):
+    # Today's detector reports 31 (S02) and 13 (S05) fasciculations, nearly all in the
+    # low-level tonic activity between and around the task bursts.
+    rec, active, inside = _real(shared_data / "openbci-mi-emg-ganglion" / f"OpenBCI-RAW-{name}_S1R0.txt")
+    assert inside.size >= 5 and (~inside).sum() <= most_outside
+    # Between bursts there is real rest too: not everything is active.
+    assert 0.1 < active.mean() < 0.6
+
+
+def test_jaw_clench_fasciculations_fall_in_activity(shared_data):
+    rec, active, inside = _real(shared_data / "openbci-gui-sample" /
+                                "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt")
+    assert inside.size >= 5 and (~inside).sum() <= 2
+    assert 0.05 < active.mean() < 0.4
+
+
+def test_needle_contraction_is_not_rest(shared_data):
+    rec, active, _ = _real(shared_data / "physionet-emgdb" / "emg_healthy.hea")
+    assert active.mean() >= 0.9
+
+
+def test_hd_semg_ramp_is_not_rest(shared_data):
+    import scipy.io as sio
+    from fascidetect._inputs import as_recording
+
+    m = sio.loadmat(shared_data / "openhdemg-otb-sample" / "otb_testfile.mat")
+    data = m["Data"][0, 0] if m["Data"].dtype == object else m["Data"]
+    rec = as_recording(data[:, :64].T.astype(float) * 1e-6, 2048.0,
+                       [f"ch{i + 1}" for i in range(64)], None)
+    rec, active, inside = _real(rec)
+    force = data[:, 74]
+    win_force = force[np.minimum((np.arange(active.shape[1]) + 0.5) * 2048, force.size - 1)
+                      .astype(int)]
+    # Every window above 5 % MVC is active on every channel.
+    assert active[:, win_force > 5].all()
+    # Only the derecruitment tail just after the last active window is left (4 of 54).
+    assert (~inside).sum() <= 4
