@@ -1,0 +1,165 @@
+"""Motor-unit activity: fasciculating units, spasm episodes and voluntary contractions,
+each returned as a signal buffer plus its truth rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..events import empty_events
+from ..spans import in_spans
+from ._firing import _gamma_renewal, _operational_time_train
+from ._ranges import _draw, _draw_int, _pair
+from ._truth import _join, _visible
+from ._waveforms import _make_unit
+from .scenarios import ScenarioParams
+
+
+def _trapezoid(t, dur, up, down):
+    return np.clip(np.minimum(t / up, (dur - t) / down), 0.0, 1.0)
+
+
+# ====================================================================== components
+def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclude, noise):
+    """Add fasciculating units into a buffer; return (buffer, truth rows)."""
+    buf = renderer.new_buffer()
+    n_units = _draw_int(rng, sp.n_fasc_units) if _pair(sp.n_fasc_units)[1] > 0 else 0
+    rows = []
+    if n_units == 0:
+        return renderer.trim(buf), empty_events(0)
+    # Spread units over the host muscles (each host once before any repeats) so that a
+    # root pattern such as L5 shows on several muscles.
+    hosts = rng.permutation(montage.channels_for(sp.fasc_muscles))
+    refr = sp.refractory_ms / 1000.0
+    forced = False
+    for u in range(n_units):  # a loop over a handful of units
+        if montage.grid:
+            rows_, cols_ = montage.pos.max(axis=0) + 1
+            centre = (rng.uniform(0, rows_ - 1), rng.uniform(0, cols_ - 1))
+        else:
+            centre = montage.pos[hosts[u % hosts.size]]
+        unit = _make_unit(rng, renderer, montage, centre, _draw(rng, sp.fasc_spread),
+                          _draw(rng, sp.fasc_duration_ms), _draw(rng, sp.fasc_amplitude_uv))
+        rate_hz = _draw(rng, sp.fasc_rate_per_min) / 60.0
+        t = _gamma_renewal(rng, duration - 2 * sp.edge_s, rate_hz, sp.fasc_cv, refr, sp.edge_s)
+        is_doublet = rng.random(t.size) < sp.doublet_prob
+        forced = forced or bool(is_doublet.any())
+        if sp.doublet_prob > 0 and not forced and u == n_units - 1:
+            # Make sure a recording that should have doublets has one (tests rely on it):
+            # pick a discharge with room for its partner, away from episodes.
+            room = np.diff(np.append(t, np.inf)) > refr + 0.04
+            room &= ~in_spans(t, exclude, margin=0.4) & (t < duration - sp.edge_s - 0.05)
+            if room.any():
+                is_doublet[rng.choice(np.flatnonzero(room))] = True
+                forced = True
+        partners = t[is_doublet] + _draw(rng, sp.doublet_interval_ms, int(is_doublet.sum())) / 1000.0
+        # A partner must keep the refractory period to the unit's next ordinary discharge.
+        nxt = np.searchsorted(t, partners)
+        nxt_t = np.where(nxt < t.size, t[np.minimum(nxt, t.size - 1)], np.inf)
+        keep = (nxt_t - partners > refr) & (partners < duration - sp.edge_s)
+        partners = partners[keep]
+        times = np.concatenate([t, partners])
+        kind = np.concatenate([np.zeros(t.size, int), np.ones(partners.size, int)])
+        if not sp.fasc_during_activity:
+            ok = ~in_spans(times, exclude, margin=0.3)
+            times, kind = times[ok], kind[ok]
+        order = np.argsort(times)
+        times, kind = times[order], kind[order]
+        if times.size == 0:
+            continue
+        amps = 1.0 + sp.fasc_jitter * rng.standard_normal(times.size)
+        renderer.place(buf, unit, times, amps)
+        rows.append(_discharge_rows(renderer, unit, times, amps, u, montage, noise, sp))
+    truth = np.concatenate(rows) if rows else empty_events(0)
+    return renderer.trim(buf), truth
+
+
+def _discharge_rows(renderer, unit, times, amps, unit_id, montage, noise, sp):
+    """Return truth rows of one unit's discharges measured on the rendered templates."""
+    fs = renderer.sfreq
+    p, m0 = renderer.offsets(unit, times)
+    p2p, peak, onset, end = renderer.features(unit)
+    rows = empty_events(times.size)
+    rows["trial_type"] = "fasciculation"
+    rows["onset"] = (m0 + onset[p]) / fs
+    rows["duration"] = (end[p] - onset[p] + 1) / fs
+    rows["duration_ms"] = rows["duration"] * 1000.0
+    rows["peak_time"] = (m0 + peak[p]) / fs
+    main_ch = unit.chans[unit.main]
+    rows["channel"] = montage.names[main_ch]
+    amp_ch = np.abs(amps)[:, None] * p2p[p]                       # (n, C_unit)
+    rows["peak_amplitude_uv"] = amp_ch[:, unit.main]
+    vis = _visible(amp_ch, noise[unit.chans][None, :], sp.visibility_snr)
+    vis[:, unit.main] = True
+    names = [montage.names[c] for c in unit.chans]
+    rows["channels"] = [_join(names, v) for v in vis]
+    rows["snr"] = amp_ch[:, unit.main] / 2 / np.maximum(noise[main_ch], 1e-9)
+    rows["unit"] = unit_id
+    # Isolation (Sleutjes et al. 2016): both intervals to the unit's neighbours > 250 ms.
+    gaps = np.diff(times)
+    prev_gap = np.concatenate([[np.inf], gaps])
+    next_gap = np.concatenate([gaps, [np.inf]])
+    rows["isolated"] = ((prev_gap > 0.25) & (next_gap > 0.25)).astype(np.int8)
+    return rows
+
+
+def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
+    """Return (buffer, truth row) of one spasm or voluntary contraction."""
+    spasm = kind == "spasm"
+    n_units = _draw_int(rng, sp.spasm_n_units if spasm else sp.voluntary_n_units)
+    hosts = montage.channels_for(sp.spasm_muscles if spasm else sp.voluntary_muscles)
+    extent = max(1, sp.spasm_extent_ch if spasm else sp.voluntary_extent_ch)
+    if montage.grid:
+        rows_, cols_ = montage.pos.max(axis=0) + 1
+        c_r, c_c = rng.uniform(0, rows_ - 1), rng.uniform(0, cols_ - 1)
+        centres = np.column_stack([np.clip(c_r + rng.uniform(-extent / 2, extent / 2, n_units), 0, rows_ - 1),
+                                   np.clip(c_c + rng.uniform(-extent / 2, extent / 2, n_units), 0, cols_ - 1)])
+    else:
+        first = rng.integers(0, max(1, hosts.size - extent + 1))
+        group = hosts[first:first + extent]
+        centres = montage.pos[rng.choice(group, n_units)]
+    # Envelope on a 1 kHz grid: ramps, plateau and slow waxing and waning.
+    t = np.arange(0.0, dur, 1e-3)
+    up, down = dur * rng.uniform(0.15, 0.35), dur * rng.uniform(0.2, 0.4)
+    env = _trapezoid(t, dur, up, down)
+    if spasm:
+        env = env * (1 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.8) * t + rng.uniform(0, 6.3)))
+    thr = np.sort(rng.uniform(0.0, 0.7 if spasm else 0.8, n_units))
+    buf = renderer.new_buffer()
+    rates = []
+    for i in range(n_units):  # a loop over the episode's motor units
+        # Size principle: later-recruited units are larger.
+        unit = _make_unit(rng, renderer, montage, centres[i], rng.uniform(0.4, 1.0),
+                          rng.uniform(8.0, 15.0), 1.0 + 3.0 * thr[i])
+        excite = np.clip((env - thr[i]) / (1.0 - thr[i]), 0.0, None)
+        on = env > thr[i]
+        if spasm:
+            mean, sd, lo, hi = sp.spasm_rate_hz
+            base = float(np.clip(rng.normal(mean, sd), lo, hi))
+            rate = np.where(on, base * (0.8 + 0.2 * np.minimum(excite, 1.0)), 0.0)
+            cv = _draw(rng, sp.spasm_cv)
+        else:
+            lo, hi = _pair(sp.voluntary_rate_hz)
+            top = rng.uniform(lo + 0.6 * (hi - lo), hi)
+            rate = np.where(on, lo + (top - lo) * np.minimum(excite, 1.0), 0.0)
+            cv = sp.voluntary_cv
+        times = _operational_time_train(rng, t, rate, cv)
+        if times.size >= 2:
+            rates.append((times.size - 1) / (times[-1] - times[0]))
+        renderer.place(buf, unit, onset + times, 1.0 + 0.05 * rng.standard_normal(times.size))
+    sig = renderer.trim(buf)
+    a, b = int(round(onset * renderer.sfreq)), int(round((onset + dur) * renderer.sfreq))
+    rms = np.sqrt(np.mean(sig[:, a:b] ** 2, axis=1))
+    target = _draw(rng, sp.spasm_rms_uv if spasm else sp.voluntary_rms_uv)
+    scale = target / max(rms.max(), 1e-12)
+    sig *= scale
+    rms *= scale
+    main = int(np.argmax(rms))
+    row = empty_events(1)
+    row["trial_type"] = kind
+    row["onset"], row["duration"], row["duration_ms"] = onset, dur, dur * 1000.0
+    row["peak_time"] = onset + t[np.argmax(env)]
+    row["channel"] = montage.names[main]
+    row["channels"] = _join(montage.names, _visible(rms, noise, sp.visibility_snr) | (np.arange(montage.n) == main))
+    row["rms_uv"] = rms[main]
+    row["firing_rate_hz"] = float(np.mean(rates)) if rates else np.nan
+    return sig, row
