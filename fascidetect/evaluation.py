@@ -67,6 +67,13 @@ class EvaluationReport:
         mains hum, which spans everything) or inside a truth spasm or voluntary episode.
     artifact_false_alarm_rate_per_min : float
         The same per minute of recording.
+    n_truth_voluntary_discharges : int
+        Truth ``voluntary`` rows that are single discharges (they carry a ``unit``, as the
+        simulator's tonic firing does), as opposed to voluntary episodes.
+    voluntary_discharge_false_alarms : int
+        Unmatched detected fasciculations within the tolerance of such a discharge (one
+        to one): voluntary or tonic firing reported as fasciculations. Also counted in
+        ``fp``, and in ``artifact_false_alarms`` when the truth holds the episode around it.
     false_alarm_rate_per_min : float
         All false positives per minute.
     per_channel : dict
@@ -99,6 +106,8 @@ class EvaluationReport:
     spasm_onset_error_s: float
     artifact_false_alarms: int
     artifact_false_alarm_rate_per_min: float
+    n_truth_voluntary_discharges: int
+    voluntary_discharge_false_alarms: int
     false_alarm_rate_per_min: float
     per_channel: dict
     rate_mae_per_min: float
@@ -324,6 +333,9 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     fp_t = dt[unmatched]
     on_conf = in_spans(fp_t, list(zip(np.concatenate([a_on, e_on]), np.concatenate([a_end, e_end]))))
     art_fa = int(on_conf.sum())
+    # False alarms on voluntary discharges: truth voluntary rows with a unit are discharges.
+    vol = tru[(tru["trial_type"] == "voluntary") & (np.asarray(tru["unit"]) >= 0)]
+    vol_fa = int(match_times(fp_t, _times(vol), tolerance_ms / 1000.0)[0].size)
 
     # Per-channel rates by main channel.
     dch = np.array([_norm_channel(c) for c in dfas["channel"]], dtype=object)
@@ -348,6 +360,7 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         spasm_recall=_ratio(found.sum(), ts_on.size), spasm_precision=_ratio(true_det.sum(), ds_on.size),
         spasm_onset_error_s=onset_err, artifact_false_alarms=art_fa,
         artifact_false_alarm_rate_per_min=art_fa / minutes if minutes > 0 else float("nan"),
+        n_truth_voluntary_discharges=int(vol.size), voluntary_discharge_false_alarms=vol_fa,
         false_alarm_rate_per_min=fp / minutes if minutes > 0 else float("nan"),
         per_channel=per_channel, rate_mae_per_min=rate_mae, label=label,
     )

@@ -21,7 +21,7 @@ from .errors import InputError
 TRIAL_TYPES = ("fasciculation", "spasm", "voluntary", "artifact")
 
 #: Values of ``artifact_kind`` (for ``trial_type == "artifact"``).
-ARTIFACT_KINDS = ("ecg", "motion", "line", "pop", "saturation", "large", "widespread")
+ARTIFACT_KINDS = ("ecg", "motion", "line", "pop", "saturation", "large", "widespread", "glitch")
 
 #: Column name, numpy dtype and meaning. Missing values: NaN for floats, -1 for ints,
 #: "" for strings; all written as ``n/a``.
@@ -40,7 +40,7 @@ EVENT_COLUMNS = (
     ("n_turns", "i4", "direction changes larger than the noise within the potential"),
     ("snr", "f8", "peak absolute amplitude over the channel's noise sigma"),
     ("isolated", "i1", "1 if the intervals to neighbouring discharges exceed the isolation interval"),
-    ("artifact_kind", "U16", "ecg | motion | line | pop | saturation | large | widespread (artifacts only)"),
+    ("artifact_kind", "U16", "ecg | motion | line | pop | saturation | large | widespread | glitch (artifacts only)"),
     ("unit", "i4", "motor-unit template id (fasciculations), -1 when not assigned"),
     ("rms_uv", "f8", "RMS of the band-passed signal over the episode (spasm/voluntary), µV"),
     ("firing_rate_hz", "f8", "mean discharge rate inside the episode (spasm/voluntary), Hz"),

@@ -112,6 +112,23 @@ def test_artifact_false_alarms():
     assert rep.artifact_false_alarm_rate_per_min == pytest.approx(1.0)
 
 
+def test_false_fasciculations_on_tonic_discharges():
+    # A tonic stretch as the simulator writes it: one voluntary episode row plus one
+    # voluntary row per discharge (with its unit), here a unit at 8 Hz from 20 to 23 s.
+    tonic = fasc(20.0 + np.arange(24) / 8.0, unit=7)
+    tonic["trial_type"] = "voluntary"
+    truth = np.concatenate([fasc([1.0, 21.03]), episode("voluntary", 20.0, 3.0), tonic])
+    # Detections: the two fasciculations (one during the stretch), three tonic
+    # discharges (one 6 ms off) and a plain false positive.
+    det = fasc([1.0, 21.03, 20.0, 20.256, 22.5, 40.0])
+    rep = evaluate(det, truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 4, 0)
+    assert rep.n_truth_voluntary_discharges == 24
+    assert rep.voluntary_discharge_false_alarms == 3
+    assert rep.artifact_false_alarms == 3      # the same three, inside the stretch
+    assert rep.false_alarm_rate_per_min == pytest.approx(4.0)
+
+
 def test_per_channel_rates_ignore_type_prefix():
     truth = np.concatenate([fasc([1, 2, 3], "EMG TA_R"), fasc([4], "EMG PL_R")])
     det = np.concatenate([fasc([1, 2], "TA_R"), fasc([4, 5], "PL_R")])

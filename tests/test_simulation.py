@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from fascidetect.errors import ParameterError
 from fascidetect.events import EVENT_DTYPE, read_events_tsv
 from fascidetect.recording import Recording
 from fascidetect.simulation import (SCENARIOS, ScenarioParams, default_channel_names, inject,
                                     simulate, write_simulation)
+from fascidetect.spans import in_spans, run_bounds
 
 CLEAN = dict(noise_uv=0.0, baseline_uv=0.0)
 
@@ -262,3 +264,174 @@ def test_cli_simulate(tmp_path):
     assert read_events_tsv(tmp_path / "sim_rest_s2_truth.tsv").size > 0
     bad = CliRunner().invoke(cli, ["simulate", "--out", str(tmp_path), "--grid", "8by8"])
     assert bad.exit_code == 1 and "ROWSxCOLS" in bad.output
+
+
+# ---------------------------------------------------------------- conditions users meet
+def _tonic_parts(truth):
+    """Return (stretch rows, discharge rows) of tonic firing: voluntary rows with a unit are
+    discharges; a stretch is a voluntary episode that holds some of them."""
+    vol = truth[truth["trial_type"] == "voluntary"]
+    discharges = vol[vol["unit"] >= 0]
+    episodes = vol[vol["unit"] < 0]
+    holds = [in_spans(discharges["peak_time"], [(r["onset"], r["onset"] + r["duration"])]).any()
+             for r in episodes]
+    return episodes[np.asarray(holds, bool)], discharges
+
+
+def _spans(rows):
+    return list(zip(rows["onset"], rows["onset"] + rows["duration"]))
+
+
+def test_every_scenario_is_named_and_described():
+    for key, sp in SCENARIOS.items():
+        assert sp.name == key and len(sp.description) > 20, key
+
+
+def test_tonic_firing_is_regular_voluntary_and_unannotated():
+    sp = SCENARIOS["tonic"]
+    rec, truth = simulate(scenario="tonic", seed=2)
+    stretches, discharges = _tonic_parts(truth)
+    assert stretches.size == sp.n_tonic and discharges.size > 50
+    assert rec.annotations == []  # nobody marks a muscle that did not quite relax
+    assert not set(discharges["unit"]) & set(_fasc(truth)["unit"])
+    assert np.all(in_spans(discharges["peak_time"], _spans(stretches), margin=0.05))
+    for row in stretches:
+        assert 5.0 <= row["duration"] <= 30.0
+        inside = discharges[in_spans(discharges["peak_time"], _spans(row[None]), margin=0.05)]
+        assert 1 <= np.unique(inside["unit"]).size <= 3
+        assert 1 <= np.unique(inside["channel"]).size <= 3
+        assert 1 <= len(row["channels"].split(",")) <= 3
+        assert 6.0 * 0.9 <= row["firing_rate_hz"] <= 20.0 * 1.1
+    for u in np.unique(discharges["unit"]):
+        d = discharges[discharges["unit"] == u]
+        isi = np.diff(np.sort(d["peak_time"]))
+        assert 6.0 * 0.9 <= 1 / isi.mean() <= 20.0 * 1.1
+        # CV 0.1-0.3 drawn; the slow rate wander adds a little.
+        assert 0.07 <= isi.std() / isi.mean() <= 0.35
+        assert 1.5 * 0.9 <= np.median(d["snr"]) <= 4.0 * 1.1
+    # Other, irregular units go on fasciculating during the stretches.
+    assert in_spans(_fasc(truth)["peak_time"], _spans(stretches)).any()
+
+
+def test_tonic_single_unit_is_in_the_signal():
+    rec, truth = simulate(scenario="tonic_single", seed=4, n_fasc_units=0, **CLEAN)
+    stretches, discharges = _tonic_parts(truth)
+    assert stretches.size == 1 and stretches["duration"][0] == pytest.approx(24.0)
+    assert np.unique(discharges["unit"]).size == 1 and np.unique(discharges["channel"]).size == 1
+    isi = np.diff(np.sort(discharges["peak_time"]))
+    assert 1 / isi.mean() == pytest.approx(8.0, rel=0.03)
+    assert isi.std() / isi.mean() < 0.15
+    # With the noise off, amplitudes in noise sigmas refer to 1 µV: a 6 µV peak.
+    assert np.median(discharges["peak_amplitude_uv"]) / 2 == pytest.approx(6.0, rel=0.05)
+    as_fasc = discharges.copy()
+    as_fasc["trial_type"] = "fasciculation"
+    _check_discharges(rec, as_fasc)
+
+
+def test_fasciculations_right_beside_activity():
+    rec, truth = simulate(scenario="near_activity", seed=1)
+    stretches, _ = _tonic_parts(truth)
+    episodes = truth[np.isin(truth["trial_type"], ["spasm", "voluntary"]) & (truth["unit"] < 0)]
+    episodes = episodes[~np.isin(episodes["onset"], stretches["onset"])]
+    assert episodes.size == 4 and stretches.size == 1
+    spans = _spans(episodes)
+    core = [(a + 0.02, b - 0.02) for a, b in spans]  # peak times sit a few ms off the instant
+    f = _fasc(truth)
+    assert not in_spans(f["peak_time"], core).any()
+    beside = in_spans(f["peak_time"], spans, margin=0.3) & ~in_spans(f["peak_time"], spans)
+    assert beside.sum() >= 4
+    assert in_spans(f["peak_time"], _spans(stretches)).any()
+    for u in np.unique(f["unit"]):
+        assert np.diff(np.sort(f["onset"][f["unit"] == u])).min() >= 0.020 - 1.5 / rec.sfreq
+    # Without the share the old 0.3 s margin holds (same episodes: placement is independent).
+    _, t0 = simulate(scenario="near_activity", seed=1, fasc_beside_activity_share=0.0)
+    assert not in_spans(_fasc(t0)["peak_time"], spans, margin=0.28).any()
+
+
+def test_bursty_units_fire_in_irregular_clusters():
+    fs = 2048.0
+    _, truth = simulate(scenario="bursty", seed=3)
+    _, plain = simulate(scenario="bursty", seed=3, burst_prob=0.0)
+    f = _fasc(truth)
+    assert set(truth["trial_type"]) == {"fasciculation"}
+    sizes, inner = [], []
+    for u in np.unique(f["unit"]):
+        isi = np.diff(np.sort(f["onset"][f["unit"] == u]))
+        assert isi.min() >= 0.020 - 1.5 / fs
+        starts, stops = run_bounds(isi <= 0.200 + 1.5 / fs)
+        sizes += list(stops - starts + 1)
+        inner += list(isi[isi <= 0.200 + 1.5 / fs])
+    sizes = np.asarray(sizes)
+    assert sizes.size >= 20 and (sizes >= 3).sum() >= 5 and (sizes == 2).any()
+    inner = np.asarray(inner)
+    assert inner.std() / inner.mean() > 0.3  # irregular within clusters
+    assert _fasc(plain).size < 0.8 * f.size
+
+
+def test_ecg_on_one_or_two_channels_in_noise_sigmas():
+    sp = SCENARIOS["ecg_partial"]
+    assert sp.duration_s == 1200.0 and not sp.ecg_channel
+    kw = dict(duration_s=60, n_fasc_units=0)
+    for seed in (0, 1, 2):
+        rec, truth = simulate(scenario="ecg_partial", seed=seed, **kw)
+        off, _ = simulate(scenario="ecg_partial", seed=seed, ecg_snr=0.0, **kw)
+        ecg = (rec.data - off.data) * 1e6
+        reached = np.flatnonzero(np.abs(ecg).max(axis=1) > 0)
+        assert 1 <= reached.size <= 2 and np.all(np.diff(reached) == 1)
+        names = {rec.ch_names[i] for i in reached}
+        rows = truth[truth["artifact_kind"] == "ecg"]
+        assert rows.size > 40 and all(set(c.split(",")) <= names for c in rows["channels"])
+        sos = signal.butter(4, [20.0, 450.0], btype="bandpass", fs=rec.sfreq, output="sos")
+        band = signal.sosfiltfilt(sos, ecg[reached], axis=1)
+        sigma = np.asarray(rec.metadata["noise_in_band_uv"])[reached]
+        peak = np.abs(band).max(axis=1) / sigma
+        assert np.all((peak >= 5.0) & (peak <= 10.0 * 1.2)), peak
+    # Rest fasciculations on every channel.
+    rec, truth = simulate(scenario="ecg_partial", seed=0, duration_s=60)
+    assert set(_fasc(truth)["channel"]) == set(rec.ch_names)
+
+
+def test_glitches_are_single_samples():
+    rec, truth = simulate(scenario="glitches", seed=5, n_fasc_units=0, **CLEAN)
+    assert rec.sfreq == 200.0 and rec.n_channels == 4
+    g = truth[truth["artifact_kind"] == "glitch"]
+    assert g.size >= 20 and "fasciculation" not in set(truth["trial_type"])
+    x = rec.data * 1e6
+    assert np.count_nonzero(x) == g.size  # nothing else in the signal: one sample each
+    ch = np.array([rec.ch_names.index(c) for c in g["channel"]])
+    idx = np.rint(g["onset"] * rec.sfreq).astype(int)
+    amp = x[ch, idx]
+    assert np.all((np.abs(amp) >= 20.0) & (np.abs(amp) <= 30.0))
+    assert (amp > 0).any() and (amp < 0).any()
+    np.testing.assert_allclose(np.abs(amp), g["peak_amplitude_uv"])
+    assert np.all(g["duration"] == 1 / rec.sfreq)
+    # The full scenario has the same glitches plus genuine fasciculations.
+    _, full = simulate(scenario="glitches", seed=5)
+    np.testing.assert_array_equal(full[full["artifact_kind"] == "glitch"]["onset"], g["onset"])
+    assert _fasc(full).size > 10
+
+
+def test_board_125hz_16ch():
+    rec, truth = simulate(scenario="board_125hz_16ch", seed=0, duration_s=30)
+    assert rec.sfreq == 125.0 and rec.n_channels == 16 and rec.ch_names[0] == "EMG CH01"
+    assert np.abs(np.median(rec.data * 1e6, axis=1)).max() > 1000  # DC offsets
+    assert "line" in set(truth["artifact_kind"]) and rec.metadata["line_freq_hz"] in (50.0, 60.0)
+    assert _fasc(truth).size > 10
+
+
+def test_inject_tonic_into_a_background():
+    rng = np.random.default_rng(0)
+    bg = Recording(rng.standard_normal((2, 250 * 60)) * 4e-6, 250.0, ["EMG 1", "EMG 2"], ["emg", "emg"])
+    rec, truth = inject(bg, scenario="tonic", seed=1)
+    stretches, discharges = _tonic_parts(truth)
+    assert stretches.size == 2 and discharges.size > 20 and _fasc(truth).size > 0
+
+
+def test_new_parameters_are_checked():
+    with pytest.raises(ParameterError, match="refractory"):
+        ScenarioParams(burst_prob=0.3, burst_interval_ms=(10.0, 50.0))
+    with pytest.raises(ParameterError, match="not both"):
+        ScenarioParams(ecg_uv=100.0, ecg_snr=5.0)
+    with pytest.raises(ParameterError, match="fasc_beside_activity_share"):
+        ScenarioParams(fasc_beside_activity_share=1.5)
+

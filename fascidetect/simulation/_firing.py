@@ -1,11 +1,12 @@
-"""Discharge timing: renewal trains, operational-time trains for varying rates, and
-placement of non-overlapping episodes."""
+"""Discharge timing: renewal trains, operational-time trains for varying rates, clusters,
+uniform draws over spans, refractory thinning and placement of non-overlapping episodes."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import ParameterError
+from ._ranges import _draw, _pair
 
 
 def _gamma_renewal(rng, duration_s, rate_hz, cv, min_isi_s, start_s=0.0):
@@ -75,3 +76,50 @@ def _place_intervals(rng, lengths, total_s, edge_s, gap_s=1.0):
         starts[i] = pos
         pos += lengths[i] + gap_s
     return starts, lengths
+
+
+def _cluster_members(rng, starts, size, interval_ms):
+    """Return (times, owner) of the later discharges of clusters that begin at ``starts``.
+
+    Each cluster holds ``size`` discharges in all (drawn per cluster, the first being
+    the start itself) separated by intervals drawn independently in ``interval_ms``, so
+    clusters are irregular in both length and spacing. ``owner`` indexes ``starts``.
+    """
+    lo, hi = _pair(size)
+    sizes = rng.integers(int(round(lo)), int(round(hi)) + 1, starts.size)
+    n_after = sizes - 1
+    gaps = _draw(rng, interval_ms, int(n_after.sum())) / 1000.0
+    # Cumulative sums restarted at each cluster: subtract the running total at its start.
+    total = np.cumsum(gaps)
+    first = np.cumsum(n_after) - n_after
+    restart = np.repeat(total[first[n_after > 0]] - gaps[first[n_after > 0]], n_after[n_after > 0])
+    owner = np.repeat(np.arange(starts.size), n_after)
+    return starts[owner] + total - restart, owner
+
+
+def _uniform_in_spans(rng, spans, n):
+    """Return ``n`` times drawn uniformly over the union of disjoint spans."""
+    arr = np.asarray(spans, float).reshape(-1, 2)
+    lengths = arr[:, 1] - arr[:, 0]
+    u = rng.uniform(0.0, lengths.sum(), n)
+    cum = np.cumsum(lengths)
+    k = np.minimum(np.searchsorted(cum, u, side="right"), arr.shape[0] - 1)
+    return arr[k, 0] + u - (cum[k] - lengths[k])
+
+
+def _drop_close(times, keep_times, min_gap_s):
+    """Return the sorted ``times`` that keep ``min_gap_s`` to ``keep_times`` and to each other.
+
+    A time is dropped when it lies closer than ``min_gap_s`` to any of ``keep_times``
+    (sorted) or to the previous one of ``times``; a kept time is then never closer than
+    ``min_gap_s`` to any other.
+    """
+    times = np.sort(times)
+    if times.size == 0:
+        return times
+    j = np.searchsorted(keep_times, times)
+    before = np.where(j > 0, times - keep_times[np.maximum(j - 1, 0)], np.inf) if keep_times.size else np.inf
+    after = np.where(j < keep_times.size, keep_times[np.minimum(j, keep_times.size - 1)] - times,
+                     np.inf) if keep_times.size else np.inf
+    prev = np.diff(times, prepend=-np.inf)
+    return times[(before >= min_gap_s) & (after >= min_gap_s) & (prev >= min_gap_s)]

@@ -16,8 +16,9 @@ from ..recording import Annotation, Recording
 from ._firing import _place_intervals
 from ._montage import _Montage, _make_montage
 from ._ranges import _draw, _pair
-from ._sources import (_background_noise, _baseline, _ecg, _in_band_rms, _line, _motion, _pops,
-                       _saturation_rows)
+from ._sources import (_background_noise, _baseline, _detection_band_sos, _ecg, _glitches,
+                       _in_band_rms, _line, _motion, _pops, _saturation_rows)
+from ._tonic import _tonic
 from ._units import _episode, _fasciculations
 from ._waveforms import _Renderer
 from .scenarios import ScenarioParams, get_scenario
@@ -26,6 +27,13 @@ from .scenarios import ScenarioParams, get_scenario
 _SFREQ_LIMITS = (100.0, 10000.0)
 #: Fixed measurement date so that written files are byte-reproducible.
 _MEAS_DATE = _dt.datetime(2024, 1, 1, 9, 0, 0, tzinfo=_dt.timezone.utc)
+#: Independent random streams, one per component. Components added later take new
+#: streams at the end, so the earlier ones (and every existing scenario) are unchanged.
+_N_STREAMS = 12
+#: Episodes during which no fasciculation is placed (tonic stretches are not among them).
+_MASKING_KINDS = ("spasm", "voluntary", "motion")
+#: Episodes beside which extra fasciculations may go (``fasc_beside_activity_share``).
+_BESIDE_KINDS = ("spasm", "voluntary")
 
 
 def simulate(duration_s: float | None = None, sfreq: float | None = None,
@@ -60,8 +68,9 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
         Samples in volts; ``annotations`` hold the experimenter's "voluntary" marks only
         (never the truth); ``metadata`` records scenario, seed, layout and mains frequency.
     truth : ndarray of EVENT_DTYPE
-        One row per fasciculation discharge, spasm episode, voluntary contraction and
-        artifact (ecg, motion, pop, line, saturation), sorted by onset. Discharge
+        One row per fasciculation discharge, spasm episode, voluntary contraction, tonic
+        stretch and tonic discharge (both ``voluntary``; discharges carry their ``unit``)
+        and artifact (ecg, motion, pop, line, glitch, saturation), sorted by onset. Discharge
         amplitudes, peak times and extents are measured on the rendered potentials, so
         at low rates they describe the smeared potential actually in the signal.
 
@@ -98,8 +107,8 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
     montage = _make_montage(n_ch, layout, names)
     n = int(round(duration * fs))
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
-    (r_place, r_fasc, r_episode, r_ecg, r_line, r_motion, r_pop, r_noise, r_base, r_level) = streams
+    (r_place, r_fasc, r_episode, r_ecg, r_line, r_motion, r_pop, r_noise, r_base, r_level,
+     r_tonic, r_glitch) = _streams(seed)
 
     noise_level = _draw(r_level, sp.noise_uv, montage.n)
     renderer = _Renderer(fs, montage.n, n)
@@ -109,30 +118,19 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
     # below the broadband level when much of the noise is 1/f.
     noise = _in_band_rms(background, fs) if background is not None else np.zeros(montage.n)
 
-    # Episodes (spasm, voluntary, motion) share one placement so that they never overlap.
-    kinds = ["spasm"] * sp.n_spasms + ["voluntary"] * sp.n_voluntary + ["motion"] * sp.n_motion
-    lengths = np.array([_draw(r_place, sp.spasm_duration_s) if k == "spasm" else
-                        _draw(r_place, sp.voluntary_duration_s) if k == "voluntary" else
-                        _draw(r_place, sp.motion_duration_s) for k in kinds])
-    starts, lengths = _place_intervals(r_place, lengths, duration, sp.edge_s)
-    spans = [(s, s + L) for s, L, k in zip(starts, lengths, kinds)]
+    kinds, starts, lengths = _place_episodes(r_place, sp, duration)
+    spans = [(s, s + L) for s, L in zip(starts, lengths)]
 
     emg = np.zeros((montage.n, n))
-    truth_parts = []
-    annotations = []
-    sig, fasc_rows = _fasciculations(r_fasc, sp, montage, renderer, duration, spans, noise)
-    emg += sig
-    truth_parts.append(fasc_rows)
-    rows, marks = _add_episodes(r_episode, sp, kinds, spans, montage, renderer, noise, emg)
-    truth_parts += rows
-    annotations += marks
+    truth_parts, annotations = _add_motor_units((r_fasc, r_episode, r_tonic), sp, montage, renderer,
+                                                duration, kinds, spans, noise, emg)
     mot_idx = [i for i, k in enumerate(kinds) if k == "motion"]
     if mot_idx:
         sig, rows = _motion(r_motion, sp, montage, fs, n, starts[mot_idx], lengths[mot_idx], noise)
         emg += sig
         truth_parts.append(rows)
     ecg_lead = None
-    if _pair(sp.ecg_uv)[1] > 0:
+    if _pair(sp.ecg_uv)[1] > 0 or _pair(sp.ecg_snr)[1] > 0:
         sig, ecg_lead, rows = _ecg(r_ecg, sp, montage, fs, n, noise)
         emg += sig
         truth_parts.append(rows)
@@ -143,6 +141,10 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
         truth_parts.append(row)
     if sp.n_pops > 0:
         sig, rows = _pops(r_pop, sp, montage, fs, n, duration, noise)
+        emg += sig
+        truth_parts.append(rows)
+    if sp.glitch_rate_per_min > 0:
+        sig, rows = _glitches(r_glitch, sp, montage, fs, n, duration, noise)
         emg += sig
         truth_parts.append(rows)
     if background is not None:
@@ -179,8 +181,8 @@ def inject(recording: Recording, scenario="rest", seed: int = 0, *, picks=None, 
 
     The most realistic test: real noise, hum, drift and artifacts of a real amplifier,
     with known discharges on top. Only motor-unit activity (fasciculations and, if the
-    scenario asks, spasms and voluntary contractions) is injected; the background's own
-    events are unknown, so use rest recordings.
+    scenario asks, spasms, voluntary contractions and tonic stretches) is injected; the
+    background's own events are unknown, so use rest recordings.
 
     Parameters
     ----------
@@ -222,29 +224,23 @@ def inject(recording: Recording, scenario="rest", seed: int = 0, *, picks=None, 
     montage = _Montage(names, np.column_stack([np.zeros(idx.size), np.arange(idx.size)]).astype(float), False)
     bg = rec.get_data(idx) * 1e6
     # Visibility against the background's robust noise in the detection band.
-    hp, lp = 20.0, min(450.0, 0.45 * fs)
-    sos = _sig.butter(4, [hp, lp], btype="bandpass", fs=fs, output="sos")
-    filt = _sig.sosfiltfilt(sos, np.nan_to_num(bg - np.nanmedian(bg, axis=1, keepdims=True)), axis=1)
+    filt = _sig.sosfiltfilt(_detection_band_sos(fs),
+                            np.nan_to_num(bg - np.nanmedian(bg, axis=1, keepdims=True)), axis=1)
     noise = np.median(np.abs(filt - np.median(filt, axis=1, keepdims=True)), axis=1) / 0.6745
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
-    r_place, r_fasc, r_episode = streams[:3]
-    kinds = ["spasm"] * sp.n_spasms + ["voluntary"] * sp.n_voluntary
-    lengths = np.array([_draw(r_place, sp.spasm_duration_s if k == "spasm" else sp.voluntary_duration_s)
-                        for k in kinds])
-    starts, lengths = _place_intervals(r_place, lengths, duration, sp.edge_s)
+    streams = _streams(seed)
+    r_place, r_fasc, r_episode, r_tonic = streams[0], streams[1], streams[2], streams[10]
+    kinds, starts, lengths = _place_episodes(r_place, sp, duration, motion=False)
     spans = [(s, s + L) for s, L in zip(starts, lengths)]
     # Existing voluntary/BAD marks of the background are activity too.
-    spans += [(a.onset, a.onset + a.duration) for a in rec.annotations
+    marked = [(a.onset, a.onset + a.duration) for a in rec.annotations
               if a.duration > 0 and ("voluntary" in a.description.lower()
                                      or a.description.lower().startswith("bad"))]
     renderer = _Renderer(fs, montage.n, n)
-    added, rows = _fasciculations(r_fasc, sp, montage, renderer, duration, spans, noise)
-    parts = [rows]
-    annotations = list(rec.annotations)
-    rows, marks = _add_episodes(r_episode, sp, kinds, spans, montage, renderer, noise, added)
-    parts += rows
-    annotations += marks
+    added = np.zeros((montage.n, n))
+    parts, marks = _add_motor_units((r_fasc, r_episode, r_tonic), sp, montage, renderer, duration,
+                                    kinds, spans, noise, added, masked=marked)
+    annotations = list(rec.annotations) + marks
     data = rec.get_data().copy()
     data[idx] += added * 1e-6
     meta = dict(rec.metadata)
@@ -254,18 +250,41 @@ def inject(recording: Recording, scenario="rest", seed: int = 0, *, picks=None, 
     return out, sort_events(np.concatenate(parts))
 
 
+def _add_motor_units(rngs, sp, montage, renderer, duration, kinds, spans, noise, out, masked=()):
+    """Add fasciculations, episodes and tonic stretches into ``out``; return (truth parts,
+    annotations).
+
+    ``rngs`` are the fasciculation, episode and tonic streams; ``masked`` are further
+    spans no fasciculation goes near (a real background's own activity marks).
+    """
+    r_fasc, r_episode, r_tonic = rngs
+    sig, fasc_rows = _fasciculations(r_fasc, sp, montage, renderer, duration,
+                                     _spans_of(spans, kinds, _MASKING_KINDS) + list(masked), noise,
+                                     _spans_of(spans, kinds, _BESIDE_KINDS))
+    out += sig
+    parts = [fasc_rows]
+    rows, marks = _add_episodes(r_episode, sp, kinds, spans, montage, renderer, noise, out)
+    parts += rows
+    if sp.n_tonic > 0:
+        sig, rows = _tonic(r_tonic, sp, montage, renderer, _spans_of(spans, kinds, ("tonic",)),
+                           noise, _next_unit_id(fasc_rows))
+        out += sig
+        parts.append(rows)
+    return parts, marks
+
+
 def _add_episodes(rng, sp, kinds, spans, montage, renderer, noise, out):
     """Add the spasm and voluntary episodes into ``out``; return (truth rows, annotations).
 
-    ``kinds`` and ``spans`` pair up (extra spans, e.g. a background's own marks, are
-    ignored); motion episodes are skipped (see ``_motion``). Each episode is added to
+    ``kinds`` and ``spans`` pair up; motion episodes and tonic stretches are skipped
+    (see ``_motion`` and ``_tonic``). Each episode is added to
     ``out`` in turn, so the sum is the same float for float whatever ``out`` held.
     The annotations are the experimenter's "voluntary" marks, a little wider than the
     contraction.
     """
     rows, marks = [], []
     for (s, e), k in zip(spans, kinds):  # a loop over a handful of episodes
-        if k == "motion":
+        if k not in ("spasm", "voluntary"):
             continue
         sig, row = _episode(rng, sp, k, montage, renderer, s, e - s, noise)
         out += sig
@@ -274,3 +293,33 @@ def _add_episodes(rng, sp, kinds, spans, montage, renderer, noise, out):
             slack = sp.voluntary_mark_slack_s
             marks.append(Annotation(max(0.0, s - slack), e - s + 2 * slack, "voluntary"))
     return rows, marks
+
+
+def _streams(seed):
+    """Return the independent random generators of one simulation."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(_N_STREAMS)]
+
+
+def _place_episodes(rng, sp, duration, motion: bool = True):
+    """Return (kinds, starts, lengths) of the scenario's non-overlapping episodes.
+
+    Spasms, voluntary contractions, motion (unless ``motion`` is False) and tonic
+    stretches share one placement so that they never overlap; each length is drawn from
+    the scenario's ``<kind>_duration_s``.
+    """
+    kinds = ["spasm"] * sp.n_spasms + ["voluntary"] * sp.n_voluntary
+    kinds += ["motion"] * (sp.n_motion if motion else 0) + ["tonic"] * sp.n_tonic
+    lengths = np.array([_draw(rng, getattr(sp, f"{k}_duration_s")) for k in kinds])
+    starts, lengths = _place_intervals(rng, lengths, duration, sp.edge_s)
+    return kinds, starts, lengths
+
+
+def _spans_of(spans, kinds, wanted):
+    """Return the spans whose kind is among ``wanted``."""
+    return [span for span, k in zip(spans, kinds) if k in wanted]
+
+
+def _next_unit_id(rows) -> int:
+    """Return the first unit id not used in ``rows``."""
+    return int(rows["unit"].max()) + 1 if rows.size else 0
+

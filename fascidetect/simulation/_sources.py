@@ -10,8 +10,19 @@ from scipy import signal as _sig
 
 from ..events import empty_events
 from ..spans import prefix_counts, run_bounds
-from ._ranges import _draw
-from ._truth import _join, _visible
+from ._ranges import _draw, _draw_int, _pair
+from ._truth import _join, _reference_noise, _visible
+
+#: The detector's band (docs/domain.md): visibility and noise sigmas refer to it.
+_BAND_HP_HZ, _BAND_LP_HZ, _BAND_LP_NYQUIST_SHARE = 20.0, 450.0, 0.45
+#: Half length of the single beat whose band-passed peak sets ECG gains in noise sigmas (s).
+_BEAT_HALF_S = 1.0
+
+
+def _detection_band_sos(sfreq):
+    """Return the 4th-order Butterworth band-pass (SOS) of the detection band at ``sfreq``."""
+    return _sig.butter(4, [_BAND_HP_HZ, min(_BAND_LP_HZ, _BAND_LP_NYQUIST_SHARE * sfreq)],
+                       btype="bandpass", fs=sfreq, output="sos")
 
 
 def _ecg_wave(t, lead):
@@ -51,9 +62,11 @@ def _ecg(rng, sp, montage, sfreq, n, noise):
     qrs = np.linspace(-0.05, 0.05, 41)
     shapes = g @ np.vstack([_ecg_wave(qrs, 0), _ecg_wave(qrs, 1)])   # (C, 41)
     p2p = np.ptp(shapes, axis=1)
-    scale = amp / max(np.max(np.abs(shapes)), 1e-12)
-    contamination = scale * (g @ sources)
-    main = int(np.argmax(p2p))
+    scale = np.full(montage.n, amp / max(np.max(np.abs(shapes)), 1e-12))
+    if _pair(sp.ecg_n_channels)[1] > 0 or _pair(sp.ecg_snr)[1] > 0:
+        scale = _ecg_gains(rng, sp, g, sfreq, noise, scale)
+    contamination = scale[:, None] * (g @ sources)
+    main = int(np.argmax(scale * p2p))
     rows = empty_events(r_times.size)
     rows["trial_type"] = "artifact"
     rows["artifact_kind"] = "ecg"
@@ -62,13 +75,36 @@ def _ecg(rng, sp, montage, sfreq, n, noise):
     rows["duration_ms"] = 100.0
     rows["peak_time"] = r_times
     rows["channel"] = montage.names[main]
-    amp_ch = beat_amp[:, None] * scale * p2p[None, :]
+    amp_ch = beat_amp[:, None] * scale[None, :] * p2p[None, :]
     rows["peak_amplitude_uv"] = amp_ch[:, main]
     vis = _visible(amp_ch, noise[None, :], sp.visibility_snr)
     vis[:, main] = True
     rows["channels"] = [_join(montage.names, v) for v in vis]
     lead = 1000.0 * sources[0]   # a clean 1 mV chest lead
     return contamination, lead, rows
+
+
+def _ecg_gains(rng, sp, g, sfreq, noise, scale):
+    """Return per-channel ECG gains: zero off the reached channels, noise sigmas if asked.
+
+    The heart reaches ``sp.ecg_n_channels`` adjacent channels (all when 0). With
+    ``sp.ecg_snr`` each reached channel's gain makes the band-passed peak of a beat that
+    many in-band noise sigmas; otherwise they keep ``scale`` (from ``sp.ecg_uv``).
+    """
+    n_ch = g.shape[0]
+    reached = np.ones(n_ch, bool)
+    if _pair(sp.ecg_n_channels)[1] > 0:
+        k = min(_draw_int(rng, sp.ecg_n_channels), n_ch)
+        first = int(rng.integers(0, n_ch - k + 1))
+        reached[:] = False
+        reached[first:first + k] = True
+    if _pair(sp.ecg_snr)[1] <= 0:
+        return np.where(reached, scale, 0.0)
+    t = np.arange(-_BEAT_HALF_S, _BEAT_HALF_S, 1.0 / sfreq)
+    beat = g @ np.vstack([_ecg_wave(t, 0), _ecg_wave(t, 1)])
+    peak = np.max(np.abs(_sig.sosfiltfilt(_detection_band_sos(sfreq), beat, axis=1)), axis=1)
+    target = _draw(rng, sp.ecg_snr, n_ch) * _reference_noise(noise)
+    return np.where(reached, target / np.maximum(peak, 1e-12), 0.0)
 
 
 def _line(rng, sp, montage, sfreq, n, noise):
@@ -151,6 +187,34 @@ def _pops(rng, sp, montage, sfreq, n, duration, noise):
     return out, rows
 
 
+def _glitches(rng, sp, montage, sfreq, n, duration, noise):
+    """Return (spikes, truth rows) of single-sample glitches, each on one random channel.
+
+    Consumer boards (the Ganglion's radio link, ADC hiccups) show lone samples off the
+    trace: one sample is no motor-unit potential at any rate.
+    """
+    out = np.zeros((montage.n, n))
+    count = int(rng.poisson(sp.glitch_rate_per_min * (duration - 2 * sp.edge_s) / 60.0))
+    idx = np.rint(rng.uniform(sp.edge_s, duration - sp.edge_s, count) * sfreq).astype(np.int64)
+    ch = rng.integers(0, montage.n, count)
+    amp = _draw(rng, sp.glitch_uv, count) * rng.choice([-1.0, 1.0], count)
+    # Two glitches on one sample would make one of double height: keep the first.
+    _, first = np.unique(ch * n + idx, return_index=True)
+    first = np.sort(first)
+    idx, ch, amp = idx[first], ch[first], amp[first]
+    out[ch, idx] = amp
+    rows = empty_events(idx.size)
+    rows["trial_type"], rows["artifact_kind"] = "artifact", "glitch"
+    rows["onset"] = rows["peak_time"] = idx / sfreq
+    rows["duration"] = 1.0 / sfreq
+    rows["duration_ms"] = 1000.0 / sfreq
+    names = np.asarray(montage.names, dtype=object)
+    rows["channel"] = rows["channels"] = names[ch]
+    rows["peak_amplitude_uv"] = np.abs(amp)
+    rows["snr"] = np.abs(amp) / _reference_noise(noise)[ch]
+    return out, rows
+
+
 def _saturation_rows(data_uv, clip_uv, names, sfreq):
     """Return truth rows for spans where any channel sits at the rail."""
     at_rail = np.abs(data_uv) >= clip_uv * (1 - 1e-9)
@@ -189,8 +253,7 @@ def _background_noise(rng, sp, n_channels, n, noise):
 def _in_band_rms(x, sfreq, max_s=20.0):
     """Return the RMS of ``x`` in the detection band (20 Hz to min(450, 0.45 fs))."""
     m = min(x.shape[1], int(max_s * sfreq))   # an excerpt suffices for stationary noise
-    sos = _sig.butter(4, [20.0, min(450.0, 0.45 * sfreq)], btype="bandpass", fs=sfreq, output="sos")
-    y = _sig.sosfiltfilt(sos, x[:, :m], axis=1)
+    y = _sig.sosfiltfilt(_detection_band_sos(sfreq), x[:, :m], axis=1)
     return np.sqrt(np.mean(y[:, m // 10:m - m // 10] ** 2, axis=1))
 
 

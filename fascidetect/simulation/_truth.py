@@ -1,4 +1,5 @@
-"""Shared pieces of truth rows: which channels see an event, and channel lists."""
+"""Shared pieces of truth rows: which channels see an event, channel lists, and the
+noise that amplitudes given in noise sigmas refer to."""
 
 from __future__ import annotations
 
@@ -13,3 +14,18 @@ def _visible(values_uv, noise_uv, snr):
 
 def _join(names, mask):
     return ",".join(n for n, m in zip(names, mask) if m)
+
+
+#: Noise level that amplitudes given in noise sigmas refer to when the noise is off (µV).
+_NOISE_OFF_REFERENCE_UV = 1.0
+
+
+def _reference_noise(noise_uv):
+    """Return the per-channel noise that amplitudes in noise sigmas are scaled to.
+
+    The in-band noise itself, or 1 µV on a channel without noise. So, unlike other
+    amplitudes, those given in noise sigmas change when the noise is switched off; the
+    timing and channels of the events do not (they use the same draws).
+    """
+    noise_uv = np.asarray(noise_uv, float)
+    return np.where(noise_uv > 0, noise_uv, _NOISE_OFF_REFERENCE_UV)

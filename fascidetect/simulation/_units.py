@@ -7,20 +7,38 @@ import numpy as np
 
 from ..events import empty_events
 from ..spans import in_spans
-from ._firing import _gamma_renewal, _operational_time_train
+from ._firing import _cluster_members, _drop_close, _gamma_renewal, _operational_time_train, _uniform_in_spans
 from ._ranges import _draw, _draw_int, _pair
 from ._truth import _join, _visible
 from ._waveforms import _make_unit
 from .scenarios import ScenarioParams
 
 
+#: No fasciculation within this of an episode unless the scenario asks (s); the zone
+#: "right beside activity" of ``fasc_beside_activity_share`` is the same width.
+ACTIVITY_MARGIN_S = 0.3
+
+
 def _trapezoid(t, dur, up, down):
     return np.clip(np.minimum(t / up, (dur - t) / down), 0.0, 1.0)
 
 
+def _beside_zones(spans, margin_s, lo_s, hi_s):
+    """Return the spans of ``margin_s`` just before and just after each span, in [lo, hi]."""
+    zones = [(max(lo_s, s - margin_s), min(hi_s, s)) for s, _ in spans]
+    zones += [(max(lo_s, e), min(hi_s, e + margin_s)) for _, e in spans]
+    return [(a, b) for a, b in zones if b > a]
+
+
 # ====================================================================== components
-def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclude, noise):
-    """Add fasciculating units into a buffer; return (buffer, truth rows)."""
+def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclude, noise,
+                    beside=()):
+    """Add fasciculating units into a buffer; return (buffer, truth rows).
+
+    ``exclude`` are the episodes no discharge is placed in or near (unless
+    ``sp.fasc_during_activity``); ``beside`` those next to which extra discharges go
+    when ``sp.fasc_beside_activity_share`` is positive.
+    """
     buf = renderer.new_buffer()
     n_units = _draw_int(rng, sp.n_fasc_units) if _pair(sp.n_fasc_units)[1] > 0 else 0
     rows = []
@@ -30,6 +48,7 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
     # root pattern such as L5 shows on several muscles.
     hosts = rng.permutation(montage.channels_for(sp.fasc_muscles))
     refr = sp.refractory_ms / 1000.0
+    zones = _beside_zones(beside, ACTIVITY_MARGIN_S, sp.edge_s, duration - sp.edge_s)
     forced = False
     for u in range(n_units):  # a loop over a handful of units
         if montage.grid:
@@ -59,9 +78,18 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
         partners = partners[keep]
         times = np.concatenate([t, partners])
         kind = np.concatenate([np.zeros(t.size, int), np.ones(partners.size, int)])
+        if sp.burst_prob > 0:
+            members = _bursts(rng, sp, t, is_doublet, refr, duration)
+            times = np.concatenate([times, members])
+            kind = np.concatenate([kind, np.full(members.size, 2)])
         if not sp.fasc_during_activity:
-            ok = ~in_spans(times, exclude, margin=0.3)
+            ok = ~in_spans(times, exclude, margin=ACTIVITY_MARGIN_S)
             times, kind = times[ok], kind[ok]
+        if sp.fasc_beside_activity_share > 0 and zones:
+            extra = _uniform_in_spans(rng, zones, rng.binomial(times.size, sp.fasc_beside_activity_share))
+            extra = _drop_close(extra, np.sort(times), refr)
+            times = np.concatenate([times, extra])
+            kind = np.concatenate([kind, np.full(extra.size, 3)])
         order = np.argsort(times)
         times, kind = times[order], kind[order]
         if times.size == 0:
@@ -73,13 +101,27 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
     return renderer.trim(buf), truth
 
 
-def _discharge_rows(renderer, unit, times, amps, unit_id, montage, noise, sp):
+def _bursts(rng, sp, t, is_doublet, refr, duration):
+    """Return the cluster discharges that follow some of a unit's ordinary discharges ``t``.
+
+    A cluster starts at an ordinary discharge without a doublet partner (so the two
+    never collide) and keeps the refractory period to the unit's next ordinary discharge.
+    """
+    first = np.flatnonzero(~is_doublet & (rng.random(t.size) < sp.burst_prob))
+    members, owner = _cluster_members(rng, t[first], sp.burst_size, sp.burst_interval_ms)
+    nxt = first[owner] + 1
+    nxt_t = np.where(nxt < t.size, t[np.minimum(nxt, t.size - 1)], np.inf)
+    return members[(nxt_t - members > refr) & (members < duration - sp.edge_s)]
+
+
+def _discharge_rows(renderer, unit, times, amps, unit_id, montage, noise, sp,
+                    trial_type="fasciculation"):
     """Return truth rows of one unit's discharges measured on the rendered templates."""
     fs = renderer.sfreq
     p, m0 = renderer.offsets(unit, times)
     p2p, peak, onset, end = renderer.features(unit)
     rows = empty_events(times.size)
-    rows["trial_type"] = "fasciculation"
+    rows["trial_type"] = trial_type
     rows["onset"] = (m0 + onset[p]) / fs
     rows["duration"] = (end[p] - onset[p] + 1) / fs
     rows["duration_ms"] = rows["duration"] * 1000.0

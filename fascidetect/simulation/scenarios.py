@@ -66,7 +66,21 @@ class ScenarioParams:
         No two discharges of one unit closer than this, except doublets.
     fasc_during_activity : bool
         If False, no fasciculation is placed within 0.3 s of a spasm, voluntary or motion
-        episode, where no detector can see one and truth would be unmeasurable.
+        episode, where no detector can see one and truth would be unmeasurable (tonic
+        stretches do not count: fasciculations go on during them).
+    fasc_beside_activity_share : float
+        Each unit gains about this share (0-1) of its own discharge count in extra
+        discharges right beside activity: uniformly within 0.3 s before or after a spasm
+        or voluntary episode (not inside it), keeping the refractory period. 0 keeps the
+        rule above; patients often twitch as a cramp fades.
+    burst_prob : float
+        Probability that an ordinary discharge starts a cluster of the same unit
+        (pathological fasciculating units fire doublets, triplets and short clusters).
+    burst_size : int or range
+        Discharges in a cluster, the first included (2 = doublet, 3 = triplet, ... 5).
+    burst_interval_ms : range
+        Intervals inside a cluster, drawn independently (irregular); at least
+        ``refractory_ms``.
     n_spasms : int
         Number of spasm episodes.
     spasm_duration_s, spasm_n_units, spasm_cv, spasm_rms_uv : range
@@ -84,8 +98,41 @@ class ScenarioParams:
         Voluntary contractions: regular firing from 8 Hz at recruitment up to 35 Hz.
     voluntary_mark_slack_s : float
         The "voluntary" annotation starts and ends this much outside the contraction.
+    n_tonic : int
+        Number of tonic (postural) stretches: a few motor units firing steadily near the
+        noise floor, never annotated (nobody marks a muscle that did not quite relax).
+        Truth: a ``voluntary`` row per stretch (its channels, mean rate, RMS) and a
+        ``voluntary`` row per discharge (with its ``unit``), never ``fasciculation``.
+    tonic_duration_s : range
+        Stretch length (several seconds to tens of seconds).
+    tonic_n_units : int or range
+        Units firing in one stretch (1-3).
+    tonic_extent_ch : int or range
+        Adjacent channels (or grid rows/cols) the stretch's units sit on (1-3).
+    tonic_rate_hz, tonic_cv : range
+        Per-unit mean rate (6-20 Hz) and inter-discharge CV (0.1-0.3): regular firing.
+    tonic_rate_wander : float
+        Relative amplitude of a slow (0.05-0.3 Hz) wander of each unit's rate.
+    tonic_stagger : float
+        Each unit starts up to this share of the stretch after its onset and stops up
+        to this share before its end (recruitment and derecruitment differ per unit).
+    tonic_snr : range
+        Peak absolute amplitude of a unit's potential on its main channel over that
+        channel's in-band noise sigma (1.5-4: near the floor), the truth's ``snr``. With
+        the noise switched off it refers to 1 µV.
+    tonic_duration_ms, tonic_spread : range
+        Potential duration and footprint decay length of tonic units.
+    tonic_muscles : tuple of str
+        Muscle tokens hosting tonic stretches (empty: any).
     ecg_uv : range
         R-wave amplitude on the most contaminated channel (50-500 µV); 0 switches off.
+    ecg_snr : range
+        Instead of ``ecg_uv``: peak absolute ECG amplitude in the detection band
+        (20-450 Hz) over the in-band noise sigma, drawn per contaminated channel (5-10:
+        small, yet above a detection threshold). 0 uses ``ecg_uv``.
+    ecg_n_channels : int or range
+        Number of adjacent channels the heart reaches (1-2 at gluteal or paraspinal
+        sites); 0 means every channel with its own gain.
     heart_rate_bpm : range
         Mean heart rate (48-120 bpm = 0.8-2 Hz).
     ecg_channel : bool
@@ -98,6 +145,11 @@ class ScenarioParams:
         Motion transients (< 20 Hz, all channels): count, peak amplitude, length.
     n_pops, pop_uv, pop_tau_ms :
         Electrode pops on one channel: count, step amplitude, decay time constant.
+    glitch_rate_per_min : float
+        Single-sample spikes (ADC or radio-link glitches of consumer boards) per minute,
+        each on one random channel; 0 switches off.
+    glitch_uv : range
+        Glitch height (20-30 µV), either polarity.
     clip_uv : float | None
         Rail of the amplifier: EMG samples are clipped to +/- this value.
     visibility_snr : float
@@ -133,6 +185,10 @@ class ScenarioParams:
     doublet_interval_ms: Range = (30.0, 35.0)
     refractory_ms: float = 20.0
     fasc_during_activity: bool = False
+    fasc_beside_activity_share: float = 0.0
+    burst_prob: float = 0.0
+    burst_size: Range = (2, 5)
+    burst_interval_ms: Range = (20.0, 200.0)
     # spasms
     n_spasms: int = 0
     spasm_duration_s: Range = (2.0, 10.0)
@@ -152,10 +208,25 @@ class ScenarioParams:
     voluntary_extent_ch: int = 3
     voluntary_muscles: tuple = ()
     voluntary_mark_slack_s: float = 0.5
+    # tonic (postural) firing
+    n_tonic: int = 0
+    tonic_duration_s: Range = (5.0, 30.0)
+    tonic_n_units: Range = (1, 3)
+    tonic_extent_ch: Range = (1, 3)
+    tonic_rate_hz: Range = (6.0, 20.0)
+    tonic_cv: Range = (0.1, 0.3)
+    tonic_rate_wander: float = 0.1
+    tonic_stagger: float = 0.2
+    tonic_snr: Range = (1.5, 4.0)
+    tonic_duration_ms: Range = (8.0, 15.0)
+    tonic_spread: Range = (0.2, 0.5)
+    tonic_muscles: tuple = ()
     # ECG
     ecg_uv: Range = 0.0
     heart_rate_bpm: Range = (55.0, 95.0)
     ecg_channel: bool = False
+    ecg_snr: Range = 0.0
+    ecg_n_channels: Range = 0
     # power line
     line_uv: Range = 0.0
     line_freq_hz: float | None = None
@@ -166,6 +237,8 @@ class ScenarioParams:
     n_pops: int = 0
     pop_uv: Range = (200.0, 2000.0)
     pop_tau_ms: Range = (50.0, 400.0)
+    glitch_rate_per_min: float = 0.0
+    glitch_uv: Range = (20.0, 30.0)
     clip_uv: float | None = None
     # truth
     visibility_snr: float = 3.0
@@ -173,7 +246,8 @@ class ScenarioParams:
 
     def __post_init__(self):
         for name in ("noise_uv", "fasc_amplitude_uv", "fasc_duration_ms", "fasc_rate_per_min",
-                     "spasm_rms_uv", "voluntary_rms_uv", "ecg_uv", "line_uv"):
+                     "spasm_rms_uv", "voluntary_rms_uv", "ecg_uv", "line_uv", "ecg_snr",
+                     "tonic_snr", "tonic_rate_hz", "glitch_uv", "burst_interval_ms"):
             lo, hi = _pair(getattr(self, name))
             if lo < 0 or hi < lo:
                 raise ParameterError(f"{name} must be >= 0 and given as a number or (low, high), "
@@ -183,8 +257,26 @@ class ScenarioParams:
             raise ParameterError(f"fasc_duration_ms must lie in 1-60 ms, got {self.fasc_duration_ms!r}")
         if not 0 <= self.pink_fraction <= 1:
             raise ParameterError(f"pink_fraction must lie in [0, 1], got {self.pink_fraction}")
-        if not 0 <= self.doublet_prob <= 1:
-            raise ParameterError(f"doublet_prob must lie in [0, 1], got {self.doublet_prob}")
+        for name in ("doublet_prob", "burst_prob", "fasc_beside_activity_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ParameterError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.burst_prob > 0:
+            if _pair(self.burst_size)[0] < 2:
+                raise ParameterError(f"burst_size counts the first discharge too, so it must be "
+                                     f">= 2, got {self.burst_size!r}")
+            if _pair(self.burst_interval_ms)[0] < self.refractory_ms:
+                raise ParameterError(f"burst_interval_ms {self.burst_interval_ms!r} must not be "
+                                     f"shorter than refractory_ms ({self.refractory_ms:g})")
+        if self.n_tonic > 0 and (_pair(self.tonic_rate_hz)[0] <= 0 or _pair(self.tonic_cv)[0] <= 0):
+            raise ParameterError(f"tonic_rate_hz and tonic_cv must be positive, got "
+                                 f"{self.tonic_rate_hz!r} and {self.tonic_cv!r}")
+        if not 0 <= self.tonic_stagger < 0.5:
+            raise ParameterError(f"tonic_stagger must lie in [0, 0.5), got {self.tonic_stagger}")
+        if _pair(self.ecg_uv)[1] > 0 and _pair(self.ecg_snr)[1] > 0:
+            raise ParameterError("give the ECG amplitude as ecg_uv or as ecg_snr, not both "
+                                 f"(got ecg_uv={self.ecg_uv!r}, ecg_snr={self.ecg_snr!r})")
+        if self.glitch_rate_per_min < 0:
+            raise ParameterError(f"glitch_rate_per_min must be >= 0, got {self.glitch_rate_per_min}")
         if self.line_freq_hz not in (None, 50, 60, 50.0, 60.0):
             raise ParameterError(f"line_freq_hz must be 50, 60 or None, got {self.line_freq_hz}")
         if self.clip_uv is not None and self.clip_uv <= 0:
@@ -196,6 +288,8 @@ class ScenarioParams:
 
 
 _MIXED_NAMES = ("EMG TA_R", "EMG EHL_R", "EMG PL_R", "EMG GMED_R", "EMG GAS_R", "EMG SOL_R")
+#: Proximal sites of a lumbar root study, where the heart reaches a channel or two.
+_PROXIMAL_NAMES = ("EMG GMED_R", "EMG GMAX_R", "EMG BF_R", "EMG VL_R")
 
 #: Named scenarios. ``mixed`` is the demo recording; ``negative`` has no fasciculations.
 SCENARIOS: dict[str, ScenarioParams] = {
@@ -240,6 +334,49 @@ SCENARIOS: dict[str, ScenarioParams] = {
     "negative": ScenarioParams(
         name="negative", description="no fasciculations: rest noise, ECG, hum and one pop (expect ~0 detections)",
         n_fasc_units=0, ecg_uv=(100.0, 400.0), line_uv=(10.0, 40.0), n_pops=1),
+    # Conditions users meet (issue 11): none of them is annotated, as in real recordings.
+    "tonic": ScenarioParams(
+        name="tonic",
+        description="rest fasciculations plus two unannotated tonic stretches (5-30 s) of 1-3 "
+                    "regular units (6-20 Hz, CV 0.1-0.3, peak 1.5-4 noise sigma) on 1-3 channels",
+        n_tonic=2),
+    "tonic_single": ScenarioParams(
+        name="tonic_single",
+        description="60 s of rest fasciculations with one steady unit at 8 Hz (CV 0.1, peak 6 "
+                    "noise sigma) for 24 s on one channel: it must give 0 fasciculations",
+        duration_s=60.0, n_tonic=1, tonic_duration_s=24.0, tonic_n_units=1, tonic_extent_ch=1,
+        tonic_rate_hz=8.0, tonic_cv=0.1, tonic_rate_wander=0.0, tonic_stagger=0.0, tonic_snr=6.0),
+    "near_activity": ScenarioParams(
+        name="near_activity",
+        description="fasciculations right beside (within 0.3 s of) two spasms and two voluntary "
+                    "contractions (10 % of each unit's discharges) and during a tonic stretch",
+        n_spasms=2, n_voluntary=2, fasc_beside_activity_share=0.1, n_tonic=1),
+    "bursty": ScenarioParams(
+        name="bursty",
+        description="fasciculating units firing in irregular clusters: 35 % of discharges start "
+                    "a doublet to quintuplet with intervals of 20-200 ms",
+        fasc_rate_per_min=(5.0, 30.0), burst_prob=0.35, burst_size=(2, 5),
+        burst_interval_ms=(20.0, 200.0)),
+    "ecg_partial": ScenarioParams(
+        name="ecg_partial",
+        description="20 min of rest fasciculations on 4 proximal channels, ECG on only 1-2 of them "
+                    "at 5-10 in-band noise sigma (peak) and no ECG lead",
+        duration_s=1200.0, n_channels=4, ch_names=_PROXIMAL_NAMES, n_fasc_units=4,
+        ecg_snr=(5.0, 10.0), ecg_n_channels=(1, 2)),
+    "glitches": ScenarioParams(
+        name="glitches",
+        description="Ganglion-like board (200 Hz, 4 ch) with single-sample spikes of 20-30 µV "
+                    "(either polarity, 30/min) and some genuine fasciculations",
+        sfreq=200.0, n_channels=4, noise_uv=(2.0, 4.0), pink_fraction=0.5, baseline_uv=100.0,
+        n_fasc_units=(2, 3), fasc_amplitude_uv=(60.0, 300.0), glitch_rate_per_min=30.0,
+        glitch_uv=(20.0, 30.0)),
+    "board_125hz_16ch": ScenarioParams(
+        name="board_125hz_16ch",
+        description="Cyton+Daisy-like board: 125 Hz, 16 ch, DC offsets, mains hum, 1/f noise, "
+                    "rest fasciculations",
+        sfreq=125.0, n_channels=16, noise_uv=(4.0, 10.0), pink_fraction=0.6, baseline_uv=150.0,
+        dc_offset_uv=20000.0, line_uv=(20.0, 100.0), n_fasc_units=(3, 6),
+        fasc_amplitude_uv=(60.0, 300.0)),
 }
 
 

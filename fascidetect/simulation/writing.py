@@ -23,7 +23,9 @@ def _truth_annotations(truth) -> tuple[list, list, list]:
     for row in truth:  # annotation labels, written once per file
         kind = str(row["trial_type"])
         if kind == "voluntary":
-            label = f"{TRUTH_PREFIX}voluntary"
+            # A voluntary row with a unit is one discharge of tonic firing.
+            unit = int(row["unit"])
+            label = f"{TRUTH_PREFIX}voluntary" + (f"/U{unit}" if unit >= 0 else "")
         elif kind == "fasciculation":
             label = f"{TRUTH_PREFIX}fasciculation/U{int(row['unit'])}"
         elif kind == "artifact":
@@ -44,7 +46,8 @@ def write_simulation(recording: Recording, truth, out_dir, stem: str = "sim",
     range taken from the data, so µV potentials survive quantisation (LSB = range/65535).
     Its annotations carry the experimenter's ``voluntary`` marks and, unless
     ``include_truth_annotations`` is False, the truth with labels starting ``truth:``
-    (``truth:fasciculation/U3``, ``truth:spasm``, ``truth:artifact/ecg``...). These are
+    (``truth:fasciculation/U3``, ``truth:spasm``, ``truth:artifact/ecg``, a tonic
+    discharge ``truth:voluntary/U5``...). These are
     evaluation files: a detector must not use ``truth:`` annotations. The JSON sidecar
     records duration, rate, scenario and seed for :func:`fascidetect.evaluation.evaluate`.
 
