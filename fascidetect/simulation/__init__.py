@@ -47,8 +47,12 @@ glitches, saturation, noise, baseline), ``_truth`` (shared truth-row pieces),
 """
 
 from ._simulate import inject, simulate
-from .scenarios import LEG_MUSCLES, SCENARIOS, ScenarioParams, default_channel_names, get_scenario
-from .writing import TRUTH_PREFIX, write_simulation
+from .scenarios import SCENARIOS, ScenarioParams, default_channel_names, get_scenario
+from .writing import write_simulation
+
+# Module constants of the single-file simulator, still importable from here.
+from .scenarios import LEG_MUSCLES as LEG_MUSCLES  # noqa: I001
+from .writing import TRUTH_PREFIX as TRUTH_PREFIX  # noqa: I001
 
 __all__ = ["ScenarioParams", "SCENARIOS", "simulate", "inject", "write_simulation",
            "default_channel_names", "get_scenario"]
