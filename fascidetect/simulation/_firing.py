@@ -50,7 +50,6 @@ def _operational_time_train(rng, t, rate, cv, min_step=0.25):
     return times[active]
 
 
-
 def _place_intervals(rng, lengths, total_s, edge_s, gap_s=1.0):
     """Return (starts, lengths) of random non-overlapping intervals (lengths may shrink)."""
     lengths = np.array(lengths, float)
@@ -115,11 +114,11 @@ def _drop_close(times, keep_times, min_gap_s):
     ``min_gap_s`` to any other.
     """
     times = np.sort(times)
-    if times.size == 0:
-        return times
-    j = np.searchsorted(keep_times, times)
-    before = np.where(j > 0, times - keep_times[np.maximum(j - 1, 0)], np.inf) if keep_times.size else np.inf
-    after = np.where(j < keep_times.size, keep_times[np.minimum(j, keep_times.size - 1)] - times,
-                     np.inf) if keep_times.size else np.inf
+    nearest = np.full(times.size, np.inf)
+    if keep_times.size and times.size:
+        j = np.searchsorted(keep_times, times)
+        below = keep_times[np.maximum(j - 1, 0)]
+        above = keep_times[np.minimum(j, keep_times.size - 1)]
+        nearest = np.minimum(np.abs(times - below), np.abs(above - times))
     prev = np.diff(times, prepend=-np.inf)
-    return times[(before >= min_gap_s) & (after >= min_gap_s) & (prev >= min_gap_s)]
+    return times[(nearest >= min_gap_s) & (prev >= min_gap_s)]

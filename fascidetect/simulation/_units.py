@@ -7,12 +7,12 @@ import numpy as np
 
 from ..events import empty_events
 from ..spans import in_spans
-from ._firing import _cluster_members, _drop_close, _gamma_renewal, _operational_time_train, _uniform_in_spans
+from ._firing import (_cluster_members, _drop_close, _gamma_renewal, _operational_time_train,
+                      _uniform_in_spans)
 from ._ranges import _draw, _draw_int, _pair
 from ._truth import _join, _visible
 from ._waveforms import _make_unit
 from .scenarios import ScenarioParams
-
 
 #: No fasciculation within this of an episode unless the scenario asks (s); the zone
 #: "right beside activity" of ``fasc_beside_activity_share`` is the same width.
