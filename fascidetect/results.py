@@ -173,7 +173,7 @@ class DetectionResult:
         ``motion``, ``pop``...) for artifacts, whose ``BAD_`` prefix makes MNE reject
         the epochs they touch (``reject_by_annotation``). When a Raw or EDF+ file
         carrying these annotations is analysed again, they are left out (see
-        :func:`fascidetect.recording.is_own_annotation`), so a detection never mistakes
+        :func:`fascidetect.recording.own_annotation_mask`), so a detection never mistakes
         its own ``voluntary`` or ``BAD_`` labels for task periods or bad spans.
 
         Parameters

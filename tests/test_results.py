@@ -9,7 +9,7 @@ import pytest
 
 import fascidetect
 from fascidetect.errors import FascidetectWarning
-from fascidetect.recording import Recording, is_own_annotation
+from fascidetect.recording import Recording, is_own_annotation, own_annotation_mask
 
 mne = pytest.importorskip("mne")
 
@@ -105,13 +105,25 @@ def test_own_annotations_are_recognised_old_and_new():
     assert is_own_annotation("fascidetect/voluntary")
     assert is_own_annotation("BAD_fascidetect/artifact/ecg")
     # Before the prefix, the tool wrote bare labels, always on channels.
-    assert is_own_annotation("voluntary", ("EMG1",))
+    assert is_own_annotation("fasciculation", ("EMG1",))
     assert is_own_annotation("artifact/motion", ("EMG1", "EMG2"))
+    assert is_own_annotation("voluntary", ("EMG1",), legacy_export=True)
     # The experimenter's marks have no channels; unknown labels are never ours.
     assert not is_own_annotation("voluntary")
+    assert not is_own_annotation("fasciculation")
     assert not is_own_annotation("BAD_ACQ_SKIP gap of 1 s")
     assert not is_own_annotation("artifact/sneeze", ("EMG1",))
     assert not is_own_annotation("voluntary task", ("EMG1",))
+
+
+def test_a_users_channel_specific_voluntary_mark_is_kept():
+    ann = mne.Annotations([1.0, 5.0, 9.0], [2.0, 0.01, 0.01],
+                          ["voluntary", "fascidetect/fasciculation", "BAD_blink"],
+                          ch_names=[("EMG1",), ("EMG1",), ("EMG2",)])
+    assert list(own_annotation_mask(ann)) == [False, True, False]
+    old = mne.Annotations([1.0, 5.0], [2.0, 0.01], ["voluntary", "fasciculation"],
+                          ch_names=[("EMG1",), ("EMG1",)])
+    assert list(own_annotation_mask(old)) == [True, True]
 
 
 def test_old_style_annotations_are_not_read_as_task_marks(hum_motion):
