@@ -185,8 +185,8 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
 
     Writes OUT/<stem>_events.tsv (BIDS-style events) and OUT/<stem>_summary.json per file
     and prints one tab-separated line per file: path, status, fasciculations, rate per
-    minute, spasm episodes, artifacts. Exit code 1 if any file failed (the others are
-    still processed).
+    minute, spasm episodes, voluntary events, artifacts. Exit code 1 if any file failed
+    (the others are still processed).
 
     \b
     Example:
@@ -209,7 +209,8 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
             rate = row["rate_per_min"]
             click.echo("\t".join([row["path"], row["status"], f"{row['n_fasciculations']} fasciculations",
                                   f"{rate:.1f}/min" if rate is not None else "n/a/min",
-                                  f"{row['n_spasms']} spasms", f"{row['n_artifacts']} artifacts"]))
+                                  f"{row['n_spasms']} spasms", f"{row['n_voluntary']} voluntary",
+                                  f"{row['n_artifacts']} artifacts"]))
     if failed:
         sys.exit(1)
 
@@ -415,7 +416,8 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
     Page 1 states the rest time analysed, fasciculations and rate per channel with 95 %
     CI, motor units, spasm episodes, artifacts rejected, warnings, the root pattern (only
     ever "consistent with") and what surface EMG cannot assess; then the overview, traces,
-    raster and rate, waveforms and histograms. Prints the main output path per file.
+    raster and rate, waveforms and histograms. Prints the path of every file written
+    (the PDF, each PNG page, the HTML), one per line.
     Exit code 1 if any file failed (the others are still processed). The input format
     is forced with --input-format (--format names the report format here).
 
@@ -457,8 +459,10 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
                 advance()
                 continue
             advance()
-            main_out = written.get("pdf") or written.get("html") or written["png"][0]
-            click.echo(str(main_out))
+            for fmt in dict.fromkeys(formats):  # every file written, in --format order
+                out = written.get(fmt) or []
+                for item in (out if isinstance(out, list) else [out]):
+                    click.echo(str(item))
             if verbose:
                 for fmt, out in written.items():
                     for item in (out if isinstance(out, list) else [out]):

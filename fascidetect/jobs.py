@@ -70,7 +70,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
     -------
     dict
         ``path``, ``status`` (ok | failed), ``error``, ``duration_s``, ``n_channels``,
-        ``n_fasciculations``, ``rate_per_min``, ``n_spasms``, ``n_artifacts``,
+        ``n_fasciculations``, ``rate_per_min``, ``n_spasms``, ``n_voluntary``, ``n_artifacts``,
         ``n_units``, ``warnings``, ``events_tsv``, ``summary_json``.
     """
     from . import io
@@ -79,7 +79,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
     params = params or DetectionParams()
     row = {"path": str(path), "status": "failed", "error": "", "duration_s": None,
            "n_channels": None, "n_fasciculations": None, "rate_per_min": None,
-           "n_spasms": None, "n_artifacts": None, "n_units": None, "warnings": "",
+           "n_spasms": None, "n_voluntary": None, "n_artifacts": None, "n_units": None, "warnings": "",
            "events_tsv": "", "summary_json": ""}
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -95,6 +95,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
                    n_fasciculations=summary["counts"]["fasciculation"],
                    rate_per_min=summary["fasciculation_rate_per_min"],
                    n_spasms=summary["counts"]["spasm"],
+                   n_voluntary=summary["counts"]["voluntary"],
                    n_artifacts=summary["counts"]["artifact"], n_units=summary["n_units"],
                    warnings=" | ".join(result.warnings),
                    events_tsv=str(paths["events"]), summary_json=str(paths["summary"]))

@@ -23,6 +23,63 @@ class Annotation(NamedTuple):
     description: str
 
 
+#: Prefix of every annotation description fascidetect writes
+#: (:meth:`DetectionResult.to_annotations`): ``fascidetect/fasciculation``,
+#: ``fascidetect/spasm``, ``fascidetect/voluntary``, and ``BAD_fascidetect/artifact/<kind>``
+#: (``BAD_`` first, so MNE's ``reject_by_annotation`` drops artifact epochs).
+OWN_PREFIX = "fascidetect/"
+_OWN_BAD_PREFIX = "BAD_" + OWN_PREFIX
+#: Descriptions written before :data:`OWN_PREFIX` existed (always channel-specific),
+#: besides ``voluntary`` and ``artifact/<kind>``.
+_LEGACY_OWN = ("fasciculation", "spasm")
+
+
+def own_descriptions(trial_type, artifact_kind) -> np.ndarray:
+    """Return the annotation description of each event (``fascidetect/<trial type>``,
+    ``BAD_fascidetect/artifact/<kind>`` for artifacts)."""
+    trial_type = np.asarray(trial_type, dtype=str)
+    kind = np.asarray(artifact_kind, dtype=str)
+    plain = np.char.add(OWN_PREFIX, trial_type)
+    bad = np.char.add(np.char.add(_OWN_BAD_PREFIX, "artifact/"), kind)
+    return np.where(trial_type == "artifact", bad, plain)
+
+
+def is_own_annotation(description: str, ch_names: Sequence[str] = (), *,
+                      legacy_export: bool = False) -> bool:
+    """Return True when an annotation was written by fascidetect, not by the user.
+
+    Descriptions starting with :data:`OWN_PREFIX` (or ``BAD_`` + it) are ours. So are the
+    older unprefixed labels when they name channels, as the tool always wrote them:
+    ``fasciculation``, ``spasm`` and ``artifact/<kind>``, and ``voluntary`` only when
+    *legacy_export* says such other labels are present too (a channel-specific
+    ``voluntary`` on its own is the user's task mark). See :func:`own_annotation_mask`.
+    """
+    desc = str(description)
+    if desc.startswith(OWN_PREFIX) or desc.startswith(_OWN_BAD_PREFIX):
+        return True
+    if not ch_names:
+        return False
+    if desc == "voluntary":
+        return legacy_export
+    if desc in _LEGACY_OWN:
+        return True
+    from .events import ARTIFACT_KINDS
+
+    return desc.startswith("artifact/") and desc[len("artifact/"):] in ARTIFACT_KINDS
+
+
+def own_annotation_mask(annotations) -> np.ndarray:
+    """Return, per annotation of an ``mne.Annotations``, whether fascidetect wrote it.
+
+    An unprefixed ``voluntary`` on channels counts as ours only beside other unprefixed
+    labels of the tool (an export of an older version), see :func:`is_own_annotation`.
+    """
+    items = [(a["description"], tuple(a.get("ch_names", ()) or ())) for a in annotations]
+    legacy = any(is_own_annotation(d, c) and not d.startswith((OWN_PREFIX, _OWN_BAD_PREFIX))
+                 for d, c in items)
+    return np.array([is_own_annotation(d, c, legacy_export=legacy) for d, c in items], bool)
+
+
 class Chunk(NamedTuple):
     """A block of samples handed out by :meth:`Recording.iter_chunks`.
 
@@ -57,7 +114,9 @@ class Recording:
     annotations : list of Annotation
         Existing annotations (onset and duration in s from recording start). Labels
         starting with ``BAD`` (MNE's convention), including gaps of EDF+D files, are
-        excluded from analysis.
+        excluded from analysis. Readers leave out fascidetect's own annotations (see
+        :func:`own_annotation_mask`), so a detection written back into a file or Raw is
+        never taken for the user's marks.
     source : str | None
         Path of the file the recording came from.
     format : str
@@ -207,7 +266,9 @@ class Recording:
         """Return a Recording wrapping an ``mne.io.Raw``; samples stay lazy if the Raw is.
 
         Channel types are taken from the Raw; channels named in ``emg_channels`` are
-        typed EMG whatever the Raw says.
+        typed EMG whatever the Raw says. Annotations that fascidetect wrote
+        (:meth:`DetectionResult.to_annotations`, see :func:`own_annotation_mask`) are left
+        out: they are results, not the user's task or BAD marks.
         """
         from .io._channels import mne_type_to_ours
 
@@ -221,8 +282,10 @@ class Recording:
             ch_types = ["emg" if c in emg_channels else t for c, t in zip(raw.ch_names, ch_types)]
         meas_date = raw.info["meas_date"]
         offset = _orig_offset(raw)
+        own = own_annotation_mask(raw.annotations)
         annotations = [Annotation(float(a["onset"]) - offset, float(a["duration"]),
-                                  a["description"]) for a in raw.annotations]
+                                  a["description"])
+                       for a, skip in zip(raw.annotations, own) if not skip]
         preloaded = bool(getattr(raw, "preload", False))
         return cls(
             data=raw.get_data() if preloaded else None,

@@ -164,16 +164,50 @@ class DetectionResult:
             os.replace(tmp, path)
         return text
 
-    def to_annotations(self):
-        """Return the events as ``mne.Annotations`` (description = trial type, with the
-        artifact kind after a slash)."""
+    def to_annotations(self, raw=None):
+        """Return the events as ``mne.Annotations``, one per event, on its channels.
+
+        Descriptions carry the prefix ``fascidetect/`` so they stay apart from the
+        user's own marks: ``fascidetect/fasciculation``, ``fascidetect/spasm``,
+        ``fascidetect/voluntary``, and ``BAD_fascidetect/artifact/<kind>`` (``ecg``,
+        ``motion``, ``pop``...) for artifacts, whose ``BAD_`` prefix makes MNE reject
+        the epochs they touch (``reject_by_annotation``). When a Raw or EDF+ file
+        carrying these annotations is analysed again, they are left out (see
+        :func:`fascidetect.recording.own_annotation_mask`), so a detection never mistakes
+        its own ``voluntary`` or ``BAD_`` labels for task periods or bad spans.
+
+        Parameters
+        ----------
+        raw : mne.io.Raw | None
+            The Raw the annotations are for (the one analysed, or ``rec.to_raw()``).
+            Given, onsets are placed on its time axis (its ``orig_time`` and first
+            sample), so they add to its own annotations: ``raw.annotations +
+            result.to_annotations(raw)``. Default: onsets in seconds from the first
+            sample, without ``orig_time`` (fine for ``raw.set_annotations``).
+
+        Returns
+        -------
+        mne.Annotations
+
+        Examples
+        --------
+        >>> raw = rec.to_raw()                                                  # doctest: +SKIP
+        >>> raw.set_annotations(raw.annotations + result.to_annotations(raw))   # doctest: +SKIP
+        >>> epochs = mne.Epochs(raw, events, reject_by_annotation=True)         # doctest: +SKIP
+        """
         import mne
 
+        from .recording import own_descriptions
+
         ev = self.events
-        desc = np.where(ev["artifact_kind"] != "",
-                        np.char.add(np.char.add(ev["trial_type"], "/"), ev["artifact_kind"]),
-                        ev["trial_type"])
-        return mne.Annotations(ev["onset"], ev["duration"], desc,
+        desc = own_descriptions(ev["trial_type"], ev["artifact_kind"])
+        orig_time, shift = None, 0.0
+        if raw is not None and raw.annotations.orig_time is not None:
+            # With orig_time, MNE counts onsets from the measurement date, which lies
+            # first_samp samples before a cropped Raw's first sample.
+            orig_time = raw.annotations.orig_time
+            shift = raw.first_samp / raw.info["sfreq"]
+        return mne.Annotations(ev["onset"] + shift, ev["duration"], desc, orig_time=orig_time,
                                ch_names=[tuple(c.split(",")) if c else () for c in ev["channels"]])
 
     def to_dataframe(self):

@@ -18,6 +18,7 @@ if ! .venv/bin/python -m pip install --quiet -e . >.venv/demo-install.log 2>&1; 
   exit 1
 fi
 export MPLBACKEND=Agg
-pdf=$(.venv/bin/fascidetect report signals/sim_mixed_L5.edf --out demo-out "$@")
+# One line per file written (several with --format png or a second --format).
+written=$(.venv/bin/fascidetect report signals/sim_mixed_L5.edf --out demo-out "$@")
 echo "Report written:" >&2
-echo "$(pwd)/${pdf}"
+printf '%s\n' "$written" | sed "s|^|$(pwd)/|"

@@ -218,6 +218,16 @@ def test_csv_without_header_guesses_units_with_a_warning(tmp_path):
     np.testing.assert_allclose(rec.data, x.T * 1e-6)
 
 
+def test_csv_with_a_stated_unit_that_cannot_be_right_is_warned(tmp_path):
+    x = np.random.default_rng(1).normal(0, 20, (500, 3))  # microvolts
+    path = tmp_path / "emg.csv"
+    np.savetxt(path, x, delimiter=",")
+    with pytest.warns(fascidetect.FascidetectWarning, match="given as V .*pass units='uV'"):
+        rec = read(path, sfreq=500, units="V")
+    np.testing.assert_allclose(rec.data, x.T)  # the stated unit still wins
+    assert any("pass units='uV'" in w for w in rec.warnings)
+
+
 def test_npy_channels_by_samples(tmp_path):
     x = 1e-5 * np.random.default_rng(2).standard_normal((4, 3000))
     path = tmp_path / "emg.npy"

@@ -147,6 +147,15 @@ def test_raster_rows_and_rate_band(sim):
     assert _renders(fig)
 
 
+def test_rate_legend_rounds_the_window_length(sim):
+    _, res = sim
+    fig = plot.plot_raster_rate(res, window_s=9.24113)
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert "all channels, 9.2-s windows" in labels
+    fig = plot.plot_raster_rate(res, window_s=60.0)
+    assert "all channels, 60-s windows" in fig.axes[1].get_legend_handles_labels()[1]
+
+
 def test_sliding_rate_uses_rest_time_only():
     times = np.arange(0.5, 60, 1.0)                        # 1 per second = 60/min
     mid, rate, low, high = sliding_rate(times, 60.0, [], 20.0, 10.0)

@@ -114,18 +114,78 @@ def _is_number(text: str) -> bool:
     return True
 
 
+#: Spellings accepted for each unit (compared in lower case).
+_UNIT_ALIASES = {"v": "V", "mv": "mV", "uv": "uV", "µv": "uV", "μv": "uV", "nv": "nV"}
+
+#: Typical deviation (median |x - channel median|) in volts that EMG can have: from an
+#: amplifier's noise floor (about 0.1-0.3 µV) to a maximal contraction (about 1 mV); values
+#: outside were almost surely given in another unit than the one stated.
+PLAUSIBLE_TYPICAL_V = (1e-8, 2e-3)
+
+
+def unit_scale(units) -> tuple[float, str]:
+    """Return (volts per unit, canonical unit name) for a unit such as ``"uV"`` or ``"mV"``."""
+    key = _UNIT_ALIASES.get(str(units).strip().lower())
+    if key is None:
+        raise ParameterError(f"unknown unit {units!r}; use one of V, mV, uV, nV")
+    return UNIT_SCALE[key], key
+
+
+def typical_deviation(data) -> float:
+    """Return the median absolute deviation of the samples from their channel medians."""
+    data = np.atleast_2d(np.asarray(data, dtype=float))
+    with _warnings.catch_warnings():
+        # All-NaN channels are refused or reported by the reader's own checks.
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        centred = data - np.nanmedian(data, axis=1, keepdims=True)
+        return float(np.nanmedian(np.abs(centred)))
+
+
+def guess_unit(typical: float) -> str:
+    """Return the unit ("V", "mV" or "uV") that a typical deviation of EMG values suggests."""
+    # Surface EMG at rest deviates by about 1-20 µV: 1e-6..2e-5 in volts, 0.001..0.02 in
+    # mV, 1..20 in µV; the bands below keep those apart.
+    return "V" if typical < 5e-4 else ("mV" if typical < 0.5 else "uV")
+
+
+def implausible_units_message(data, units, where: str, *, assumed: bool = False) -> str | None:
+    """Return a one-line warning when *data* in *units* cannot be EMG, else None.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples)
+        Values as given (before scaling to volts).
+    units : str
+        The unit stated by the caller (or assumed, see *assumed*).
+    where : str
+        What the data are, for the message (a quoted path or "array input").
+    assumed : bool
+        True when nobody stated the unit and it was taken as the default.
+    """
+    scale, key = unit_scale(units)
+    typical = typical_deviation(data)
+    volts = typical * scale
+    low, high = PLAUSIBLE_TYPICAL_V
+    if not np.isfinite(volts) or volts == 0 or low <= volts <= high:
+        return None
+    guess = guess_unit(typical)
+    stated = f"taken as {key} (the default)" if assumed else f"given as {key}"
+    hint = (f"they look like {guess}: pass units={guess!r}" if guess != key
+            else "check the scaling of the data")
+    return (f"{where}: values {stated} have a typical deviation of {volts:.3g} V, outside "
+            f"the {low:g}-{high:g} V of EMG; {hint}")
+
+
 def _unit_scale(data, units, path):
     """Return (volts per unit, unit note, warning or None)."""
     if units is not None:
-        key = {"uv": "uV", "µv": "uV", "mv": "mV", "v": "V", "nv": "nV"}.get(str(units).lower())
-        if key is None:
-            raise ParameterError(f"unknown unit {units!r}; use one of V, mV, uV, nV")
-        return UNIT_SCALE[key], key, None
-    centred = data - np.nanmedian(data, axis=1, keepdims=True)
-    typical = float(np.nanmedian(np.abs(centred)))
-    # Surface EMG at rest deviates by about 1-20 µV: 1e-6..2e-5 in volts, 0.001..0.02 in
-    # mV, 1..20 in µV; the bands below keep those apart.
-    guess = "V" if typical < 5e-4 else ("mV" if typical < 0.5 else "uV")
+        scale, key = unit_scale(units)
+        message = implausible_units_message(data, key, f"'{path}'")
+        if message:
+            _warnings.warn(message, FascidetectWarning, stacklevel=4)
+        return scale, key, message
+    typical = typical_deviation(data)
+    guess = guess_unit(typical)
     message = (f"'{path}': no unit given; values look like {guess} (typical deviation "
                f"{typical:.3g}); pass units=... / --units to be sure")
     _warnings.warn(message, FascidetectWarning, stacklevel=4)

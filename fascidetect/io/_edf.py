@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, EmptyRecordingError, InputError
-from ..recording import Annotation, Recording
+from ..recording import Annotation, Recording, own_annotation_mask
 from ._channels import types_from_labels
 
 #: Recordings larger than this (float64 bytes of the analysed channels) stay on disk
@@ -261,8 +261,11 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
     # EDF+ keeps the sub-second part of the start time in the first record's time stamp;
     # MNE drops it, and its annotation onsets count from the whole second.
     subsecond = _subsecond_start(head)
+    # fascidetect's own annotations written back into the file are results, not marks.
+    own = own_annotation_mask(raw.annotations)
     annotations = [Annotation(float(a["onset"]) - offset - subsecond, float(a["duration"]),
-                              a["description"]) for a in raw.annotations]
+                              a["description"])
+                   for a, skip in zip(raw.annotations, own) if not skip]
     meas_date = raw.info["meas_date"]
     if meas_date is not None and subsecond:
         meas_date = meas_date + _dt.timedelta(seconds=subsecond)

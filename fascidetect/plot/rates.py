@@ -86,7 +86,7 @@ def plot_raster_rate(result, *, axes=None, by: str = "channel", window_s: float 
     ax_q.fill_between(mid, np.where(ok, low, np.nan), np.where(ok, high, np.nan),
                       color="C0", alpha=0.25, lw=0, label="95 % Poisson CI")
     ax_q.plot(mid, rate, color="C0", lw=1.5, marker="." if mid.size < 30 else None,
-              label=f"all channels, {window_s:g}-s windows")
+              label=f"all channels, {round(window_s, 1):g}-s windows")
     ax_q.set_ylabel("Rate (/min)")
     ax_q.set_xlabel("Time (s)")
     ax_q.set_ylim(bottom=0)
