@@ -38,8 +38,9 @@ class Geometry:
 
     Attributes
     ----------
-    act_win, motion_win, noise_win, segment : int
-        Activity sub-window, motion window, noise window and noise segment, samples.
+    act_win, motion_win, rest_win, noise_win, segment : int
+        Activity sub-window, motion window, rest window, noise window and noise segment,
+        samples.
     block, margin, search_margin : int
         Owned samples per block, samples read on each side, and how far into the margin
         peaks are searched (so a discharge at a seam is seen whole by its owner).
@@ -51,6 +52,7 @@ class Geometry:
 
     act_win: int
     motion_win: int
+    rest_win: int
     noise_win: int
     segment: int
     block: int
@@ -73,11 +75,11 @@ class Geometry:
         per_block = max(1, int(min(params.chunk_s * sfreq, BLOCK_VALUES / max(1, n_channels))
                                // segment))
         margin = int(round(params.filter_margin_s * sfreq))
-        # Motion windows must tile the noise segments (and so every block) exactly.
-        k = max(1, int(round(params.motion_window_ms / params.activity_window_ms)))
-        while (segment // act) % k:
-            k -= 1
-        return cls(act_win=act, motion_win=act * k, noise_win=noise_win, segment=segment,
+        return cls(act_win=act, motion_win=act * _tiling(segment // act, params.motion_window_ms
+                                                            / params.activity_window_ms),
+                   rest_win=act * _tiling(segment // act, params.rest_window_s * 1000.0
+                                          / params.activity_window_ms),
+                   noise_win=noise_win, segment=segment,
                    block=per_block * segment, margin=margin, search_margin=margin // 2,
                    dead=max(1, int(round(params.dead_time_ms * ms))),
                    shadow=int(round(params.shadow_ms * ms)),
@@ -89,3 +91,12 @@ class Geometry:
     def blocks(self, n_samples: int) -> Iterator[tuple[int, int, int, int]]:
         """Yield the processing blocks of a recording (see :func:`block_bounds`)."""
         return block_bounds(n_samples, self.block, self.margin)
+
+
+def _tiling(n_sub: int, wanted: float) -> int:
+    """Return the sub-windows per window nearest ``wanted`` (at most) that tile ``n_sub``:
+    motion and rest windows must tile the noise segments (and so every block) exactly."""
+    k = max(1, int(round(wanted)))
+    while n_sub % k:
+        k -= 1
+    return k

@@ -195,6 +195,38 @@ class DetectionParams:
     delimit_fraction : float
         ... or this share of its peak ("detect high, delimit low": Jahanmiri-Nezhad et
         al. 2014).
+    rest_window_s : float
+        Window on which a channel's background is judged at rest or active (1 s keeps the
+        threshold near 1.3x the floor even at 200 Hz; see :mod:`fascidetect.rest`).
+    rest_trim_fraction : float
+        0 (default): the samples within ``snippet_ms / 2`` of every detected peak are left
+        out of the window's RMS, so sparse discharges, however large, do not make a
+        window active while an interference pattern does. Above 0: the share of each
+        window's largest samples left out instead (no use of the detected peaks).
+    rest_z : float
+        Threshold of the background ratio in standard deviations of its spread under
+        noise alone (2BT effective samples of band-limited noise).
+    rest_min_excess : float
+        Smallest rise of the background over the floor that counts as activity (slow
+        drift of real electrode noise; est.).
+    rest_max_shape_share : float
+        A background rise whose energy sits as high in the band as the noise floor's (its
+        difference share at least this share of the floor's) is rising electrode noise,
+        not muscle activity (surface EMG has its energy at about 60-120 Hz; est.).
+    rest_shape_min_band_hz : float
+        The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
+        any rise of the background is taken as activity.
+    rest_hysteresis : float
+        Windows next to an active run whose excess reaches this share of the threshold's
+        excess join the run (recruitment and derecruitment tails; "detect high, delimit
+        low").
+    tonic_min_rate_hz, tonic_max_rate_hz : float
+        Firing band of regular (tonic or voluntary) trains: tonic units fire at about
+        6-20 Hz (domain.md, Rest, voluntary firing and discharge patterns).
+    tonic_min_intervals : int
+        Fewest successive regular intervals that make a train (6: 7 discharges).
+    tonic_max_cv : float
+        Largest coefficient of variation of a train's intervals (tonic units: 0.1-0.3).
     """
 
     band_low_hz: float = 20.0
@@ -262,6 +294,17 @@ class DetectionParams:
     max_waveforms: int = 20_000
     delimit_sigma: float = 2.0
     delimit_fraction: float = 0.1
+    rest_window_s: float = 1.0
+    rest_trim_fraction: float = 0.0
+    rest_z: float = 4.0
+    rest_min_excess: float = 0.2
+    rest_max_shape_share: float = 0.6
+    rest_shape_min_band_hz: float = 300.0
+    rest_hysteresis: float = 0.5
+    tonic_min_rate_hz: float = 5.0
+    tonic_max_rate_hz: float = 25.0
+    tonic_min_intervals: int = 6
+    tonic_max_cv: float = 0.3
 
     def __post_init__(self):
         if str(self.notch) not in _NOTCH_OPTIONS:

@@ -25,7 +25,9 @@ from .params import DetectionParams
 from .rates import channel_table
 from .results import DetectionResult
 from .spans import union_length
-from .stages import Context, artifacts, exclusion, fasciculation, firing, run_stages
+from .rest import channel_rest_s
+from .stages import (Context, activity, artifacts, exclusion, fasciculation, firing, run_stages,
+                     tonic)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -34,20 +36,22 @@ STAGES = (
     artifacts.motion,             # inside motion spans -> artifact (kept, though not rest)
     exclusion.outside_rest,       # edges, bad spans, tasks, episodes -> excluded
     artifacts.artifacts,          # ECG, pops, saturation, large, widespread -> artifact
+    activity.background_activity,  # channel's background above its floor -> voluntary
+    tonic.tonic_firing,           # regular 5-25 Hz trains -> voluntary
     firing.firing_trains,         # dense clusters, burst edges, ongoing activity -> voluntary
     fasciculation.fasciculations,  # the rest -> fasciculation
 )
 
 
 def detect(source, params: DetectionParams | None = None, *, sfreq: float | None = None,
-           ch_names=None, emg_channels=None, progress: Callable[[float], None] | None = None,
-           **overrides) -> DetectionResult:
+           ch_names=None, emg_channels=None, units=None,
+           progress: Callable[[float], None] | None = None, **overrides) -> DetectionResult:
     """Return the fasciculations, spasms and artifacts found in an EMG recording.
 
     Parameters
     ----------
     source : Recording | mne.io.Raw | str | path-like | ndarray
-        The recording. A 2-D array (channels x samples, volts) needs ``sfreq``.
+        The recording. A 2-D array, shape ``(n_channels, n_samples)``, needs ``sfreq``.
     params : DetectionParams | None
         Detection parameters; keyword ``overrides`` change single fields.
     sfreq : float | None
@@ -56,6 +60,9 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         Channel names for array input.
     emg_channels : list of str | None
         Channels to analyse (default: those typed EMG).
+    units : {"V", "mV", "uV"} | None
+        Unit of array input (default volts) and of CSV/NPY files (default guessed);
+        implausible amplitudes for the unit get a warning naming the likely one.
     progress : callable | None
         Called with the fraction done (0-1) after each block.
     **overrides
@@ -75,7 +82,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     0
     """
     params = DetectionParams.from_kwargs(params, **overrides)
-    rec = as_recording(source, sfreq, ch_names, emg_channels)
+    rec = as_recording(source, sfreq, ch_names, emg_channels, units=units)
     picks, names, warns = _check_recording(rec, params)
     fs = rec.sfreq
     band = params.band_for(fs)
@@ -83,9 +90,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     watch = Stopwatch()
 
     with watch.stage("noise_and_line"):
-        line, prep, sigma = scan.noise_and_line(rec, picks, params, band, geometry)
+        line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     status = _channel_status(rec, names, sigma, warns)
-    found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress)
+    found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
+                      floor_shape=floor_shape)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
                                                                  fs, params)
     beats = None
@@ -98,7 +106,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
             found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                              ecg_model=model)
+                              ecg_model=model, floor_shape=floor_shape)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params)
     _scan_warnings(found, names, status, warns)
@@ -128,7 +136,9 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                    waveform_rows)
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
-    channels = channel_table(names, status, sigma, line, all_events, rest_s, episode_rows)
+    channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,
+                                  duration, bad + task + motion + episode_spans)
+    channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
     if rest_s < params.min_rest_s:
         warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
                      f"{params.min_rest_s:.0f} s are needed before 'no fasciculations' means much")

@@ -74,7 +74,9 @@ def _trimmed_constants(trim_fraction: float) -> tuple[float, float]:
 
 def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0,
                    band_hz: tuple[float, float] = (20.0, 450.0), trim_fraction: float = 0.1,
-                   z: float = 4.0, min_excess: float = 0.2):
+                   z: float = 4.0, min_excess: float = 0.2, exclude=None,
+                   max_excluded_share: float | None = None, floor_shape=None,
+                   max_shape_share: float | None = None):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -104,6 +106,24 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         Smallest excess of the ratio over 1 that counts as activity whatever the window
         holds, for the slow drift of real electrode noise around its floor (a 1.2x
         background is not called activity).
+    exclude : ndarray of bool, shape (n_channels, n_samples), optional
+        Samples left out of the background, e.g. those of detected discharges: a busy
+        window of large fasciculations is still at rest. Needs ``trim_fraction=0``
+        (excluding what is known is better than trimming what is largest); the
+        threshold then follows each window's own count of samples.
+    max_excluded_share : float | None
+        With ``exclude``: a window of which more than this share is left out is active
+        whatever the rest holds (discharges that dense are firing, not rest).
+    floor_shape : array-like, shape (n_channels,), optional
+        With ``exclude``: the :func:`difference_share` of broadband (white) noise in the
+        band, e.g. :func:`white_difference_share`.
+    max_shape_share : float | None
+        With ``floor_shape``: a window's rise over the floor is activity only when its own
+        difference share is below this share of white noise's. Electrode and amplifier
+        noise that rises (drying gel, a loosened lead) is broadband;
+        a muscle's interference pattern has its energy low in the EMG band (surface EMG
+        median frequency about 60-120 Hz). Only meaningful when the band reaches well
+        above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
 
     Returns
     -------
@@ -111,7 +131,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         True where the background is above the floor (not rest).
     ratio : ndarray of float, shape (n_channels, n_windows)
         Trimmed RMS over the noise floor (NaN on channels without a floor).
-    threshold : ndarray of float, shape (n_windows,)
+    threshold : ndarray of float, shape (n_windows,), or (n_channels, n_windows) with
+        ``exclude``
         The ratio above which a window is active.
 
     Examples
@@ -144,6 +165,12 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         bounds[-1] = n
     lengths = np.diff(bounds)
     c, k = _trimmed_constants(trim_fraction)
+    if exclude is not None:
+        if trim_fraction:
+            raise ValueError("exclude needs trim_fraction=0")
+        return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
+                                 band_hz, k, z, min_excess, max_excluded_share, floor_shape,
+                                 max_shape_share)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
     if head > 0:
@@ -156,6 +183,47 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
     n_eff = effective_samples(lengths, sfreq, band_hz)
     threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
     active = np.nan_to_num(ratio, nan=0.0) > threshold[None, :]
+    return active, ratio, threshold
+
+
+def _window_sums(values, keep, bounds):
+    """Return the sums of ``values`` and the counts of ``keep`` per window of ``bounds``."""
+    n_ch = values.shape[0]
+    csum = np.concatenate([np.zeros((n_ch, 1)), np.cumsum(np.where(keep, values, 0.0), axis=1)],
+                          axis=1)
+    ccount = np.concatenate([np.zeros((n_ch, 1), dtype=np.int64), np.cumsum(keep, axis=1)],
+                            axis=1)
+    return (csum[:, bounds[1:]] - csum[:, bounds[:-1]],
+            ccount[:, bounds[1:]] - ccount[:, bounds[:-1]])
+
+
+def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
+                      max_excluded_share, floor_shape, max_shape_share):
+    """:func:`active_windows` with samples left out: mean square of the rest per window."""
+    keep = ~exclude
+    total, count = _window_sums(x * x, keep, bounds)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ms = total / count
+        ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
+        if floor_shape is not None and max_shape_share is not None:
+            # The rise's own shape: difference energy over signal energy of the excess.
+            d = np.diff(x, axis=1, prepend=x[:, :1])
+            d_keep = keep & np.concatenate([keep[:, :1], keep[:, :-1]], axis=1)
+            d_total, d_count = _window_sums(d * d, d_keep, bounds)
+            shape0 = np.asarray(floor_shape, dtype=float)[:, None]
+            floor_ms = (sigma ** 2)[:, None]
+            excess = ms - floor_ms
+            excess_d = d_total / d_count - shape0 * floor_ms
+            noise_like = (excess_d >= max_shape_share * shape0 * excess) & (excess > 0)
+            ratio = np.where(noise_like & np.isfinite(shape0), np.minimum(ratio, 1.0), ratio)
+    n_eff = effective_samples(count, sfreq, band_hz)
+    threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
+    # Windows mostly taken by discharges are firing: their ratio is set above threshold
+    # so that everything downstream (hysteresis, rest time) sees them as active.
+    if max_excluded_share is not None:
+        dense = count < (1.0 - max_excluded_share) * np.diff(bounds)[None, :]
+        ratio = np.where(dense & (sigma > 0)[:, None], np.inf, ratio)
+    active = np.nan_to_num(ratio, nan=0.0, posinf=np.inf) > threshold
     return active, ratio, threshold
 
 
@@ -230,3 +298,91 @@ def in_active_windows(times_s, channel, active, window_s: float = 1.0) -> np.nda
         return np.zeros(0, dtype=bool)
     w = np.clip((t // window_s).astype(int), 0, active.shape[1] - 1)
     return active[ch, w]
+
+
+def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
+    """Return the active windows: above ``threshold``, plus the runs of windows above the
+    lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
+    delimit low", for the recruitment and derecruitment tails of a contraction).
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (n_channels, n_windows)
+        Background over the noise floor (from :func:`active_windows`).
+    threshold : ndarray, shape (n_windows,) or (n_channels, n_windows)
+    hysteresis : float
+        Share of the threshold's excess over 1 that the joined windows need (1: none).
+
+    Examples
+    --------
+    >>> ratio = np.array([[1.0, 1.15, 1.4, 1.15, 1.0, 1.15]])
+    >>> with_hysteresis(ratio, np.full(6, 1.2)).astype(int)
+    array([[0, 1, 1, 1, 0, 0]])
+    """
+    ratio = np.nan_to_num(np.asarray(ratio, dtype=float), nan=0.0)
+    thr = np.asarray(threshold, dtype=float)
+    thr = thr[None, :] if thr.ndim == 1 else thr
+    strong = ratio > thr
+    weak = ratio > 1.0 + hysteresis * (thr - 1.0)
+    n_ch, n = ratio.shape
+    # Label each run of weak windows per channel and keep the runs holding a strong one.
+    run = np.cumsum(~weak, axis=1) + (n + 1) * np.arange(n_ch)[:, None]
+    has_strong = np.bincount(run[strong], minlength=(n + 1) * n_ch) > 0
+    return weak & has_strong[run]
+
+
+def channel_rest_s(active, window_s: float, duration_s: float, excluded_spans) -> np.ndarray:
+    """Return each channel's seconds at rest: the recording less the spans excluded for
+    every channel (edges, bad spans, tasks, motion, episodes) and its own active windows.
+
+    Examples
+    --------
+    >>> channel_rest_s(np.array([[False, True, False], [False] * 3]), 1.0, 3.0, [(2.5, 3.0)])
+    array([1.5, 2.5])
+    """
+    from .spans import run_bounds, union_length
+
+    active = np.asarray(active, dtype=bool)
+    out = np.empty(active.shape[0])
+    for c, row in enumerate(active):  # loop over channels
+        starts, stops = run_bounds(row)
+        own = [(a * window_s, min(b * window_s, duration_s)) for a, b in zip(starts, stops)]
+        if own and stops[-1] == row.size:  # the last window runs to the end
+            own[-1] = (own[-1][0], duration_s)
+        out[c] = duration_s - union_length(list(excluded_spans) + own, duration_s)
+    return out
+
+
+def difference_share(filtered) -> np.ndarray:
+    """Return, per channel, the mean square of the first difference over the mean square
+    of the signal: about ``(2 pi f_rms / fs) ** 2``, a measure of where in the band the
+    energy lies (broadband noise high, a muscle's interference pattern lower).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> white = rng.standard_normal((1, 10000))
+    >>> round(float(difference_share(white)[0]), 1)
+    2.0
+    """
+    x = np.asarray(filtered, dtype=float)
+    d = np.diff(x, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(d * d, axis=1) / np.mean(x[:, 1:] * x[:, 1:], axis=1)
+
+
+def white_difference_share(sos, sfreq: float) -> float:
+    """Return the :func:`difference_share` of white noise through a zero-phase SOS filter.
+
+    Examples
+    --------
+    >>> from scipy.signal import butter
+    >>> sos = butter(4, [20, 450], btype="bandpass", fs=2048.0, output="sos")
+    >>> round(white_difference_share(sos, 2048.0), 2)
+    0.55
+    """
+    from scipy.signal import sosfreqz
+
+    f, h = sosfreqz(sos, worN=4096, fs=sfreq)
+    gain = np.abs(h) ** 4  # forward and backward (sosfiltfilt)
+    return float(np.sum(gain * (2 * np.sin(np.pi * f / sfreq)) ** 2) / np.sum(gain))

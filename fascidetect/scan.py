@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import detection, ecg, episodes, noise, preprocessing
+from . import detection, ecg, episodes, noise, preprocessing, rest
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 
@@ -50,6 +50,11 @@ class Scan:
         Seconds holding NaN/inf samples.
     clipped_share : ndarray
         Share of motion windows at the channel's rail.
+    rest_ratio : ndarray of float32, shape (n_channels, n_rest_windows)
+        Background (trimmed RMS) over the channel's noise floor per rest window
+        (:func:`fascidetect.rest.active_windows`; the last window may be shorter).
+    rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
+        The ratio above which each rest window is active.
     """
 
     candidates: Candidates
@@ -63,6 +68,8 @@ class Scan:
     bad_spans: list
     nonfinite_s: float
     clipped_share: np.ndarray
+    rest_ratio: np.ndarray
+    rest_threshold: np.ndarray
 
 
 def noise_unit(sigma: np.ndarray) -> np.ndarray:
@@ -71,8 +78,15 @@ def noise_unit(sigma: np.ndarray) -> np.ndarray:
 
 
 def noise_and_line(rec, picks, params, band, geometry: Geometry):
-    """Return the line noise, the preprocessor and per-channel noise sigma, estimated
-    from windows sampled evenly over the recording."""
+    """Return the line noise, the preprocessor, per-channel noise sigma (estimated from
+    windows sampled evenly over the recording) and the noise shape.
+
+    The shape is the difference share (:func:`fascidetect.rest.difference_share`) of
+    white noise through the band-pass: the reference with which
+    :func:`fascidetect.rest.active_windows` tells rising broadband electrode noise from
+    muscle activity, whose energy lies lower in the band. It is computed from the filter,
+    not measured: a floor that is itself low-level activity would be a false reference.
+    """
     n = rec.n_samples
     win = geometry.noise_win
     n_win = max(1, n // win)
@@ -90,10 +104,12 @@ def noise_and_line(rec, picks, params, band, geometry: Geometry):
                            for r, (a, b) in list(zip(raw_windows, spans))[::step]], axis=1)
     line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
     prep = preprocessing.Preprocessor.build(rec.sfreq, params, line)
-    sig = [noise.window_sigmas(prep.apply(r, w * win - a)[:, a:a + b], b)
-           for w, r, (a, b) in zip(chosen, raw_windows, spans)]
-    sigma = noise.channel_sigma(np.concatenate(sig, axis=1), params.noise_percentile)
-    return line, prep, sigma
+    filtered = [prep.apply(r, w * win - a)[:, a:a + b]
+                for w, r, (a, b) in zip(chosen, raw_windows, spans)]
+    sig = np.concatenate([noise.window_sigmas(f, f.shape[1]) for f in filtered], axis=1)
+    sigma = noise.channel_sigma(sig, params.noise_percentile)
+    noise_shape = np.full(len(sigma), rest.white_difference_share(prep.sos, rec.sfreq))
+    return line, prep, sigma, noise_shape
 
 
 def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.ndarray:
@@ -105,16 +121,19 @@ def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.
 
 
 def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
-         progress: Callable[[float], None] | None = None, ecg_model=None) -> Scan:
+         progress: Callable[[float], None] | None = None, ecg_model=None,
+         floor_shape=None) -> Scan:
     """Return the candidate discharges and aggregates found block by block.
 
     With ``ecg_model`` the model's beats are subtracted from the band-passed signal
-    before anything else is computed.
+    before anything else is computed. ``floor_shape`` (from :func:`noise_and_line`) lets
+    the rest windows tell rising electrode noise from muscle activity.
     """
     fs = rec.sfreq
     n = rec.n_samples
     n_ch = picks.size
     parts, snippet_parts, bad_spans, block_sigmas = [], [], [], []
+    rest_ratio, rest_threshold = [], []
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
@@ -156,8 +175,21 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             clipped += rail_windows(mx, mn)
             raw_max[:, m:m + mx.shape[1]] = mx
             raw_min[:, m:m + mn.shape[1]] = mn
-        cands, snips = _block_candidates(filt, raw, start, stop, lo, local, sigma, params,
-                                         geometry, band, fs, watch)
+        cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
+                                                params, geometry, band, fs, watch)
+        with watch.stage("rest"):
+            # The background is judged without the discharges found (their samples left
+            # out), so busy windows of large fasciculations stay at rest.
+            _, ratio, thr = rest.active_windows(
+                filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
+                band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
+                min_excess=params.rest_min_excess, floor_shape=floor_shape,
+                max_shape_share=params.rest_max_shape_share
+                if band[1] >= params.rest_shape_min_band_hz else None,
+                exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry.shadow)
+                if params.rest_trim_fraction == 0 else None)
+            rest_ratio.append(ratio.astype(np.float32))
+            rest_threshold.append(np.broadcast_to(thr, ratio.shape).astype(np.float32))
         parts.append(cands)
         snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
                              .astype(np.float16))
@@ -170,7 +202,9 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
                 motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
                 bad_spans=bad_spans, nonfinite_s=nonfinite / fs,
-                clipped_share=clipped / max(1, n_mot_all))
+                clipped_share=clipped / max(1, n_mot_all),
+                rest_ratio=np.concatenate(rest_ratio, axis=1),
+                rest_threshold=np.concatenate(rest_threshold, axis=1))
 
 
 def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch):
@@ -186,8 +220,20 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
                                                     segment=g.segment, origin=start - lo)
         group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
     with watch.stage("features"):
-        return describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
-                                   local, g, band, fs, params)
+        cands, snips = describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order,
+                                           main, local, g, band, fs, params)
+    return cands, snips, (ch, idx)
+
+
+def _near_peaks(peaks, offset: int, n: int, n_ch: int, half: int) -> np.ndarray:
+    """Return a (n_ch, n) mask of the samples within ``half`` of a channel peak (peak
+    indices counted from ``offset`` samples before the mask's first sample)."""
+    ch, idx = peaks
+    pos = np.asarray(idx) - offset
+    marks = np.zeros((n_ch, n + 1), dtype=np.int32)
+    np.add.at(marks, (ch, np.clip(pos - half, 0, n)), 1)
+    np.add.at(marks, (ch, np.clip(pos + half + 1, 0, n)), -1)
+    return np.cumsum(marks[:, :n], axis=1) > 0
 
 
 def segment_sigmas(filt_core, sigma, params, geometry: Geometry) -> np.ndarray:

@@ -37,6 +37,7 @@ class _Prepared:
     line: preprocessing.LineNoise
     prep: preprocessing.Preprocessor
     sigma: np.ndarray
+    floor_shape: np.ndarray
 
 
 def _prepare(data, sfreq, params, overrides) -> _Prepared:
@@ -45,14 +46,14 @@ def _prepare(data, sfreq, params, overrides) -> _Prepared:
     picks = rec.emg_picks if rec.emg_picks.size else np.arange(rec.n_channels)
     band = params.band_for(rec.sfreq)
     geometry = Geometry.build(rec.sfreq, params, picks.size)
-    line, prep, sigma = scan.noise_and_line(rec, picks, params, band, geometry)
+    line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     return _Prepared(rec, picks, [rec.ch_names[i] for i in picks], params, geometry, line,
                      prep, sigma)
 
 
 def _scan(p: _Prepared):
     return scan.scan(p.rec, p.picks, p.prep, p.sigma, p.params, p.geometry,
-                     p.params.band_for(p.rec.sfreq), Stopwatch())
+                     p.params.band_for(p.rec.sfreq), Stopwatch(), floor_shape=p.floor_shape)
 
 
 def find_discharges(data, sfreq: float | None = None, *, params: DetectionParams | None = None,

@@ -12,6 +12,7 @@ See ``docs/architecture.md`` for a worked example of adding one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import numpy as np
@@ -66,6 +67,15 @@ class Context:
     @property
     def n_channels(self) -> int:
         return len(self.names)
+
+    @functools.cached_property
+    def background_active(self) -> np.ndarray:
+        """Rest windows (``geometry.rest_win``) whose background is above the channel's
+        noise floor, shape (n_channels, n_windows) (:func:`fascidetect.rest.with_hysteresis`)."""
+        from ..rest import with_hysteresis
+
+        return with_hysteresis(self.scan.rest_ratio, self.scan.rest_threshold,
+                               self.params.rest_hysteresis)
 
     @property
     def analysed_s(self) -> float:

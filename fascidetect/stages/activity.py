@@ -1,0 +1,33 @@
+"""Is the muscle at rest? Discharges where their channel's background is above its noise
+floor (low-level holding activity, an interference pattern) are voluntary, not
+fasciculations: a muscle is at rest only where its background is at the floor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..candidates import Candidates
+from . import Context, decide
+
+
+def background_activity(cands: Candidates, ctx: Context):
+    """Stage: candidates in an active rest window of their main channel are voluntary
+    (reason ``not_at_rest``)."""
+    active = ctx.background_active
+    if active.shape[1] == 0 or len(cands) == 0:
+        return decide(len(cands), np.zeros(len(cands), dtype=bool), "voluntary", "not_at_rest")
+    w = np.clip(cands.sample // ctx.geometry.rest_win, 0, active.shape[1] - 1)
+    return decide(len(cands), active[cands.channel, w], "voluntary", "not_at_rest")
+
+
+def busy_windows(cands: Candidates, ctx: Context) -> np.ndarray:
+    """Return the rest windows that are not rest, per channel: an active background, or
+    a discharge labelled voluntary on the channel (a firing train there is not rest,
+    however quiet the background between its discharges, as in needle EMG)."""
+    busy = ctx.background_active.copy()
+    if busy.shape[1] == 0:
+        return busy
+    vol = cands.label == "voluntary"
+    w = np.clip(cands.sample[vol] // ctx.geometry.rest_win, 0, busy.shape[1] - 1)
+    busy[cands.channel[vol], w] = True
+    return busy
