@@ -75,6 +75,10 @@ class DetectionParams:
         Discharges in a window of 2 x ``isolation_interval_s`` that holds more discharges
         than a Poisson law at the channel's own rate allows (tail probability below this)
         are a firing train or burst, not fasciculations.
+    cluster_min_discharges : int
+        Fewest discharges in such a window that make a firing cluster: fasciculating
+        units fire doublets and multiplets of 2-5 discharges (Kleine et al. 2012), which
+        are fasciculations however unlikely under a Poisson law.
     max_fasciculation_rate_per_min : float
         Highest plausible sporadic rate on one channel (est.; ALS cohorts: median ~40/min
         per muscle). Channels firing faster are judged as continual firing.
@@ -251,6 +255,7 @@ class DetectionParams:
     noise_percentile: float = 10.0
     isolation_interval_s: float = 0.25
     cluster_p_value: float = 1e-4
+    cluster_min_discharges: int = 6
     max_fasciculation_rate_per_min: float = 120.0
     burst_active_windows: int = 5
     widespread_fraction: float = 0.6

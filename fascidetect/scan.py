@@ -186,7 +186,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
-                exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry.shadow)
+                exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry,
+                                    params.threshold_sigma)
                 if params.rest_trim_fraction == 0 else None)
             rest_ratio.append(ratio.astype(np.float32))
             rest_threshold.append(np.broadcast_to(thr, ratio.shape).astype(np.float32))
@@ -222,14 +223,23 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
     with watch.stage("features"):
         cands, snips = describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order,
                                            main, local, g, band, fs, params)
-    return cands, snips, (ch, idx)
+    seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
+    return cands, snips, (ch, idx, np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny))
 
 
-def _near_peaks(peaks, offset: int, n: int, n_ch: int, half: int) -> np.ndarray:
-    """Return a (n_ch, n) mask of the samples within ``half`` of a channel peak (peak
-    indices counted from ``offset`` samples before the mask's first sample)."""
-    ch, idx = peaks
+def _near_peaks(peaks, offset: int, n: int, n_ch: int, g: Geometry,
+                threshold_sigma: float) -> np.ndarray:
+    """Return a (n_ch, n) mask of the samples a channel peak and its ringing cover (peak
+    indices counted from ``offset`` samples before the mask's first sample).
+
+    A peak at the threshold covers half a snippet on each side; a larger one rings
+    longer, out to the echo shadow at 20 times the threshold (the band-pass's ringing
+    decays about exponentially, so its length grows with the log of the amplitude).
+    """
+    ch, idx, snr = peaks
     pos = np.asarray(idx) - offset
+    grow = np.clip(np.log(np.maximum(snr, 1e-9) / threshold_sigma) / np.log(20.0), 0.0, 1.0)
+    half = (g.half + grow * max(0, g.shadow - g.half)).astype(int)
     marks = np.zeros((n_ch, n + 1), dtype=np.int32)
     np.add.at(marks, (ch, np.clip(pos - half, 0, n)), 1)
     np.add.at(marks, (ch, np.clip(pos + half + 1, 0, n)), -1)

@@ -92,7 +92,8 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     rate = np.minimum(background_rate(t, c, analysed_s, params)[c],
                       params.max_fasciculation_rate_per_min / 60.0)
     lam = rate * 2 * half
-    dense = poisson.sf(count - 1, lam) < params.cluster_p_value
+    dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
+        (count >= params.cluster_min_discharges)
     # Every member of a dense window is part of the cluster.
     start = np.searchsorted(key, key - half, side="left")
     stop = np.searchsorted(key, key + half, side="right")
