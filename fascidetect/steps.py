@@ -48,7 +48,7 @@ def _prepare(data, sfreq, params, overrides) -> _Prepared:
     geometry = Geometry.build(rec.sfreq, params, picks.size)
     line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     return _Prepared(rec, picks, [rec.ch_names[i] for i in picks], params, geometry, line,
-                     prep, sigma)
+                     prep, sigma, floor_shape)
 
 
 def _scan(p: _Prepared):

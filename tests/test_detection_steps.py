@@ -65,18 +65,22 @@ def test_firing_clusters_adapt_to_channel_rate():
 
 
 def test_bursts_do_not_set_their_own_null_rate():
-    # Sporadic firing at 12/min plus four short bursts (8 discharges in 1.5 s): judged
+    # Sporadic firing at 12/min plus four short bursts (16 discharges in 1.5 s): judged
     # against the recording's mean rate the bursts would look ordinary; against the
-    # background rate they are firing trains.
+    # background rate they are firing trains. Multiplets of a fasciculating unit (3
+    # discharges within 60 ms) are not.
     rng = np.random.default_rng(4)
     sporadic = np.sort(rng.uniform(0, 120, 24))
-    bursts = np.concatenate([s0 + np.sort(rng.uniform(0, 1.5, 8)) for s0 in (15, 45, 75, 105)])
-    times = np.concatenate([sporadic, bursts])
+    bursts = np.concatenate([s0 + np.sort(rng.uniform(0, 1.5, 16)) for s0 in (15, 45, 75, 105)])
+    triplets = np.concatenate([s0 + np.array([0.0, 0.025, 0.06]) for s0 in (5, 30, 60, 90)])
+    times = np.concatenate([sporadic, bursts, triplets])
     chans = np.zeros(times.size, dtype=int)
     trains = firing.firing_clusters(times, chans, DetectionParams(), 120.0)
     trains |= firing.near_members(times, chans, trains, 0.5)  # as the pipeline does
-    assert trains[sporadic.size:].mean() >= 0.8  # 0.25 against the mean rate
-    assert trains[:sporadic.size].mean() <= 0.1
+    n_s, n_b = sporadic.size, bursts.size
+    assert trains[n_s:n_s + n_b].mean() >= 0.8  # 0.25 against the mean rate
+    assert trains[:n_s].mean() <= 0.1
+    assert not trains[n_s + n_b:].any()
 
 
 def test_heart_rhythm_needs_coverage():
