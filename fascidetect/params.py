@@ -183,6 +183,21 @@ class DetectionParams:
         Share of the beats expected over the recording at the found rhythm that must be
         present before the rhythm counts as a heart (a busy irregular unit aligns by
         chance only now and then).
+    ecg_channel_min_beats : int
+        Fewest beats of a heart rhythm found on one channel: long, since a heart beats on
+        and on while a fasciculating unit lines up at heart-rate intervals only by chance
+        and briefly.
+    ecg_channel_max_cv : float
+        Largest interval CV of a heart rhythm found on one channel (beat-to-beat heart
+        rate varies by a few per cent; est.).
+    ecg_channel_min_coverage : float
+        Share of the recording's expected beats a channel's rhythm must hold (beats under
+        the threshold are missed, so less than ``ecg_min_coverage``).
+    ecg_min_lf_ratio : float
+        Low-frequency ratio (``lf_ratio``: raw energy below the band over energy in it) a
+        discharge needs to take part in a one-channel heart rhythm: ECG energy lies
+        below 50 Hz with P and T waves below 10 Hz, a motor-unit potential's at 50-150 Hz
+        (est.).
     ecg_beat_s : float
         Events closer than this are one heart beat (QRS about 80-120 ms).
     rate_bin_s : float
@@ -292,6 +307,10 @@ class DetectionParams:
     ecg_rr_tolerance: float = 0.25
     ecg_min_beats: int = 4
     ecg_min_coverage: float = 0.5
+    ecg_channel_min_beats: int = 16
+    ecg_channel_max_cv: float = 0.08
+    ecg_channel_min_coverage: float = 0.25
+    ecg_min_lf_ratio: float = 0.3
     ecg_beat_s: float = 0.15
     rate_bin_s: float = 10.0
     rate_trim: float = 0.25

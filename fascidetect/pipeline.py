@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import episodes, scan, templates
+from . import ecg, episodes, scan, templates
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -203,8 +203,15 @@ def _scan_warnings(found, names, status, warns) -> None:
 def _ecg_model(found, rec, picks, prep, geometry, params):
     """Return an ECG template model when the first pass found a heart rhythm, else None."""
     cands = found.candidates
-    beats = beat_samples(cands.sample, cands.snr, cands.artifact_kind == "ecg",
-                         int(params.ecg_beat_s * rec.sfreq))
+    # The model is built from the beats seen on many channels or in short regular chains
+    # where there are any: a long rhythm on one channel bridges missed beats with whatever
+    # discharge falls near the predicted time, which would put a beat where there is none.
+    gap = int(params.ecg_beat_s * rec.sfreq)
+    common = artifacts.artifact_evidence(cands, len(picks), rec.sfreq, params,
+                                         channel_rhythm=False)
+    beats = beat_samples(cands.sample, cands.snr, common == "ecg", gap)
+    if beats.size < ecg.MIN_BEATS:
+        beats = beat_samples(cands.sample, cands.snr, cands.artifact_kind == "ecg", gap)
     return build_model(lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                        beats, rec.n_samples, rec.sfreq)
 

@@ -16,14 +16,15 @@ from . import Context, decide
 
 
 def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
-                      params: DetectionParams) -> np.ndarray:
+                      params: DetectionParams, channel_rhythm: bool = True) -> np.ndarray:
     """Return the artifact kind of each candidate ('' when it is not an artifact).
 
     ECG: quasi-periodic beats at heart-rate intervals of events common to most channels
     (or regular chains on one channel); motion: low-frequency dominated and large or
     widespread; pop: a low-frequency step on one channel; large: beyond
     ``max_fasciculation_p2p_uv``; saturation: flat tops; widespread: evenly large on most
-    of 4-16 separate muscles.
+    of 4-16 separate muscles. ``channel_rhythm=False`` leaves out the long heart
+    rhythms of single channels (:func:`channel_heart_rhythm`).
     """
     times = cands.times(sfreq)
     snr = cands.snr
@@ -49,11 +50,20 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     span_s = float(times.max() - times.min()) if n > 1 else 0.0
     idx = np.flatnonzero(common)
     ecg[idx] = periodic_beats(times[idx], params, min_beats, span_s=span_s)
-    # ECG seen on a few channels only: regular heart-rate chains on one main channel.
+    # ECG seen on a few channels only (the usual case at gluteal, paraspinal and thigh
+    # sites): short regular heart-rate chains on one main channel (residues of beats the
+    # subtraction left), and long heart rhythms with beats under the threshold bridged.
     for c in np.unique(cands.channel):  # loop over channels
         idx = np.flatnonzero((cands.channel == c) & ~ecg)
         ecg[idx] |= periodic_beats(times[idx], params, params.ecg_min_beats + 2,
                                    tolerance=params.ecg_rr_tolerance / 2, span_s=span_s)
+    if channel_rhythm:
+        # Only beat-like discharges take part: a QRS complex and its P and T waves put
+        # most of a 200-ms raw window's energy below the EMG band; a motor-unit
+        # potential firing near the heart rate does not.
+        beat_like = f["lf_ratio"] >= params.ecg_min_lf_ratio
+        idx = np.flatnonzero(beat_like)
+        ecg[idx] |= channel_heart_rhythm(times[idx], cands.channel[idx], params, span_s)
     kind[ecg] = "ecg"
     # The other artifacts, on what the heart rhythm does not explain.
     free = kind == ""
@@ -70,6 +80,37 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
             & even
         kind[widespread & (kind == "")] = "widespread"
     return kind
+
+
+def channel_heart_rhythm(times: np.ndarray, channel: np.ndarray, params: DetectionParams,
+                         span_s: float) -> np.ndarray:
+    """Return a mask of discharges in a heart rhythm on their channel.
+
+    A chain of at least ``ecg_channel_min_beats`` discharges at heart-rate intervals
+    (``ecg_rr_range_s``) as regular as a heart (interval CV within ``ecg_channel_max_cv``;
+    up to three beats in a row under the threshold are bridged), on a channel whose chained
+    discharges cover at least ``ecg_channel_min_coverage`` of the beats expected over the
+    recording: a heart beats all the time, a fasciculating unit lines up by chance now and
+    then.
+    """
+    from ..firing_pattern import regular_trains
+
+    rr_lo, rr_hi = params.ecg_rr_range_s
+    n_int = params.ecg_channel_min_beats - 1
+    member = regular_trains(times, channel, min_rate_hz=1.0 / rr_hi, max_rate_hz=1.0 / rr_lo,
+                            min_intervals=n_int, max_steps=n_int,
+                            step_tolerance=params.ecg_rr_tolerance / 2,
+                            max_cv=params.ecg_channel_max_cv, max_multiple=4,
+                            max_missed_fraction=0.5, max_gap_s=4 * rr_hi)
+    if span_s <= 0 or not member.any():
+        return member
+    for c in np.unique(channel[member]):  # loop over channels with a rhythm
+        on = member & (channel == c)
+        rr = np.diff(np.sort(times[on]))
+        rr = rr[(rr >= rr_lo) & (rr <= rr_hi)]
+        if rr.size == 0 or on.sum() < params.ecg_channel_min_coverage * span_s / np.median(rr):
+            member[on] = False
+    return member
 
 
 def periodic_chain(times: np.ndarray, rr_range: tuple, tolerance: float,
