@@ -163,8 +163,8 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
 
     A span of sustained RMS elevation (at least ``activity_fraction`` of the 25-ms
     sub-windows active over ``spasm_min_duration_s``) is a spasm when it involves at least
-    ``spasm_min_channels`` channels and lies outside annotated task periods; otherwise
-    (one channel, or a task) it is voluntary. Sustained "activity" that is mostly a motion
+    ``spasm_min_channels`` channels (and at least two) and lies outside annotated task
+    periods; otherwise (one channel, or a task) it is voluntary. Sustained "activity" that is mostly a motion
     artifact is the artifact, not an episode.
     """
     from .events import empty_events
@@ -212,7 +212,9 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
         main = int(np.argmax(np.where(chans, seg_rms, -1)))
         in_ep = (t >= onset) & (t < end) & (cand_ch == main)
         task = in_spans([0.5 * (onset + end)], voluntary_spans)[0]
-        several = chans.sum() >= min_ch
+        # A spasm is a muscle group's: one channel can show sustained activity, never
+        # that a group contracts (a one-channel recording reports it as voluntary).
+        several = chans.sum() >= max(2, min_ch)
         rows[i]["trial_type"] = "voluntary" if (task or not several) else "spasm"
         rows[i]["reason"] = ("annotated_task" if task else
                              "sustained_recruitment" if several else "one_channel_sustained")

@@ -235,6 +235,9 @@ class DetectionParams:
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
+    rest_guard_s : float
+        A discharge this close to an active rest window of its channel is not at rest
+        (the fixed window grid would otherwise cut bursts and derecruitment tails).
     rest_hysteresis : float
         Windows next to an active run whose excess reaches this share of the threshold's
         excess join the run (recruitment and derecruitment tails; "detect high, delimit
@@ -324,6 +327,7 @@ class DetectionParams:
     rest_min_excess: float = 0.2
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
+    rest_guard_s: float = 0.5
     rest_hysteresis: float = 0.5
     tonic_min_rate_hz: float = 5.0
     tonic_max_rate_hz: float = 25.0

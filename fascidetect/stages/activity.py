@@ -16,8 +16,14 @@ def background_activity(cands: Candidates, ctx: Context):
     active = ctx.background_active
     if active.shape[1] == 0 or len(cands) == 0:
         return decide(len(cands), np.zeros(len(cands), dtype=bool), "voluntary", "not_at_rest")
-    w = np.clip(cands.sample // ctx.geometry.rest_win, 0, active.shape[1] - 1)
-    return decide(len(cands), active[cands.channel, w], "voluntary", "not_at_rest")
+    # Judged over the window holding the discharge and, within rest_guard_s of its edges,
+    # the neighbouring one: the grid must not cut a burst or a derecruitment tail off.
+    guard = int(round(ctx.params.rest_guard_s * ctx.sfreq))
+    busy = np.zeros(len(cands), dtype=bool)
+    for shift in (-guard, 0, guard):  # a handful of shifts
+        w = np.clip((cands.sample + shift) // ctx.geometry.rest_win, 0, active.shape[1] - 1)
+        busy |= active[cands.channel, w]
+    return decide(len(cands), busy, "voluntary", "not_at_rest")
 
 
 def busy_windows(cands: Candidates, ctx: Context) -> np.ndarray:
