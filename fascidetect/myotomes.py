@@ -344,8 +344,11 @@ def root_pattern(rates_by_muscle: dict, *, min_rate_per_min: float = 1.0) -> Roo
             reasons[root] = None
     candidates = [r for r in roots if reasons[r] is None]
     args = (scores, tuple(affected), tuple(unaffected), tuple(unmapped))
+    if not affected and not unaffected:
+        return RootPattern((), "No channel names a muscle of the myotome table (name them "
+                           "with --muscles), so the recording cannot point to a root.", *args)
     if not affected:
-        return RootPattern((), "No muscle has fasciculations above "
+        return RootPattern((), "No named muscle has fasciculations above "
                            f"{min_rate_per_min:g}/min, so the recording cannot point to a root.",
                            *args)
     if not candidates:

@@ -165,6 +165,12 @@ class DetectionParams:
         Low-frequency ratio a one-channel step needs to be a pop (est.).
     saturation_flat_samples : int
         Samples at the same extreme value (a flat top) that mark clipping.
+    electrode : {"auto", "surface", "needle"}
+        How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
+        header comments, channel names: "needle", "concentric"...), else surface.
+    needle_max_p2p_uv : float
+        Peak-to-peak beyond any needle motor-unit potential, µV: neurogenic (reinnervated)
+        units reach 10-20 mV at the needle, so the surface limit would discard them.
     max_fasciculation_p2p_uv : float
         Peak-to-peak beyond any surface fasciculation, µV: larger discharges are ``large``
         artifacts (domain: surface ~20-300 µV; needle up to 3.6 mV).
@@ -304,6 +310,8 @@ class DetectionParams:
     pop_step_ratio: float = 0.5
     pop_lf_ratio: float = 1.0
     saturation_flat_samples: int = 4
+    electrode: str = "auto"
+    needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0
     even_spread: float = 0.4
     max_separate_muscles: int = 16
@@ -341,6 +349,9 @@ class DetectionParams:
         if self.line_removal not in ("regression", "notch"):
             raise ParameterError(
                 f"line_removal must be 'regression' or 'notch', got {self.line_removal!r}")
+        if self.electrode not in ("auto", "surface", "needle"):
+            raise ParameterError(
+                f"electrode must be 'auto', 'surface' or 'needle', got {self.electrode!r}")
         if self.highpass_mode not in _HIGHPASS_MODES:
             raise ParameterError(
                 f"highpass_mode must be one of {_HIGHPASS_MODES}, got {self.highpass_mode!r}")

@@ -84,6 +84,12 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     params = DetectionParams.from_kwargs(params, **overrides)
     rec = as_recording(source, sfreq, ch_names, emg_channels, units=units)
     picks, names, warns = _check_recording(rec, params)
+    if params.electrode == "auto":
+        params = params.replace(electrode=rec.electrode_kind())
+        if params.electrode == "needle":
+            warns.append("needle EMG (from the file's description): needle amplitude limits "
+                         "apply; fibrillation potentials and positive sharp waves are not "
+                         "detected by this tool")
     fs = rec.sfreq
     band = params.band_for(fs)
     geometry = Geometry.build(fs, params, picks.size)
@@ -131,7 +137,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                            fasciculation.isolation(cands.times(fs), cands.channel,
                                                    params.isolation_interval_s))
         waveforms, waveform_rows, unit_templates = _motor_units(events, cands, found, sigma,
-                                                                params)
+                                                                params, fs)
     all_events, waveforms, waveform_rows = _sorted(events, episode_rows, waveforms,
                                                    waveform_rows)
 
@@ -174,7 +180,8 @@ def _check_recording(rec, params):
     if rec.sfreq < params.shape_min_sfreq_hz:
         warns.append(f"sampling rate {rec.sfreq:g} Hz is under {params.shape_min_sfreq_hz:g} Hz: "
                      "discharges are detected but waveform shape features (duration, phases, "
-                     "turns) are unreliable")
+                     "turns) are unreliable, motor units are not separated, and potentials "
+                     "shorter than two samples cannot be told from one-sample glitches")
     return picks, [rec.ch_names[i] for i in picks], warns
 
 
@@ -216,7 +223,7 @@ def _ecg_model(found, rec, picks, prep, geometry, params):
                        beats, rec.n_samples, rec.sfreq)
 
 
-def _motor_units(events, cands, found, sigma, params):
+def _motor_units(events, cands, found, sigma, params, sfreq):
     """Return the fasciculations' waveforms (V), their rows among the events' fasciculations
     and the unit templates; set each fasciculation's ``unit``."""
     kept = np.flatnonzero(cands.label != "excluded")
@@ -225,6 +232,10 @@ def _motor_units(events, cands, found, sigma, params):
     held = rows >= 0
     waveforms = found.snippets[rows[held]].astype(np.float32) * \
         scan.noise_unit(sigma)[None, :, None]
+    if sfreq < params.shape_min_sfreq_hz:
+        # A potential spans 1-4 samples here: snippets that short hold no waveform to
+        # tell units apart by (noise and glitches would be grouped as one "unit").
+        return waveforms, np.flatnonzero(held), np.zeros((0,) + waveforms.shape[1:], np.float32)
     units, unit_templates = templates.assign_units(waveforms, cands.channel[kept[fasc]][held],
                                                    sigma, min_discharges=params.min_unit_discharges)
     events["unit"][fasc[held]] = units

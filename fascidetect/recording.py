@@ -12,6 +12,9 @@ from .errors import InputError, ParameterError
 
 #: Channel types a Recording knows. ``emg`` channels are analysed; the others are kept
 #: for context (ECG for cross-checking, EEG from mixed montages, ``misc``).
+#: Words in a file's transducer fields, comments or channel names that mean needle EMG.
+_NEEDLE_WORDS = ("needle", "concentric", "intramuscular", "fine wire", "fine-wire")
+
 CHANNEL_TYPES = ("emg", "ecg", "eeg", "eog", "misc", "stim", "resp", "bio")
 
 
@@ -240,6 +243,15 @@ class Recording:
 
         for start, stop, lo, hi in block_bounds(n, step, margin):
             yield Chunk(start, stop, lo, hi, self.get_data(picks, lo, hi))
+
+    def electrode_kind(self) -> str:
+        """Return ``"needle"`` when the file says its EMG comes from a needle electrode
+        (transducer fields, header comments, channel names), else ``"surface"``."""
+        meta = self.metadata or {}
+        text = " ".join([str(meta.get("comments") or ""), str(meta.get("device") or ""),
+                         " ".join(map(str, meta.get("transducers") or [])),
+                         " ".join(self.ch_names[i] for i in self.emg_picks)]).lower()
+        return "needle" if any(w in text for w in _NEEDLE_WORDS) else "surface"
 
     def load(self) -> "Recording":
         """Return a Recording with all samples in memory (self if already loaded)."""

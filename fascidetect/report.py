@@ -147,7 +147,7 @@ def report_summary(result, muscles=None) -> dict:
     """
     from .myotomes import (MUSCLES, label_channels, muscle_for_channel, rates_by_muscle,
                            root_pattern, side_for_channel)
-    from .results import SURFACE_LIMITS, poisson_rate_ci
+    from .results import limits_for, poisson_rate_ci
 
     s = result.summary()
     rec = result.recording
@@ -200,7 +200,7 @@ def report_summary(result, muscles=None) -> dict:
     title = Path(str(source)).name if rec.get("source") else "fascidetect report"
     return {"title": title, "facts": facts, "table_header": header, "table_rows": rows,
             "root_pattern": pattern.text, "root_candidates": list(pattern.roots),
-            "warnings": list(result.warnings), "limits": SURFACE_LIMITS,
+            "warnings": list(result.warnings), "limits": limits_for(result.params),
             "generated": f"fascidetect {s['fascidetect_version']}, "
                          f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}"}
 
@@ -262,7 +262,7 @@ def summary_figure(summary: dict):
     line("Root pattern", 10, "bold")
     line(summary["root_pattern"], 9)
     y -= 0.008
-    line("What surface EMG cannot assess", 10, "bold")
+    line("What this recording cannot assess", 10, "bold")
     line(summary["limits"], 9)
     line("A report can state fasciculation rates with a confidence interval, spasm episodes "
          "and the root pattern they are consistent with; across repeated recordings a "
@@ -367,7 +367,7 @@ img {{ max-width: 100%; }} figcaption {{ color: #666; font-size: 0.8em; }}
 <table><tr>{head}</tr>
 {body}</table>
 <h2>Root pattern</h2><p>{esc(summary['root_pattern'])}</p>
-<h2>What surface EMG cannot assess</h2><p class="note">{esc(summary['limits'])}</p>
+<h2>What this recording cannot assess</h2><p class="note">{esc(summary['limits'])}</p>
 {'<h2>Warnings</h2><ul>' + warns + '</ul>' if warns else ''}
 <h2>Figures</h2>
 {chr(10).join(figs)}

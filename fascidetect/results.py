@@ -145,7 +145,7 @@ class DetectionResult:
             "line_noise": self.line_noise,
             "channels": [{k: _num(v) for k, v in c.items()} for c in self.channels],
             "warnings": list(self.warnings),
-            "surface_emg_limits": SURFACE_LIMITS,
+            "surface_emg_limits": limits_for(self.params),
             "params": self.params.as_dict(),
         }
 
@@ -227,6 +227,19 @@ SURFACE_LIMITS = (
     "and cannot diagnose a disc herniation (MRI does). Root patterns are 'consistent with', "
     "never diagnostic."
 )
+
+
+NEEDLE_LIMITS = (
+    "This is needle EMG: fascidetect counts spontaneous motor-unit discharges, it does not "
+    "detect fibrillation potentials or positive sharp waves, cannot see red flags such as "
+    "bladder or bowel dysfunction or saddle anaesthesia, and cannot diagnose a disc "
+    "herniation (MRI does). Root patterns are 'consistent with', never diagnostic."
+)
+
+
+def limits_for(params) -> str:
+    """Return the statement of what the recording cannot assess (surface or needle)."""
+    return NEEDLE_LIMITS if getattr(params, "electrode", "surface") == "needle" else SURFACE_LIMITS
 
 
 def _version() -> str:

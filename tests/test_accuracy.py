@@ -102,3 +102,19 @@ def test_hd_semg_ramp_contraction_reports_no_fasciculations(shared_data):
     res = fascidetect.detect(emg, sfreq=2048.0, units="uV")
     assert len(res.fasciculations) <= 2
     assert max(c["rest_s"] for c in res.channels) < 8.0  # about 3 s of the 32.5 s are rest
+
+
+def test_needle_recording_is_recognised_and_keeps_large_potentials(shared_data):
+    # PhysioNet's myopathy record (concentric needle, header comments): needle amplitude
+    # limits apply, so its large potentials are not discarded as 'large' artifacts, and
+    # the report does not call the recording surface EMG.
+    from fascidetect.report import report_summary
+
+    rec = fascidetect.read(shared_data / "physionet-emgdb/emg_healthy.hea")
+    assert rec.electrode_kind() == "needle"
+    res = fascidetect.detect(rec)
+    assert res.params.electrode == "needle"
+    assert not (res.events["artifact_kind"] == "large").any()
+    assert "needle EMG" in report_summary(res)["limits"]
+    surface = fascidetect.detect(rec, electrode="surface")
+    assert surface.params.electrode == "surface"

@@ -218,3 +218,15 @@ def test_cli_reads_a_real_file(tmp_path):
     res = _run(["report", str(edf), "--out", str(tmp_path / "o"), "--quiet"])
     assert res.exit_code == 0, res.output
     assert res.stdout.strip().endswith("sim_report.pdf")
+
+
+def test_root_sentence_agrees_with_the_channel_table_when_no_muscle_is_named():
+    # Channels named EMG1..EMG4 with fasciculations: the report must not claim that no
+    # muscle has fasciculations; it says that no channel names a muscle.
+    from conftest import synthetic_emg
+
+    data, _, _ = synthetic_emg(duration_s=60, n_discharges=40, seed=3)
+    result = detect(data, sfreq=2048.0)
+    assert max(c["rate_per_min"] for c in result.channels) > 1.0
+    text = report_summary(result)["root_pattern"]
+    assert "names a muscle" in text and "No named muscle has" not in text

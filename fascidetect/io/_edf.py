@@ -45,6 +45,7 @@ class EdfHeader:
     physical_max: np.ndarray
 
     extra_records: int = 0
+    transducers: list = dataclasses.field(default_factory=list)
 
     @property
     def bytes_per_sample(self) -> int:
@@ -140,7 +141,8 @@ def read_header(path: str | os.PathLike) -> EdfHeader:
     subtype = base + ("+D" if reserved.startswith(("EDF+D", "BDF+D")) else
                       "+C" if reserved.startswith(("EDF+C", "BDF+C")) else "")
     head = EdfHeader(path, is_bdf, subtype, header_bytes, n_records, record_s, labels,
-                     n_samps, dims, ranges[0], ranges[1])
+                     n_samps, dims, ranges[0], ranges[1],
+                     transducers=[b.decode("latin-1").strip() for b in column(16, 80)])
     _check_size(head, size)
     return head
 
@@ -285,6 +287,8 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
                   "record_s": head.record_s,
                   "gaps": [{"after_s": round(i * head.record_s, 6), "length_s": g} for i, g in gaps],
                   "device": raw.info.get("device_info") or None,
+                  "transducers": sorted({head.transducers[i] for i in data_idx
+                                         if i < len(head.transducers) and head.transducers[i]}),
                   "subject": (raw.info.get("subject_info") or {}).get("his_id")},
         warnings=warnings, raw=raw, raw_picks=list(range(len(names))),
     )

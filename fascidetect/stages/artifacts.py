@@ -72,7 +72,9 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     kind[free & (lf >= params.motion_lf_ratio) & (big | wide)] = "motion"
     pop = (spread <= 1) & (f["step_ratio"] >= params.pop_step_ratio) & (lf >= params.pop_lf_ratio)
     kind[free & pop] = "pop"
-    kind[free & (f["p2p"] > params.max_fasciculation_p2p_uv * 1e-6)] = "large"
+    limit_uv = params.needle_max_p2p_uv if params.electrode == "needle" \
+        else params.max_fasciculation_p2p_uv
+    kind[free & (f["p2p"] > limit_uv * 1e-6)] = "large"
     kind[free & (f["flat_top"] >= params.saturation_flat_samples) & big] = "saturation"
     # Only for a few separate muscles: on a dense grid one unit's footprint is wide.
     if params.layout is None and 4 <= n_channels <= params.max_separate_muscles:
