@@ -22,6 +22,8 @@ def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
 #: Gaussian band-passed activity spans about 6-7 RMS in such a window; a swing well
 #: beyond that (x 2) is out of band, i.e. low-frequency.
 _IN_BAND_RANGE = 12.0
+#: A raw swing more than this many times the band-passed one is mostly out of band.
+_OUT_OF_BAND = 2.0
 
 
 def subwindow_range(raw: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,8 +34,8 @@ def subwindow_range(raw: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarra
 
 
 def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
-                 window_s: float, params,
-                 beats_s: np.ndarray | None = None) -> list[tuple[float, float]]:
+                 window_s: float, params, beats_s: np.ndarray | None = None,
+                 band_range: np.ndarray | None = None) -> list[tuple[float, float]]:
     """Return (start, end) times of motion artifacts.
 
     Motion moves the electrodes: over a couple of hundred ms the raw signal swings far
@@ -54,6 +56,11 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
         ``motion_range_factor`` and ``episode_margin_s``.
     beats_s : ndarray | None
         Heart beats (s): a QRS complex also swings on every channel, briefly.
+    band_range : ndarray, shape (n_channels, n_subwindows) | None
+        Band-passed peak-to-peak per sub-window. When given, a swing is out of band when
+        the raw range exceeds ``_OUT_OF_BAND`` times it: several units firing close
+        together swing widely too, but all in band (clusters are not motion). Without
+        it, the raw range is compared with the band-passed RMS.
     """
     n_ch, n = raw_max.shape
     k = max(1, int(round(params.motion_window_ms / 1000.0 / window_s)))
@@ -62,11 +69,16 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
         return []
     mx = raw_max[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
     mn = raw_min[:, : g * k].reshape(n_ch, g, k).min(axis=-1)
-    rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
     span = mx - mn
     usual = np.median(span, axis=1, keepdims=True)
+    if band_range is not None:
+        inband = band_range[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
+        out_of_band = span > _OUT_OF_BAND * inband
+    else:
+        rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
+        out_of_band = span > _IN_BAND_RANGE * rms
     wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
-        & (span > _IN_BAND_RANGE * rms)
+        & out_of_band
     need = max(2, int(np.ceil(0.5 * n_ch)))
     moving = wild.sum(axis=0) >= need
     group_s = k * window_s

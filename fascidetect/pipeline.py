@@ -120,7 +120,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     duration = rec.n_samples / fs
     bad, task = exclusion.excluded_spans(rec.annotations, duration, params, found.bad_spans)
     motion = episodes.motion_spans(found.raw_max, found.raw_min, found.motion_envelope,
-                                   geometry.motion_win / fs, params, beats)
+                                   geometry.motion_win / fs, params, beats,
+                                   band_range=found.band_range)
     if motion:
         warns.append(f"{len(motion)} motion artifact span(s) "
                      f"({sum(b - a for a, b in motion):.1f} s) were excluded from analysis")

@@ -44,6 +44,8 @@ class Scan:
         Local noise sigma per noise segment, V.
     motion_envelope, raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
         Band-passed RMS and raw extremes per motion window.
+    band_range : ndarray of float32, shape (n_channels, n_motion_windows)
+        Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
     bad_spans : list of (float, float)
         Spans of NaN/inf samples, s.
     nonfinite_s : float
@@ -65,6 +67,7 @@ class Scan:
     motion_envelope: np.ndarray
     raw_max: np.ndarray
     raw_min: np.ndarray
+    band_range: np.ndarray
     bad_spans: list
     nonfinite_s: float
     clipped_share: np.ndarray
@@ -143,6 +146,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     motion_env = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     sample = _WaveformSample(params.max_waveforms)
     clipped = np.zeros(n_ch)
     nonfinite = 0
@@ -175,6 +179,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             clipped += rail_windows(mx, mn)
             raw_max[:, m:m + mx.shape[1]] = mx
             raw_min[:, m:m + mn.shape[1]] = mn
+            fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
+            band_range[:, m:m + fmx.shape[1]] = fmx - fmn
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch)
         with watch.stage("rest"):
@@ -202,6 +208,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 envelope=envelope, envelope_unit=unit,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
                 motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
+                band_range=band_range,
                 bad_spans=bad_spans, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),

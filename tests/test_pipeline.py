@@ -283,3 +283,22 @@ def test_mne_raw_input():
     rec = fascidetect.Recording(data, 2048.0, [f"EMG{i}" for i in range(4)], ["emg"] * 4)
     res = detect(rec.to_raw())
     assert len(res.fasciculations) == times.size
+
+
+def test_units_firing_close_together_are_not_motion():
+    # Four units on different channels firing within 200 ms of each other, 15 times in a
+    # clean resting recording: in-band discharges, not a motion artifact (they used to
+    # be excluded as motion spans, half of them lost).
+    from conftest import muap
+
+    fs = 2048.0
+    rng = np.random.default_rng(5)
+    data = 3e-6 * rng.standard_normal((8, int(120 * fs)))
+    wave = muap(fs, p2p_v=300e-6, phases=3)
+    for k in range(15):
+        for ch in rng.choice(8, 4, replace=False):
+            i = int((5 + 7.5 * k + rng.uniform(0, 0.2)) * fs)
+            data[ch, i:i + wave.size] += wave
+    res = detect(data, sfreq=fs)
+    assert not (res.events["artifact_kind"] == "motion").any()
+    assert len(res.fasciculations) >= 54
