@@ -187,29 +187,30 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
 
 
 def _window_sums(values, keep, bounds):
-    """Return the sums of ``values`` and the counts of ``keep`` per window of ``bounds``."""
-    n_ch = values.shape[0]
-    csum = np.concatenate([np.zeros((n_ch, 1)), np.cumsum(np.where(keep, values, 0.0), axis=1)],
-                          axis=1)
-    ccount = np.concatenate([np.zeros((n_ch, 1), dtype=np.int64), np.cumsum(keep, axis=1)],
-                            axis=1)
-    return (csum[:, bounds[1:]] - csum[:, bounds[:-1]],
-            ccount[:, bounds[1:]] - ccount[:, bounds[:-1]])
+    """Return the sums of ``values`` where ``keep`` and the counts of ``keep`` per window
+    of ``bounds`` (``values`` is overwritten)."""
+    values *= keep
+    starts = bounds[:-1]
+    return (np.add.reduceat(values, starts, axis=1, dtype=np.float64),
+            np.add.reduceat(keep, starts, axis=1, dtype=np.int64))
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
                       max_excluded_share, floor_shape, max_shape_share):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
-    total, count = _window_sums(x * x, keep, bounds)
+    total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = total / count
         ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
         if floor_shape is not None and max_shape_share is not None:
             # The rise's own shape: difference energy over signal energy of the excess.
-            d = np.diff(x, axis=1, prepend=x[:, :1])
-            d_keep = keep & np.concatenate([keep[:, :1], keep[:, :-1]], axis=1)
-            d_total, d_count = _window_sums(d * d, d_keep, bounds)
+            d = np.empty(x.shape, dtype=np.float32)
+            d[:, 0] = 0.0
+            np.subtract(x[:, 1:], x[:, :-1], out=d[:, 1:])
+            np.square(d, out=d)
+            keep[:, 1:] &= keep[:, :-1]  # a difference needs both of its samples
+            d_total, d_count = _window_sums(d, keep, bounds)
             shape0 = np.asarray(floor_shape, dtype=float)[:, None]
             floor_ms = (sigma ** 2)[:, None]
             excess = ms - floor_ms
