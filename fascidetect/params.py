@@ -103,7 +103,8 @@ class DetectionParams:
     spasm_min_duration_s : float
         Shortest sustained elevation called a spasm (domain: about 1 s to minutes).
     spasm_min_channels : int
-        Channels that must be active at once (capped at the number of EMG channels).
+        Channels that must be active at once (at least 2: a spasm is a muscle group's;
+        one channel shows sustained activity, reported as voluntary).
     episode_margin_s : float
         Discharges this close to a spasm or voluntary episode belong to it.
     motion_range_factor : float
