@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import ecg, episodes, scan, templates
+from . import episodes, scan, templates
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -211,15 +211,19 @@ def _scan_warnings(found, names, status, warns) -> None:
 def _ecg_model(found, rec, picks, prep, geometry, params):
     """Return an ECG template model when the first pass found a heart rhythm, else None."""
     cands = found.candidates
-    # The model is built from the beats seen on many channels or in short regular chains
-    # where there are any: a long rhythm on one channel bridges missed beats with whatever
-    # discharge falls near the predicted time, which would put a beat where there is none.
+    # Beats seen on many channels (or in short regular chains) come first; a long rhythm
+    # on one or two channels adds the beats they miss, but none near one already there
+    # (it bridges gaps with whatever discharge falls near the predicted time).
     gap = int(params.ecg_beat_s * rec.sfreq)
     common = artifacts.artifact_evidence(cands, len(picks), rec.sfreq, params,
-                                         channel_rhythm=False)
-    beats = beat_samples(cands.sample, cands.snr, common == "ecg", gap)
-    if beats.size < ecg.MIN_BEATS:
-        beats = beat_samples(cands.sample, cands.snr, cands.artifact_kind == "ecg", gap)
+                                         channel_rhythm=False) == "ecg"
+    beats = beat_samples(cands.sample, cands.snr, common, gap)
+    extra = beat_samples(cands.sample, cands.snr, (cands.artifact_kind == "ecg") & ~common, gap)
+    if beats.size >= 2 and extra.size:
+        k = np.clip(np.searchsorted(beats, extra), 1, beats.size - 1)
+        near = np.minimum(np.abs(extra - beats[k - 1]), np.abs(beats[k] - extra))
+        extra = extra[near > 0.5 * np.median(np.diff(beats))]
+    beats = np.sort(np.concatenate([beats, extra]))
     return build_model(lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                        beats, rec.n_samples, rec.sfreq)
 
