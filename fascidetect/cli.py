@@ -45,6 +45,12 @@ def cli():
     """
 
 
+def out_option(help_text: str):
+    """The ``--out`` folder option every writing command takes."""
+    return click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                        help=help_text)
+
+
 def read_options(func):
     """Options that say how to read input files (shared by every command that reads)."""
     options = [
@@ -173,8 +179,7 @@ def info(files, sfreq, emg_channels, file_format, board, units, as_json):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for <stem>_events.tsv and <stem>_summary.json.")
+@out_option("Directory for <stem>_events.tsv and <stem>_summary.json.")
 @read_options
 @detection_options
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
@@ -217,8 +222,7 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: per-file outputs, batch_summary.tsv/.json, batch_report.png.")
+@out_option("Output folder: per-file outputs, batch_summary.tsv/.json, batch_report.png.")
 @click.option("--pattern", default="*.edf", show_default=True,
               help="File-name pattern for folders (searched recursively, case-insensitive).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
@@ -279,8 +283,7 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
 
 
 @cli.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for <stem>.edf, <stem>_truth.tsv and <stem>_truth.json.")
+@out_option("Directory for <stem>.edf, <stem>_truth.tsv and <stem>_truth.json.")
 @click.option("--scenario", default="rest", show_default=True,
               help="rest, low_snr, spasm, ecg, hum_motion, consumer_250hz, grid64, voluntary, "
                    "mixed or negative.")
@@ -395,8 +398,7 @@ def _input_format_renamed(func):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for <stem>_report.pdf (and PNG pages / HTML).")
+@out_option("Directory for <stem>_report.pdf (and PNG pages / HTML).")
 @click.option("--format", "formats", type=click.Choice(["pdf", "png", "html"]), multiple=True,
               help="Report format (repeatable; default pdf).")
 @click.option("--events", "events_path", type=click.Path(exists=True), default=None,
