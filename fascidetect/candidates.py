@@ -210,7 +210,7 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
 
 
 def to_events(cands: Candidates, names, sfreq: float, half: int,
-              isolated: np.ndarray) -> np.ndarray:
+              isolated: np.ndarray, doublet=None, doublet_interval_ms=None) -> np.ndarray:
     """Return the event rows of every candidate not labelled ``excluded``.
 
     Parameters
@@ -224,6 +224,9 @@ def to_events(cands: Candidates, names, sfreq: float, half: int,
         Half length of the snippets (onsets are measured from the snippet start).
     isolated : ndarray of int8
         Isolation flag of every candidate.
+    doublet, doublet_interval_ms : ndarray | None
+        Doublet flag and interval of every candidate
+        (:func:`fascidetect.stages.fasciculation.doublets`).
     """
     sel = np.flatnonzero(cands.label != "excluded")
     n = sel.size
@@ -245,4 +248,7 @@ def to_events(cands: Candidates, names, sfreq: float, half: int,
     ev["isolated"] = isolated[sel]
     ev["artifact_kind"] = np.where(cands.label[sel] == "artifact", cands.reason[sel], "")
     ev["reason"] = cands.reason[sel]
+    if doublet is not None:
+        ev["doublet"] = np.where(ev["trial_type"] == "fasciculation", doublet[sel], 0)
+        ev["doublet_interval_ms"] = doublet_interval_ms[sel]
     return ev

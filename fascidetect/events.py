@@ -45,6 +45,10 @@ EVENT_COLUMNS = (
     ("rms_uv", "f8", "RMS of the band-passed signal over the episode (spasm/voluntary), µV"),
     ("firing_rate_hz", "f8", "mean discharge rate inside the episode (spasm/voluntary), Hz"),
     ("reason", "U24", "why the event got its trial_type (see fascidetect.candidates.REASONS)"),
+    ("doublet", "i1", "1 for a fasciculation that follows the previous one of its channel by "
+                      "doublet_max_ms at most with a like amplitude and polarity (a doublet or "
+                      "multiplet of one unit), else 0"),
+    ("doublet_interval_ms", "f8", "interval to the previous discharge of the doublet, ms"),
 )
 
 EVENT_DTYPE = np.dtype([(name, dt) for name, dt, _ in EVENT_COLUMNS])

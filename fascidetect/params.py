@@ -48,7 +48,14 @@ class DetectionParams:
         Discharges larger than this many sigmas are flagged as artifacts (est. ~50).
     dead_time_ms : float
         Minimum spacing of two discharges on one channel. Must stay well under the 30 ms
-        of paired discharges (Kleine et al. 2012): 10-20 ms.
+        of paired discharges (Kleine et al. 2012) and let doublets 5-20 ms apart through:
+        8 ms (5 ms let the later phases of one potential through as new discharges).
+    doublet_max_ms : float
+        A fasciculation this soon after the previous one on its channel, like it in
+        amplitude and polarity, is the later discharge of a doublet or multiplet of one
+        unit (domain: 5-20 ms; Kleine et al. 2012).
+    doublet_amplitude_ratio : float
+        How far the two peaks of a doublet may differ (a factor either way).
     shadow_ms : float
         Around a large discharge, smaller peaks within this time that are below
         ``shadow_fraction`` of it are filter ringing or the potential's own later phases,
@@ -270,7 +277,9 @@ class DetectionParams:
     line_ratio_db: float = 10.0
     threshold_sigma: float = 5.0
     artifact_sigma: float = 50.0
-    dead_time_ms: float = 15.0
+    dead_time_ms: float = 8.0
+    doublet_max_ms: float = 20.0
+    doublet_amplitude_ratio: float = 2.0
     shadow_ms: float = 60.0
     shadow_fraction: float = 0.25
     merge_ms: float = 4.0

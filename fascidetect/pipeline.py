@@ -136,7 +136,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         cands = run_stages(found.candidates, context, STAGES)
         events = to_events(cands, names, fs, geometry.half,
                            fasciculation.isolation(cands.times(fs), cands.channel,
-                                                   params.isolation_interval_s))
+                                                   params.isolation_interval_s),
+                           *fasciculation.doublets(cands, fs, params))
         waveforms, waveform_rows, unit_templates = _motor_units(events, cands, found, sigma,
                                                                 params, fs)
     all_events, waveforms, waveform_rows = _sorted(events, episode_rows, waveforms,

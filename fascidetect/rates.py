@@ -12,6 +12,7 @@ def channel_table(names, status, sigma, line, events, rest_s, episode_rows) -> l
     """Return one dict per analysed channel (the ``channels`` of a DetectionResult)."""
     fasc = events[events["trial_type"] == "fasciculation"]
     counts = np.array([(fasc["channel"] == n).sum() for n in names])
+    doubled = np.array([((fasc["channel"] == n) & (fasc["doublet"] == 1)).sum() for n in names])
     rest = np.where(status == "flat", 0.0, rest_s)
     low, high = poisson_rate_ci(counts, rest / 60.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -28,5 +29,7 @@ def channel_table(names, status, sigma, line, events, rest_s, episode_rows) -> l
             "rate_per_min": float(rate[i]), "rate_ci_low": float(low[i]),
             "rate_ci_high": float(high[i]),
             "n_spasms": int(spasm.sum()), "spasm_s": float(episode_rows["duration"][spasm].sum()),
+            "n_doublets": int(doubled[i]),
+            "doublet_share": float(doubled[i] / counts[i]) if counts[i] else float("nan"),
         })
     return out

@@ -141,6 +141,9 @@ class DetectionResult:
             "fasciculation_rate_ci": [_num(low[0]), _num(high[0])],
             "rest_s": _num(rest_s),
             "n_units": self.n_units,
+            # Later discharges of doublets and multiplets over all fasciculations.
+            "doublet_share": _num(float(np.sum(self.fasciculations["doublet"] == 1)) / total)
+            if total else None,
             "spasm_total_s": _num(float(np.nansum(self.spasms["duration"]))),
             "line_noise": self.line_noise,
             "channels": [{k: _num(v) for k, v in c.items()} for c in self.channels],
