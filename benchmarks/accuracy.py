@@ -55,6 +55,7 @@ SCENARIOS = [
     ("tonic firing 6-20 Hz near the floor", "tonic", None),
     ("one steady 8 Hz unit for 24 s", "tonic_single", None),
     ("fasciculations beside activity", "near_activity", None),
+    ("doublets 5-25 ms", "doublets", None),
     ("bursty units (clusters 20-200 ms)", "bursty", None),
     ("ECG on 1-2 channels, 20 min", "ecg_partial", None),
     ("single-sample glitches, 200 Hz", "glitches", None),

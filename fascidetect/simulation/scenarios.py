@@ -351,6 +351,11 @@ SCENARIOS: dict[str, ScenarioParams] = {
         description="fasciculations right beside (within 0.3 s of) two spasms and two voluntary "
                     "contractions (10 % of each unit's discharges) and during a tonic stretch",
         n_spasms=2, n_voluntary=2, fasc_beside_activity_share=0.1, n_tonic=1),
+    "doublets": ScenarioParams(
+        name="doublets",
+        description="fasciculating units that fire doublets: 40 % of discharges are followed "
+                    "by a second discharge of the same unit 5-25 ms later",
+        doublet_prob=0.4, doublet_interval_ms=(5.0, 25.0)),
     "bursty": ScenarioParams(
         name="bursty",
         description="fasciculating units firing in irregular clusters: 35 % of discharges start "
