@@ -252,6 +252,12 @@ class DetectionParams:
     rest_guard_s : float
         A discharge this close to an active rest window of its channel is not at rest
         (the fixed window grid would otherwise cut bursts and derecruitment tails).
+    flat_ratio : float
+        A rest window whose background is under this share of the channel's floor carries
+        no signal (disconnected, zero-filled): it is neither rest nor activity.
+    flat_max_sigma_uv : float
+        A channel whose noise floor is under this (µV) is flat: a constant or railed
+        signal leaves only floating-point residue after the band-pass.
     rest_hysteresis : float
         Windows next to an active run whose excess reaches this share of the threshold's
         excess join the run (recruitment and derecruitment tails; "detect high, delimit
@@ -346,6 +352,8 @@ class DetectionParams:
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
     rest_guard_s: float = 0.5
+    flat_ratio: float = 0.05
+    flat_max_sigma_uv: float = 1e-4
     rest_hysteresis: float = 0.5
     tonic_min_rate_hz: float = 5.0
     tonic_max_rate_hz: float = 25.0

@@ -13,13 +13,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import episodes, scan, templates
+from . import episodes, faults, scan, templates
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import to_events
 from .ecg import beat_samples, build_model
-from .errors import BadSamplesError, FascidetectWarning, InputError, NoEmgChannelError
+from .errors import FascidetectWarning, InputError, NoEmgChannelError
 from .events import sort_events
 from .params import DetectionParams
 from .rates import channel_table
@@ -97,7 +97,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     with watch.stage("noise_and_line"):
         line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
-    status = _channel_status(rec, names, sigma, warns)
+    sigma, status = faults.channel_status(rec, names, sigma, params, warns)
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
                       floor_shape=floor_shape)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
@@ -115,7 +115,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                               ecg_model=model, floor_shape=floor_shape)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params)
-    _scan_warnings(found, names, status, warns)
+    faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
 
     duration = rec.n_samples / fs
     bad, task = exclusion.excluded_spans(rec.annotations, duration, params, found.bad_spans)
@@ -132,6 +132,9 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,
                       episode_types=list(episode_rows["trial_type"]))
+    context.channel_spans = faults.channel_spans(found, context.flat_windows,
+                                                 geometry.rest_win / fs, params.edge_guard_s,
+                                                 names, warns)
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
         events = to_events(cands, names, fs, geometry.half,
@@ -145,7 +148,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,
-                                  duration, bad + task + motion + episode_spans)
+                                  duration, bad + task + motion + episode_spans,
+                                  context.channel_spans)
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
     if rest_s < params.min_rest_s:
         warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
@@ -185,28 +189,6 @@ def _check_recording(rec, params):
                      "turns) are unreliable, motor units are not separated, and potentials "
                      "shorter than two samples cannot be told from one-sample glitches")
     return picks, [rec.ch_names[i] for i in picks], warns
-
-
-def _channel_status(rec, names, sigma, warns) -> np.ndarray:
-    """Return each channel's status ('ok' or 'flat'); raise when every channel is flat."""
-    status = np.array(["ok"] * len(names), dtype="U16")
-    status[sigma <= 0] = "flat"
-    for name in np.asarray(names)[sigma <= 0]:
-        warns.append(f"channel {name} is flat (no signal): it is not analysed")
-    if (sigma <= 0).all():
-        raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat")
-    return status
-
-
-def _scan_warnings(found, names, status, warns) -> None:
-    """Add the scan's warnings (NaN stretches, clipped channels) and mark clipped channels."""
-    if found.nonfinite_s > 0:
-        warns.append(f"{found.nonfinite_s:.2f} s of NaN/inf samples were excluded from analysis")
-    clipped = (found.clipped_share > 1e-2) & (status == "ok")
-    for i in np.flatnonzero(clipped):  # loop over clipped channels
-        status[i] = "saturated"
-        warns.append(f"channel {names[i]} is clipped/saturated (at its rail) in "
-                     f"{100 * found.clipped_share[i]:.1f} % of 200-ms windows")
 
 
 def _ecg_model(found, rec, picks, prep, geometry, params):

@@ -332,9 +332,11 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     return weak & has_strong[run]
 
 
-def channel_rest_s(active, window_s: float, duration_s: float, excluded_spans) -> np.ndarray:
+def channel_rest_s(active, window_s: float, duration_s: float, excluded_spans,
+                   channel_spans=None) -> np.ndarray:
     """Return each channel's seconds at rest: the recording less the spans excluded for
-    every channel (edges, bad spans, tasks, motion, episodes) and its own active windows.
+    every channel (edges, bad spans, tasks, motion, episodes), its own ``channel_spans``
+    (a dict of channel -> spans) and its own active windows.
 
     Examples
     --------
@@ -350,7 +352,8 @@ def channel_rest_s(active, window_s: float, duration_s: float, excluded_spans) -
         own = [(a * window_s, min(b * window_s, duration_s)) for a, b in zip(starts, stops)]
         if own and stops[-1] == row.size:  # the last window runs to the end
             own[-1] = (own[-1][0], duration_s)
-        out[c] = duration_s - union_length(list(excluded_spans) + own, duration_s)
+        extra = list((channel_spans or {}).get(c, []))
+        out[c] = duration_s - union_length(list(excluded_spans) + own + extra, duration_s)
     return out
 
 

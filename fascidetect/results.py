@@ -158,8 +158,10 @@ class DetectionResult:
         return write_events_tsv(self.events, path)
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
-        """Return the summary as JSON text, and write it atomically to *path* if given."""
-        text = json.dumps(self.summary(), indent=2, ensure_ascii=False)
+        """Return the summary as strict JSON text (no NaN or Infinity: missing numbers are
+        null), and write it atomically to *path* if given."""
+        text = json.dumps(_json_safe(self.summary()), indent=2, ensure_ascii=False,
+                          allow_nan=False)
         if path is not None:
             path = Path(path)
             tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -249,6 +251,15 @@ def _version() -> str:
     from ._version import __version__
 
     return __version__
+
+
+def _json_safe(obj):
+    """Return *obj* with every non-finite float (anywhere in it) replaced by None."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return _num(obj)
 
 
 def _num(value):

@@ -47,9 +47,11 @@ class Scan:
     band_range : ndarray of float32, shape (n_channels, n_motion_windows)
         Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
     bad_spans : list of (float, float)
-        Spans of NaN/inf samples, s.
-    nonfinite_s : float
-        Seconds holding NaN/inf samples.
+        Spans of NaN/inf samples on every channel at once, s.
+    channel_bad_spans : dict of int -> list of (float, float)
+        Spans of NaN/inf samples of single channels (the others stay analysed), s.
+    nonfinite_s : ndarray
+        Seconds of NaN/inf samples per channel.
     clipped_share : ndarray
         Share of motion windows at the channel's rail.
     rest_ratio : ndarray of float32, shape (n_channels, n_rest_windows)
@@ -69,7 +71,8 @@ class Scan:
     raw_min: np.ndarray
     band_range: np.ndarray
     bad_spans: list
-    nonfinite_s: float
+    channel_bad_spans: dict
+    nonfinite_s: np.ndarray
     clipped_share: np.ndarray
     rest_ratio: np.ndarray
     rest_threshold: np.ndarray
@@ -149,7 +152,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     sample = _WaveformSample(params.max_waveforms)
     clipped = np.zeros(n_ch)
-    nonfinite = 0
+    nonfinite = np.zeros(n_ch)
+    channel_bad: dict = {}
     k = geometry.motion_win // geometry.act_win
     for start, stop, lo, hi in geometry.blocks(n):
         with watch.stage("read"):
@@ -157,8 +161,15 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         with watch.stage("filter"):
             raw, bad = preprocessing.repair_nonfinite(raw)
             if bad is not None:
-                nonfinite += int(bad[:, start - lo:stop - lo].any(axis=0).sum())
-                bad_spans.extend(_bad_spans(bad.any(axis=0), lo, fs))
+                own = bad[:, start - lo:stop - lo]
+                nonfinite += own.sum(axis=1)
+                # A stretch lost on every channel is a gap in the recording; one lost on
+                # some channels costs only those channels their time.
+                everywhere = own.all(axis=0)
+                bad_spans.extend(_bad_spans(everywhere, start, fs))
+                for c in np.flatnonzero((own & ~everywhere).any(axis=1)):  # faulty channels
+                    channel_bad.setdefault(int(c), []).extend(
+                        _bad_spans(own[c] & ~everywhere, start, fs))
             filt = prep.apply(raw, lo)
         if ecg_model is not None:
             with watch.stage("ecg_subtract"):
@@ -209,7 +220,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
                 motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
                 band_range=band_range,
-                bad_spans=bad_spans, nonfinite_s=nonfinite / fs,
+                bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
                 rest_threshold=np.concatenate(rest_threshold, axis=1))

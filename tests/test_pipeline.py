@@ -302,3 +302,53 @@ def test_units_firing_close_together_are_not_motion():
     res = detect(data, sfreq=fs)
     assert not (res.events["artifact_kind"] == "motion").any()
     assert len(res.fasciculations) >= 54
+
+
+def _fault_case():
+    data, times, _ = synthetic_emg(duration_s=120, n_discharges=200, seed=1)
+    return data, 2048.0
+
+
+def _per_channel(res):
+    f = res.fasciculations
+    return [int((f["channel"] == n).sum()) for n in res.recording["emg_channels"]]
+
+
+def test_an_all_nan_channel_costs_only_itself():
+    # One channel all NaN: the others keep exactly the answer they have without it
+    # (it used to turn the whole recording into a bad span: 0 fasciculations anywhere).
+    data, fs = _fault_case()
+    alone = detect(data[[0, 1, 3]], sfreq=fs)
+    bad = data.copy()
+    bad[2] = np.nan
+    res = detect(bad, sfreq=fs)
+    assert res.channels[2]["status"] == "flat"
+    counts = _per_channel(res)
+    assert counts[:2] + counts[3:] == _per_channel(alone)
+    assert [c["rest_s"] for i, c in enumerate(res.channels) if i != 2] == \
+        [c["rest_s"] for c in alone.channels]
+    assert any("no finite samples" in w for w in res.warnings)
+    json.loads(res.to_json())  # strict JSON: no NaN
+
+
+def test_constant_and_partly_disconnected_channels_are_named():
+    data, fs = _fault_case()
+    const = data.copy()
+    const[3] = 1e-3  # a constant offset: floating-point residue after the band-pass
+    res = detect(const, sfreq=fs)
+    assert res.channels[3]["status"] == "flat" and _per_channel(res)[3] == 0
+    half = data.copy()
+    half[3, half.shape[1] // 2:] = 0.0  # the lead comes off halfway
+    res = detect(half, sfreq=fs)
+    assert 55 <= res.channels[3]["rest_s"] <= 65
+    assert res.channels[0]["rest_s"] > 115
+    assert any("carries no signal" in w and "EMG4" in w for w in res.warnings)
+    flat = np.full_like(data, 2e-3)
+    with pytest.raises(BadSamplesError, match="every EMG channel is flat"):
+        detect(flat, sfreq=fs)
+
+
+def test_summary_json_is_strict():
+    data, fs = _fault_case()
+    text = detect(data[:, : int(30 * fs)], sfreq=fs).to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in summary.json"))

@@ -49,6 +49,9 @@ class Context:
         Spasm and voluntary episodes (widened by ``episode_margin_s``).
     episode_types : list of str
         ``trial_type`` of each episode span.
+    channel_spans : dict of int -> list of (float, float)
+        Spans lost on single channels only (NaN stretches widened by ``edge_guard_s``,
+        flat stretches): not rest for that channel, the others stay analysed.
     """
 
     params: DetectionParams
@@ -63,6 +66,7 @@ class Context:
     motion_spans: list
     episode_spans: list
     episode_types: list
+    channel_spans: dict = dataclasses.field(default_factory=dict)
 
     @property
     def n_channels(self) -> int:
@@ -76,6 +80,12 @@ class Context:
 
         return with_hysteresis(self.scan.rest_ratio, self.scan.rest_threshold,
                                self.params.rest_hysteresis)
+
+    @functools.cached_property
+    def flat_windows(self) -> np.ndarray:
+        """Rest windows in which a channel carries no signal (background under
+        ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""
+        return np.nan_to_num(self.scan.rest_ratio, nan=1.0) < self.params.flat_ratio
 
     @property
     def analysed_s(self) -> float:

@@ -37,13 +37,17 @@ def excluded_spans(annotations, duration_s: float, params, nonfinite_spans):
 
 
 def outside_rest(cands: Candidates, ctx: Context):
-    """Stage: candidates in bad spans, annotated tasks or episodes are excluded."""
+    """Stage: candidates in bad spans (of the recording, or of their own channel),
+    annotated tasks or episodes are excluded."""
     t = cands.times(ctx.sfreq)
     types = np.asarray(ctx.episode_types, dtype="U16")
     in_spasm = in_spans(t, [s for s, k in zip(ctx.episode_spans, types) if k == "spasm"])
     in_episode = in_spans(t, ctx.episode_spans)
     in_task = in_spans(t, ctx.task_spans)
     bad = in_spans(t, ctx.bad_spans)
+    for c, spans in ctx.channel_spans.items():  # loop over faulty channels
+        on = cands.channel == c
+        bad[on] |= in_spans(t[on], spans)
     reason = np.where(in_task, "annotated_task",
                       np.where(in_spasm, "in_spasm",
                                np.where(in_episode, "in_voluntary_episode", "outside_rest")))

@@ -1,0 +1,74 @@
+"""Faulty channels and stretches: found, named in a warning, and left out so that the
+healthy channels and the healthy time keep the answer they would have alone.
+
+A channel with no signal (constant, railed, all NaN) is not analysed; a NaN or flat
+stretch of one channel costs that channel its time only; a stretch lost on every
+channel at once is a gap of the recording (a bad span for all).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import BadSamplesError
+from .spans import run_bounds
+
+
+def channel_status(rec, names, sigma, params, warns) -> tuple[np.ndarray, np.ndarray]:
+    """Return the noise floors (0 for channels without a signal) and each channel's
+    status ('ok' or 'flat'); raise when no channel carries a signal.
+
+    A constant or railed channel leaves floating-point residue after the band-pass, not
+    an exact zero: floors under ``flat_max_sigma_uv`` are flat.
+    """
+    flat = sigma <= params.flat_max_sigma_uv * 1e-6
+    sigma = np.where(flat, 0.0, sigma)
+    status = np.where(flat, "flat", "ok").astype("U16")
+    for name in np.asarray(names)[flat]:
+        warns.append(f"channel {name} is flat (no signal: constant, railed or missing): "
+                     "it is not analysed")
+    if flat.all():
+        raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat "
+                              "(no signal on any channel)")
+    return sigma, status
+
+
+def scan_warnings(found, names, status, n_samples: int, sfreq: float, warns) -> None:
+    """Add the scan's warnings (NaN stretches per channel, clipped channels) and mark
+    clipped channels and channels without finite samples."""
+    duration = n_samples / sfreq
+    lost = found.nonfinite_s
+    if lost.size and (lost > 0).all() and np.allclose(lost, lost[0]) and lost[0] < 0.99 * duration:
+        warns.append(f"{lost[0]:.2f} s of NaN/inf samples on every channel were excluded "
+                     "from analysis")
+        lost = np.zeros_like(lost)
+    for i in np.flatnonzero(lost > 0):  # loop over faulty channels
+        if lost[i] >= 0.99 * duration:
+            status[i] = "flat"
+            warns.append(f"channel {names[i]} has no finite samples (all NaN/inf): it is not "
+                         "analysed")
+        else:
+            warns.append(f"channel {names[i]}: {lost[i]:.2f} s of NaN/inf samples "
+                         "were excluded from its analysis")
+    clipped = (found.clipped_share > 1e-2) & (status == "ok")
+    for i in np.flatnonzero(clipped):  # loop over clipped channels
+        status[i] = "saturated"
+        warns.append(f"channel {names[i]} is clipped/saturated (at its rail) in "
+                     f"{100 * found.clipped_share[i]:.1f} % of 200-ms windows")
+
+
+def channel_spans(found, flat_windows: np.ndarray, window_s: float, guard_s: float,
+                  names, warns) -> dict:
+    """Return, per channel, the spans lost on that channel only: its NaN stretches
+    (widened by ``guard_s`` for the filter's edge) and its flat windows."""
+    spans: dict = {c: [(a - guard_s, b + guard_s) for a, b in v]
+                   for c, v in found.channel_bad_spans.items()}
+    for c in np.flatnonzero(flat_windows.any(axis=1)):  # loop over channels with dropouts
+        starts, stops = run_bounds(flat_windows[c])
+        lost = [(a * window_s, b * window_s) for a, b in zip(starts, stops)]
+        spans.setdefault(int(c), []).extend(lost)
+        total = sum(b - a for a, b in lost)
+        if total < 0.99 * flat_windows.shape[1] * window_s:
+            warns.append(f"channel {names[c]} carries no signal for {total:.0f} s (a dropout "
+                         "or loose lead): that time is not counted as its rest")
+    return spans
