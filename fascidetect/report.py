@@ -135,6 +135,16 @@ def result_from_events(events, recording=None, params=None):
 
 
 # ---------------------------------------------------------------------- summary
+def _rest_text(channels, rest_s: float) -> str:
+    """Return the rest time analysed: one figure, or the range over the channels."""
+    per = [c["rest_s"] for c in channels if c.get("status") != "flat" and c.get("rest_s") is not None]
+    need = "about 120 s are needed before 'no fasciculations' means much"
+    if per and max(per) - min(per) >= 1.0:
+        return f"{min(per):.0f}-{max(per):.0f} s per channel (see the table; {need})"
+    return f"{rest_s:.1f} s ({need})"
+
+
+
 def report_summary(result, muscles=None) -> dict:
     """Return the report's first page as data: key facts, channel table, root pattern,
     warnings and the limits of surface EMG.
@@ -172,8 +182,7 @@ def report_summary(result, muscles=None) -> dict:
                           f"{fs:g} Hz" if fs and np.isfinite(fs) else f"{rec.get('format', 'n/a')}"),
         ("Duration", f"{rec.get('duration_s', 0.0):.1f} s, {len(names)} EMG channel(s)"),
         ("Start", str(rec.get("meas_date") or "n/a")),
-        ("Rest analysed", f"{rest_s:.1f} s (about 120 s are needed before 'no "
-                          "fasciculations' means much)"),
+        ("Rest analysed", _rest_text(result.channels, rest_s)),
         ("Fasciculations", f"{total}, {rate}"),
         ("Motor units", f"{result.n_units} template(s)"),
         ("Spasm episodes", f"{len(spasms)} ({s['spasm_total_s'] or 0:.1f} s)"
@@ -182,8 +191,8 @@ def report_summary(result, muscles=None) -> dict:
                       "in firing trains (not counted)"),
         ("Artifacts rejected", ", ".join(f"{k} {v}" for k, v in sorted(arts.items())) or "none"),
     ]
-    header = ["channel", "muscle", "root", "fasc.", "rate /min", "95 % CI", "spasm s",
-              "noise σ µV"]
+    header = ["channel", "muscle", "root", "fasc.", "rest s", "rate /min", "95 % CI",
+              "spasm s", "doublets", "noise σ µV"]
     rows = []
     for ch in result.channels:
         lab = labels.get(ch["name"]) or ""
@@ -194,8 +203,11 @@ def report_summary(result, muscles=None) -> dict:
         side = side_for_channel(lab) if key else None
         muscle += f" ({side})" if side else ""
         rows.append([_short(ch["name"]), muscle, root, str(ch.get("n_fasciculations", 0)),
+                     _fmt(ch.get("rest_s"), ".0f"),
                      _fmt(r, ".1f"), f"{_fmt(lo, '.1f')}-{_fmt(hi, '.1f')}",
-                     _fmt(ch.get("spasm_s"), ".1f"), _fmt(ch.get("noise_sigma_uv"), ".1f")])
+                     _fmt(ch.get("spasm_s"), ".1f"),
+                     str(ch["n_doublets"]) if ch.get("n_doublets") is not None else "n/a",
+                     _fmt(ch.get("noise_sigma_uv"), ".1f")])
     pattern = root_pattern(rates_by_muscle(result.channels, muscles))
     title = Path(str(source)).name if rec.get("source") else "fascidetect report"
     return {"title": title, "facts": facts, "table_header": header, "table_rows": rows,
@@ -241,13 +253,14 @@ def summary_figure(summary: dict):
             fig.text(0.27, y, part, fontsize=9, va="top")
             y -= 1.45 * 9 / 72 / _SUMMARY_SIZE[1]
     y -= 0.012
-    line("Per channel (rates over rest time; 95 % exact Poisson CI)", 10, "bold")
+    line("Per channel (rates over each channel's own rest time; 95 % exact Poisson CI)", 10,
+         "bold")
     n_rows = len(summary["table_rows"]) + 1
     height = min(0.4, 0.022 * n_rows)
     ax = fig.add_axes([0.06, y - height, 0.88, height])
     ax.axis("off")
     if summary["table_rows"]:
-        widths = [0.12, 0.25, 0.06, 0.07, 0.1, 0.14, 0.1, 0.12]
+        widths = [0.11, 0.22, 0.05, 0.06, 0.07, 0.08, 0.12, 0.08, 0.09, 0.1]
         table = ax.table(cellText=summary["table_rows"], colLabels=summary["table_header"],
                          loc="upper center", cellLoc="center", bbox=[0, 0, 1, 1],
                          colWidths=widths[:len(summary["table_header"])])
