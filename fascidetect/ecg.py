@@ -13,15 +13,10 @@ import dataclasses
 
 import numpy as np
 
-#: Half-length of the subtracted window: the QRS complex and the steep part of the T wave.
-HALF_WINDOW_S = 0.12
-#: Anchors are refined within this distance of the beat time found by detection.
-SEARCH_S = 0.04
-#: Fewer beats than this: no ECG model (nothing periodic enough to average).
-MIN_BEATS = 10
+from .params import DetectionParams
+
+#: Beats averaged into the template (a uniform sample of the beats beyond that).
 _MAX_TEMPLATE_BEATS = 80
-#: Per-beat gain limits (the ECG amplitude breathes with respiration, within reason).
-_GAIN_RANGE = (0.3, 2.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +27,7 @@ class EcgModel:
     template: np.ndarray   # (n_channels, 2 * half + 1), filtered, aligned on its anchor
     half: int
     search: int
+    gain_range: tuple = (0.3, 2.0)
 
 
 def _anchor(window_abs_sum: np.ndarray) -> np.ndarray:
@@ -40,7 +36,7 @@ def _anchor(window_abs_sum: np.ndarray) -> np.ndarray:
 
 
 def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
-                sfreq: float) -> EcgModel | None:
+                sfreq: float, params: DetectionParams | None = None) -> EcgModel | None:
     """Return the ECG model from filtered windows around the detected beats.
 
     Parameters
@@ -52,14 +48,18 @@ def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
     n_samples : int
         Length of the recording.
     sfreq : float
+    params : DetectionParams | None
+        Uses ``ecg_model_min_beats``, ``ecg_half_window_s``, ``ecg_search_s`` and
+        ``ecg_gain_range``.
     """
-    if beat_samples.size < MIN_BEATS:
+    params = params or DetectionParams()
+    if beat_samples.size < params.ecg_model_min_beats:
         return None
-    half = int(round(HALF_WINDOW_S * sfreq))
-    search = int(round(SEARCH_S * sfreq))
+    half = int(round(params.ecg_half_window_s * sfreq))
+    search = int(round(params.ecg_search_s * sfreq))
     span = half + search
     usable = beat_samples[(beat_samples - span >= 0) & (beat_samples + span < n_samples)]
-    if usable.size < MIN_BEATS:
+    if usable.size < params.ecg_model_min_beats:
         return None
     pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
                   .astype(int)]
@@ -70,7 +70,8 @@ def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
     template = np.median(_cut(windows, offs, half), axis=0)
     offs = _best_lags(windows, template, search) + search
     template = np.median(_cut(windows, offs, half), axis=0)
-    return EcgModel(beats=np.sort(beat_samples), template=template, half=half, search=search)
+    return EcgModel(beats=np.sort(beat_samples), template=template, half=half, search=search,
+                    gain_range=tuple(params.ecg_gain_range))
 
 
 def _cut(windows: np.ndarray, offs: np.ndarray, half: int) -> np.ndarray:
@@ -122,7 +123,7 @@ def subtract(filt: np.ndarray, lo: int, model: EcgModel) -> None:
     gain = np.where(ok, (xt * dd - xd * td) / safe, xt / np.maximum(tt, np.finfo(float).tiny))
     shift = np.where(ok, (xd * tt - xt * td) / safe, 0.0)
     # Gain within physiological limits; the shift term at most one sample's worth.
-    gain = np.clip(gain, *_GAIN_RANGE)
+    gain = np.clip(gain, *model.gain_range)
     shift = np.clip(shift, -gain, gain)
     # Beats are >= 0.4 s apart and windows 0.24 s long: no overlap, plain assignment.
     filt[:, pos] = segs - gain[..., None] * t - shift[..., None] * d

@@ -22,8 +22,6 @@ def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
 #: Gaussian band-passed activity spans about 6-7 RMS in such a window; a swing well
 #: beyond that (x 2) is out of band, i.e. low-frequency.
 _IN_BAND_RANGE = 12.0
-#: A raw swing more than this many times the band-passed one is mostly out of band.
-_OUT_OF_BAND = 2.0
 
 
 def subwindow_range(raw: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +56,7 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
         Heart beats (s): a QRS complex also swings on every channel, briefly.
     band_range : ndarray, shape (n_channels, n_subwindows) | None
         Band-passed peak-to-peak per sub-window. When given, a swing is out of band when
-        the raw range exceeds ``_OUT_OF_BAND`` times it: several units firing close
+        the raw range exceeds ``motion_out_of_band`` times it: several units firing close
         together swing widely too, but all in band (clusters are not motion). Without
         it, the raw range is compared with the band-passed RMS.
     """
@@ -73,7 +71,7 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     usual = np.median(span, axis=1, keepdims=True)
     if band_range is not None:
         inband = band_range[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
-        out_of_band = span > _OUT_OF_BAND * inband
+        out_of_band = span > params.motion_out_of_band * inband
     else:
         rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
         out_of_band = span > _IN_BAND_RANGE * rms

@@ -40,6 +40,13 @@ class DetectionParams:
         ``"notch"`` applies IIR notches (Q ``notch_q``), which ring after large discharges.
     notch_q : float
         Quality factor of each notch (Q ~30: about 2 Hz wide at 50/60 Hz).
+    line_mask_sigma : float
+        Samples whose residual exceeds this many robust sigmas (discharges) are left out of
+        the hum fit, widened by ``line_mask_dilate_ms``.
+    line_mask_dilate_ms : float
+        See ``line_mask_sigma``.
+    line_max_harmonic : int
+        Highest harmonic of the line frequency considered.
     line_ratio_db : float
         How far a line peak must stand above the neighbouring spectrum to count as hum.
     threshold_sigma : float
@@ -164,6 +171,9 @@ class DetectionParams:
         and flat tops are judged (motion, pops, saturation).
     motion_window_ms : float
         Window of the raw range and RMS on which motion spans are judged.
+    motion_out_of_band : float
+        A raw swing more than this many times the band-passed swing of its window is
+        mostly out of band (motion moves the electrodes; discharges are in band).
     motion_lf_ratio : float
         Out-of-band (below the high-pass) to in-band energy ratio above which a large or
         widespread transient is motion (domain: motion energy < 20 Hz; est.).
@@ -212,6 +222,16 @@ class DetectionParams:
         discharge needs to take part in a one-channel heart rhythm: ECG energy lies
         below 50 Hz with P and T waves below 10 Hz, a motor-unit potential's at 50-150 Hz
         (est.).
+    ecg_model_min_beats : int
+        Fewer beats than this: no ECG model (nothing periodic enough to average).
+    ecg_half_window_s : float
+        Half-length of the subtracted beat: the QRS complex and the steep part of the T
+        wave.
+    ecg_search_s : float
+        Each beat is re-anchored on the template within this distance.
+    ecg_gain_range : tuple of float
+        Per-beat gain limits of the subtracted template (the ECG amplitude breathes with
+        respiration, within reason).
     ecg_beat_s : float
         Events closer than this are one heart beat (QRS about 80-120 ms).
     rate_bin_s : float
@@ -281,6 +301,9 @@ class DetectionParams:
     line_removal: str = "regression"
     notch_q: float = 30.0
     line_ratio_db: float = 10.0
+    line_mask_sigma: float = 4.0
+    line_mask_dilate_ms: float = 8.0
+    line_max_harmonic: int = 8
     threshold_sigma: float = 5.0
     artifact_sigma: float = 50.0
     dead_time_ms: float = 8.0
@@ -322,6 +345,7 @@ class DetectionParams:
     burst_edge_s: float = 0.5
     artifact_window_ms: float = 200.0
     motion_window_ms: float = 200.0
+    motion_out_of_band: float = 2.0
     motion_lf_ratio: float = 3.0
     pop_step_ratio: float = 0.5
     pop_lf_ratio: float = 1.0
@@ -338,6 +362,10 @@ class DetectionParams:
     ecg_channel_max_cv: float = 0.08
     ecg_channel_min_coverage: float = 0.25
     ecg_min_lf_ratio: float = 0.3
+    ecg_model_min_beats: int = 10
+    ecg_half_window_s: float = 0.12
+    ecg_search_s: float = 0.04
+    ecg_gain_range: tuple = (0.3, 2.0)
     ecg_beat_s: float = 0.15
     rate_bin_s: float = 10.0
     rate_trim: float = 0.25
@@ -401,6 +429,7 @@ class DetectionParams:
             raise ParameterError("chunk_s must be at least 4 noise windows long")
         object.__setattr__(self, "voluntary_labels", tuple(self.voluntary_labels))
         object.__setattr__(self, "ecg_rr_range_s", tuple(self.ecg_rr_range_s))
+        object.__setattr__(self, "ecg_gain_range", tuple(self.ecg_gain_range))
 
     @property
     def effective_band_low_hz(self) -> float:

@@ -208,7 +208,7 @@ def _ecg_model(found, rec, picks, prep, geometry, params):
         extra = extra[near > 0.5 * np.median(np.diff(beats))]
     beats = np.sort(np.concatenate([beats, extra]))
     return build_model(lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
-                       beats, rec.n_samples, rec.sfreq)
+                       beats, rec.n_samples, rec.sfreq, params)
 
 
 def _motor_units(events, cands, found, sigma, params, sfreq):

@@ -17,11 +17,6 @@ import numpy as np
 from .params import DetectionParams
 
 _LINE_CANDIDATES_HZ = (50.0, 60.0)
-#: Residuals beyond this many robust sigmas are discharges, left out of the hum fit...
-_MASK_SIGMA = 4.0
-#: ...together with this much time around them.
-_MASK_DILATE_S = 0.008
-_MAX_HARMONIC = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +101,7 @@ def detect_line_noise(segments: np.ndarray, sfreq: float, params: DetectionParam
         return LineNoise(None, (), per_channel, float(np.max(ratios)))
     f0 = refine_line_frequency(segments, sfreq, f0)
     notch = [f0]
-    for k in range(2, _MAX_HARMONIC + 1):
+    for k in range(2, params.line_max_harmonic + 1):
         fk = k * f0
         if fk >= nyq_limit:
             break
@@ -135,7 +130,8 @@ def refine_line_frequency(segments: np.ndarray, sfreq: float, f0: float,
     return float(grid[np.argmax(power)])
 
 
-def remove_line(filt: np.ndarray, sfreq: float, freqs, lo: int, window: int) -> None:
+def remove_line(filt: np.ndarray, sfreq: float, freqs, lo: int, window: int,
+                mask_sigma: float = 4.0, mask_dilate_s: float = 0.008) -> None:
     """Subtract the least-squares fit of sinusoids at ``freqs`` in place, window by window.
 
     Parameters
@@ -150,6 +146,10 @@ def remove_line(filt: np.ndarray, sfreq: float, freqs, lo: int, window: int) -> 
         from the recording start, so cutting the recording into blocks changes nothing.
     window : int
         Window length in samples (about 1 s: hum amplitude and phase drift slowly).
+    mask_sigma, mask_dilate_s : float
+        Discharges (residual over ``mask_sigma`` robust sigmas, widened by
+        ``mask_dilate_s``) are left out of the fit (``DetectionParams.line_mask_sigma``,
+        ``line_mask_dilate_ms``).
     """
     if not len(freqs):
         return
@@ -159,20 +159,22 @@ def remove_line(filt: np.ndarray, sfreq: float, freqs, lo: int, window: int) -> 
     if n_full:
         seg = filt[:, first:first + n_full * window].reshape(filt.shape[0], n_full, window)
         basis = _sinusoid_basis(freqs, window, sfreq)
-        seg -= _robust_fit(seg, basis, int(round(_MASK_DILATE_S * sfreq)))
+        seg -= _robust_fit(seg, basis, int(round(mask_dilate_s * sfreq)), mask_sigma)
     for a, b in ((0, min(first, n)), (first + n_full * window, n)):  # partial ends
         if b - a >= 8 * len(freqs):
             basis = _sinusoid_basis(freqs, b - a, sfreq)
             part = filt[:, a:b][:, None, :]
-            filt[:, a:b] -= _robust_fit(part, basis, int(round(_MASK_DILATE_S * sfreq)))[:, 0]
+            filt[:, a:b] -= _robust_fit(part, basis, int(round(mask_dilate_s * sfreq)),
+                                        mask_sigma)[:, 0]
 
 
-def _robust_fit(seg: np.ndarray, basis: np.ndarray, dilate: int) -> np.ndarray:
+def _robust_fit(seg: np.ndarray, basis: np.ndarray, dilate: int,
+                mask_sigma: float = 4.0) -> np.ndarray:
     """Return the hum fitted in each window, ignoring samples of large discharges.
 
     A large discharge inside a window leaks into a plain least-squares fit, and
     subtracting that fit spreads an echo of it over the whole window. So: fit, find the
-    samples whose residual exceeds ``_MASK_SIGMA`` robust sigmas (widened by ``dilate``),
+    samples whose residual exceeds ``mask_sigma`` robust sigmas (widened by ``dilate``),
     and refit without them. The masked samples are few, so the per-window normal
     equations are corrected by their outer products instead of being rebuilt.
 
@@ -189,7 +191,7 @@ def _robust_fit(seg: np.ndarray, basis: np.ndarray, dilate: int) -> np.ndarray:
     resid = seg - fit
     sub = np.abs(resid[..., ::4])
     sigma = np.median(sub.reshape(sub.shape[0], -1), axis=1) / 0.6745
-    big = np.abs(resid) > _MASK_SIGMA * sigma[:, None, None]
+    big = np.abs(resid) > mask_sigma * sigma[:, None, None]
     if not big.any():
         return fit
     if dilate > 0:  # widen by a handful of shifts, not a loop over samples
@@ -291,12 +293,16 @@ class Preprocessor:
     sfreq : float
     window : int
         Hum-fitting window in samples.
+    mask_sigma, mask_dilate_s : float
+        Discharges are left out of the hum fit (see :func:`remove_line`).
     """
 
     sos: np.ndarray
     line_hz: tuple
     sfreq: float
     window: int
+    mask_sigma: float = 4.0
+    mask_dilate_s: float = 0.008
 
     @classmethod
     def build(cls, sfreq: float, params: DetectionParams, line: LineNoise) -> "Preprocessor":
@@ -304,10 +310,13 @@ class Preprocessor:
         notch = line.notch_hz if params.line_removal == "notch" else ()
         fitted = line.notch_hz if params.line_removal == "regression" else ()
         return cls(sos=design_filter(sfreq, params, notch), line_hz=tuple(fitted),
-                   sfreq=float(sfreq), window=max(8, int(round(sfreq))))
+                   sfreq=float(sfreq), window=max(8, int(round(sfreq))),
+                   mask_sigma=params.line_mask_sigma,
+                   mask_dilate_s=params.line_mask_dilate_ms / 1000.0)
 
     def apply(self, raw: np.ndarray, lo: int) -> np.ndarray:
         """Return band-passed, hum-free data of samples ``[lo, lo + raw.shape[1])``."""
         filt = filter_emg(raw, self.sos)
-        remove_line(filt, self.sfreq, self.line_hz, lo, self.window)
+        remove_line(filt, self.sfreq, self.line_hz, lo, self.window, self.mask_sigma,
+                    self.mask_dilate_s)
         return filt
