@@ -151,3 +151,34 @@ def beat_samples(samples: np.ndarray, snr: np.ndarray, is_ecg: np.ndarray,
     best = np.lexsort((-q, beat))
     first = np.concatenate([[True], beat[best][1:] != beat[best][:-1]])
     return s[best[first]]
+
+
+def model_from_candidates(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
+                          params: DetectionParams) -> EcgModel | None:
+    """Return an ECG template model when a first pass found a heart rhythm, else None.
+
+    Parameters
+    ----------
+    cands : Candidates
+        The first pass's candidates, with their ``artifact_kind`` evidence.
+    read_filtered : callable
+        ``read_filtered(lo, hi)`` -> band-passed samples (see :func:`build_model`).
+    n_channels, n_samples : int
+    sfreq : float
+    params : DetectionParams
+    """
+    from .stages.artifacts import artifact_evidence
+
+    # Beats seen on many channels (or in short regular chains) come first; a long rhythm
+    # on one or two channels adds the beats they miss, but none near one already there
+    # (it bridges gaps with whatever discharge falls near the predicted time).
+    gap = int(params.ecg_beat_s * sfreq)
+    common = artifact_evidence(cands, n_channels, sfreq, params, channel_rhythm=False) == "ecg"
+    beats = beat_samples(cands.sample, cands.snr, common, gap)
+    extra = beat_samples(cands.sample, cands.snr, (cands.artifact_kind == "ecg") & ~common, gap)
+    if beats.size >= 2 and extra.size:
+        k = np.clip(np.searchsorted(beats, extra), 1, beats.size - 1)
+        near = np.minimum(np.abs(extra - beats[k - 1]), np.abs(beats[k] - extra))
+        extra = extra[near > 0.5 * np.median(np.diff(beats))]
+    beats = np.sort(np.concatenate([beats, extra]))
+    return build_model(read_filtered, beats, n_samples, sfreq, params)

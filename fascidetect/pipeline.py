@@ -13,14 +13,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import episodes, faults, scan, templates
+from . import assemble, ecg, episodes, faults, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import to_events
-from .ecg import beat_samples, build_model
 from .errors import FascidetectWarning, InputError, NoEmgChannelError
-from .events import sort_events
 from .params import DetectionParams
 from .rates import channel_table
 from .results import DetectionResult
@@ -105,7 +103,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     beats = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
-            model = _ecg_model(found, rec, picks, prep, geometry, params)
+            model = ecg.model_from_candidates(
+                found.candidates,
+                lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
+                len(names), rec.n_samples, fs, params)
         if model is not None:
             beats = model.beats / fs
             rr = np.median(np.diff(model.beats)) / fs
@@ -141,10 +142,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                            fasciculation.isolation(cands.times(fs), cands.channel,
                                                    params.isolation_interval_s),
                            *fasciculation.doublets(cands, fs, params))
-        waveforms, waveform_rows, unit_templates = _motor_units(events, cands, found, sigma,
-                                                                params, fs)
-    all_events, waveforms, waveform_rows = _sorted(events, episode_rows, waveforms,
-                                                   waveform_rows)
+        waveforms, waveform_rows, unit_templates = assemble.motor_units(
+            events, cands, found, sigma, params, fs)
+    all_events, waveforms, waveform_rows = assemble.sorted_with_waveforms(
+        events, episode_rows, waveforms, waveform_rows)
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,
@@ -189,54 +190,3 @@ def _check_recording(rec, params):
                      "turns) are unreliable, motor units are not separated, and potentials "
                      "shorter than two samples cannot be told from one-sample glitches")
     return picks, [rec.ch_names[i] for i in picks], warns
-
-
-def _ecg_model(found, rec, picks, prep, geometry, params):
-    """Return an ECG template model when the first pass found a heart rhythm, else None."""
-    cands = found.candidates
-    # Beats seen on many channels (or in short regular chains) come first; a long rhythm
-    # on one or two channels adds the beats they miss, but none near one already there
-    # (it bridges gaps with whatever discharge falls near the predicted time).
-    gap = int(params.ecg_beat_s * rec.sfreq)
-    common = artifacts.artifact_evidence(cands, len(picks), rec.sfreq, params,
-                                         channel_rhythm=False) == "ecg"
-    beats = beat_samples(cands.sample, cands.snr, common, gap)
-    extra = beat_samples(cands.sample, cands.snr, (cands.artifact_kind == "ecg") & ~common, gap)
-    if beats.size >= 2 and extra.size:
-        k = np.clip(np.searchsorted(beats, extra), 1, beats.size - 1)
-        near = np.minimum(np.abs(extra - beats[k - 1]), np.abs(beats[k] - extra))
-        extra = extra[near > 0.5 * np.median(np.diff(beats))]
-    beats = np.sort(np.concatenate([beats, extra]))
-    return build_model(lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
-                       beats, rec.n_samples, rec.sfreq, params)
-
-
-def _motor_units(events, cands, found, sigma, params, sfreq):
-    """Return the fasciculations' waveforms (V), their rows among the events' fasciculations
-    and the unit templates; set each fasciculation's ``unit``."""
-    kept = np.flatnonzero(cands.label != "excluded")
-    fasc = np.flatnonzero(events["trial_type"] == "fasciculation")
-    rows = cands.snip_row[kept[fasc]]
-    held = rows >= 0
-    waveforms = found.snippets[rows[held]].astype(np.float32) * \
-        scan.noise_unit(sigma)[None, :, None]
-    if sfreq < params.shape_min_sfreq_hz:
-        # A potential spans 1-4 samples here: snippets that short hold no waveform to
-        # tell units apart by (noise and glitches would be grouped as one "unit").
-        return waveforms, np.flatnonzero(held), np.zeros((0,) + waveforms.shape[1:], np.float32)
-    units, unit_templates = templates.assign_units(waveforms, cands.channel[kept[fasc]][held],
-                                                   sigma, min_discharges=params.min_unit_discharges)
-    events["unit"][fasc[held]] = units
-    return waveforms, np.flatnonzero(held), unit_templates
-
-
-def _sorted(events, episode_rows, waveforms, waveform_rows):
-    """Return the discharge and episode rows sorted by time, with the waveforms following
-    their fasciculations into that order (as :func:`sort_events` orders them)."""
-    all_events = sort_events(np.concatenate([events, episode_rows]))
-    fasc = events[events["trial_type"] == "fasciculation"]
-    new_pos = np.empty(fasc.size, dtype=int)
-    new_pos[np.lexsort((fasc["peak_time"], fasc["onset"]))] = np.arange(fasc.size)
-    moved = new_pos[waveform_rows]
-    order = np.argsort(moved)
-    return all_events, waveforms[order], moved[order]
