@@ -517,3 +517,21 @@ def test_cli_warnings_are_one_line(tmp_path):
     assert out.returncode == 0
     assert [ln for ln in out.stderr.splitlines() if ln] == [
         ln for ln in out.stderr.splitlines() if ln.startswith("Warning: ")]
+
+
+def test_openbci_corrupt_counter_is_not_an_allocation(tmp_path):
+    # A rate outside the reader's board table and one corrupt sample-index cell: the
+    # gaps it implies are bounded by the counter's own range (they used to turn a
+    # 400-KB file into 10,000 s of NaN and several GB).
+    lines = (SIGNALS / "openbci_gui_v6_cyton_10s.txt").read_text().splitlines()
+    head = [ln.replace("250 Hz", "500 Hz") for ln in lines[:5]]
+    body = lines[5:]
+    fields = body[50].split(",")
+    fields[0] = "999999"
+    body[50] = ",".join(fields)
+    path = tmp_path / "bomb.txt"
+    path.write_text("\n".join(head + body) + "\n")
+    rec = read(path)
+    assert rec.sfreq == 500.0
+    assert rec.n_samples == len(body)  # one corrupt cell is no gap
+    assert rec.metadata["dropped_samples"] == 0

@@ -96,6 +96,13 @@ def read_openbci(path) -> Recording:
         warnings.append(f"channel(s) {', '.join(np.asarray(ch_names)[zero])} are all zero "
                         "(input not connected): not analysed")
     dropped, restarts, missing = _dropped_samples(counter, sfreq)
+    if dropped > max(counter.size, 10 * sfreq):
+        # More missing than the file holds: a corrupt counter, not dropped packets. Filling
+        # would be an allocation the file cannot justify (and shift every later time).
+        warnings.append(f"sample counter implies {dropped} dropped samples, more than the "
+                        f"{counter.size} the file holds: the counter looks corrupt, so no gaps "
+                        "were filled (times assume no dropped samples)")
+        dropped, missing = 0, np.zeros_like(missing)
     if dropped:
         # Put NaN where samples are missing, so later times stay right and nothing is
         # detected across a hole (NaN spans are excluded from analysis).
@@ -129,10 +136,21 @@ def _dropped_samples(counter: np.ndarray, sfreq: float):
     packet counter."""
     if counter.size < 3:
         return 0, 0, np.zeros(max(0, counter.size - 1))
-    modulus = _COUNTER_MODULUS.get(float(sfreq), int(counter.max()) + 1)
-    steps = np.mod(np.diff(counter), modulus)
+    # The counter's range: the board's, or what it reaches in (nearly) every cycle, so one
+    # corrupt cell cannot make the modulus, and with it the gaps, absurd.
+    finite = counter[np.isfinite(counter)]
+    modulus = _COUNTER_MODULUS.get(float(sfreq),
+                                   int(np.percentile(finite, 99.9)) + 1 if finite.size else 1)
+    steps = np.mod(np.nan_to_num(np.diff(counter)), max(1, modulus))
     step = max(1.0, float(np.median(steps)))
-    missing = np.clip(np.round(steps / step) - 1, 0, None)
+    # A single corrupt cell breaks the sequence while its neighbours continue it: two
+    # odd steps around it that add up to two plain ones. It is no gap.
+    odd = steps != step
+    pair = odd[:-1] & odd[1:] & (np.mod(steps[:-1] + steps[1:], max(1, modulus)) == 2 * step)
+    steps[:-1][pair] = step
+    steps[1:][pair] = step
+    # A wrapping counter shows at most one cycle less one step missing in one jump.
+    missing = np.clip(np.round(steps / step) - 1, 0, max(0, modulus // step - 1))
     bad = missing > 0
     return int(missing[bad].sum()), int(bad.sum()), missing
 
