@@ -430,6 +430,8 @@ def test_edf_unit_spelling_does_not_change_the_scale(tmp_path):
     ({_signal_field(120, 0): b"32767   "}, r"signal 1 \(EMG TA_R\) has an unusable range"),
     ({_signal_field(104, 0): b"100     ", _signal_field(112, 0): b"100     "},
      "unusable range"),
+    ({_signal_field(112, 0): b"1e308   "}, r"signal 1 \(EMG TA_R\) states a physical range .*"
+                                            "beyond any amplifier"),
     ({244: b"0       "}, r"record duration 0.0 s"),
     ({236: b"-5      "}, "-5 data records"),
 ])

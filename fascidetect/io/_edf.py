@@ -133,7 +133,13 @@ def read_header(path: str | os.PathLike) -> EdfHeader:
         if lab in _ANNOTATION_LABELS:
             continue
         pmin, pmax, dmin, dmax = ranges[:, i]
-        if dmin >= dmax or pmin == pmax:
+        volts = _VOLTS.get(dims[i].strip().lower().replace(" ", ""))
+        if volts is not None and max(abs(pmin), abs(pmax)) * volts > _MAX_PHYSICAL_V:
+            raise CorruptFileError(
+                f"'{path}': signal {i + 1} ({lab}) states a physical range of {pmin:g}..{pmax:g} "
+                f"{dims[i].strip()}, beyond any amplifier ({_MAX_PHYSICAL_V:g} V): the header "
+                "is corrupt")
+        if dmin >= dmax or pmin == pmax or not np.isfinite([pmin, pmax]).all():
             raise CorruptFileError(
                 f"'{path}': signal {i + 1} ({lab}) has an unusable range (physical "
                 f"{pmin:g}..{pmax:g}, digital {dmin:g}..{dmax:g}): its samples cannot be scaled")
@@ -298,6 +304,9 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
 #: Volts per physical unit, spelled as EDF writers spell them (MNE knows only "uV", "µV"
 #: and "mV" exactly and takes anything else, "uv" included, for volts).
 _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+#: Largest physical range of a voltage signal taken at face value (EMG front ends span
+#: at most a few hundred mV; ECG and EEG less).
+_MAX_PHYSICAL_V = 100.0
 
 
 def _fix_voltage_units(raw, head, header_idx, ch_types, warnings) -> None:
