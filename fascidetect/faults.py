@@ -39,17 +39,17 @@ def scan_warnings(found, names, status, n_samples: int, sfreq: float, warns) -> 
     duration = n_samples / sfreq
     lost = found.nonfinite_s
     if lost.size and (lost > 0).all() and np.allclose(lost, lost[0]) and lost[0] < 0.99 * duration:
-        warns.append(f"{lost[0]:.2f} s of NaN/inf samples on every channel were excluded "
-                     "from analysis")
+        warns.append(f"{lost[0]:.2f} s of NaN/inf (or beyond ±10 V) samples on every channel "
+                     "were excluded from analysis")
         lost = np.zeros_like(lost)
     for i in np.flatnonzero(lost > 0):  # loop over faulty channels
         if lost[i] >= 0.99 * duration:
             status[i] = "flat"
-            warns.append(f"channel {names[i]} has no finite samples (all NaN/inf): it is not "
-                         "analysed")
+            warns.append(f"channel {names[i]} has no usable samples (all NaN/inf or beyond "
+                         "±10 V): it is not analysed")
         else:
-            warns.append(f"channel {names[i]}: {lost[i]:.2f} s of NaN/inf samples "
-                         "were excluded from its analysis")
+            warns.append(f"channel {names[i]}: {lost[i]:.3g} s of NaN/inf (or beyond ±10 V) "
+                         "samples were excluded from its analysis")
     clipped = (found.clipped_share > 1e-2) & (status == "ok")
     for i in np.flatnonzero(clipped):  # loop over clipped channels
         status[i] = "saturated"

@@ -266,12 +266,20 @@ def filter_emg(data: np.ndarray, sos: np.ndarray) -> np.ndarray:
     return sosfiltfilt(sos, data, axis=-1)
 
 
-def repair_nonfinite(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return data with NaN/inf replaced by the channel median, and the bad-sample mask.
+#: Samples beyond this many volts are no EMG (amplifiers span a few hundred mV at most):
+#: data errors, treated as missing like NaN, so one absurd value cannot ring through the
+#: filter over a whole block.
+MAX_ABS_V = 10.0
 
-    The mask is ``None`` when every sample is finite (the common case, no copy made).
+
+def repair_nonfinite(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return data with NaN/inf (and samples beyond :data:`MAX_ABS_V`) replaced by the
+    channel median, and the bad-sample mask.
+
+    The mask is ``None`` when every sample is usable (the common case, no copy made).
     """
-    finite = np.isfinite(data)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(data) & (np.abs(data) <= MAX_ABS_V)
     if finite.all():
         return data, None
     data = np.array(data, dtype=float, copy=True)

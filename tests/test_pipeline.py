@@ -327,7 +327,7 @@ def test_an_all_nan_channel_costs_only_itself():
     assert counts[:2] + counts[3:] == _per_channel(alone)
     assert [c["rest_s"] for i, c in enumerate(res.channels) if i != 2] == \
         [c["rest_s"] for c in alone.channels]
-    assert any("no finite samples" in w for w in res.warnings)
+    assert any("no usable samples" in w for w in res.warnings)
     json.loads(res.to_json())  # strict JSON: no NaN
 
 
@@ -352,3 +352,16 @@ def test_summary_json_is_strict():
     data, fs = _fault_case()
     text = detect(data[:, : int(30 * fs)], sfreq=fs).to_json()
     json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in summary.json"))
+
+
+def test_an_absurd_sample_is_missing_not_a_ringing_block():
+    # One sample of 1e300 V (a data error): treated as missing, named, and the answer is
+    # the one for the same recording with a NaN there (it used to cut rest to 4 s).
+    data, fs = _fault_case()
+    x, y = data.copy(), data.copy()
+    x[1, 20000] = 1e300
+    y[1, 20000] = np.nan
+    a, b = detect(x, sfreq=fs), detect(y, sfreq=fs)
+    assert len(a.events) == len(b.events)
+    np.testing.assert_array_equal(a.events["peak_time"], b.events["peak_time"])
+    assert any("beyond ±10 V" in w for w in a.warnings)
