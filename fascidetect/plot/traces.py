@@ -59,6 +59,34 @@ def _envelope(t: np.ndarray, x: np.ndarray, n_bins: int):
     return tt, yy
 
 
+def window_envelope(recording, result, start: float, stop: float, n_bins: int,
+                    clip: float, block_s: float = 60.0):
+    """Return (times, band-passed µV clipped at ``clip`` as a min/max envelope of at most
+    ``n_bins`` bins per row, channel names, whether anything was clipped).
+
+    The window is read and filtered block by block (``block_s`` at a time, whole bins per
+    block), so a report of a day-long recording holds one block and the envelope, never
+    the whole recording.
+    """
+    fs = recording.sfreq
+    lo = max(0, int(round(start * fs)))
+    hi = min(recording.n_samples, max(int(round(stop * fs)), lo + 1))
+    n = hi - lo
+    per = max(1, -(-n // n_bins)) if n > 2 * n_bins else 1
+    block = per * max(1, int(block_s * fs) // per)
+    times, parts, names, clipped = [], [], [], False
+    for a in range(lo, hi, block):  # loop over blocks
+        b = min(hi, a + block)
+        t, x, names = filtered_window(recording, result, a / fs, b / fs)
+        clipped |= bool((np.abs(x) > clip).any())
+        x = np.clip(x, -clip, clip)
+        if per > 1:
+            t, x = _envelope(t, x, max(1, -(-x.shape[1] // per)))
+        times.append(t)
+        parts.append(x)
+    return np.concatenate(times), np.concatenate(parts, axis=1), names, clipped
+
+
 def _busiest_window(result, length_s: float) -> tuple[float, float]:
     """Return the window of *length_s* holding the most fasciculations."""
     duration = float(result.recording.get("duration_s") or 0.0)
@@ -105,7 +133,6 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     stop = float(result.recording.get("duration_s") or recording.duration_s) if stop is None \
         else float(stop)
     fig, (ax,) = c.figure_and_axes(ax, figsize=(11, 6))
-    t, x, names = filtered_window(recording, result, start, stop)
     sigma = np.array([ch.get("noise_sigma_uv") or np.nan for ch in result.channels], float)
     sigma = sigma[np.isfinite(sigma) & (sigma > 0)]
     amps = result.fasciculations["peak_amplitude_uv"]
@@ -114,11 +141,11 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     # may overlap a neighbour, fasciculations do not.
     spacing = max(float(np.nan_to_num(typical, nan=0.0)) * 1.1,
                   20 * float(np.median(sigma)) if sigma.size else 50.0, 20.0)
-    offsets = -spacing * np.arange(len(names))
     n_bins = int(_MAX_POINTS // 2)
     # Spasm bursts would cover the neighbouring channels: clip the drawing (not the data).
     clip = 0.6 * spacing
-    tt, yy = _envelope(t, np.clip(x, -clip, clip), n_bins)
+    tt, yy, names, any_clipped = window_envelope(recording, result, start, stop, n_bins, clip)
+    offsets = -spacing * np.arange(len(names))
     for k in range(len(names)):
         ax.plot(tt, yy[k] + offsets[k], color="0.15", lw=0.5, rasterized=True)
     _shade_episodes(ax, result.events, start, stop)
@@ -129,7 +156,7 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Channel (band-passed EMG)")
     _scale_bar(ax, spacing, start, stop)
-    clipped = f"; clipped at ±{clip:.0f} µV" if (np.abs(x) > clip).any() else ""
+    clipped = f"; clipped at ±{clip:.0f} µV" if any_clipped else ""
     ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s){clipped}",
                  fontsize=10, loc="left")
     for side in ("top", "right"):
