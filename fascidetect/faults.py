@@ -28,8 +28,10 @@ def channel_status(rec, names, sigma, params, warns) -> tuple[np.ndarray, np.nda
         warns.append(f"channel {name} is flat (no signal: constant, railed or missing): "
                      "it is not analysed")
     if flat.all():
+        # The recording's own notes (a unit that looks wrong, most of all) explain why.
+        notes = "".join(f"; {w}" for w in rec.warnings)
         raise BadSamplesError(f"{rec.source or 'the recording'}: every EMG channel is flat "
-                              "(no signal on any channel)")
+                              f"(no signal on any channel){notes}")
     return sigma, status
 
 
@@ -60,9 +62,14 @@ def scan_warnings(found, names, status, n_samples: int, sfreq: float, warns) -> 
 def channel_spans(found, flat_windows: np.ndarray, window_s: float, guard_s: float,
                   names, warns) -> dict:
     """Return, per channel, the spans lost on that channel only: its NaN stretches
-    (widened by ``guard_s`` for the filter's edge) and its flat windows."""
+    (widened by ``guard_s`` for the filter's edge) and its flat windows (those not in a
+    gap of the whole recording, which is named once already)."""
+    from .spans import in_spans
+
     spans: dict = {c: [(a - guard_s, b + guard_s) for a, b in v]
                    for c, v in found.channel_bad_spans.items()}
+    centres = (np.arange(flat_windows.shape[1]) + 0.5) * window_s
+    flat_windows = flat_windows & ~in_spans(centres, found.bad_spans, margin=window_s)[None, :]
     for c in np.flatnonzero(flat_windows.any(axis=1)):  # loop over channels with dropouts
         starts, stops = run_bounds(flat_windows[c])
         lost = [(a * window_s, b * window_s) for a, b in zip(starts, stops)]

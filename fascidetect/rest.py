@@ -76,7 +76,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
                    band_hz: tuple[float, float] = (20.0, 450.0), trim_fraction: float = 0.1,
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
                    max_excluded_share: float | None = None, floor_shape=None,
-                   max_shape_share: float | None = None):
+                   max_shape_share: float | None = None, merge_tail: bool = True):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -125,6 +125,11 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         median frequency about 60-120 Hz). Only meaningful when the band reaches well
         above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
 
+    merge_tail : bool
+        Merge a trailing window shorter than half ``window_s`` into the one before it
+        (False: judge it alone, as the block scan must, since the window before it may lie
+        in the previous block).
+
     Returns
     -------
     active : ndarray of bool, shape (n_channels, n_windows)
@@ -159,7 +164,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
     win = max(1, int(round(window_s * sfreq)))
     n_full = n // win
     bounds = np.arange(n_full + 1) * win
-    if n - bounds[-1] >= win / 2 or n_full == 0:
+    if n - bounds[-1] >= win / 2 or n_full == 0 or (not merge_tail and n > bounds[-1]):
         bounds = np.append(bounds, n)
     else:
         bounds[-1] = n

@@ -200,7 +200,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             _, ratio, thr = rest.active_windows(
                 filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
                 band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
-                min_excess=params.rest_min_excess, floor_shape=floor_shape,
+                min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
                 exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry,
@@ -297,15 +297,18 @@ def rail_windows(mx: np.ndarray, mn: np.ndarray) -> np.ndarray:
 
     A clipped channel touches the same extreme value again and again; a free signal
     reaches its block maximum (and minimum) in one window. Counted from the window
-    extremes already computed for motion, so it costs no pass over the samples.
+    extremes already computed for motion, so it costs no pass over the samples. A window
+    at both rails counts once, and the one window that holds each free extreme does not
+    count, so the count never exceeds the windows.
     """
     if mx.shape[1] == 0:  # a last block shorter than one window
         return np.zeros(len(mx), dtype=int)
-    top = (mx == mx.max(axis=1, keepdims=True)).sum(axis=1)
-    bottom = (mn == mn.min(axis=1, keepdims=True)).sum(axis=1)
-    rails = np.maximum(top - 1, 0) + np.maximum(bottom - 1, 0)
+    top = mx == mx.max(axis=1, keepdims=True)
+    bottom = mn == mn.min(axis=1, keepdims=True)
+    rails = np.maximum(top.sum(axis=1) - 1, 0) + np.maximum(bottom.sum(axis=1) - 1, 0)
+    at_rail = np.maximum((top | bottom).sum(axis=1) - 2, 0)
     flat = mx.max(axis=1) <= mn.min(axis=1)  # a flat channel is not clipped
-    return np.where((rails >= 4) & ~flat, rails, 0)
+    return np.where((rails >= 4) & ~flat, at_rail, 0)
 
 
 def _bad_spans(mask, lo, fs):

@@ -160,3 +160,14 @@ def test_doublets_are_found_and_flagged():
     assert len(flagged) >= 0.15 * len(fasc)
     assert ((flagged["doublet_interval_ms"] >= 7.5) & (flagged["doublet_interval_ms"] <= 20)).all()
     assert 0.1 < res.summary()["doublet_share"] < 0.6
+
+
+def test_rest_windows_of_a_block_never_merge_a_short_tail():
+    # The block scan judges a tail under half a window alone (the window before it may lie
+    # in the previous block), so whole-file and block-by-block grids agree.
+    from fascidetect.rest import active_windows
+
+    x = np.random.default_rng(0).standard_normal((1, 1100))
+    merged = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0))[1]
+    alone = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0), merge_tail=False)[1]
+    assert merged.shape == (1, 1) and alone.shape == (1, 2)

@@ -365,3 +365,12 @@ def test_an_absurd_sample_is_missing_not_a_ringing_block():
     assert len(a.events) == len(b.events)
     np.testing.assert_array_equal(a.events["peak_time"], b.events["peak_time"])
     assert any("beyond ±10 V" in w for w in a.warnings)
+
+
+def test_clipped_share_is_a_share():
+    data, times, _ = synthetic_emg(sfreq=2048.0, duration_s=20, n_channels=2, n_discharges=20,
+                                   seed=1)
+    res = detect(np.clip(data, -2e-6, 2e-6), sfreq=2048.0)
+    shares = [float(w.split(" in ")[1].split(" %")[0]) for w in res.warnings if "clipped" in w]
+    assert shares and all(0 < s <= 100 for s in shares)
+    assert all(c["status"] == "saturated" for c in res.channels)
