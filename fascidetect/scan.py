@@ -289,6 +289,12 @@ def segment_sigmas(filt_core, sigma, params, geometry: Geometry) -> np.ndarray:
     if full * k < n_w or full == 0:  # a last, partial segment
         tail = noise.channel_sigma(per_window[:, full * k:], params.noise_percentile)
         local = np.concatenate([local, tail[:, None]], axis=1)
+    elif n_w * geometry.noise_win < filt_core.shape[1]:
+        # A last segment shorter than one noise window: judged on its own samples, as a
+        # block holding only it would be (block-by-block output equals whole-file output).
+        rest = noise.window_sigmas(filt_core[:, n_w * geometry.noise_win:], geometry.noise_win)
+        tail = noise.channel_sigma(rest, params.noise_percentile)
+        local = np.concatenate([local, tail[:, None]], axis=1)
     return np.clip(local, sigma[:, None], params.noise_drift_max * sigma[:, None])
 
 
