@@ -133,3 +133,58 @@ def read_events_tsv(path: str | os.PathLike) -> np.ndarray:
     no_peak = np.isnan(events["peak_time"])
     events["peak_time"][no_peak] = events["onset"][no_peak]
     return events
+
+
+#: Units of the columns that have one (BIDS sidecar ``Units``).
+_UNITS = {"onset": "s", "duration": "s", "peak_time": "s", "peak_amplitude_uv": "uV",
+          "duration_ms": "ms", "rms_uv": "uV", "firing_rate_hz": "Hz",
+          "doublet_interval_ms": "ms"}
+
+
+def events_sidecar() -> dict:
+    """Return the BIDS ``events.json`` sidecar describing every column of the event table
+    (``LongName``, ``Description``, ``Units``, and ``Levels`` for the categorical ones)."""
+    from .candidates import REASONS
+
+    levels = {
+        "trial_type": {
+            "fasciculation": "spontaneous discharge of one motor unit at rest: brief, localized",
+            "spasm": "sustained recruitment of many units on several channels (>= 1 s)",
+            "voluntary": "voluntary or tonic firing, sustained activity on one channel, or an "
+                         "annotated task period; not counted as fasciculation",
+            "artifact": "not EMG of a motor unit (see artifact_kind)",
+        },
+        "artifact_kind": {
+            "ecg": "heart beat", "motion": "electrode motion (out-of-band swing)",
+            "line": "power-line hum", "pop": "electrode pop (step on one channel)",
+            "saturation": "amplifier at its rail", "large": "beyond any motor-unit potential",
+            "widespread": "equally large on most channels of separate muscles",
+            "glitch": "single-sample data error",
+        },
+        "reason": dict(REASONS),
+        "isolated": {"0": "within the isolation interval of another discharge",
+                     "1": "both intervals to neighbouring discharges exceed 250 ms"},
+        "doublet": {"0": "not a doublet's later discharge",
+                    "1": "later discharge of a doublet or multiplet of one unit"},
+    }
+    out = {}
+    for name, _, meaning in EVENT_COLUMNS:
+        entry = {"LongName": name.replace("_", " "), "Description": meaning}
+        if name in _UNITS:
+            entry["Units"] = _UNITS[name]
+        if name in levels:
+            entry["Levels"] = levels[name]
+        out[name] = entry
+    return out
+
+
+def write_events_json(path: str | os.PathLike) -> Path:
+    """Write the events.json sidecar (:func:`events_sidecar`) atomically; return the path."""
+    import json
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(events_sidecar(), indent=2, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path

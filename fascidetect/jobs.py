@@ -1,8 +1,9 @@
 """One file in, the ``detect`` outputs out: the unit of work of the CLI and of batches.
 
 Output contract (keep stable): ``<out>/<stem>_events.tsv`` (columns of
-:data:`fascidetect.events.EVENT_COLUMNS`) and ``<out>/<stem>_summary.json``
-(:meth:`DetectionResult.summary`). Both are written atomically (temp file + rename).
+:data:`fascidetect.events.EVENT_COLUMNS`), its BIDS sidecar ``<out>/<stem>_events.json``
+(every column described, with units and levels) and ``<out>/<stem>_summary.json``
+(:meth:`DetectionResult.summary`). All are written atomically (temp file + rename).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from .errors import FascidetectError, FascidetectWarning
+from .events import write_events_json
 from .params import DetectionParams
 
 
@@ -89,6 +91,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
             result = detect(rec, params, progress=progress)
         paths = output_paths(path, out_dir)
         result.to_tsv(paths["events"])
+        write_events_json(paths["events"].with_suffix(".json"))  # BIDS sidecar of the columns
         result.to_json(paths["summary"])
         summary = result.summary()
         row.update(status="ok", duration_s=round(rec.duration_s, 3), n_channels=len(result.channels),

@@ -17,7 +17,7 @@ from fascidetect import batch
 from fascidetect.errors import InputError, MissingDependencyError
 from fascidetect.params import DetectionParams
 
-from conftest import synthetic_emg
+from conftest import REPO, synthetic_emg
 
 SFREQ = 2048.0
 CH_NAMES = ["EMG TA_R", "EMG GAS_R"]
@@ -305,3 +305,21 @@ def test_killed_run_leaves_complete_outputs_and_resume_finishes(tmp_path, sig):
     assert all(r["status"] == "ok" for r in rows)
     assert sum(r["resumed"] for r in rows) == done_before
     assert not list(out.glob(".*.tmp*"))
+
+
+def test_detect_writes_a_bids_events_sidecar(tmp_path):
+    # Every column of events.tsv is described (BIDS: LongName, Description, Units,
+    # Levels), and every reason the detector can give is a level.
+    import json
+
+    from fascidetect.candidates import REASONS
+    from fascidetect.events import COLUMN_NAMES
+    from fascidetect.jobs import detect_file
+
+    row = detect_file(str(REPO / "signals" / "sim_mixed_L5.edf"), tmp_path)
+    assert row["status"] == "ok"
+    side = json.loads((tmp_path / "sim_mixed_L5_events.json").read_text())
+    assert list(side) == list(COLUMN_NAMES)
+    assert side["onset"]["Units"] == "s" and side["peak_amplitude_uv"]["Units"] == "uV"
+    assert set(REASONS) == set(side["reason"]["Levels"])
+    assert {"fasciculation", "spasm", "voluntary", "artifact"} == set(side["trial_type"]["Levels"])
