@@ -135,6 +135,15 @@ class Candidates:
         self.label[new] = labels[new]
         self.reason[new] = np.broadcast_to(np.asarray(reasons), labels.shape)[new]
 
+    def select(self, keep: np.ndarray) -> "Candidates":
+        """Return the rows where ``keep`` (a mask or indices), every column with them."""
+        return Candidates(sample=self.sample[keep], centre=self.centre[keep],
+                          channel=self.channel[keep], channels=self.channels[keep],
+                          amplitude=self.amplitude[keep], snr=self.snr[keep],
+                          features={k: v[keep] for k, v in self.features.items()},
+                          snip_row=self.snip_row[keep], artifact_kind=self.artifact_kind[keep],
+                          label=self.label[keep], reason=self.reason[keep])
+
     @classmethod
     def concatenate(cls, parts: list["Candidates"]) -> "Candidates":
         """Return one table from the blocks' tables (in block order)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import BadSamplesError
-from .spans import run_bounds
+from .spans import in_spans, run_bounds
 
 
 def channel_status(rec, names, sigma, params, warns) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +64,6 @@ def channel_spans(found, flat_windows: np.ndarray, window_s: float, guard_s: flo
     """Return, per channel, the spans lost on that channel only: its NaN stretches
     (widened by ``guard_s`` for the filter's edge) and its flat windows (those not in a
     gap of the whole recording, which is named once already)."""
-    from .spans import in_spans
-
     spans: dict = {c: [(a - guard_s, b + guard_s) for a, b in v]
                    for c, v in found.channel_bad_spans.items()}
     centres = (np.arange(flat_windows.shape[1]) + 0.5) * window_s

@@ -75,7 +75,7 @@ def _trimmed_constants(trim_fraction: float) -> tuple[float, float]:
 def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0,
                    band_hz: tuple[float, float] = (20.0, 450.0), trim_fraction: float = 0.1,
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
-                   max_excluded_share: float | None = None, floor_shape=None,
+                   floor_shape=None,
                    max_shape_share: float | None = None, merge_tail: bool = True):
     """Return the windows whose background is above the noise floor, and the ratios.
 
@@ -111,9 +111,6 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         window of large fasciculations is still at rest. Needs ``trim_fraction=0``
         (excluding what is known is better than trimming what is largest); the
         threshold then follows each window's own count of samples.
-    max_excluded_share : float | None
-        With ``exclude``: a window of which more than this share is left out is active
-        whatever the rest holds (discharges that dense are firing, not rest).
     floor_shape : array-like, shape (n_channels,), optional
         With ``exclude``: the :func:`difference_share` of broadband (white) noise in the
         band, e.g. :func:`white_difference_share`.
@@ -174,7 +171,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         if trim_fraction:
             raise ValueError("exclude needs trim_fraction=0")
         return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
-                                 band_hz, k, z, min_excess, max_excluded_share, floor_shape,
+                                 band_hz, k, z, min_excess, floor_shape,
                                  max_shape_share)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
@@ -201,7 +198,7 @@ def _window_sums(values, keep, bounds):
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
-                      max_excluded_share, floor_shape, max_shape_share):
+                      floor_shape, max_shape_share):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
     total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
@@ -224,12 +221,7 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
             ratio = np.where(noise_like & np.isfinite(shape0), np.minimum(ratio, 1.0), ratio)
     n_eff = effective_samples(count, sfreq, band_hz)
     threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
-    # Windows mostly taken by discharges are firing: their ratio is set above threshold
-    # so that everything downstream (hysteresis, rest time) sees them as active.
-    if max_excluded_share is not None:
-        dense = count < (1.0 - max_excluded_share) * np.diff(bounds)[None, :]
-        ratio = np.where(dense & (sigma > 0)[:, None], np.inf, ratio)
-    active = np.nan_to_num(ratio, nan=0.0, posinf=np.inf) > threshold
+    active = np.nan_to_num(ratio, nan=0.0) > threshold
     return active, ratio, threshold
 
 

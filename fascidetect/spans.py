@@ -54,15 +54,35 @@ def union_length(spans: Sequence[tuple[float, float]], duration: float) -> float
     """
     if len(spans) == 0:
         return 0.0
-    arr = np.clip(np.array(sorted(spans), dtype=float), 0, duration)
-    total, cur_a, cur_b = 0.0, arr[0, 0], arr[0, 1]
-    for a, b in arr[1:]:  # loop over a handful of spans, not samples
-        if a > cur_b:
-            total += cur_b - cur_a
-            cur_a, cur_b = a, b
-        else:
-            cur_b = max(cur_b, b)
-    return float(total + (cur_b - cur_a))
+    arr = np.clip(np.asarray(spans, dtype=float).reshape(-1, 2), 0, duration)
+    arr = arr[np.argsort(arr[:, 0], kind="stable")]
+    a, b = arr[:, 0], arr[:, 1]
+    # A span opens a new piece of the union when it starts after all before it ended.
+    reach = np.maximum.accumulate(b)
+    new = np.concatenate([[True], a[1:] > reach[:-1]])
+    first = np.flatnonzero(new)
+    ends = np.maximum.reduceat(b, first)
+    return float(np.sum(np.maximum(ends - a[first], 0.0)))
+
+
+def in_channel_spans(times, channel, spans_by_channel: dict, margin: float = 0.0) -> np.ndarray:
+    """Return a mask of the times inside a span of their own channel.
+
+    ``spans_by_channel`` maps a channel index to its spans (channels without spans have
+    none).
+
+    Examples
+    --------
+    >>> in_channel_spans([1.0, 1.0], [0, 1], {1: [(0.5, 1.5)]})
+    array([False,  True])
+    """
+    times = np.asarray(times, dtype=float)
+    channel = np.asarray(channel)
+    inside = np.zeros(times.size, dtype=bool)
+    for c, spans in spans_by_channel.items():  # loop over the channels with spans
+        on = channel == c
+        inside[on] = in_spans(times[on], spans, margin)
+    return inside
 
 
 def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,11 +17,10 @@ from . import episodes, faults, preprocessing, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
-from .candidates import Candidates
 from .ecg import beat_samples
 from .errors import FascidetectWarning
 from .params import DetectionParams
-from .spans import in_spans
+from .spans import in_channel_spans, in_spans
 from .stages.artifacts import artifact_evidence
 
 __all__ = ["find_discharges", "find_sustained_activity", "find_heart_beats", "fit_power_line"]
@@ -58,15 +57,6 @@ def _prepare(data, sfreq, params, overrides) -> _Prepared:
         warnings.warn(w, FascidetectWarning, stacklevel=3)
     return _Prepared(rec, picks, [rec.ch_names[i] for i in picks], params, geometry, line,
                      prep, sigma, floor_shape)
-
-
-def _subset(cands, keep):
-    """Return the candidates' core columns where ``keep`` (enough for the steps' output)."""
-    return Candidates(sample=cands.sample[keep], centre=cands.centre[keep],
-                      channel=cands.channel[keep], channels=cands.channels[keep],
-                      amplitude=cands.amplitude[keep], snr=cands.snr[keep],
-                      features={k: v[keep] for k, v in cands.features.items()},
-                      snip_row=cands.snip_row[keep])
 
 
 def _scan(p: _Prepared):
@@ -119,11 +109,9 @@ def find_discharges(data, sfreq: float | None = None, *, params: DetectionParams
     # Nothing is found where samples are missing (NaN, or beyond +-10 V), as in detect.
     t = cands.times(p.rec.sfreq)
     guard = p.params.edge_guard_s
-    keep = ~in_spans(t, found.bad_spans, margin=guard)
-    for c, spans in found.channel_bad_spans.items():  # loop over faulty channels
-        on = cands.channel == c
-        keep[on] &= ~in_spans(t[on], spans, margin=guard)
-    cands = _subset(cands, keep)
+    keep = ~(in_spans(t, found.bad_spans, margin=guard)
+             | in_channel_spans(t, cands.channel, found.channel_bad_spans, margin=guard))
+    cands = cands.select(keep)
     out = np.zeros(len(cands), dtype=DISCHARGE_DTYPE)
     out["time_s"] = cands.times(p.rec.sfreq)
     out["sample"] = cands.sample

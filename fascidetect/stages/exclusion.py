@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..candidates import Candidates
-from ..spans import in_spans
+from ..spans import in_channel_spans, in_spans
 from . import Context, decide
 
 
@@ -44,10 +44,7 @@ def outside_rest(cands: Candidates, ctx: Context):
     in_spasm = in_spans(t, [s for s, k in zip(ctx.episode_spans, types) if k == "spasm"])
     in_episode = in_spans(t, ctx.episode_spans)
     in_task = in_spans(t, ctx.task_spans)
-    bad = in_spans(t, ctx.bad_spans)
-    for c, spans in ctx.channel_spans.items():  # loop over faulty channels
-        on = cands.channel == c
-        bad[on] |= in_spans(t[on], spans)
+    bad = in_spans(t, ctx.bad_spans) | in_channel_spans(t, cands.channel, ctx.channel_spans)
     reason = np.where(in_task, "annotated_task",
                       np.where(in_spasm, "in_spasm",
                                np.where(in_episode, "in_voluntary_episode", "outside_rest")))
