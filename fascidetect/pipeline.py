@@ -138,9 +138,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                  names, warns)
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
-        events = to_events(cands, names, fs, geometry.half,
-                           fasciculation.isolation(cands.times(fs), cands.channel,
-                                                   params.isolation_interval_s),
+        events = to_events(cands, names, fs, geometry.half, context.isolated,
                            *fasciculation.doublets(cands, fs, params))
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
             events, cands, found, sigma, params, fs)

@@ -87,6 +87,16 @@ class Context:
         ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""
         return np.nan_to_num(self.scan.rest_ratio, nan=1.0) < self.params.flat_ratio
 
+    @functools.cached_property
+    def isolated(self) -> np.ndarray:
+        """Isolation flag of every candidate of the scan (both intervals to its channel's
+        neighbours over ``isolation_interval_s``; :func:`.fasciculation.isolation`)."""
+        from .fasciculation import isolation
+
+        cands = self.scan.candidates
+        return isolation(cands.times(self.sfreq), cands.channel,
+                         self.params.isolation_interval_s)
+
     @property
     def analysed_s(self) -> float:
         """Length covered by the envelope, s (at least 1 s)."""

@@ -35,8 +35,7 @@ def isolation(times: np.ndarray, group_key: np.ndarray, interval_s: float) -> np
 def fasciculations(cands: Candidates, ctx: Context):
     """Stage: every candidate still undecided is a fasciculation (reason: isolated or
     sporadic, by :func:`isolation` on its channel)."""
-    iso = isolation(cands.times(ctx.sfreq), cands.channel, ctx.params.isolation_interval_s)
-    reason = np.where(iso == 1, "isolated_discharge", "sporadic_discharge")
+    reason = np.where(ctx.isolated == 1, "isolated_discharge", "sporadic_discharge")
     return decide(len(cands), np.ones(len(cands), dtype=bool), "fasciculation", reason)
 
 
