@@ -475,6 +475,60 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@out_option("Directory for trend.tsv, trend_tests.tsv, trend.json and the trend report.")
+@click.option("--dates", "dates_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TSV/CSV with 'date' and 'session' (or 'file') columns; overrides meas_date.")
+@click.option("--subject", default=None, help="BIDS subject to follow (sub-XX or XX).")
+@click.option("--session", "sessions", multiple=True,
+              help="BIDS session(s) to include (repeatable; default all).")
+@click.option("--muscles", default=None, metavar="MAP",
+              help="Channel-to-muscle map for every session ('1=TA_R,2=GAS_R' or a TSV).")
+@click.option("--min-rest-min", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Sessions with less rest on a muscle are listed but not tested.")
+@click.option("--format", "formats", type=click.Choice(["pdf", "png", "html"]), multiple=True,
+              help="Report format (repeatable; default pdf and html).")
+@click.option("--quiet", is_flag=True, help="Print only the paths written.")
+@_fail_cleanly
+def trend(inputs, out_dir, dates_path, subject, sessions, muscles, min_rest_min, formats, quiet):
+    """Follow one person over sessions: rate per muscle with 95 % CI against the date.
+
+    INPUTS are <stem>_summary.json files, folders of detect/batch outputs, or a BIDS
+    root with derivatives/fascidetect. Per muscle: first vs last session by the exact
+    test of two Poisson rates, and a Poisson regression on time (log rest minutes as
+    offset) over 3+ sessions; sessions with under --min-rest-min of rest are left out of
+    the tests. Prints the paths written; the findings go to stderr (never a diagnosis).
+
+    \b
+    Example:
+      fascidetect trend results/ --out trend/
+      fascidetect trend bids_root/ --subject 01 --out trend/ --format html
+    """
+    from .trend import analyse, find_summaries, load_sessions, read_dates, write_outputs
+    from .trend_report import write_trend_report
+
+    paths = []
+    for ses in sessions or (None,):
+        paths += find_summaries(list(inputs), subject=subject, session=ses)
+    dates = read_dates(dates_path) if dates_path else None
+    found = load_sessions(list(dict.fromkeys(paths)), dates=dates, muscles=muscles)
+    result = analyse(found, min_rest_min=min_rest_min)
+    written = write_outputs(result, out_dir)
+    title = f"sub-{found[0].subject}" if found and found[0].subject else Path(inputs[0]).name
+    report = write_trend_report(result, out_dir, formats=formats or ("pdf", "html"), title=title)
+    for item in list(written.values()) + list(report.values()):
+        for path in (item if isinstance(item, list) else [item]):
+            click.echo(str(path))
+    if not quiet:
+        for m in result.muscles:
+            click.echo(m.statement, err=True)
+        for line in result.presence:
+            click.echo(line, err=True)
+        for w in result.warnings:
+            click.echo(f"Warning: {w}", err=True)
+
+
 def _progress_bar(total: int, enabled: bool):
     """Return a context manager yielding advance(): tqdm if installed, else click's bar."""
     import contextlib
