@@ -123,6 +123,52 @@ def build_read_options(sfreq=None, emg_channels=None, file_format=None, board=No
     return opts
 
 
+def bids_options(func):
+    """``--subject``/``--session`` filters for BIDS-root inputs (shared by detect and batch)."""
+    options = [
+        click.option("--subject", "subjects", multiple=True,
+                     help="BIDS input: subject(s) to process (sub-XX or XX; repeatable)."),
+        click.option("--session", "sessions", multiple=True,
+                     help="BIDS input: session(s) to process (ses-YY or YY; repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _split_bids_roots(inputs):
+    """Return (BIDS dataset roots, other inputs) of the command line inputs."""
+    from .bids_input import is_bids_root
+
+    roots = [p for p in inputs if os.path.isdir(p) and is_bids_root(p)]
+    return roots, [p for p in inputs if p not in roots]
+
+
+def _run_bids(roots, out_dir, subjects, sessions, params, jobs, quiet) -> int:
+    """Detect in every EMG recording of the BIDS *roots*; write derivatives into OUT.
+
+    Returns the number of recordings that failed. With several roots, each gets
+    OUT/<root name>/.
+    """
+    from .bids_output import run as run_bids
+
+    failed = 0
+    for root in roots:
+        deriv = Path(out_dir) if len(roots) == 1 else Path(out_dir) / Path(root).name
+        rows = run_bids(root, deriv, subjects=list(subjects) or None,
+                        sessions=list(sessions) or None, params=params, jobs=jobs or 1)
+        for row in rows:
+            if row["status"] != "ok":
+                failed += 1
+                click.echo(f"Error: {row['error']}", err=True)
+            elif not quiet:
+                rate = row["rate_per_min"]
+                click.echo("\t".join([row["path"], "ok", f"{row['n_fasciculations']} fasciculations",
+                                      f"{rate:.1f}/min" if rate is not None else "n/a/min",
+                                      row["summary_json"]]))
+    return failed
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @read_options
@@ -182,10 +228,11 @@ def info(files, sfreq, emg_channels, file_format, board, units, as_json):
 @out_option("Directory for <stem>_events.tsv and <stem>_summary.json.")
 @read_options
 @detection_options
+@bids_options
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @_fail_cleanly
 def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, threshold_sigma, notch,
-           highpass_mode, layout, extra_params, quiet):
+           highpass_mode, layout, extra_params, subjects, sessions, quiet):
     """Detect fasciculations, spasms and artifacts in EMG FILES.
 
     Writes OUT/<stem>_events.tsv (BIDS-style events) and OUT/<stem>_summary.json per file
@@ -193,15 +240,23 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
     minute, spasm episodes, voluntary events, artifacts. Exit code 1 if any file failed
     (the others are still processed).
 
+    A BIDS dataset root among FILES is searched for EMG recordings (filtered with
+    --subject/--session) read with MNE-BIDS (channels.tsv types, bad channels skipped,
+    target muscles, PowerLineFrequency); OUT then receives a BIDS derivatives dataset
+    (sub-*/ses-*/emg/*_events.tsv, events.json and *_summary.json), e.g.
+    --out ROOT/derivatives/fascidetect.
+
     \b
     Example:
       fascidetect detect signals/sim_mixed_L5.edf --out results/
+      fascidetect detect bids/ --subject 01 --out bids/derivatives/fascidetect
     """
     from .jobs import assign_out_dirs, detect_file
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
     opts = build_read_options(sfreq, emg_channels, file_format, board, units)
-    failed = 0
+    roots, files = _split_bids_roots(files)
+    failed = _run_bids(roots, out_dir, subjects, sessions, params, 1, quiet) if roots else 0
     # Two inputs named alike (a/rec.edf, b/rec.edf) must not overwrite each other's results.
     folders = assign_out_dirs([os.path.abspath(p) for p in files], Path(out_dir))
     for path, folder in zip(files, folders):
@@ -235,11 +290,12 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
               help="Skip files whose outputs are complete and current (same params, unchanged input).")
 @read_options
 @detection_options
+@bids_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no tally; errors only.")
 @_fail_cleanly
 def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_channels,
           file_format, board, units, threshold_sigma, notch, highpass_mode, layout, extra_params,
-          quiet):
+          subjects, sessions, quiet):
     """Detect events in many recordings: files, folders and manifests (INPUT...).
 
     A manifest is a CSV/TSV with a 'path' column and optional per-file columns
@@ -253,6 +309,10 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
       fascidetect batch recordings/ --out results/ --jobs 4
       fascidetect batch cohort.csv --out results/ --resume
       fascidetect batch recordings/ --out results/ --engine dask --scheduler tcp://host:8786
+      fascidetect batch bids/ --out bids/derivatives/fascidetect --jobs 2
+
+    A BIDS dataset root among INPUTS is read with MNE-BIDS (EMG recordings, filtered with
+    --subject/--session) and OUT receives a BIDS derivatives dataset, as with detect.
     """
     import time
 
@@ -260,6 +320,14 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
     opts = build_read_options(sfreq, emg_channels, file_format, board, units)
+    roots, inputs = _split_bids_roots(inputs)
+    if roots:
+        # BIDS roots go to a derivatives dataset in OUT (process pool; no --resume/dask).
+        bids_failed = _run_bids(roots, out_dir, subjects, sessions, params, jobs or 1, quiet)
+        if not inputs:
+            sys.exit(1 if bids_failed else 0)
+    else:
+        bids_failed = 0
     started = time.perf_counter()
     try:
         rows = batch_module.run(list(inputs), out_dir, engine=engine, jobs=jobs,
@@ -278,7 +346,7 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
         resumed = sum(r["resumed"] for r in rows)
         click.echo(f"{len(rows)} files: {len(rows) - len(failed)} ok ({resumed} resumed), "
                    f"{len(failed)} failed in {time.perf_counter() - started:.1f} s", err=True)
-    if failed:
+    if failed or bids_failed:
         sys.exit(1)
 
 
@@ -527,6 +595,46 @@ def trend(inputs, out_dir, dates_path, subject, sessions, muscles, min_rest_min,
             click.echo(line, err=True)
         for w in result.warnings:
             click.echo(f"Warning: {w}", err=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@out_option("BIDS dataset root to write into (created; other recordings are kept).")
+@click.option("--subject", default="01", show_default=True, help="BIDS subject label.")
+@click.option("--session", default=None, help="BIDS session label (e.g. 01 or a date 20260301).")
+@click.option("--task", default="rest", show_default=True, help="BIDS task label.")
+@click.option("--run", "run_label", default=None, help="BIDS run label.")
+@click.option("--muscles", default=None, metavar="MAP",
+              help="Channel-to-muscle map over the EMG channels ('1=TA_R,2=GAS_R' or a TSV), "
+                   "written as target_muscle in channels.tsv.")
+@click.option("--line-freq", type=click.Choice(["50", "60"]), default=None,
+              help="Mains frequency for PowerLineFrequency (default n/a).")
+@click.option("--bids-format", type=click.Choice(["bdf", "edf"]), default="bdf", show_default=True,
+              help="Data format (BDF keeps 24 bits: consumer boards record large DC offsets).")
+@click.option("--overwrite", is_flag=True, help="Replace a recording with the same entities.")
+@_input_format_renamed
+@_fail_cleanly
+def convert(file, out_dir, subject, session, task, run_label, muscles, line_freq, bids_format,
+            overwrite, sfreq, emg_channels, file_format, board, units):
+    """Convert an OpenBCI/BrainFlow/CSV (any readable) recording into a BIDS EMG dataset.
+
+    Written with MNE-BIDS (datatype emg): the data file, *_emg.json, *_channels.tsv with
+    target_muscle, scans.tsv, participants.tsv and dataset_description.json. Prints
+    the path of the data file written. The input format is forced with --input-format.
+
+    \b
+    Example:
+      fascidetect convert session.txt --out bids/ --subject 01 --session 01 \\
+          --muscles "1=TA_R,2=GAS_R" --line-freq 50
+    """
+    from .convert import convert_to_bids
+
+    opts = build_read_options(sfreq, emg_channels, file_format, board, units)
+    written = convert_to_bids(file, out_dir, subject=subject, session=session, task=task,
+                              run=run_label, muscles=muscles,
+                              line_freq=float(line_freq) if line_freq else None,
+                              data_format=bids_format, read_options=opts, overwrite=overwrite)
+    click.echo(str(written.fpath))
 
 
 def _progress_bar(total: int, enabled: bool):
