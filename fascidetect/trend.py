@@ -120,7 +120,8 @@ def find_summaries(inputs, subject: str | None = None, session: str | None = Non
         raise InputError(f"no <stem>_summary.json found in {[str(i) for i in inputs]}"
                          + (f" for subject {subject}" if subject else "")
                          + (f" session {session}" if session else "")
-                         + "; run 'fascidetect detect' or 'batch' on the recordings first")
+                         + "; run 'fascidetect detect' or 'batch' on the recordings first"
+                         " (for a BIDS root: --out ROOT/derivatives/fascidetect)")
     return keep
 
 
@@ -483,8 +484,7 @@ def write_tsv(rows: list, columns, path) -> Path:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(columns) + "\n")
-        for row in rows:
-            fh.write("\t".join(_tsv_value(row.get(c)) for c in columns) + "\n")
+        fh.writelines("\t".join(_tsv_value(row.get(c)) for c in columns) + "\n" for row in rows)
     os.replace(tmp, path)
     return path
 

@@ -27,8 +27,19 @@ def _lines(result: TrendResult) -> list[tuple[str, str]]:
         out.append(("h", "Which muscles fasciculate"))
         out += [("b", p) for p in result.presence]
     out.append(("h", "Sessions and root pattern"))
+    # Runs of sessions with the same pattern sentence are said once.
+    runs: list[list] = []
     for s in result.sessions:
-        out.append(("b", f"{s.label} ({s.date.date().isoformat()}): {s.root_pattern}"))
+        if runs and runs[-1][-1].root_pattern == s.root_pattern:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    for run in runs:
+        first, last = run[0], run[-1]
+        when = (f"{first.label} ({first.date.date().isoformat()})" if len(run) == 1 else
+                f"{first.label} to {last.label} ({first.date.date().isoformat()} to "
+                f"{last.date.date().isoformat()}, {len(run)} sessions)")
+        out.append(("b", f"{when}: {first.root_pattern}"))
     if result.warnings:
         out.append(("h", "Warnings"))
         out += [("n", f"- {w}") for w in result.warnings]

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
+
+from fascidetect.cli import cli
 
 mne_bids = pytest.importorskip("mne_bids", reason="BIDS tests need mne-bids (the bids extra)")
-
-from click.testing import CliRunner  # noqa: E402
-
-from fascidetect.cli import cli  # noqa: E402
 
 SIGNALS = Path(__file__).resolve().parents[1] / "signals"
 TARGETS = {"EMG1": "right tibialis anterior", "EMG2": "right gastrocnemius",
@@ -64,7 +63,11 @@ def bids_root(tmp_path_factory):
 
 
 def test_read_bids_recording_uses_channels_tsv_and_emg_json(bids_root):
-    from fascidetect.bids_input import find_emg_recordings, params_for, read_bids_recording
+    from fascidetect.bids_input import (
+        find_emg_recordings,
+        params_for,
+        read_bids_recording,
+    )
 
     found = find_emg_recordings(bids_root, subjects=["sub-01"], sessions=["02"])
     assert [p.session for p in found] == ["02"]
@@ -107,7 +110,6 @@ def test_batch_and_trend_on_bids_dataset(bids_root, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(deriv, broken)
     (broken / "dataset_description.json").write_text(json.dumps({"Name": "x"}))
-    events[0].with_suffix(".json")
     next(broken.rglob("*_events.json")).unlink()
     problems = check_derivatives(broken)
     assert any("DatasetType" in p for p in problems) and any("sidecar" in p for p in problems)

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fascidetect.rate_change import compare_two_rates, fit_poisson_log_linear, poisson_trend
+from fascidetect.rate_change import (
+    compare_two_rates,
+    fit_poisson_log_linear,
+    poisson_trend,
+)
 from fascidetect.trend import analyse, find_summaries, load_sessions
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
@@ -25,7 +29,7 @@ def test_two_rates_exact_test_and_interval_inversion():
     assert c.ratio == pytest.approx(2.5)
     assert c.p_value == pytest.approx(stats.binomtest(25, 35, 0.5).pvalue)
     # The exact interval is where each one-sided binomial tail is 2.5 %.
-    to_p = lambda r: r * 2.0 / (2.0 + r * 2.0)  # noqa: E731
+    to_p = lambda r: r * 2.0 / (2.0 + r * 2.0)
     assert stats.binom.sf(24, 35, to_p(c.ci_low)) == pytest.approx(0.025, rel=1e-3)
     assert stats.binom.cdf(25, 35, to_p(c.ci_high)) == pytest.approx(0.025, rel=1e-3)
     # Unequal exposures: same rates -> ratio 1, not significant.

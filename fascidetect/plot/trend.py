@@ -71,6 +71,10 @@ def plot_trend(result, muscles=None):
     if by_date:
         days = [_dt.date.fromisoformat(d) for d in by_date]
         spasm_ax.bar(days, list(by_date.values()), width=3, color=SPASM_COLOR)
+    if not any(by_date.values()):
+        spasm_ax.text(0.5, 0.5, "no spasm in any session", ha="center", va="center",
+                      color="0.4", transform=spasm_ax.transAxes)
+        spasm_ax.set_yticks([])
     spasm_ax.set_ylabel("spasm s")
     spasm_ax.set_title("spasm time per session (longest over the channels)", loc="left",
                        fontsize=9)
