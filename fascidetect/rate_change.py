@@ -31,6 +31,8 @@ from .errors import ParameterError
 #: Iterations and tolerance of the IRLS fit (it converges in under 10 on real counts).
 _MAX_ITER = 50
 _TOL = 1e-10
+#: |coefficient| beyond which the fit is taken to diverge (a rate ratio of e^30).
+_DIVERGED = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +170,8 @@ def fit_poisson_log_linear(counts, exposure, x) -> tuple[np.ndarray, np.ndarray,
     converged = False
     for _ in range(_MAX_ITER):
         eta = X @ beta + offset
+        if np.max(np.abs(beta)) > _DIVERGED:
+            break  # counts only at one end of time: the MLE of the slope is infinite
         mu = np.exp(eta)
         # Working response and weights of the log link: z = eta - offset + (k - mu) / mu, W = mu.
         z = eta - offset + (k - mu) / mu
@@ -178,8 +182,9 @@ def fit_poisson_log_linear(counts, exposure, x) -> tuple[np.ndarray, np.ndarray,
         if step < _TOL * (1 + np.max(np.abs(beta))):
             converged = True
             break
-    mu = np.exp(X @ beta + offset)
-    cov = np.linalg.inv(X.T @ (mu[:, None] * X))
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(X @ beta + offset)
+        cov = np.linalg.inv(X.T @ (mu[:, None] * X) + 1e-300 * np.eye(2))
     return beta, cov, converged and bool(np.all(np.isfinite(beta)))
 
 
@@ -233,7 +238,8 @@ def poisson_trend(counts, rest_min, days, level: float = 0.95) -> PoissonTrend:
     # Centre and scale time so that the two coefficients are of like size.
     x = (d - d.mean()) / span
     beta, cov, converged = fit_poisson_log_linear(k, t, x)
-    mu = np.exp(beta[0] + beta[1] * x + np.log(t))
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.maximum(np.exp(beta[0] + beta[1] * x + np.log(t)), 1e-300)
     df = n - 2
     pearson = float(np.sum((k - mu) ** 2 / mu))
     dispersion_hat = pearson / df
@@ -249,7 +255,14 @@ def poisson_trend(counts, rest_min, days, level: float = 0.95) -> PoissonTrend:
         quantile = float(stats.norm.ppf(0.5 + level / 2))
     b = float(beta[1])  # log ratio over the whole span (x runs over one unit)
     first, last = int(np.argmin(d)), int(np.argmax(d))
-    rate = np.exp(beta[0] + beta[1] * x)
+    with np.errstate(over="ignore", under="ignore"):
+        rate = np.exp(beta[0] + beta[1] * x)
+    if not converged:
+        # Separation (discharges only at one end): the likelihood-ratio test still holds
+        # (Poisson), the ratio is unbounded and has no Wald interval.
+        return PoissonTrend(math.copysign(math.inf, b), math.inf if b > 0 else 0.0, nan, nan,
+                            float(stats.chi2.sf(lr, 1)), float(rate[first]), float(rate[last]),
+                            span, dispersion_hat, n, False)
     return PoissonTrend(b / span, math.exp(b), math.exp(b - quantile * se),
                         math.exp(b + quantile * se), p_value, float(rate[first]),
                         float(rate[last]), span, dispersion_hat, n, converged)

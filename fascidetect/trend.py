@@ -313,6 +313,8 @@ def _rate(x: float) -> str:
 
 
 def _ci(low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "95 % CI not estimable: discharges at one end of time only"
     hi = "inf" if not math.isfinite(high) else f"{high:.2f}"
     return f"95 % CI {low:.2f}-{hi}"
 
@@ -338,7 +340,7 @@ def analyse_muscle(muscle: str, rows: list, alpha: float = ALPHA) -> MuscleTrend
                               [r["days"] for r in used])
     # The trend decides when there are 3+ sessions (it uses all of them); else the pair.
     p, ratio = (trend.p_value, trend.ratio) if trend else (comp.p_value, comp.ratio)
-    if comp.count_a + comp.count_b == 0:
+    if sum(r["n_fasciculations"] for r in used) == 0:
         change = "none seen"
     elif p < alpha and ratio > 1:
         change = "rose"

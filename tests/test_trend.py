@@ -197,3 +197,19 @@ def test_trend_cli_clean_errors(tmp_path):
     res = CliRunner().invoke(cli, ["trend", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1 and "no recording date" in res.output
     assert "Traceback" not in res.output
+
+
+def test_trend_with_discharges_at_one_end_only_is_stated_not_crashed():
+    from fascidetect.trend import analyse_muscle
+
+    rows = [{"n_fasciculations": k, "rest_min": 2.0, "days": float(d),
+             "date": (START + dt.timedelta(days=d)).date().isoformat(), "enough_rest": True}
+            for k, d in zip([0, 0, 0, 0, 0, 6], DAYS)]
+    m = analyse_muscle("EHL_R", rows)
+    assert m.change == "rose" and not m.trend.converged and m.trend.ratio == math.inf
+    assert "not estimable" in m.statement
+    rows[-1]["n_fasciculations"], rows[2]["n_fasciculations"] = 0, 1
+    assert analyse_muscle("EHL_R", rows).change == "no significant change"
+    for r in rows:
+        r["n_fasciculations"] = 0
+    assert "no fasciculations in any compared session" in analyse_muscle("EHL_R", rows).statement
