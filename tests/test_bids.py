@@ -195,3 +195,24 @@ def test_convert_clean_errors(tmp_path):
     res = CliRunner().invoke(cli, ["detect", str(tmp_path / "b"), "--subject", "99",
                                    "--out", str(tmp_path / "d")])
     assert res.exit_code == 1 and "no EMG recording" in res.output
+
+
+def test_convert_pads_a_partial_last_record_and_marks_it_bad(tmp_path):
+    # 24.39 s at 200 Hz: BDF records are whole seconds, so MNE's exporter repeats the last
+    # sample to the end of the record and marks the pad BAD_ACQ_SKIP (detection skips it).
+    from fascidetect.convert import convert_to_bids
+    from fascidetect.io import read
+
+    src = SIGNALS / "openbci_ganglion_S05_rest.txt"
+    written = convert_to_bids(src, tmp_path / "bids", muscles="TA_R;GAS_R")
+    raw = mne_bids.read_raw_bids(written, verbose="error")
+    rec = read(src)
+    n = rec.n_samples
+    back = raw.get_data()
+    assert back.shape[1] == 25 * 200 and back.shape[1] - n < 200
+    step = (rec.get_data().max() - rec.get_data().min()) / (2 ** 24 - 1)
+    assert np.abs(back[:, :n] - rec.get_data()).max() <= step
+    pad = [a for a in raw.annotations if a["description"] == "BAD_ACQ_SKIP"]
+    assert len(pad) == 1 and pad[0]["onset"] == pytest.approx(n / 200, abs=1 / 200)
+    types = dict(zip(raw.ch_names, raw.get_channel_types()))
+    assert types["EXG Channel 0"] == "emg" and types["EXG Channel 2"] == "misc"
