@@ -17,6 +17,11 @@ from .params import DetectionParams
 
 #: Beats averaged into the template (a uniform sample of the beats beyond that).
 _MAX_TEMPLATE_BEATS = 80
+#: Length of the blocks the beat search reads (bounded memory on long recordings).
+_MATCH_BLOCK_S = 60.0
+#: Samples further than this many robust sigmas from the first fit are left out of the
+#: second (a discharge on the beat, not the beat's own noise).
+_REFIT_SIGMAS = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,18 +120,30 @@ def subtract(filt: np.ndarray, lo: int, model: EcgModel) -> None:
     # absorbs the sub-sample misalignment that would leave a QRS-sized residual.
     t = model.template[:, None, :]
     d = np.gradient(model.template, axis=-1)[:, None, :]
-    tt, dd, td = (t * t).sum(-1), (d * d).sum(-1), (t * d).sum(-1)
-    xt, xd = (segs * t).sum(-1), (segs * d).sum(-1)
+    gain, shift = _fit_beats(segs, t, d, model.gain_range)
+    # Refit without the samples the first fit left far off (a fasciculation on the beat
+    # pulls a least-squares gain aside, and the QRS it leaves passes as a discharge).
+    resid = segs - gain[..., None] * t - shift[..., None] * d
+    spread = 1.4826 * np.median(np.abs(resid), axis=-1, keepdims=True)
+    weight = (np.abs(resid) <= _REFIT_SIGMAS * spread).astype(float)
+    gain, shift = _fit_beats(segs, t, d, model.gain_range, weight)
+    # Beats are >= 0.4 s apart and windows 0.24 s long: no overlap, plain assignment.
+    filt[:, pos] = segs - gain[..., None] * t - shift[..., None] * d
+
+
+def _fit_beats(segs, t, d, gain_range, weight=None):
+    """Return the (weighted) least-squares gain and shift of ``t`` and ``d`` per beat."""
+    w = 1.0 if weight is None else weight
+    tt, dd, td = (w * t * t).sum(-1), (w * d * d).sum(-1), (w * t * d).sum(-1)
+    xt, xd = (w * segs * t).sum(-1), (w * segs * d).sum(-1)
     det = tt * dd - td * td
     ok = det > np.finfo(float).tiny * np.maximum(tt * dd, np.finfo(float).tiny)
     safe = np.where(ok, det, 1.0)
     gain = np.where(ok, (xt * dd - xd * td) / safe, xt / np.maximum(tt, np.finfo(float).tiny))
     shift = np.where(ok, (xd * tt - xt * td) / safe, 0.0)
     # Gain within physiological limits; the shift term at most one sample's worth.
-    gain = np.clip(gain, *model.gain_range)
-    shift = np.clip(shift, -gain, gain)
-    # Beats are >= 0.4 s apart and windows 0.24 s long: no overlap, plain assignment.
-    filt[:, pos] = segs - gain[..., None] * t - shift[..., None] * d
+    gain = np.clip(gain, *gain_range)
+    return gain, np.clip(shift, -gain, gain)
 
 
 def beat_samples(samples: np.ndarray, snr: np.ndarray, is_ecg: np.ndarray,
@@ -181,4 +198,106 @@ def model_from_candidates(cands, read_filtered, n_channels: int, n_samples: int,
         near = np.minimum(np.abs(extra - beats[k - 1]), np.abs(beats[k] - extra))
         extra = extra[near > 0.5 * np.median(np.diff(beats))]
     beats = np.sort(np.concatenate([beats, extra]))
-    return build_model(read_filtered, beats, n_samples, sfreq, params)
+    model = build_model(read_filtered, beats, n_samples, sfreq, params)
+    if model is None:
+        return None
+    # The beats above come from threshold crossings classified one by one: about one in
+    # ten is missed (its QRS left to pass as a discharge) or is a fasciculation taken for
+    # a beat. Searching the data for the model's own QRS finds the beats themselves.
+    matched = match_beats(read_filtered, model, n_samples, sfreq, params)
+    if matched.size >= 0.5 * model.beats.size:
+        # Matched beats sit on the template's anchor: the subtraction's own re-anchoring
+        # (which a large discharge beside a small QRS pulls aside) shrinks to 2 ms.
+        model = dataclasses.replace(model, beats=matched,
+                                    search=min(model.search, max(1, int(0.002 * sfreq))))
+    return model
+
+
+def match_beats(read_filtered, model: EcgModel, n_samples: int, sfreq: float,
+                params: DetectionParams) -> np.ndarray:
+    """Return the beat samples where the data match the model's QRS core.
+
+    The core of the template (``ecg_match_core_s`` either side of its anchor) is slid
+    over the band-passed channels (FFT correlation, block by block); a beat is a peak of
+    the normalised correlation of at least ``ecg_match_min_corr`` whose fitted gain lies
+    in ``ecg_gain_range``, at least ``ecg_match_min_rr_share`` of the median RR interval
+    from a better one.
+    """
+    from scipy.signal import fftconvolve, find_peaks
+
+    from .detection import _suppress
+
+    core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
+    tmpl = model.template[:, model.half - core:model.half + core + 1]
+    norm2 = float(np.sum(tmpl * tmpl))
+    if model.beats.size < 2 or norm2 <= 0:
+        return model.beats
+    length = tmpl.shape[1]
+    rr = float(np.median(np.diff(model.beats)))
+    distance = max(1, int(params.ecg_match_min_rr_share * rr))
+    block = max(int(_MATCH_BLOCK_S * sfreq), 4 * distance)
+    limit = model.gain_range[1] * np.max(np.abs(model.template), axis=1, keepdims=True)
+    found, height = [], []
+    for lo in range(0, n_samples, block):
+        hi = min(n_samples, lo + block)
+        a, b = max(0, lo - core - distance), min(n_samples, hi + core + distance)
+        if b - a < length:
+            continue
+        x = read_filtered(a, b)
+        score = fftconvolve(x, tmpl[:, ::-1], mode="valid", axes=1).sum(axis=0)
+        energy = np.concatenate([[0.0], np.cumsum(np.sum(x * x, axis=0))])
+        energy = np.maximum(energy[length:] - energy[:-length], np.finfo(float).tiny)
+        gain = score / norm2
+        corr = np.where((gain >= model.gain_range[0]) & (gain <= model.gain_range[1]),
+                        score / np.sqrt(norm2 * energy), 0.0)
+        # Weaker peaks (half the threshold) are kept to fill the rhythm's gaps below.
+        peaks, props = find_peaks(corr, height=0.5 * params.ecg_match_min_corr,
+                                  distance=distance)
+        # The normalised correlation finds the beat; the plain correlation, largest where
+        # the QRS is aligned, places it (a normalised peak can sit a lobe aside). The data
+        # are clipped at the largest beat the gain allows first, so a large fasciculation
+        # beside a small QRS cannot pull the beat onto itself.
+        clipped = np.clip(x, -limit, limit)
+        place = fftconvolve(clipped, tmpl[:, ::-1], mode="valid", axes=1).sum(axis=0)
+        look = np.clip(peaks[:, None] + np.arange(-model.search, model.search + 1)[None, :],
+                       0, score.size - 1)
+        best = np.argmax(place[look], axis=1)
+        centre = a + core + look[np.arange(peaks.size), best]
+        keep = (centre >= lo) & (centre < hi)
+        found.append(centre[keep])
+        height.append(props["peak_heights"][keep])
+    if not found:
+        return model.beats
+    beats, corr = np.concatenate(found), np.concatenate(height)
+    strong = corr >= params.ecg_match_min_corr
+    # Blocks were searched apart: keep the better of two beats that came too close.
+    keep = _suppress(np.zeros(int(strong.sum()), np.int64), beats[strong], corr[strong],
+                     distance, distance, 0.0)
+    return _fill_gaps(beats[strong][keep], beats[~strong], corr[~strong], rr)
+
+
+def _fill_gaps(beats: np.ndarray, weak: np.ndarray, weak_corr: np.ndarray,
+               rr: float) -> np.ndarray:
+    """Return ``beats`` plus the best weak peak near each beat a long RR interval misses.
+
+    A fasciculation on top of a QRS lowers the correlation of that beat under the
+    threshold; the rhythm says where it is (within a fifth of an RR interval of the
+    predicted time), and the weak peak there is taken.
+    """
+    if beats.size < 2 or weak.size == 0:
+        return beats
+    gaps = np.diff(beats)
+    long = np.flatnonzero(gaps > 1.5 * rr)
+    extra = []
+    order = np.argsort(weak)
+    weak, weak_corr = weak[order], weak_corr[order]
+    for g in long:  # a loop over missed beats (a few per minute at most)
+        n_missing = int(round(gaps[g] / rr)) - 1
+        for j in range(1, n_missing + 1):
+            expected = beats[g] + j * gaps[g] / (n_missing + 1)
+            lo, hi = np.searchsorted(weak, [expected - 0.2 * rr, expected + 0.2 * rr])
+            if hi > lo:
+                extra.append(weak[lo + int(np.argmax(weak_corr[lo:hi]))])
+    if not extra:
+        return beats
+    return np.unique(np.concatenate([beats, np.asarray(extra, beats.dtype)]))

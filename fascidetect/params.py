@@ -234,6 +234,14 @@ class DetectionParams:
         respiration, within reason).
     ecg_beat_s : float
         Events closer than this are one heart beat (QRS about 80-120 ms).
+    ecg_match_core_s : float
+        Half-width of the template's QRS core (around its anchor) that every beat is
+        searched for with; the whole 0.24-s window would drown a small QRS in noise.
+    ecg_match_min_corr : float
+        Normalised correlation of the data with that core from which a beat is taken
+        (noise and fasciculations stay under about 0.4; beats at 5 sigma reach 0.45-0.9).
+    ecg_match_min_rr_share : float
+        Two beats are at least this share of the median RR interval apart.
     rate_bin_s : float
         Bins of the burst-robust background-rate estimate of the firing-cluster test.
     rate_trim : float
@@ -367,6 +375,9 @@ class DetectionParams:
     ecg_search_s: float = 0.04
     ecg_gain_range: tuple = (0.3, 2.0)
     ecg_beat_s: float = 0.15
+    ecg_match_core_s: float = 0.04
+    ecg_match_min_corr: float = 0.4
+    ecg_match_min_rr_share: float = 0.6
     rate_bin_s: float = 10.0
     rate_trim: float = 0.25
     min_unit_discharges: int = 3
