@@ -123,8 +123,24 @@ def _sustained_rows(active: np.ndarray, span: int, fraction: float) -> np.ndarra
     start = np.clip(idx - span + 1, 0, hit.shape[1])
     stop = np.clip(idx + 1, 0, hit.shape[1])
     covered = (hcs[:, stop] - hcs[:, start]) > 0
-    # Trim the ends of each run to the first/last active sub-window.
-    return covered & _between_active(active, covered)
+    # Trim the ends of each run to the first/last sub-window of dense activity: a lone
+    # active sub-window (a fasciculation) within a second of a spasm is no part of it.
+    return covered & _between_active(active & _dense(active), covered)
+
+
+#: Sub-windows (25 ms each) of the neighbourhood in which an episode's ends must be
+#: mostly active (200 ms: a twitch raises one or two, a contraction all of them).
+_DENSE_SUBWINDOWS = 8
+
+
+def _dense(active: np.ndarray) -> np.ndarray:
+    """Return sub-windows at least half of whose centred neighbourhood is active."""
+    k = _DENSE_SUBWINDOWS
+    csum = prefix_counts(active)
+    n = active.shape[1]
+    idx = np.arange(n)
+    lo, hi = np.clip(idx - k // 2, 0, n), np.clip(idx + k // 2 + 1, 0, n)
+    return 2 * (csum[:, hi] - csum[:, lo]) >= (hi - lo)
 
 
 def _between_active(active: np.ndarray, covered: np.ndarray) -> np.ndarray:

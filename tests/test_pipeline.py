@@ -401,3 +401,18 @@ def test_chunked_equals_whole_file_with_a_short_last_block():
         assert list(a[col]) == list(b[col]), col
     for col in ("peak_time", "snr", "duration_ms", "onset", "peak_amplitude_uv"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-9, equal_nan=True, err_msg=col)
+
+
+def test_episode_ends_do_not_reach_for_twitches_beside_them():
+    # Fasciculations within 0.3 s of a spasm used to stretch the episode onto them (a lone
+    # active 25-ms sub-window inside the qualifying second), so they were excluded.
+    from fascidetect.simulation import simulate
+
+    rec, truth = simulate(scenario="near_activity", seed=2)
+    res = detect(rec)
+    true = truth[truth["trial_type"] == "spasm"]
+    found = res.events[res.events["trial_type"] == "spasm"]
+    assert len(found) == len(true)
+    for t, f in zip(np.sort(true, order="onset"), np.sort(found, order="onset")):
+        assert abs(f["onset"] - t["onset"]) <= 0.15
+        assert abs((f["onset"] + f["duration"]) - (t["onset"] + t["duration"])) <= 0.15
