@@ -20,6 +20,8 @@ WRITES = {
                                        "fasciculations_per_channel.tsv"],
     "simulate_and_evaluate.py": ["evaluation.txt"],
     "batch_folder.py": ["results/batch_summary.tsv", "results/batch_report.png"],
+    "compare_two_sessions.py": ["session1_summary.json", "session2_summary.json",
+                                "trend_tests.tsv"],
 }
 
 
