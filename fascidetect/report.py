@@ -347,6 +347,19 @@ def _write_png(pages, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+def html_figures(pages) -> list[str]:
+    """Return each page as an HTML ``<figure>`` with the PNG embedded (one file to share)."""
+    figs = []
+    for page in pages:
+        buf = io.BytesIO()
+        page.figure.savefig(buf, dpi=_HTML_DPI, format="png")
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        name = html.escape(page.name)
+        figs.append(f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{name}</figcaption></figure>")
+    return figs
+
+
 def _write_html(pages, summary: dict, path: Path) -> Path:
     esc = html.escape
     facts = "\n".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in summary["facts"])
@@ -354,13 +367,7 @@ def _write_html(pages, summary: dict, path: Path) -> Path:
     body = "\n".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
                      for row in summary["table_rows"])
     warns = "".join(f"<li>{esc(w)}</li>" for w in summary["warnings"])
-    figs = []
-    for page in pages[1:]:  # page 1 is the summary, written as HTML above
-        buf = io.BytesIO()
-        page.figure.savefig(buf, dpi=_HTML_DPI, format="png")
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        figs.append(f'<figure><img alt="{esc(page.name)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption>{esc(page.name)}</figcaption></figure>")
+    figs = html_figures(pages[1:])  # page 1 is the summary, written as HTML above
     text = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fascidetect report: {esc(summary['title'])}</title>

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
-import io
 import os
 import textwrap
 from pathlib import Path
 
 from .errors import ParameterError
-from .report import FORMATS, Page, _write_pdf, _write_png
+from .report import FORMATS, Page, _write_pdf, _write_png, html_figures
 from .trend import NOT_A_DIAGNOSIS, TrendResult
 
 _A4 = (8.27, 11.69)
-_HTML_DPI = 90
 
 
 def _lines(result: TrendResult) -> list[tuple[str, str]]:
@@ -96,13 +93,7 @@ def _write_html(pages, result: TrendResult, path: Path, title: str) -> Path:
     for style, text in _lines(result):
         parts.append(f"<h2>{esc(text)}</h2>" if style == "h" else
                      f"<p{' class=note' if style == 'n' else ''}>{esc(text)}</p>")
-    figs = []
-    for page in pages[1:]:
-        buf = io.BytesIO()
-        page.figure.savefig(buf, dpi=_HTML_DPI, format="png")
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        figs.append(f'<figure><img alt="{esc(page.name)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption>{esc(page.name)}</figcaption></figure>")
+    figs = html_figures(pages[1:])
     text = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fascidetect trend: {esc(title)}</title>

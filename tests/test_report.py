@@ -153,7 +153,8 @@ def test_report_from_saved_events(sim, tmp_path):
     rebuilt = result_from_events(tsv, rec)
     assert [c["n_fasciculations"] for c in rebuilt.channels] == \
         [c["n_fasciculations"] for c in res.channels]
-    assert rebuilt.channels[0]["rest_s"] == pytest.approx(res.channels[0]["rest_s"], abs=0.5)
+    # The table holds the episodes, not the 1-s rest windows: within one window.
+    assert rebuilt.channels[0]["rest_s"] == pytest.approx(res.channels[0]["rest_s"], abs=1.0)
     out = write_report(rec, tmp_path / "a", events=tmp_path)        # folder of <stem>_events
     assert _pdf_pages(out["pdf"]) == 6                              # no waveform page
     out = write_report(None, tmp_path / "b", events=tsv)            # no recording
