@@ -654,13 +654,17 @@ def convert(file, out_dir, subject, session, task, run_label, muscles, line_freq
 @click.option("--no-report", is_flag=True, help="Skip the offline analysis and report at the end.")
 @click.option("--lookahead", type=float, default=0.35, show_default=True,
               help="Signal after a discharge before it is judged, s (the latency floor).")
+@click.option("--window", "window_s", type=float, default=8.0, show_default=True,
+              help="Analysis window, s (shorter: less CPU, coarser episode edges).")
+@click.option("--hop", "hop_s", type=float, default=0.1, show_default=True,
+              help="Time between analyses, s (CPU scales with 1/hop; adds up to one hop of latency).")
 @click.option("--flush", "flush_s", type=float, default=2.0, show_default=True,
               help="Longest time between writes of the files to disk, s.")
 @detection_options
 @_fail_cleanly
 def live(board, serial_port, file_, master_board, lsl, lsl_units, out_dir, stem, duration_s,
-         no_plot, no_report, lookahead, flush_s, threshold_sigma, notch, highpass_mode, layout,
-         extra_params):
+         no_plot, no_report, lookahead, window_s, hop_s, flush_s, threshold_sigma, notch,
+         highpass_mode, layout, extra_params):
     """Count fasciculations live from a BrainFlow board or an LSL stream.
 
     Records the raw stream to OUT/<stem>.bdf and the discharges, episodes and board
@@ -682,7 +686,8 @@ def live(board, serial_port, file_, master_board, lsl, lsl_units, out_dir, stem,
     click.echo(f"Recording {len(source.ch_names)} channels at {source.sfreq:g} Hz from "
                f"{getattr(source, 'name', 'source')} to {out_dir} (Ctrl+C stops)", err=True)
     session = Session(source, out_dir, stem, params,
-                      LiveSettings(lookahead_s=lookahead, catch_up=False),
+                      LiveSettings(window_s=window_s, lookahead_s=lookahead, hop_s=hop_s,
+                                   catch_up=False),
                       view="status" if no_plot else "plot",
                       flush_s=flush_s, end_after_stall_s=5.0 if file_ else None,
                       report=not no_report, duration_s=duration_s)

@@ -214,7 +214,7 @@ def test_lsl_player_stream_gives_offline_answers(tmp_path):
     try:
         source = LslSource(name, units="V", timeout_s=5.0)
         session = Session(source, tmp_path, "lsl", view=None, report=False,
-                          end_after_stall_s=0.5, flush_s=1.0)
+                          end_after_stall_s=2.0, flush_s=1.0)
         summary = session.run()
     finally:
         if player.running:
@@ -234,3 +234,29 @@ def test_lsl_player_stream_gives_offline_answers(tmp_path):
     assert _fasc(offline).size >= 10
     assert _f1(_fasc(live), _fasc(offline)) >= 0.9
     assert summary["latency_ms"]["p50"] >= 350
+
+
+def test_view_and_status_line_show_rates_and_enough_rest():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fascidetect.live.view import LiveView, status_line
+
+    rec, _ = simulate(duration_s=12.0, sfreq=250.0, scenario="rest", seed=4,
+                      fasc_rate_per_min=(40.0, 60.0))
+    x = rec.get_data()
+    proc = LiveProcessor(rec.sfreq, rec.ch_names, settings=LiveSettings(hop_s=0.5))
+    for i in range(0, x.shape[1], 25):
+        proc.push(x[:, i:i + 25])
+    assert (proc.events["trial_type"] == "fasciculation").sum() > 0
+    line = status_line(proc, min_rest_s=120.0)
+    assert "need" in line and "fasc" in line and "/min [" in line
+    assert "ENOUGH REST" in status_line(proc, min_rest_s=5.0)
+    view = LiveView(proc, min_rest_s=5.0)
+    view.update(proc)
+    assert len(view._marks.get_offsets()) > 0                  # marks on the fasciculations
+    assert max(b.get_width() for b in view._bars) > 0          # a rate bar per channel
+    assert "ENOUGH REST" in view._title.get_text()
+    traces, t0 = proc.display()
+    assert traces.shape == (len(rec.ch_names), 2500) and abs(t0 - 2.0) < 0.2
+    view.close()

@@ -13,10 +13,12 @@ import datetime as _dt
 import json
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import FascidetectWarning
 from ..params import DetectionParams
 from .faults import Note
 from .processor import LiveProcessor, LiveSettings
@@ -221,8 +223,11 @@ class Session:
                "n_fasciculations": row["n_fasciculations"]}
         if row["status"] == "ok":
             try:
-                paths = write_report(self.bdf_path, self.out, formats=("html",),
-                                     params=self.params, read_options=opts)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FascidetectWarning)
+                    paths = write_report(self.bdf_path, self.out, formats=("html",),
+                                         params=self.params, read_options=opts,
+                                         events=row["events_tsv"])
                 out["report"] = [str(p) for v in paths.values()
                                  for p in (v if isinstance(v, list) else [v])]
             except Exception as exc:  # noqa: BLE001 - the session's files are already safe

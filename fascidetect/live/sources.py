@@ -176,7 +176,11 @@ class LslSource:
         n = self._stream.n_new_samples
         if n == 0:
             return np.empty((len(self.ch_names), 0)), 0
-        n = min(n, int(9.0 * self.sfreq))   # what the 10-s buffer still holds
+        # Samples keep arriving between the count and the read: ask for more than counted
+        # (the 10-s buffer holds them) and keep those newer than the last time stamp.
+        if self._last_ts is not None:   # (the first read: the buffer before it is empty)
+            n += int(0.5 * self.sfreq)
+        n = min(n, int(9.0 * self.sfreq))
         data, ts = self._stream.get_data(winsize=n / self.sfreq)
         if self._last_ts is not None:
             keep = ts > self._last_ts + 0.5 / self.sfreq
