@@ -60,7 +60,7 @@ def test_causal_filter_keeps_state_across_chunks():
 def test_live_processor_matches_offline_detect(spasm_recording):
     x, fs, names = spasm_recording
     offline = fascidetect.detect(x, sfreq=fs, ch_names=names).events
-    settings = LiveSettings(hop_s=0.25)
+    settings = LiveSettings(hop_s=0.5)
     proc = LiveProcessor(fs, names, settings=settings)
     for i in range(0, x.shape[1], 16):      # 64-ms chunks, as a board delivers them
         proc.push(x[:, i:i + 16])

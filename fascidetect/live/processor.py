@@ -93,6 +93,11 @@ class LiveUpdate:
     notes: list                 # list of faults.Note
 
 
+def _end(row) -> float:
+    """End of a one-row event table, s."""
+    return float(row["onset"][0] + row["duration"][0])
+
+
 class LiveProcessor:
     """Stateful chunk-by-chunk fasciculation detection that shares the offline stages.
 
@@ -144,7 +149,7 @@ class LiveProcessor:
         self._display = np.zeros((n, int(round(s.display_s * fs))))
         self._recent = np.empty(0)          # onsets of recently reported discharges
         self._recent_ch = np.empty(0, dtype=object)
-        self._pending = None                # the episode being followed (an event row)
+        self._pending: list = []            # episodes being followed (one-row tables)
         self._reported_spans: list = []     # (onset, end) of episodes reported, s
         self._fault_samples = np.zeros(n)   # per channel, samples spent in a noted fault
         self._stalled_s = 0.0
@@ -206,16 +211,14 @@ class LiveProcessor:
     def episode_s(self) -> float:
         """Time in spasm or voluntary episodes before the committed point, s."""
         upto = self.committed_s
-        spans = list(self._reported_spans)
-        if self._pending is not None:
-            spans.append((float(self._pending["onset"]),
-                          float(self._pending["onset"] + self._pending["duration"])))
+        spans = list(self._reported_spans) + [(float(p["onset"][0]), _end(p))
+                                              for p in self._pending]
         return float(sum(max(min(b, upto) - a, 0.0) for a, b in spans))
 
     @property
     def ongoing_episode(self) -> str:
         """``"spasm"`` or ``"voluntary"`` while an episode is followed, else ``""``."""
-        return "" if self._pending is None else str(self._pending["trial_type"])
+        return str(self._pending[-1]["trial_type"][0]) if self._pending else ""
 
     def rest_s(self) -> np.ndarray:
         """Rest collected per channel, s: committed time without episodes, stalls and
@@ -342,43 +345,44 @@ class LiveProcessor:
         """Follow episodes across windows; return those now complete.
 
         An episode's onset is taken from the newest window that has ``episode_context_s``
-        of signal before it, its end from the newest window that has ``episode_tail_s``
-        after it; a window that starts inside an episode only extends the one it belongs
-        to (alone, it would see a fragment with no context).
+        of signal before it, its end is the latest any window saw; a window that starts
+        inside an episode only extends one already followed (alone, it would see a
+        fragment with no context). An episode is reported once the newest window has
+        ``episode_tail_s`` of signal after its end.
         """
         fs, st = self.sfreq, self.settings
         head_ok_from = 0.0 if start == 0 else start / fs + st.episode_context_s
         tail_ok_to = np.inf if final else end / fs - st.lookahead_s - st.episode_tail_s
-        out = []
-        for row in rows[np.argsort(rows["onset"])]:  # loop over this window's episodes (a few)
-            a, b = float(row["onset"]), float(row["onset"] + row["duration"])
+        rows = rows[np.argsort(rows["onset"])]
+        for i in range(rows.size):  # loop over this window's episodes (a few)
+            row = rows[i:i + 1].copy()
+            a, b = float(row["onset"][0]), float(row["onset"][0] + row["duration"][0])
             if any(a < r_b and b > r_a for r_a, r_b in self._reported_spans):
                 continue
-            pend = self._pending
-            overlaps = pend is not None and a < pend["onset"] + pend["duration"] + 0.5 and b > pend["onset"]
-            if a >= head_ok_from:
-                if overlaps:
-                    # A newer view of the same episode, with more signal after its onset.
-                    keep_end = max(b, float(pend["onset"] + pend["duration"]))
-                    row = row.copy()
-                    row["duration"] = (keep_end if b < tail_ok_to else b) - a
-                self._pending = row.copy()
-            elif overlaps:
-                pend["duration"] = max(b, float(pend["onset"] + pend["duration"])) - pend["onset"]
+            # (Any type: a partial view may call a spasm's start voluntary; the newest
+            # view with context decides.)
+            same = [p for p in self._pending
+                    if a < _end(p) + st.episode_tail_s and b > p["onset"][0]]
+            if same:
+                p = same[0]
+                p_on, p_end = float(p["onset"][0]), _end(p)
+                if a >= head_ok_from and a <= p_on + 1.0:
+                    # A newer view of the onset, with more signal after it, decides type
+                    # and onset; a view starting later is a part and only extends it.
+                    p[:] = row
+                p["duration"] = max(b, p_end) - p["onset"]
+            elif a >= head_ok_from:
+                self._pending.append(row)
+            # else: the tail of an episode already reported, seen without context
+        out, still = [], []
+        for p in self._pending:
+            if _end(p) <= tail_ok_to:
+                p["duration_ms"] = p["duration"] * 1000.0
+                out.append(p)
+                self._reported_spans.append((float(p["onset"][0]), _end(p)))
             else:
-                continue   # the tail of an episode already reported, seen without context
-            pend = self._pending
-            if pend["onset"] + pend["duration"] <= tail_ok_to:
-                done = pend.copy()
-                done["duration_ms"] = done["duration"] * 1000.0
-                out.append(done.reshape(1))
-                self._reported_spans.append((float(done["onset"]),
-                                             float(done["onset"] + done["duration"])))
-                self._pending = None
-        if final and self._pending is not None:
-            done = self._pending.copy()
-            out.append(done.reshape(1))
-            self._pending = None
+                still.append(p)
+        self._pending = still
         return np.concatenate(out) if out else empty_events(0)
 
     def _record(self, events, latency, notes):
