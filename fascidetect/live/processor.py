@@ -157,6 +157,9 @@ class LiveProcessor:
         self.latency_s = np.empty(0)
         self.notes: list[Note] = []
         self.analysis_s: list[float] = []   # wall time of each analysis
+        self.analysis_cpu_s: list[float] = []  # CPU time of each analysis (this thread)
+        self.wait_s = np.empty(0)           # per row: the stream-time part of latency_s
+        self.row_cpu_s = np.empty(0)        # per row: CPU time of the analysis reporting it
         self.line_freq_hz = None
 
     # -- input -------------------------------------------------------------------------
@@ -288,7 +291,7 @@ class LiveProcessor:
         commit_to = end if final else end - self._look
         if commit_to <= self._committed or x.shape[1] < self.params.min_recording_s * self.sfreq:
             return empty_events(0), np.empty(0)
-        tic = time.perf_counter()
+        tic, cpu_tic = time.perf_counter(), time.thread_time()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -314,12 +317,15 @@ class LiveProcessor:
         out = np.concatenate([discharges, episodes]) if episodes.size else discharges
         toc = time.perf_counter()
         self.analysis_s.append(toc - tic)
+        self.analysis_cpu_s.append(time.thread_time() - cpu_tic)
         # Stream time between the row's sample and the newest sample, plus the wall time
         # since that newest sample arrived (waiting for the hop and the analysis itself).
         happened = np.where(np.isin(out["trial_type"], _EPISODE_TYPES),
                             out["onset"] + out["duration"], out["onset"])
-        latency = (self.n_samples / self.sfreq - happened) + (toc - pushed_at)
-        return out, latency
+        wait = self.n_samples / self.sfreq - happened
+        self.wait_s = np.concatenate([self.wait_s, wait])
+        self.row_cpu_s = np.concatenate([self.row_cpu_s, np.full(wait.size, self.analysis_cpu_s[-1])])
+        return out, wait + (toc - pushed_at)
 
     def _new_only(self, rows):
         """Drop a discharge already reported by an earlier window (same channel, within
