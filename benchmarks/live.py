@@ -22,22 +22,22 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime as _dt
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import fascidetect  # noqa: E402
-from fascidetect.evaluation import match_times  # noqa: E402
-from fascidetect.live import LiveProcessor, LiveSettings  # noqa: E402
-from fascidetect.simulation import simulate  # noqa: E402
+import fascidetect
+from fascidetect.evaluation import match_times
+from fascidetect.live import LiveProcessor, LiveSettings
+from fascidetect.simulation import simulate
 
 CASES = (
     ("8 ch, 250 Hz", dict(n_channels=8, sfreq=250.0)),

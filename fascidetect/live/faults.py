@@ -29,7 +29,7 @@ class Note:
     """A fault or stream note for the events file and the status line."""
 
     onset: float            # s from session start
-    kind: str               # railed | flat | noisy | missing | recovered | dropped | stalled | resumed
+    kind: str   # railed | flat | noisy | missing | recovered | dropped | stalled | resumed | read_error | analysis
     channel: str            # channel name, or "" for the whole stream
     text: str
 

@@ -116,12 +116,14 @@ class LiveProcessor:
     Examples
     --------
     >>> import numpy as np
-    >>> from fascidetect.live import LiveProcessor
-    >>> proc = LiveProcessor(1000.0, ["EMG A", "EMG B"])
-    >>> x = 5e-6 * np.random.default_rng(0).standard_normal((2, 12000))
-    >>> found = [proc.push(x[:, i:i + 100]).events for i in range(0, 12000, 100)]
-    >>> int(sum((f["trial_type"] == "fasciculation").sum() for f in found))
-    0
+    >>> from fascidetect.live import LiveProcessor, LiveSettings
+    >>> proc = LiveProcessor(1000.0, ["EMG A", "EMG B"], settings=LiveSettings(hop_s=0.5))
+    >>> x = 5e-6 * np.random.default_rng(0).standard_normal((2, 6000))
+    >>> x[0, 3000:3010] += 200e-6 * np.hanning(10)      # one discharge at 3 s
+    >>> found = [proc.push(x[:, i:i + 100]).events for i in range(0, 6000, 100)]
+    >>> fasc = np.concatenate(found)
+    >>> [(round(float(e["peak_time"]), 3), e["channel"]) for e in fasc if e["trial_type"] == "fasciculation"]
+    [(3.004, 'EMG A')]
     """
 
     def __init__(self, sfreq: float, ch_names, params: DetectionParams | None = None,

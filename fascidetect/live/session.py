@@ -106,11 +106,20 @@ class Session:
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         self.view = self._open_view()
         last_data = last_flush = last_draw = time.perf_counter()
-        stalled = False
+        stalled = read_failed = False
         lost_since_note = 0
         try:
             while True:
-                data, lost = self.source.read()
+                try:
+                    data, lost = self.source.read()
+                except Exception as exc:  # noqa: BLE001 - a board gone away is a stall, not a crash
+                    if not read_failed:
+                        self._note(Note(self.proc.n_samples / self.proc.sfreq, "read_error", "",
+                                        f"reading the source failed: {exc}"))
+                    read_failed = True
+                    data, lost = np.empty((len(self.proc.names), 0)), 0
+                else:
+                    read_failed = False
                 now = time.perf_counter()
                 if data.shape[1]:
                     if stalled:

@@ -226,7 +226,7 @@ class ArraySource:
         self._t0 = None
 
     @classmethod
-    def from_file(cls, path, realtime: bool = True, **read_options) -> "ArraySource":
+    def from_file(cls, path, realtime: bool = True, **read_options) -> ArraySource:
         """Play a recording file (any format :func:`fascidetect.read` knows)."""
         from ..io import read
 

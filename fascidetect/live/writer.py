@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import COLUMN_NAMES, EVENT_COLUMNS, _format_value
 from ..errors import ParameterError
+from ..events import COLUMN_NAMES, EVENT_COLUMNS, _format_value
 
 #: Columns the live events file adds to the events.tsv contract.
 LIVE_COLUMNS = ("latency_ms", "note")
