@@ -635,6 +635,9 @@ def convert(file, out_dir, subject, session, task, run_label, muscles, line_freq
                               line_freq=float(line_freq) if line_freq else None,
                               data_format=bids_format, read_options=opts, overwrite=overwrite)
     click.echo(str(written.fpath))
+
+
+@cli.command()
 @click.option("--board", default=None, metavar="NAME|ID",
               help="BrainFlow board: cyton, ganglion, cyton-daisy, synthetic, playback or an id.")
 @click.option("--serial-port", default=None, help="Serial port of the board's dongle.")
