@@ -17,6 +17,7 @@ import pytest
 
 import fascidetect
 from fascidetect.evaluation import match_times
+from fascidetect.events import read_events_tsv
 from fascidetect.live import LiveProcessor, LiveSettings
 from fascidetect.live.faults import FaultMonitor
 from fascidetect.live.filters import CausalFilter
@@ -121,22 +122,23 @@ def _wait_for(path: Path, timeout_s: float):
 
 
 def _cyton_playback_file(path: Path, fs: float, seconds: float):
-    """A BrainFlow CSV in the Cyton layout: simulated EMG (µV), one railed channel from
-    2 s, 25 samples dropped at 3 s (package counter jumps)."""
+    """A BrainFlow CSV in the Cyton layout: simulated EMG (µV); in the last 1.5 s one
+    channel railed and 25 samples dropped (the package counter jumps)."""
     from brainflow.board_shim import BoardShim
     from brainflow.data_filter import DataFilter
 
     descr = BoardShim.get_board_descr(0)
-    rec, _ = simulate(duration_s=seconds, sfreq=fs, n_channels=8, scenario="rest", seed=3)
+    rec, _ = simulate(duration_s=seconds, sfreq=fs, n_channels=8, scenario="rest", seed=3,
+                      fasc_rate_per_min=(40.0, 60.0))
     n = rec.n_samples
     table = np.zeros((descr["num_rows"], n))
     exg = BoardShim.get_exg_channels(0)
     table[exg] = rec.get_data() * 1e6
-    table[exg[7], int(2 * fs):] = 187500.0
+    table[exg[7], int((seconds - 1.5) * fs):] = 187500.0
     table[descr["package_num_channel"]] = np.arange(n) % 256
     table[descr["timestamp_channel"]] = time.time() + np.arange(n) / fs
     keep = np.ones(n, bool)
-    keep[int(3 * fs):int(3 * fs) + 25] = False
+    keep[int((seconds - 1.0) * fs):int((seconds - 1.0) * fs) + 25] = False
     DataFilter.write_file(np.ascontiguousarray(table[:, keep]), str(path), "w")
 
 
@@ -151,7 +153,7 @@ def test_kill_and_ctrl_c_leave_complete_files(tmp_path):
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
     csv = tmp_path / "played.csv"
-    _cyton_playback_file(csv, 250.0, 4.0)
+    _cyton_playback_file(csv, 250.0, 6.0)
     killed = subprocess.Popen(_live_cmd(tmp_path / "k", "killed", "--board", "synthetic",
                                         "--no-report"),
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -161,7 +163,7 @@ def test_kill_and_ctrl_c_leave_complete_files(tmp_path):
     try:
         _wait_for(tmp_path / "k" / "killed.bdf", 30)
         _wait_for(tmp_path / "c" / "played.bdf", 30)
-        time.sleep(6.0)   # 4 s of file, then the stream stalls
+        time.sleep(8.0)   # 6 s of file, then the stream stalls
         killed.send_signal(signal.SIGKILL)
         stopped.send_signal(signal.SIGINT)
         killed.wait(10)
@@ -187,7 +189,14 @@ def test_kill_and_ctrl_c_leave_complete_files(tmp_path):
     assert (out / "played_events.tsv").exists() and (out / "played_summary.json").exists()
     assert (out / "played_report.html").exists()
     played = mne.io.read_raw_bdf(out / "played.bdf", preload=True, verbose="error")
-    assert played.n_times == 4 * 250      # 25 lost samples kept their place (as 0)
+    assert played.n_times == 6 * 250      # 25 lost samples kept their place (as 0)
+    # Through BrainFlow's playback board, the live fasciculations are the offline ones
+    # (before the faults of the last 1.5 s).
+    rows = [line.split("\t") for line in (out / "played_live_events.tsv").read_text().splitlines()]
+    live_fasc = np.array([float(r[0]) for r in rows[1:] if r[2] == "fasciculation"])
+    offline_fasc = _fasc(read_events_tsv(out / "played_events.tsv"))
+    live_fasc, offline_fasc = live_fasc[live_fasc < 4.0], offline_fasc[offline_fasc < 4.0]
+    assert offline_fasc.size >= 3 and _f1(live_fasc, offline_fasc) >= 0.9
     notes = [line.split("\t") for line in (out / "played_live_events.tsv").read_text().splitlines()
              if "\tnote\t" in line]
     reasons = {(cols[3], cols[16]) for cols in notes}

@@ -134,6 +134,7 @@ class BrainFlowSource:
             self._board.stop_stream()
         finally:
             self._board.release_session()
+            self._board = None   # BoardShim.__del__ at interpreter exit would print errors
 
 
 class LslSource:
