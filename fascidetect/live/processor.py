@@ -269,8 +269,9 @@ class LiveProcessor:
 
     def _keep_display(self, filtered):
         n = min(filtered.shape[1], self._display.shape[1])
-        self._display = np.roll(self._display, -n, axis=1)
-        self._display[:, -n:] = filtered[:, -n:] if n else self._display[:, -n:]
+        if n:
+            self._display = np.roll(self._display, -n, axis=1)
+            self._display[:, -n:] = filtered[:, -n:]
 
     def _due_ends(self) -> list[int]:
         ends = np.arange(self._next_end, self.n_samples + 1, self._hop)
@@ -282,9 +283,9 @@ class LiveProcessor:
         return [int(e) for e in ends]
 
     def _window(self, end):
-        start = max(end - self._win, 0)
-        lo, hi = start - self._buf_start, end - self._buf_start
-        return start, self._buf[:, max(lo, 0):hi]
+        # (The buffer may start up to a hop later than a full window at the final call.)
+        start = max(end - self._win, self._buf_start)
+        return start, self._buf[:, start - self._buf_start:end - self._buf_start]
 
     def _analyse(self, end, final, pushed_at):
         from ..pipeline import detect  # the offline driver and its STAGES
