@@ -637,6 +637,71 @@ def convert(file, out_dir, subject, session, task, run_label, muscles, line_freq
     click.echo(str(written.fpath))
 
 
+@cli.command()
+@click.option("--board", default=None, metavar="NAME|ID",
+              help="BrainFlow board: cyton, ganglion, cyton-daisy, synthetic, playback or an id.")
+@click.option("--serial-port", default=None, help="Serial port of the board's dongle.")
+@click.option("--file", "file_", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="With --board: a BrainFlow CSV for the playback board; alone: any "
+                   "recording, played at real time.")
+@click.option("--master-board", default="synthetic", show_default=True,
+              help="Board that recorded the --file played by the playback board.")
+@click.option("--lsl", default=None, metavar="NAME", help="Read the LSL stream NAME (mne-lsl).")
+@click.option("--lsl-units", type=click.Choice(["auto", "V", "mV", "uV"]), default="auto",
+              show_default=True, help="Unit of the LSL samples.")
+@out_option("Folder for <stem>.bdf, <stem>_live_events.tsv, the summaries and the report.")
+@click.option("--stem", default=None, help="File stem (default live_<UTC time>).")
+@click.option("--duration", "duration_s", type=float, default=None,
+              help="Stop after this many seconds (default: Ctrl+C).")
+@click.option("--no-plot", is_flag=True, help="One status line in the terminal, no window.")
+@click.option("--no-report", is_flag=True, help="Skip the offline analysis and report at the end.")
+@click.option("--lookahead", type=float, default=0.35, show_default=True,
+              help="Signal after a discharge before it is judged, s (the latency floor).")
+@click.option("--window", "window_s", type=float, default=8.0, show_default=True,
+              help="Analysis window, s (shorter: less CPU, coarser episode edges).")
+@click.option("--hop", "hop_s", type=float, default=0.1, show_default=True,
+              help="Time between analyses, s (CPU scales with 1/hop; adds up to one hop of latency).")
+@click.option("--flush", "flush_s", type=float, default=2.0, show_default=True,
+              help="Longest time between writes of the files to disk, s.")
+@detection_options
+@_fail_cleanly
+def live(board, serial_port, file_, master_board, lsl, lsl_units, out_dir, stem, duration_s,
+         no_plot, no_report, lookahead, window_s, hop_s, flush_s, threshold_sigma, notch,
+         highpass_mode, layout, extra_params):
+    """Count fasciculations live from a BrainFlow board or an LSL stream.
+
+    Records the raw stream to OUT/<stem>.bdf and the discharges, episodes and board
+    faults to OUT/<stem>_live_events.tsv (both flushed every few seconds); Ctrl+C stops
+    and writes the summary, the offline analysis of the recording and its report.
+    Needs the extra: pip install "fascidetect[live]".
+
+    \b
+    Examples:
+      fascidetect live --board cyton --serial-port /dev/ttyUSB0 --out session/
+      fascidetect live --lsl obci_eeg1 --lsl-units uV --no-plot --out session/
+    """
+    from .live.processor import LiveSettings
+    from .live.session import Session
+    from .live.sources import open_source
+
+    params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
+    source = open_source(board, serial_port, file_, master_board, lsl, lsl_units)
+    click.echo(f"Recording {len(source.ch_names)} channels at {source.sfreq:g} Hz from "
+               f"{getattr(source, 'name', 'source')} to {out_dir} (Ctrl+C stops)", err=True)
+    session = Session(source, out_dir, stem, params,
+                      LiveSettings(window_s=window_s, lookahead_s=lookahead, hop_s=hop_s,
+                                   catch_up=False),
+                      view="status" if no_plot else "plot",
+                      flush_s=flush_s, end_after_stall_s=5.0 if file_ else None,
+                      report=not no_report, duration_s=duration_s)
+    summary = session.run()
+    lat = summary["latency_ms"]
+    click.echo(f"{summary['stem']}: {summary['duration_s']:.0f} s, rest {summary['rest_s'] / 60:.1f} "
+               f"min, {summary['counts']['fasciculation']} fasciculations, "
+               f"{summary['counts']['spasm']} spasms, latency p50 {lat.get('p50', 'n/a')} ms; "
+               f"stopped: {summary['stopped_by']}", err=True)
+
+
 def _progress_bar(total: int, enabled: bool):
     """Return a context manager yielding advance(): tqdm if installed, else click's bar."""
     import contextlib
