@@ -288,14 +288,17 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
               help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--resume", is_flag=True,
               help="Skip files whose outputs are complete and current (same params, unchanged input).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Give up on a file after this many seconds (it fails, the batch goes on).")
 @read_options
 @detection_options
 @bids_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no tally; errors only.")
 @_fail_cleanly
-def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_channels,
-          file_format, board, units, threshold_sigma, notch, highpass_mode, layout, extra_params,
-          subjects, sessions, quiet):
+def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, timeout_s, sfreq,
+          emg_channels, file_format, board, units, threshold_sigma, notch, highpass_mode, layout,
+          extra_params, subjects, sessions, quiet):
     """Detect events in many recordings: files, folders and manifests (INPUT...).
 
     A manifest is a CSV/TSV with a 'path' column and optional per-file columns
@@ -332,7 +335,8 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
     try:
         rows = batch_module.run(list(inputs), out_dir, engine=engine, jobs=jobs,
                                 scheduler=scheduler, pattern=pattern, params=params,
-                                read_options=opts, resume=resume, progress=not quiet)
+                                read_options=opts, resume=resume, progress=not quiet,
+                                timeout_s=timeout_s)
     except KeyboardInterrupt:
         click.echo(f"Interrupted; finished files are in {out_dir}/batch_summary.tsv "
                    "(rerun with --resume to complete).", err=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._text import clean_text
 from .errors import InputError
 
 #: Values of ``trial_type``.
@@ -81,7 +82,7 @@ def _format_value(value, kind: str) -> str:
         return _MISSING if math.isnan(value) else np.format_float_positional(value, precision=6, trim="-")
     if kind == "i":
         return _MISSING if int(value) < 0 else str(int(value))
-    value = str(value)
+    value = clean_text(value)  # a tab or newline in a label must not split the row
     return value if value else _MISSING
 
 
