@@ -24,6 +24,7 @@ import csv
 import datetime as _dt
 import fnmatch
 import hashlib
+import io
 import json
 import math
 import os
@@ -138,7 +139,8 @@ def _read_manifest(path: Path) -> list[tuple[Path, dict]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         text = fh.read()
     delimiter = "\t" if "\t" in text.splitlines()[0] else ","
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    # a StringIO, not a list of lines: a quoted cell may hold a line break
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     reader.fieldnames = [c.strip().lower() for c in reader.fieldnames or []]
     rows = []
     for lineno, record in enumerate(reader, start=2):

@@ -259,6 +259,9 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
     failed = _run_bids(roots, out_dir, subjects, sessions, params, 1, quiet) if roots else 0
     # Two inputs named alike (a/rec.edf, b/rec.edf) must not overwrite each other's results.
     folders = assign_out_dirs([os.path.abspath(p) for p in files], Path(out_dir))
+    from .batch import clean_stale_temp_files
+
+    clean_stale_temp_files(set(folders))  # temp files of an earlier run that was killed
     for path, folder in zip(files, folders):
         row = detect_file(path, folder, params, opts)
         if row["status"] != "ok":
@@ -511,6 +514,10 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
         raise ParameterError("--events names one events.tsv but several FILES were given; "
                              "pass a folder of <stem>_events.tsv instead")
     formats = formats or ("pdf",)
+    if muscles:
+        from .myotomes import parse_muscle_map
+
+        muscles = parse_muscle_map(muscles)  # a bad map fails once, before any detection
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
     opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     show_bar = not quiet and sys.stderr.isatty()

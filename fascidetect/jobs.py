@@ -72,7 +72,10 @@ def write_outputs(result, paths: dict) -> None:
         os.replace(tmp_events, events)
         os.replace(tmp_summary, summary)  # last: the summary vouches for the events file
     finally:
-        for tmp in (tmp_events, tmp_summary):
+        # ours, and those of the writers called (same naming), if a write failed midway
+        sidecar = events.with_suffix(".json")
+        for tmp in (tmp_events, tmp_summary, _temp_name(tmp_events), _temp_name(tmp_summary),
+                    _temp_name(sidecar)):
             try:
                 tmp.unlink()
             except FileNotFoundError:

@@ -422,6 +422,9 @@ class DetectionParams:
             value = getattr(self, name)
             if not value > 0:
                 raise ParameterError(f"{name} must be positive, got {value!r}")
+        if not 0 <= self.edge_guard_s <= 60:
+            raise ParameterError(f"edge_guard_s must be between 0 and 60 s, got "
+                                 f"{self.edge_guard_s!r}")
         if self.band_low_hz >= self.band_high_hz:
             raise ParameterError(
                 f"band_low_hz ({self.band_low_hz}) must be below band_high_hz ({self.band_high_hz})")

@@ -88,13 +88,19 @@ def _read_text(path, delimiter):
             except csv.Error:
                 delimiter = ","
         cells = [c.strip() for c in first.strip().split(delimiter)]
+        # Spreadsheets often end every row with the separator: an empty last column.
+        usecols = None
+        if delimiter.strip() and len(cells) > 1 and cells[-1] == "":
+            cells = cells[:-1]
+            usecols = range(len(cells))
         header = None
         # A header has a name that is not a number; "NA"/"nan" are missing numbers.
         if any(not _is_number(c) and c.lower() not in _MISSING for c in cells if c):
             header = cells
             first = ""
         try:
-            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2)
+            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2,
+                              usecols=usecols)
         except ValueError as exc:
             raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
     if first:

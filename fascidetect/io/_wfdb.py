@@ -25,6 +25,14 @@ def read_wfdb(path) -> Recording:
     except ImportError:  # pragma: no cover - wfdb is a runtime dependency
         raise MissingDependencyError("reading WFDB records needs wfdb: pip install wfdb") from None
     record_name = str(Path(path).with_suffix(""))
+    warnings = []
+    stated = _stated_rate(Path(record_name + ".hea"))
+    if stated is None:
+        warnings.append("the WFDB header states no sampling rate: WFDB's default of 250 Hz "
+                        "is assumed")
+    elif not (np.isfinite(stated) and stated > 0):
+        raise CorruptFileError(f"'{path}': the WFDB header states a sampling rate of "
+                               f"{stated:g} Hz")
     try:
         rec = wfdb.rdrecord(record_name, physical=True)
     except FileNotFoundError as exc:
@@ -37,7 +45,6 @@ def read_wfdb(path) -> Recording:
     scale = np.array([_UNIT_SCALE.get(u, np.nan) for u in units])
     names = [str(n) for n in rec.sig_name]
     types = types_from_labels(names, default="emg")
-    warnings = []
     for k, (u, s) in enumerate(zip(rec.units, scale)):
         if np.isnan(s):
             types[k] = "misc"
@@ -56,3 +63,21 @@ def read_wfdb(path) -> Recording:
         metadata={"comments": " | ".join(rec.comments or []), "units": list(rec.units)},
         warnings=warnings,
     )
+
+
+def _stated_rate(header: Path) -> float | None:
+    """Return the sampling rate the record line of a WFDB header states (NaN if unreadable,
+    None if absent). wfdb falls back to 250 Hz for anything it cannot parse (``-4000``)."""
+    try:
+        with open(header, encoding="latin-1") as fh:
+            lines = [ln for ln in (fh.readline() for _ in range(64)) if ln]
+    except OSError:
+        return None  # wfdb reports the missing header itself
+    record = next((ln.split() for ln in lines if ln.strip() and not ln.startswith("#")), [])
+    if len(record) < 3:
+        return None
+    field = record[2].split("/")[0]  # "fs[/counter freq[(base counter)]]"
+    try:
+        return float(field)
+    except ValueError:
+        return float("nan")

@@ -1,0 +1,278 @@
+"""Outputs that stay consistent under faults (issue 13): text fields, the events/summary
+pair, batch locking and summaries, read-only and full disks, stuck inputs, kills."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fascidetect import batch
+from fascidetect.errors import OutputError, UnknownFormatError
+from fascidetect.events import read_events_tsv
+from fascidetect.io import read
+from fascidetect.jobs import check_outputs, detect_file
+
+REPO = Path(__file__).resolve().parents[1]
+EDF = REPO / "signals" / "sim_mixed_L5.edf"
+
+
+def _cli(*args, timeout=120, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "fascidetect.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def _labelled_edf(tmp_path: Path, label: bytes, name="tab.edf") -> Path:
+    """The bundled EDF with the first signal's 16-byte label replaced."""
+    data = bytearray(EDF.read_bytes())
+    data[256:272] = label.ljust(16)
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _temp_files(folder: Path) -> list:
+    return [p for p in folder.rglob(".*") if ".tmp" in p.name]
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path):
+    """Make *folder* unwritable, also for root (immutable attribute), or skip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o555)
+    immutable = False
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)],
+                                   capture_output=True).returncode == 0
+        if not immutable:
+            folder.chmod(0o755)
+            pytest.skip("running as root without chattr: cannot make a folder read-only")
+    try:
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=False)
+        folder.chmod(0o755)
+
+
+# ---------------------------------------------------------------------- text fields
+def test_control_characters_in_a_label_do_not_split_the_outputs(tmp_path):
+    # A tab, newline and CR inside an EDF label: the tool reads its own events.tsv back
+    # (evaluate, report --events), and the batch summary keeps one row per file.
+    path = _labelled_edf(tmp_path, b"EMG TA\tR\nx\r")
+    rec = read(path)
+    assert rec.ch_names[0] == "EMG TA R x"
+    out = tmp_path / "out"
+    row = detect_file(path, out)
+    assert row["status"] == "ok", row["error"]
+    events_path = out / "tab_events.tsv"
+    lines = events_path.read_text().splitlines()
+    assert {line.count("\t") for line in lines} == {lines[0].count("\t")}
+    events = read_events_tsv(events_path)
+    assert "EMG TA R x" in set(events["channel"])
+    assert len(events) == len(lines) - 1
+    done = _cli("evaluate", events_path, events_path, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["f1"] == pytest.approx(1.0)
+    from fascidetect.report import result_from_events
+
+    again = result_from_events(events_path, rec)
+    assert [c["name"] for c in again.channels][0] == "EMG TA R x"
+    assert sum(c["n_fasciculations"] for c in again.channels) == \
+        int((events["trial_type"] == "fasciculation").sum())
+
+
+def test_control_characters_in_manifest_cells_keep_batch_rows_whole(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f'path,note\n{EDF},"line one\nline\ttwo"\n')
+    out = tmp_path / "out"
+    rows = batch.run(manifest, out, jobs=1, progress=False)
+    assert rows[0]["status"] == "ok"
+    lines = (out / "batch_summary.tsv").read_text().splitlines()
+    assert len(lines) == 2 and lines[0].count("\t") == lines[1].count("\t")
+    assert "line one line two" in lines[1]
+
+
+def test_muscle_names_are_cleaned():
+    from fascidetect.myotomes import parse_muscle_map
+
+    assert parse_muscle_map({"1": "TA\tR"}) == {"1": "TA R"}
+
+
+# ---------------------------------------------------------------------- the output pair
+def test_summary_names_its_events_file_and_hash(tmp_path):
+    row = detect_file(EDF, tmp_path)
+    assert row["status"] == "ok"
+    summary = tmp_path / "sim_mixed_L5_summary.json"
+    outputs = json.loads(summary.read_text())["outputs"]
+    assert outputs["events_tsv"] == "sim_mixed_L5_events.tsv"
+    assert check_outputs(summary) is None
+    assert not _temp_files(tmp_path)
+    # a later run's events beside this summary (a kill between the two renames)
+    events = tmp_path / "sim_mixed_L5_events.tsv"
+    events.write_text(events.read_text().splitlines()[0] + "\n")
+    assert "is not the events file" in check_outputs(summary)
+    events.unlink()
+    assert "is missing" in check_outputs(summary)
+
+
+def test_resume_redoes_a_mismatched_pair(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EDF, src / "a.edf")
+    out = tmp_path / "out"
+    batch.run(src, out, jobs=1, progress=False)
+    events = out / "a_events.tsv"
+    good = events.read_text()
+    events.write_text(good.splitlines()[0] + "\n")  # the pair no longer matches
+    rows = batch.run(src, out, jobs=1, progress=False, resume=True)
+    assert rows[0]["status"] == "ok" and not rows[0]["resumed"]
+    assert events.read_text() == good
+
+
+# ---------------------------------------------------------------------- batch: lock, state
+def test_a_second_batch_into_one_folder_is_refused(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EDF, src / "a.edf")
+    out = tmp_path / "out"
+    out.mkdir()
+    with batch._batch_lock(out):  # another batch holds the folder
+        with pytest.raises(OutputError, match=r"another batch is writing to .*pid \d+"):
+            batch.run(src, out, jobs=1, progress=False)
+        done = _cli("batch", src, "--out", out, "--jobs", "1", "--quiet")
+        assert done.returncode == 1
+        assert done.stderr.strip().count("\n") == 0 and "another batch" in done.stderr
+    rows = batch.run(src, out, jobs=1, progress=False)  # the lock is gone with its holder
+    assert rows[0]["status"] == "ok"
+    doc = json.loads((out / "batch_summary.json").read_text())
+    assert doc["state"] == "complete" and doc["interrupted"] is False
+    assert not (out / batch._LOCK_NAME).exists()
+
+
+def test_a_stuck_file_times_out_and_the_batch_goes_on(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EDF, src / "slow.edf")
+    fifo = src / "pipe.edf"
+    os.mkfifo(fifo)  # opening it would wait forever for a writer
+    started = time.perf_counter()
+    rows = {Path(r["path"]).name: r for r in
+            batch.run(src, tmp_path / "out", jobs=1, progress=False, timeout_s=0.3)}
+    assert time.perf_counter() - started < 30
+    assert "not a regular file" in rows["pipe.edf"]["error"]
+    assert "gave up after 0.3 s" in rows["slow.edf"]["error"]
+    with pytest.raises(UnknownFormatError, match="not a regular file"):
+        read(fifo)
+
+
+def test_read_only_output_folder_is_one_line(tmp_path):
+    with _read_only(tmp_path / "ro") as ro:
+        for command in (["batch", EDF], ["detect", EDF]):
+            done = _cli(*command, "--out", ro / "sub", "--jobs" if command[0] == "batch"
+                        else "--quiet", *(["1"] if command[0] == "batch" else []))
+            assert done.returncode == 1
+            lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+            assert len(lines) == 1 and "cannot write" in lines[0], done.stderr
+            assert "Traceback" not in done.stderr
+        assert list(ro.iterdir()) == []
+
+
+def test_disk_full_leaves_no_half_pair_and_no_temp_files(tmp_path):
+    # RLIMIT_FSIZE makes every write beyond 16 KB fail as a full disk would (EFBIG);
+    # the events table of the bundled recording is larger.
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def limit():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
+
+    done = _cli("detect", EDF, "--out", out, preexec_fn=limit)
+    assert done.returncode == 1
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "cannot write the results" in lines[0], done.stderr
+    assert not _temp_files(out)
+    assert not list(out.glob("*_summary.json")) and not list(out.glob("*_events.tsv"))
+
+
+# ---------------------------------------------------------------------- kills
+def test_detect_killed_at_any_moment_leaves_a_consistent_pair(tmp_path):
+    # A pair from a first run, then runs with other parameters killed at spread-out
+    # moments: whenever the summary vouches for the events file (hash matches), the
+    # two agree on the counts; a killed run's temp files go with the next run.
+    out = tmp_path / "out"
+    assert _cli("detect", EDF, "--out", out, "--quiet").returncode == 0
+    summary, events = out / "sim_mixed_L5_summary.json", out / "sim_mixed_L5_events.tsv"
+    started = time.perf_counter()
+    assert _cli("detect", EDF, "--out", out, "--quiet", "--threshold", "7").returncode == 0
+    full = time.perf_counter() - started
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    for k, fraction in enumerate((0.7, 0.9, 1.0)):
+        threshold = "6" if k % 2 else "8"
+        proc = subprocess.Popen([sys.executable, "-m", "fascidetect.cli", "detect", str(EDF),
+                                 "--out", str(out), "--quiet", "--threshold", threshold],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(full * fraction)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        problem = check_outputs(summary)
+        if problem is None:
+            doc = json.loads(summary.read_text())
+            table = read_events_tsv(events)
+            assert doc["counts"]["fasciculation"] == int((table["trial_type"]
+                                                          == "fasciculation").sum())
+        else:
+            assert "is not the events file" in problem
+    assert _cli("detect", EDF, "--out", out, "--quiet").returncode == 0
+    assert check_outputs(summary) is None and not _temp_files(out)
+
+
+def test_killed_batch_leaves_a_running_summary_not_the_last_one(tmp_path):
+    # A complete first batch, then a second run with other parameters killed outright:
+    # the summary on disk says "running" (it was written as the batch started), never
+    # the first run's "interrupted": false; every pair on disk matches.
+    from test_batch import write_edf
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        write_edf(src / f"r{i}.edf", seed=i, duration_s=20.0)
+    out = tmp_path / "out"
+    batch.run(src, out, jobs=1, progress=False)
+    first = json.loads((out / "batch_summary.json").read_text())
+    assert first["state"] == "complete"
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "fascidetect.cli", "batch", str(src), "--out",
+                             str(out), "--jobs", "1", "--quiet", "--threshold", "7"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        doc = json.loads((out / "batch_summary.json").read_text())
+        if doc["state"] == "running":
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    doc = json.loads((out / "batch_summary.json").read_text())
+    assert doc["state"] == "running" and doc["interrupted"] is True
+    assert doc["params"]["threshold_sigma"] == 7
+    assert doc["n_files"] == 3 and len(doc["files"]) + doc["n_not_run"] == 3
+    for summary in out.glob("r*_summary.json"):
+        problem = check_outputs(summary)
+        assert problem is None or "is not the events file" in problem
+    rows = batch.run(src, out, jobs=1, progress=False)  # no stale lock
+    assert all(r["status"] == "ok" for r in rows)
