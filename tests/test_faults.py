@@ -276,3 +276,151 @@ def test_killed_batch_leaves_a_running_summary_not_the_last_one(tmp_path):
         assert problem is None or "is not the events file" in problem
     rows = batch.run(src, out, jobs=1, progress=False)  # no stale lock
     assert all(r["status"] == "ok" for r in rows)
+
+
+# ---------------------------------------------------------------------- smaller defects
+OPENBCI = REPO / "signals" / "openbci_gui_v6_cyton_10s.txt"
+LEGACY = REPO / "signals" / "openbci_ganglion_S05_rest.txt"
+
+
+def _lines(path):
+    return path.read_text(encoding="latin-1").splitlines()
+
+
+def _write(path: Path, lines, encoding="latin-1") -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def test_openbci_nan_counter_cells_are_no_gaps(tmp_path):
+    lines = _lines(OPENBCI)
+    for i in range(10, len(lines), 97):
+        lines[i] = "nan" + lines[i][lines[i].index(","):]
+    rec = read(_write(tmp_path / "nan.txt", lines))
+    np.testing.assert_array_equal(rec.data, read(OPENBCI).data)
+    assert rec.metadata["dropped_samples"] == 0
+
+
+@pytest.mark.parametrize("rate, message", [(".", "is not a positive number"),
+                                           ("-250", "is not a positive number"),
+                                           ("nan", "is not a positive number")])
+def test_openbci_nonsense_rate_is_one_line(tmp_path, rate, message):
+    lines = _lines(OPENBCI)
+    lines[2] = f"%Sample Rate = {rate} Hz"
+    from fascidetect.errors import CorruptFileError
+
+    with pytest.raises(CorruptFileError, match=message):
+        read(_write(tmp_path / "r.txt", lines))
+
+
+def test_openbci_rate_in_exponent_form(tmp_path):
+    lines = _lines(OPENBCI)
+    lines[2] = "%Sample Rate = 1e3 Hz"
+    assert read(_write(tmp_path / "r.txt", lines)).sfreq == 1000.0  # was read as 1 Hz
+
+
+def test_openbci_with_a_byte_order_mark(tmp_path):
+    path = _write(tmp_path / "bom.txt", _lines(OPENBCI), encoding="utf-8-sig")
+    rec = read(path)
+    assert rec.format == "openbci"
+    np.testing.assert_array_equal(rec.data, read(OPENBCI).data)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"], ids=["semicolon", "tab"])
+def test_openbci_legacy_with_other_separators(tmp_path, sep):
+    lines = [ln if ln.startswith("%") else ln.replace(", ", sep).replace(",", sep)
+             for ln in _lines(LEGACY)]
+    rec = read(_write(tmp_path / "sep.txt", lines))
+    np.testing.assert_allclose(rec.data, read(LEGACY).data)
+
+
+def test_csv_with_trailing_separators(tmp_path):
+    x = np.random.default_rng(3).normal(0, 20, (6000, 3)).round(2)
+    body = [",".join(f"{v:.2f}" for v in row) + "," for row in x]
+    plain = read(_write(tmp_path / "t.csv", body), sfreq=2000, units="uV")
+    named = read(_write(tmp_path / "h.csv", ["a,b,c,"] + body), sfreq=2000, units="uV")
+    np.testing.assert_allclose(plain.data, x.T * 1e-6)
+    assert named.ch_names == ["a", "b", "c"]
+    np.testing.assert_allclose(named.data, plain.data)
+
+
+def _wfdb_record(tmp_path: Path, fs_field: str) -> Path:
+    import wfdb
+
+    sig = np.random.default_rng(1).normal(0, 0.05, (8000, 1))
+    wfdb.wrsamp("rec", fs=4000, units=["mV"], sig_name=["EMG"], p_signal=sig, fmt=["16"],
+                write_dir=str(tmp_path))
+    header = tmp_path / "rec.hea"
+    fields = header.read_text().splitlines()
+    first = fields[0].split()
+    first[2] = fs_field
+    header.write_text("\n".join([" ".join(first)] + fields[1:]) + "\n")
+    return header
+
+
+@pytest.mark.parametrize("fs_field", ["-4000", "abc"])
+def test_wfdb_nonsense_rate_is_refused(tmp_path, fs_field):
+    from fascidetect.errors import CorruptFileError
+
+    with pytest.raises(CorruptFileError, match="states a sampling rate"):
+        read(_wfdb_record(tmp_path, fs_field))  # wfdb itself falls back to 250 Hz
+
+
+def test_wfdb_good_rate_still_reads(tmp_path):
+    assert read(_wfdb_record(tmp_path, "4000")).sfreq == 4000.0
+
+
+def test_latin1_edf_annotation_reads_with_a_warning(tmp_path):
+    # EDF+ asks for UTF-8; a Latin-1 "é" made the whole file unreadable
+    data = bytearray(EDF.read_bytes())
+    at = data.index(b"truth:artifact/line")
+    data[at] = 0xE9
+    path = tmp_path / "latin1.edf"
+    path.write_bytes(bytes(data))
+    rec = read(path)
+    assert any(a.description.startswith("éruth") for a in rec.annotations)
+    assert any("not valid UTF-8" in w for w in rec.warnings)
+    np.testing.assert_array_equal(rec.data, read(EDF).data)
+
+
+def test_muscle_maps_that_are_wrong_fail_at_once_in_one_line(tmp_path):
+    from fascidetect.errors import InputError, ParameterError
+    from fascidetect.myotomes import check_muscle_map, parse_muscle_map
+
+    names = [f"EMG C{i}" for i in range(64)]
+    inline = ",".join(f"{i + 1}=MUSCLE_{i + 1:02d}_R" for i in range(64))
+    assert len(inline) > 500
+    assert check_muscle_map(inline, names)["EMG C63"] == "MUSCLE_64_R"  # "File name too long"
+    binary = tmp_path / "map.tsv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="is not a text table"):
+        parse_muscle_map(binary)
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(InputError) as info:
+        parse_muscle_map(secret)
+    assert "root:" not in str(info.value)
+    with pytest.raises(ParameterError, match="numbers channel.* 99.* 6 EMG channel"):
+        check_muscle_map("99=TA_R", names[:6])
+
+
+def test_report_refuses_a_wrong_muscle_map_before_detecting(tmp_path):
+    started = time.perf_counter()
+    done = _cli("report", EDF, "--out", tmp_path, "--muscles", "99=TA_R", "--quiet")
+    assert done.returncode == 1 and "numbers channel(s) 99" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    assert not list(tmp_path.iterdir())
+    binary = tmp_path / "m.bin"
+    binary.write_bytes(b"\x00\xff" * 100)
+    done = _cli("report", EDF, "--out", tmp_path / "r", "--muscles", binary, "--quiet")
+    assert done.returncode == 1 and "is not a text table" in done.stderr
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("value", ["-1", "1e9", "nan"])
+def test_edge_guard_is_validated(value):
+    from fascidetect.errors import ParameterError
+    from fascidetect.params import DetectionParams
+
+    with pytest.raises(ParameterError, match="edge_guard_s must be between 0 and 60"):
+        DetectionParams(edge_guard_s=float(value))
