@@ -37,6 +37,7 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     header = None
     notes = []
     if fmt == "npy":
+        _check_npy_size(path)
         try:
             data = np.load(path, allow_pickle=False)
         except ValueError as exc:
@@ -74,6 +75,38 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     return Recording(data=data * scale, sfreq=float(sfreq), ch_names=names, ch_types=types,
                      source=str(path), format=fmt, metadata={"units": note},
                      warnings=notes + ([warning] if warning else []))
+
+
+def _check_npy_size(path) -> None:
+    """Refuse a .npy whose header announces more data than the file holds, before NumPy
+    allocates it (a damaged shape field asked for terabytes)."""
+    import os
+
+    fmt = np.lib.format
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            # the header's own length: numpy would allocate it whole before reading
+            width = 2 if version == (1, 0) else 4
+            header_len = int.from_bytes(fh.read(width), "little")
+            if header_len > min(size, 1 << 20):
+                raise ValueError(f"header length {header_len} bytes in a {size}-byte file")
+            fh.seek(-width, 1)
+            read_header = (fmt.read_array_header_1_0 if version == (1, 0)
+                           else fmt.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except (ValueError, OSError, SyntaxError, TypeError) as exc:
+        raise CorruptFileError(f"'{path}': not a readable .npy array: "
+                               f"{str(exc).splitlines()[0][:200]}") from None
+    if any(n < 0 for n in shape):
+        raise CorruptFileError(f"'{path}': the .npy header states a shape of {shape}")
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    held = size - offset
+    if needed > held:
+        raise CorruptFileError(f"'{path}': the .npy header announces {needed} bytes of data "
+                               f"(shape {shape}), the file holds {held}: truncated or damaged")
 
 
 def _read_text(path, delimiter):
