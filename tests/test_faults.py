@@ -424,3 +424,36 @@ def test_edge_guard_is_validated(value):
 
     with pytest.raises(ParameterError, match="edge_guard_s must be between 0 and 60"):
         DetectionParams(edge_guard_s=float(value))
+
+
+# ---------------------------------------------------------------------- faulty channels
+def test_a_faulty_stretch_on_one_channel_leaves_the_others_events_unchanged():
+    # 10 s of NaN, and 10 s flat (a lead off), on one channel of four: the other channels'
+    # events are those of the healthy recording outside the stretch (1 s margin), and
+    # those of the recording without that channel inside it (a discharge seen on two
+    # channels then belongs to the healthy one). Whole-channel faults: test_pipeline.
+    from conftest import synthetic_emg
+    from fascidetect import detect
+
+    data, _, _ = synthetic_emg(duration_s=90, n_discharges=150, seed=4)
+    fs = 2048.0
+    clean, alone = detect(data, sfreq=fs), detect(data[[0, 1, 3]], sfreq=fs)
+    rename = {"EMG1": "EMG1", "EMG2": "EMG2", "EMG3": "EMG4"}  # channel names of `alone`
+
+    def rows(res, span, inside, names=("EMG1", "EMG2", "EMG4")):
+        ev = res.events
+        near = (ev["peak_time"] >= span[0] - 1) & (ev["peak_time"] <= span[1] + 1)
+        keep = np.isin([rename.get(c, c) if res is alone else c for c in ev["channel"]], names)
+        keep &= near if inside else ~near
+        return [(round(float(t), 6), str(k), rename.get(str(ch), str(ch)) if res is alone
+                 else str(ch)) for t, k, ch in
+                zip(ev["peak_time"][keep], ev["trial_type"][keep], ev["channel"][keep])]
+
+    for value, span in ((np.nan, (30, 40)), (0.0, (60, 70))):
+        bad = data.copy()
+        bad[2, int(span[0] * fs):int(span[1] * fs)] = value
+        faulty = detect(bad, sfreq=fs)
+        assert rows(faulty, span, False) == rows(clean, span, False)
+        if np.isnan(value):
+            assert rows(faulty, span, True) == rows(alone, span, True)
+        assert faulty.channels[2]["rest_s"] < clean.channels[2]["rest_s"] - 8
