@@ -206,6 +206,12 @@ def test_disk_full_leaves_no_half_pair_and_no_temp_files(tmp_path):
     assert len(lines) == 1 and "cannot write the results" in lines[0], done.stderr
     assert not _temp_files(out)
     assert not list(out.glob("*_summary.json")) and not list(out.glob("*_events.tsv"))
+    # the same in a batch: the file fails in one line, the summary says so, no leftovers
+    done = _cli("batch", EDF, "--out", out / "b", "--jobs", "1", preexec_fn=limit)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "failed: " in done.stderr and "cannot write the results" in done.stderr
+    assert json.loads((out / "b" / "batch_summary.json").read_text())["n_failed"] == 1
+    assert not _temp_files(out) and not list((out / "b").glob("sim_*"))
 
 
 # ---------------------------------------------------------------------- kills
