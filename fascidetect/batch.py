@@ -14,7 +14,10 @@ a Dask cluster) and writes, in the output folder:
 Every file is written atomically (a hidden ``.<name>.tmp<pid>`` then a rename), so a
 killed run leaves only complete outputs; stale temporary files of dead processes are
 removed when the next batch starts. A file counts as done for ``resume`` only once its
-``_batch.json`` record exists, which is written after both outputs.
+``_batch.json`` record exists, which is written after both outputs, and its summary's
+hash still matches its events file. The output folder is locked for the run
+(``.fascidetect-batch.lock``), and ``batch_summary.json`` says ``"state": "running"``
+from the start, so a killed batch never leaves the previous run's summary behind.
 """
 
 from __future__ import annotations

@@ -463,3 +463,37 @@ def test_a_faulty_stretch_on_one_channel_leaves_the_others_events_unchanged():
         if np.isnan(value):
             assert rows(faulty, span, True) == rows(alone, span, True)
         assert faulty.channels[2]["rest_s"] < clean.channels[2]["rest_s"] - 8
+
+
+# ---------------------------------------------------------------------- absurd sizes
+def test_npy_and_wfdb_headers_announcing_absurd_sizes_fail_before_allocating(tmp_path):
+    # Found by the fuzzer: NumPy tried to allocate 2.4 TB for a damaged shape and read a
+    # 662-MB "header"; wfdb built lists of 2**31 signals (16 GB). Each is one line now.
+    import tracemalloc
+
+    from fascidetect.errors import CorruptFileError
+
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros((2, 3000), np.float32))
+    good = path.read_bytes()
+    cases = {"shape": good.replace(b"(2, 3000)", b"(2, 300000000000)"),
+             "header length": good[:8] + (60000).to_bytes(2, "little") + good[10:]}
+    for what, raw in cases.items():
+        path.write_bytes(raw)
+        tracemalloc.start()
+        with pytest.raises(CorruptFileError, match="a.npy"):
+            read(path, sfreq=1000, units="uV")
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 8 * 2**20, what
+    header = _wfdb_record(tmp_path, "4000")
+    lines = header.read_text().splitlines()
+    fields = lines[0].split()
+    fields[1] = str(2**31)
+    header.write_text("\n".join([" ".join(fields)] + lines[1:]) + "\n")
+    with pytest.raises(CorruptFileError, match="announces 2147483648 signals"):
+        read(header)
+    fields[1], fields[3] = "1", str(10**12)
+    header.write_text("\n".join([" ".join(fields)] + lines[1:]) + "\n")
+    with pytest.raises(CorruptFileError, match="announces 1000000000000 samples"):
+        read(header)
