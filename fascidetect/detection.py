@@ -159,8 +159,9 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
     channel.
 
     With a declared ``neighbourhood`` (:class:`fascidetect.neighbours.Neighbourhood`)
-    only peaks on adjacent channels chain (on a layout up to ``propagation_samples``
-    later per electrode of distance: the potential travels along the fibres), and the
+    only peaks on adjacent channels chain (on a linear array up to
+    ``propagation_samples`` later per electrode of distance: the potential travels along
+    the fibres), and the
     weaker-group join stays within one
     muscle (or array; on a layout it is judged against the larger group's peaks within
     ``join_radius`` electrodes). A group of one muscle under ``shadow_fraction`` of a
@@ -248,7 +249,7 @@ def _merge_neighbours(t, c, mag, merge, loose, weak_ratio, nb, crosstalk, join_r
     n = t.size
     if n == 0:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
-    if nb.distance is not None and propagation:
+    if nb.linear and propagation:
         # Along an array the potential travels: a neighbour farther away peaks later.
         i, j = _close_pairs(t, merge + int(np.ceil(propagation * nb.distance[nb.adjacent].max())))
         linked = nb.adjacent[c[i], c[j]] & (t[j] - t[i] <= merge + propagation * nb.distance[c[i], c[j]])

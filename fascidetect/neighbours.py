@@ -37,6 +37,9 @@ class Neighbourhood:
         False for the undeclared montage (every channel joins every other).
     distance : ndarray of float, shape (n_channels, n_channels) | None
         Distance between electrodes of a declared layout, in inter-electrode distances.
+    linear : bool
+        The layout is a linear array (``(1, n)`` or ``(n, 1)``), laid along the fibres:
+        a potential reaches its electrodes one after another.
     """
 
     adjacent: np.ndarray
@@ -44,6 +47,7 @@ class Neighbourhood:
     n_muscles: int
     declared: bool
     distance: np.ndarray | None = None
+    linear: bool = False
 
     @property
     def n_channels(self) -> int:
@@ -114,8 +118,9 @@ def build(names, params: DetectionParams) -> Neighbourhood:
         pos = electrode_positions(params.layout, n)
         dist = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
         adjacent &= dist <= params.neighbour_radius
+    linear = params.layout is not None and min(params.layout) == 1 and n > 1
     return Neighbourhood(adjacent=adjacent, muscle=muscle, n_muscles=n_muscles, declared=True,
-                         distance=dist)
+                         distance=dist, linear=linear)
 
 
 def coincident_channels(ch_sorted, t_sorted, main, n_channels: int,

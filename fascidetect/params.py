@@ -155,10 +155,11 @@ class DetectionParams:
         the 5x5 square around an electrode, less its corners, and one electrode skipped
         on a linear array) are neighbours whose near-simultaneous peaks are one discharge.
     propagation_ms : float
-        On a ``layout``, neighbouring electrodes' peaks chain up to ``merge_ms`` plus this
-        much per electrode of distance apart: a potential travels along the fibres at
-        3-5 m/s, 1-3 ms per 5-10 mm electrode spacing, and its largest phase can change
-        on the way.
+        On a linear array (``layout=(1, n)``, laid along the fibres), neighbouring
+        electrodes' peaks chain up to ``merge_ms`` plus this much per electrode of
+        distance apart: a potential travels along the fibres at 3-5 m/s, 1-3 ms per
+        5-10 mm electrode spacing, and its largest phase can change on the way (on a grid
+        the fibre direction is not known, and a wider window merges overlapping units).
     join_radius : float
         On a ``layout``, a weaker peak group up to ``merge_loose_ms`` later joins a larger
         one only within this many electrodes of its channels (propagation, the other
