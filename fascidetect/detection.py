@@ -278,13 +278,17 @@ def _merge_neighbours(t, c, mag, merge, loose, weak_ratio, nb, crosstalk, join_r
     larger = np.where(ma < mb, b, a)
     small, big = mag[main[weaker]], mag[main[larger]]
     if nb.distance is not None and join_radius is not None:
-        # On a layout the weaker group is judged against the larger one's peaks near its
-        # own electrode: a unit at the far side of a grid, or beside a large unit's
-        # footprint, firing just after is a discharge of its own.
+        # On a layout the weaker group must lie within join_radius of the larger one's
+        # electrodes: a unit at the far side of a grid firing just after is a discharge
+        # of its own. On a grid it is judged against the larger one's peaks near its own
+        # electrode (a unit beside a large unit's footprint is not its echo); along a
+        # linear array the potential travels, and its other lobe far down the array is
+        # judged against the discharge as a whole.
         per_channel = np.zeros((n_groups, nb.n_channels))
         np.maximum.at(per_channel, (group, c), mag)
         near = nb.distance[c[main[weaker]]] <= join_radius
-        big = np.where(near, per_channel[larger], 0.0).max(axis=1)
+        local = np.where(near, per_channel[larger], 0.0).max(axis=1)
+        big = np.where(local > 0, big, 0.0) if nb.linear else local
     same = nb.muscle[c[main[a]]] == nb.muscle[c[main[b]]]
     join = same & (c[main[a]] != c[main[b]])
     join &= (((gap <= (loose or 0)) & (small < weak_ratio * big))
