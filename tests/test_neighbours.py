@@ -109,3 +109,38 @@ def test_linear_array_discharge_with_a_late_lobe_far_away_counts_once():
     assert not (res.events["trial_type"] == "artifact").any()
     np.testing.assert_allclose(np.sort(fasc["peak_time"]), times + 1.5e-3, atol=0.004)
     assert all("EMG E4" in c and "EMG E8" in c for c in fasc["channels"])
+
+
+def test_muscle_map_groups_channels_and_leaves_unknown_ones_apart():
+    names = ["EMG 1", "EMG 2", "EMG 3", "EMG 4"]
+    nb = neighbours.build(names, DetectionParams(muscles="1=TA_R;2=TA_R;3=GAS_R"))
+    assert nb.n_muscles == 2
+    assert nb.adjacent[0, 1] and not nb.adjacent[0, 2] and not nb.adjacent[2, 3]
+
+
+def test_simulated_linear_array_propagates_from_the_innervation_zone():
+    from fascidetect.simulation import simulate
+
+    clean = dict(noise_uv=0.0, baseline_uv=0.0, line_uv=0.0, n_fasc_units=1, doublet_prob=0.0)
+    rec, truth = simulate(duration_s=6, scenario="linear_array", seed=4, **clean)
+    fasc = truth[truth["trial_type"] == "fasciculation"]
+    t = fasc["peak_time"][0]
+    x = rec.get_data(rec.emg_picks)[:, int((t - 0.03) * rec.sfreq):int((t + 0.03) * rec.sfreq)]
+    seen = np.ptp(x, axis=1) > 0.2 * np.ptp(x, axis=1).max()
+    assert 2 <= seen.sum() <= 8  # a footprint over several electrodes
+    # Farther electrodes peak later (propagation), so peak times differ across the array.
+    peak = np.argmax(np.abs(x), axis=1)[seen]
+    assert np.ptp(peak) / rec.sfreq > 0.001
+
+
+def test_simulated_neighbouring_muscles_fire_4_to_15_ms_apart():
+    from fascidetect.simulation import simulate
+
+    _, truth = simulate(duration_s=60, scenario="neighbour_muscles", seed=2)
+    fasc = truth[truth["trial_type"] == "fasciculation"]
+    ta = np.sort(fasc["peak_time"][fasc["channel"] == "EMG TA_R"])
+    vl = np.sort(fasc["peak_time"][fasc["channel"] == "EMG VL_R"])
+    assert ta.size and vl.size
+    gap = np.abs(vl[:, None] - ta[None, :]).min(axis=1)
+    close = gap[gap < 0.02]
+    assert close.size >= 3 and close.min() >= 0.0035 and close.max() <= 0.0155
