@@ -144,3 +144,16 @@ def test_simulated_neighbouring_muscles_fire_4_to_15_ms_apart():
     gap = np.abs(vl[:, None] - ta[None, :]).min(axis=1)
     close = gap[gap < 0.02]
     assert close.size >= 3 and close.min() >= 0.0035 and close.max() <= 0.0155
+
+
+def test_declared_montage_gives_the_same_events_block_by_block():
+    from fascidetect.simulation import simulate
+
+    rec, _ = simulate(duration_s=45, scenario="linear_array", seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = fascidetect.detect(rec, layout=(1, 8)).events
+        blocks = fascidetect.detect(rec, layout=(1, 8), chunk_s=20).events
+    assert whole.size > 10
+    for name in ("peak_time", "trial_type", "channels", "reason"):
+        np.testing.assert_array_equal(whole[name], blocks[name])
