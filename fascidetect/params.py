@@ -151,9 +151,10 @@ class DetectionParams:
         muscles may fire a few ms apart); the ``widespread`` test counts muscles. ``None``:
         unknown (as without a layout).
     neighbour_radius : float
-        On a ``layout``, electrodes this close (in inter-electrode distances; 2 takes in
-        the 5x5 square around an electrode, less its corners, and one electrode skipped
-        on a linear array) are neighbours whose near-simultaneous peaks are one discharge.
+        On a ``layout``, electrodes this close (in inter-electrode distances: 3 takes in
+        three electrodes on each side along a linear array, and a disc of 7 electrodes
+        across on a grid; a surface footprint spans 1.5-4 electrodes at 5-10 mm) are
+        neighbours whose near-simultaneous peaks are one discharge.
     propagation_ms : float
         On a linear array (``layout=(1, n)``, laid along the fibres), neighbouring
         electrodes' peaks chain up to ``merge_ms`` plus this much per electrode of
@@ -164,6 +165,10 @@ class DetectionParams:
         On a ``layout``, a weaker peak group up to ``merge_loose_ms`` later joins a larger
         one only within this many electrodes of its channels (propagation, the other
         lobe of the same potential); farther away it is another unit's discharge.
+    echo_ms : float
+        On a declared montage, a weaker peak group of the same muscle or array under
+        ``shadow_fraction`` of a larger one within this time of it is the larger one's
+        late phase seen on other electrodes (a surface potential lasts up to 20 ms).
     crosstalk_ms : float
         Largest lag of crosstalk: volume conduction carries a potential to a neighbouring
         muscle's electrodes almost at once.
@@ -378,9 +383,10 @@ class DetectionParams:
     ecg_subtraction: bool = True
     layout: Any = None
     muscles: Any = None
-    neighbour_radius: float = 2.0
-    join_radius: float = 3.0
+    neighbour_radius: float = 3.0
+    join_radius: float = 4.0
     propagation_ms: float = 2.5
+    echo_ms: float = 20.0
     crosstalk_ms: float = 1.0
     crosstalk_window_ms: float = 20.0
     crosstalk_corr: float = 0.7

@@ -249,7 +249,7 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
         group, order, main = detection.merge_across_channels(
             ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
             crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),
-            join_radius=params.join_radius, shadow_samples=g.shadow,
+            join_radius=params.join_radius, shadow_samples=int(round(params.echo_ms * fs / 1000.0)),
             shadow_fraction=params.shadow_fraction, signal=filt,
             crosstalk_half=int(round(params.crosstalk_window_ms * fs / 2000.0)),
             crosstalk_corr=params.crosstalk_corr,
