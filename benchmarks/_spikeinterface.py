@@ -58,7 +58,9 @@ def detect(rec, method: str = "locally_exclusive", layout=None) -> np.ndarray:
     if method == "locally_exclusive":
         kwargs = dict(common, noise_levels=sigma.astype(np.float32))
     elif method == "matched_filtering":
+        # Seeded noise chunks: SpikeInterface draws them at random (run-to-run spread).
         kwargs = dict(common, prototype=_prototype(si_rec, sigma, fs), ms_before=SWEEP_MS / 2,
+                      random_chunk_kwargs={"num_chunks_per_segment": 20, "seed": 0},
                       weight_method={"mode": "exponential_3d", "z_list_um": np.linspace(0, 200.0, 5),
                                      "sigma_3d": 2.5})
     else:
