@@ -79,7 +79,10 @@ def detection_options(func):
                      help="Power-line notch (default auto: only where hum is present)."),
         click.option("--highpass-mode", type=click.Choice(["standard", "ecg"]), default=None,
                      help="'ecg' raises the high-pass to 30 Hz for ECG-prone trunk muscles."),
-        click.option("--layout", default=None, help="HD-grid layout ROWSxCOLS, e.g. 8x8."),
+        click.option("--layout", default=None,
+                     help="Electrode array ROWSxCOLS: 8x8 for an HD grid, 1x8 for a linear "
+                          "array (channels merge only with neighbouring electrodes). Muscles: "
+                          "--param muscles=auto."),
         click.option("--param", "extra_params", multiple=True, metavar="NAME=VALUE",
                      help="Any DetectionParams field, e.g. --param dead_time_ms=12 (repeatable)."),
     ]

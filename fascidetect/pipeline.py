@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import assemble, ecg, episodes, faults, scan
+from . import assemble, ecg, episodes, faults, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -96,10 +96,11 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("noise_and_line"):
         line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     sigma, status = faults.channel_status(rec, names, sigma, params, warns)
+    montage = neighbours.build(names, params)
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                      floor_shape=floor_shape)
+                      floor_shape=floor_shape, neighbourhood=montage)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
-                                                                 fs, params)
+                                                                 fs, params, neighbourhood=montage)
     beats = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
@@ -113,9 +114,9 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
             found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                              ecg_model=model, floor_shape=floor_shape)
+                              ecg_model=model, floor_shape=floor_shape, neighbourhood=montage)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
-                found.candidates, len(names), fs, params)
+                found.candidates, len(names), fs, params, neighbourhood=montage)
     faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
 
     duration = rec.n_samples / fs
