@@ -28,6 +28,19 @@ def cut_snippets(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray
     return np.moveaxis(data[:, pos], 0, 1)
 
 
+def cut_snippets_by_sample(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray:
+    """Return the windows of :func:`cut_snippets` laid out sample-major.
+
+    Shape (n_channels, 2*half+1, n_events): a reduction over the window (peak to peak of
+    every channel and event) then runs along contiguous rows of events instead of over
+    many short windows, several times faster. ``np.moveaxis(out, 2, 0)`` is the
+    ``(n_events, n_channels, 2*half+1)`` view of :func:`cut_snippets`, with equal values.
+    """
+    offsets = np.arange(-half, half + 1)
+    pos = np.clip(offsets[:, None] + centers[None, :], 0, data.shape[1] - 1)
+    return data[:, pos]
+
+
 def cut_channel_snippets(data: np.ndarray, channels: np.ndarray, centers: np.ndarray,
                          half: int) -> np.ndarray:
     """Return the window of ``2*half+1`` samples around each centre on its own channel.
