@@ -1,7 +1,8 @@
 """Preprocessing: power-line detection and removal, and the zero-phase band-pass.
 
-The band-pass (Butterworth, SOS, ``sosfiltfilt``) also removes baseline wander, which
-lies far below the 20 Hz corner. Hum is removed only where the spectrum shows it: by
+The band-pass (Butterworth, SOS, zero-phase as ``sosfiltfilt``; applied per block as one
+FFT convolution with its squared-magnitude response, :mod:`fascidetect.fftfilter`) also
+removes baseline wander, which lies far below the 20 Hz corner. Hum is removed only where the spectrum shows it: by
 default by fitting and subtracting sinusoids at the exact line frequency and its
 prominent harmonics in 1-s windows (as EEGLAB's CleanLine does), because a narrow IIR
 notch rings for a fifth of a second after every large discharge and those echoes cross
