@@ -76,7 +76,7 @@ def test_column_writer_is_byte_identical_to_row_writer(tmp_path, monkeypatch):
     ev["snr"][1::2] = -0.0
     ev["n_phases"] = rng.integers(-1, 5, n)
     ev["trial_type"] = rng.choice(["fasciculation", "artifact", ""], n)
-    ev["channel"] = rng.choice(["EMG TA", "EMG R1C1", ""], n).astype(object)
+    ev["channel"] = rng.choice(["EMG TA", "EMG\tR1\nC1", ""], n).astype(object)  # control chars too
     ev["channels"] = [",".join(["EMG TA"] * int(k)) for k in rng.integers(0, 3, n)]
     _row_by_row_tsv(ev, tmp_path / "rows.tsv")
     write_events_tsv(ev, tmp_path / "columns.tsv")
