@@ -210,6 +210,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
         ``n_units``, ``warnings``, ``events_tsv``, ``summary_json``.
     """
     from . import io
+    from ._threads import one_blas_thread
     from .pipeline import detect
 
     params = params or DetectionParams()
@@ -220,7 +221,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
     try:
         ensure_writable(out_dir, path)  # before detection: a read-only folder fails at once
         with time_limit(timeout_s, path):
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), one_blas_thread():
                 warnings.simplefilter("ignore", FascidetectWarning)
                 rec = io.read(path, **(read_options or {}))
                 result = detect(rec, params, progress=progress)

@@ -145,6 +145,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             events, cands, found, sigma, params, fs)
     all_events, waveforms, waveform_rows = assemble.sorted_with_waveforms(
         events, episode_rows, waveforms, waveform_rows)
+    del events  # only the sorted table is kept (memory grows with the rows)
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,
