@@ -63,7 +63,8 @@ def test_live_processor_matches_offline_detect(spasm_recording):
     offline = fascidetect.detect(x, sfreq=fs, ch_names=names).events
     settings = LiveSettings(hop_s=0.5)
     proc = LiveProcessor(fs, names, settings=settings)
-    for i in range(0, x.shape[1], 16):      # 64-ms chunks, as a board delivers them
+    chunk = 16
+    for i in range(0, x.shape[1], chunk):   # 64-ms chunks, as a board delivers them
         proc.push(x[:, i:i + 16])
     proc.finish()
     live = proc.events
@@ -80,10 +81,14 @@ def test_live_processor_matches_offline_detect(spasm_recording):
     np.testing.assert_allclose(np.sort(on_live), np.sort(on_off), atol=0.5)
     np.testing.assert_allclose(np.sort(end_live), np.sort(end_off), atol=0.5)
     # Latency: never before the look-ahead has arrived; the wait is bounded by look-ahead + hop.
-    lat = proc.latency_s[live["trial_type"] == "fasciculation"]
-    assert lat.min() >= settings.lookahead_s - 1 / fs
-    wait = lat - max(proc.analysis_s)
-    assert wait.max() <= settings.lookahead_s + settings.hop_s + 1 / fs
+    # Only the stream-time part is asserted (look-ahead, then up to a hop and a chunk until
+    # the next analysis): the analysis part is wall-clock time, which a loaded machine
+    # stretches (timings are benchmarks/live.py's, never a test's).
+    is_fasc = live["trial_type"] == "fasciculation"
+    wait = proc.wait_s[is_fasc]
+    assert wait.min() >= settings.lookahead_s - 1 / fs
+    assert wait.max() <= settings.lookahead_s + settings.hop_s + chunk / fs
+    assert np.all(proc.latency_s[is_fasc] >= wait)
     rates = proc.channel_rates()
     assert sum(r["n_fasciculations"] for r in rates) == fasc.size
     assert all(r["rest_s"] < 60.0 - 5.0 for r in rates)    # the spasms are not rest
