@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import assemble, ecg, episodes, faults, scan
+from . import assemble, ecg, episodes, faults, matching, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -100,7 +100,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                       floor_shape=floor_shape)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
                                                                  fs, params)
-    beats = None
+    beats = model = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
             model = ecg.model_from_candidates(
@@ -129,6 +129,15 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
+    if params.template_matching and fs >= params.shape_min_sfreq_hz:
+        # Further discharges of the units learnt from the confident ones (under the
+        # threshold, or overlapping): they join the table the stages judge.
+        with watch.stage("template_matching"):
+            found = matching.add_matched_discharges(
+                rec, picks, prep, sigma, params, geometry, band, found,
+                bad + task + motion + episode_spans, ecg_model=model)
+            found.candidates.artifact_kind = artifacts.artifact_evidence(
+                found.candidates, len(names), fs, params)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,

@@ -1,0 +1,500 @@
+"""Template matching: further discharges of the motor units the threshold scan learnt.
+
+As spike sorters do it (SpyKING CIRCUS, Kilosort): the confident discharges of the first
+scan are grouped into units (:func:`fascidetect.templates.assign_units`); each unit's
+mean waveform becomes a matched filter, whitened in space and time by the noise of quiet
+stretches, so the filter output is the likelihood-ratio score of "this unit fired here"
+in noise sigmas. Discharges that stay under the single-channel threshold (a 3-5 sigma
+unit whose every other discharge the noise pushes over it) or hide under another
+discharge (two units overlapping) are found where that score is high, fitted with the
+unit's amplitude, subtracted, and the residual searched again.
+
+The pass re-reads the recording block by block as the scan does (bounded memory), and
+is vectorized: one FFT of each block's channels, a multiply with each unit's kernel
+spectrum and one inverse FFT per unit; the only Python loops run over units, channels
+and the two iterations. The found discharges enter the scan's candidate table, so every
+classification stage judges them, and carry their ``match_score``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import fft as _fft
+from scipy import special as _special
+
+from . import detection, ecg, preprocessing, templates
+from .blocks import Geometry
+from .candidates import Candidates, describe_discharges
+from .spans import in_spans
+
+#: Matching iterations: find, subtract, find again (the second finds overlaps).
+_ITERATIONS = 2
+#: Quiet windows sampled for the noise model (each one noise window long).
+_NOISE_WINDOWS = 12
+#: Noise spectrum floor, as a share of the channel's peak power: the band-passed data
+#: carries almost nothing outside the band, which a plain 1/PSD would blow up (a floor
+#: under the median, which lies out of band, left the score 3-5 times wider than its
+#: model on the low-SNR recordings; under the peak it is within 3 %).
+_PSD_FLOOR = 0.05
+#: Shrinkage of the spatial noise correlation toward the identity (a few thousand quiet
+#: samples estimate a 64 x 64 matrix only roughly).
+_SHRINK = 0.1
+#: A kernel channel carrying less than this share of the kernel's energy is left out.
+_MIN_CHANNEL_ENERGY = 0.01
+#: Template channels whose peak is under this many noise sigmas of the template mean
+#: (sigma / sqrt(n) for n discharges) are noise: set to zero.
+_TEMPLATE_SIGNIFICANCE = 4.0
+_MAD = 0.6744897501960817
+_F16_MAX = 65000.0
+
+
+@dataclasses.dataclass
+class UnitBank:
+    """Whitened matched filters of the learnt units.
+
+    Attributes
+    ----------
+    templates : ndarray, shape (n_units, n_channels, n_snippet)
+        Mean waveform of each unit, V (snippet grid: the peak region at the centre).
+    kernels : list of ndarray
+        Per unit, the whitened kernel on its channels, shape (n_kept, n_kernel).
+    kernel_channels : list of ndarray of int
+        Channels of each kernel.
+    norm : ndarray, shape (n_units,)
+        Standard deviation of each unit's raw score under noise (so ``score / norm`` is
+        in noise sigmas and ``score / norm**2`` the amplitude relative to the template).
+    scale : ndarray, shape (n_units,)
+        Robust spread of ``score / norm`` measured on the quiet windows (1 for Gaussian
+        noise that the model describes exactly): the calibration of the null.
+    main : ndarray of int
+        Main channel of each unit.
+    peak_offset : ndarray of int
+        Sample of the main-channel peak within the template.
+    channels : ndarray of bool, shape (n_units, n_channels)
+        Channels a unit is seen on (template peak over the detection threshold).
+    pad : int
+        Offset of the template inside the kernel window.
+    """
+
+    templates: np.ndarray
+    kernels: list
+    kernel_channels: list
+    norm: np.ndarray
+    scale: np.ndarray
+    main: np.ndarray
+    peak_offset: np.ndarray
+    channels: np.ndarray
+    pad: int
+
+    def __len__(self) -> int:
+        return int(self.norm.size)
+
+    @property
+    def n_kernel(self) -> int:
+        return self.kernels[0].shape[1] if self.kernels else 0
+
+
+@dataclasses.dataclass
+class NoiseModel:
+    """Noise of quiet stretches: per-channel power spectrum and spatial correlation.
+
+    Attributes
+    ----------
+    psd : ndarray, shape (n_channels, n_kernel // 2 + 1)
+        Power spectrum of the band-passed noise, floored, scaled so that white noise of
+        variance ``s**2`` gives ``s**2`` in every bin (V^2).
+    inv_corr : ndarray, shape (n_channels, n_channels)
+        Inverse of the (shrunk) zero-lag correlation of the temporally whitened noise.
+    n_kernel : int
+        FFT length of the spectrum (and of the matched-filter kernels).
+    windows : list of ndarray, shape (n_channels, n)
+        The sampled band-passed windows...
+    quiet_lags : list of ndarray of bool
+        ...and, per window, the kernel lags whose whole window is free of candidates: the
+        null distribution of the score is measured there.
+    """
+
+    psd: np.ndarray
+    inv_corr: np.ndarray
+    n_kernel: int
+    windows: list
+    quiet_lags: list
+
+
+def kernel_length(sfreq: float, n_snippet: int) -> int:
+    """Return the FFT length of the kernels: four snippets, at least 125 ms (a power of 2).
+
+    The whitening filter's impulse response must fit beside the template in the window.
+    """
+    want = max(4 * n_snippet, int(0.125 * sfreq))
+    return int(2 ** np.ceil(np.log2(max(16, want))))
+
+
+def noise_model(rec, picks, prep, cands: Candidates, geometry: Geometry,
+                ecg_model=None) -> NoiseModel | None:
+    """Return the noise model of quiet stretches sampled evenly over the recording.
+
+    Each sampled window (one noise window long, filtered with margins as the blocks are)
+    is cut into kernel-length segments; segments within ``shadow_ms`` of a candidate
+    discharge are left out, so the model is the background the matched filter must
+    reject, not the discharges it must find. Returns None when no quiet segment is left.
+    """
+    fs = rec.sfreq
+    n = rec.n_samples
+    nk = kernel_length(fs, 2 * geometry.half + 1)
+    win = max(2 * nk, geometry.noise_win)
+    n_win = max(1, n // win)
+    chosen = np.unique(np.linspace(0, n_win - 1, min(n_win, _NOISE_WINDOWS)).astype(int))
+    near = np.sort(cands.sample)
+    segs, windows, quiet_lags = [], [], []
+    for w in chosen:  # loop over a dozen windows
+        lo, hi = w * win, min(n, (w + 1) * win)
+        filt, _ = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model)
+        k = filt.shape[1] // nk
+        if k == 0:
+            continue
+        # Quiet: no candidate from a shadow before a segment to a shadow after it.
+        starts = lo + np.arange(k) * nk
+        quiet = ~_overlaps(starts, nk, near, geometry.shadow)
+        if quiet.any():
+            segs.append(filt[:, :k * nk].reshape(filt.shape[0], k, nk)[:, quiet])
+        lags = lo + np.arange(filt.shape[1] - nk + 1)
+        windows.append(filt)
+        quiet_lags.append(~_overlaps(lags, nk, near, geometry.shadow))
+    if not segs:
+        return None
+    seg = np.concatenate(segs, axis=1)  # (n_ch, n_seg, nk)
+    taper = np.hanning(nk)
+    spec = np.fft.rfft(seg * taper[None, None, :], axis=-1)
+    # Per-sample scale (white noise of variance s^2 gives s^2 in every bin).
+    psd = (np.abs(spec) ** 2).mean(axis=1) / (np.mean(taper ** 2) * nk)
+    floor = _PSD_FLOOR * psd.max(axis=1, keepdims=True)
+    psd = np.maximum(psd, np.maximum(floor, np.finfo(float).tiny))
+    # Spatial correlation of the temporally whitened noise (segments whitened whole).
+    white = np.fft.irfft(np.fft.rfft(seg, axis=-1) / np.sqrt(psd)[:, None, :], nk, axis=-1)
+    flat = white.reshape(seg.shape[0], -1)
+    cov = flat @ flat.T / flat.shape[1]
+    d = np.sqrt(np.maximum(np.diag(cov), np.finfo(float).tiny))
+    corr = cov / d[:, None] / d[None, :]
+    corr = (1.0 - _SHRINK) * corr + _SHRINK * np.eye(corr.shape[0])
+    return NoiseModel(psd=psd, inv_corr=np.linalg.inv(corr), n_kernel=nk, windows=windows,
+                      quiet_lags=quiet_lags)
+
+
+def _overlaps(starts, length, sorted_samples, guard):
+    """Return a mask: a sample lies in ``[start - guard, start + length + guard)``."""
+    a = np.searchsorted(sorted_samples, starts - guard)
+    b = np.searchsorted(sorted_samples, starts + length + guard)
+    return b > a
+
+
+def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndarray, np.ndarray]:
+    """Return the templates (V) and discharge counts of the units of confident discharges.
+
+    Confident: a held snippet, no artifact evidence, under ``artifact_sigma``, outside
+    ``skip_spans`` (s). Units of fewer than ``match_min_discharges`` are not learnt.
+    """
+    cands = found.candidates
+    ok = (cands.snip_row >= 0) & (cands.artifact_kind == "") & \
+        (cands.snr < params.artifact_sigma) & ~in_spans(cands.times(sfreq), skip_spans)
+    rows = np.flatnonzero(ok)
+    empty = np.zeros((0,) + found.snippets.shape[1:]), np.zeros(0, dtype=int)
+    if rows.size < params.match_min_discharges:
+        return empty
+    unit = np.where(sigma > 0, sigma, 1.0).astype(np.float32)
+    snips = found.snippets[cands.snip_row[rows]].astype(np.float32) * unit[None, :, None]
+    labels, temps = templates.assign_units(snips, cands.channel[rows], sigma,
+                                           min_discharges=params.match_min_discharges)
+    counts = np.bincount(labels[labels >= 0], minlength=temps.shape[0])
+    # The clustering's means are of unaligned snippets: a short potential jittering by a
+    # sample or two averages to a smaller, wider one. Align each unit's discharges on its
+    # main channel (fractional lags) and average again.
+    scale = np.where(sigma > 0, sigma, 1.0)[None, :, None]
+    aligned = np.zeros_like(temps)
+    for u in range(temps.shape[0]):  # loop over units
+        own = snips[labels == u] / scale
+        main = int(np.argmax(np.abs(temps[u] / scale[0]).max(axis=-1)))
+        ref = templates.align_to_template(own, main).mean(axis=0)[main]
+        aligned[u] = templates.align_to_template(own, main, reference=ref).mean(axis=0)
+    return aligned * scale, counts
+
+
+def build_bank(temps: np.ndarray, counts: np.ndarray, sigma: np.ndarray,
+               model: NoiseModel, threshold_sigma: float) -> UnitBank | None:
+    """Return the whitened matched filters of the templates (None without units).
+
+    The kernel is ``S^-1 t``, with the noise cross-spectrum ``S`` taken separable (each
+    channel's spectrum times one spatial correlation): whiten each channel in time,
+    undo the spatial correlation, whiten again. Template channels that the noise of the
+    mean explains are zeroed first (they would only add noise to the score).
+    """
+    n_u, n_ch, w = temps.shape
+    nk = model.n_kernel
+    if n_u == 0 or w > nk:
+        return None
+    scale_ch = np.where(sigma > 0, sigma, np.inf)
+    peak = np.abs(temps).max(axis=-1) / scale_ch[None, :]              # (U, C) in sigmas
+    significant = peak * np.sqrt(counts)[:, None] >= _TEMPLATE_SIGNIFICANCE
+    main = np.argmax(peak, axis=1)
+    significant[np.arange(n_u), main] = True
+    clean = np.where(significant[:, :, None], temps, 0.0)
+    pad = (nk - w) // 2
+    framed = np.zeros((n_u, n_ch, nk))
+    framed[:, :, pad:pad + w] = clean
+    root = np.sqrt(model.psd)[None]                                    # (1, C, F)
+    t1 = np.fft.rfft(framed, axis=-1) / root
+    t2 = np.einsum("cd,udf->ucf", model.inv_corr, t1)
+    kern = np.fft.irfft(t2 / root, nk, axis=-1)                        # (U, C, nk)
+    norm = np.sqrt(np.maximum((framed * kern).sum(axis=(1, 2)), np.finfo(float).tiny))
+    energy = (kern ** 2).sum(axis=-1)
+    keep = energy >= _MIN_CHANNEL_ENERGY * energy.max(axis=1, keepdims=True)
+    kernels = [kern[u, keep[u]] for u in range(n_u)]
+    channels = [np.flatnonzero(keep[u]) for u in range(n_u)]
+    seen = peak >= threshold_sigma
+    seen[np.arange(n_u), main] = True
+    peak_offset = np.argmax(np.abs(clean[np.arange(n_u), main]), axis=-1)
+    bank = UnitBank(templates=clean, kernels=kernels, kernel_channels=channels, norm=norm,
+                    scale=np.ones(n_u), main=main, peak_offset=peak_offset, channels=seen,
+                    pad=pad)
+    bank.scale = _null_scale(bank, model)
+    return bank
+
+
+def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
+    """Return each unit's robust spread of ``score / norm`` at the quiet lags of the
+    sampled windows (the null distribution the threshold refers to; 1 if the noise
+    model were exact)."""
+    z = [[] for _ in range(len(bank))]
+    for filt, quiet in zip(model.windows, model.quiet_lags):  # a dozen windows
+        for u, s in enumerate(unit_scores(filt, bank)):
+            z[u].append(s[quiet] / bank.norm[u])
+    out = np.ones(len(bank))
+    for u, parts in enumerate(z):
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        if values.size >= 100:
+            out[u] = max(np.median(np.abs(values)) / _MAD, 0.5)
+    return out
+
+
+def unit_scores(filt: np.ndarray, bank: UnitBank, kspec=None):
+    """Yield each unit's raw matched-filter score at every full lag of ``filt`` (one FFT
+    of the channels, one inverse FFT per unit)."""
+    n = filt.shape[1]
+    nk = bank.n_kernel
+    n_valid = n - nk + 1
+    nfft = _fft.next_fast_len(n + nk, real=True)
+    spec = _fft.rfft(filt, nfft, axis=-1)
+    for u in range(len(bank)):  # loop over units
+        ks = kspec[u] if kspec is not None else \
+            np.conj(_fft.rfft(bank.kernels[u], nfft, axis=-1))
+        yield _fft.irfft((spec[bank.kernel_channels[u]] * ks).sum(axis=0), nfft)[:max(0, n_valid)]
+
+
+@dataclasses.dataclass
+class BlockMatches:
+    """Discharges of the learnt units found in one block (local sample indices)."""
+
+    unit: np.ndarray
+    start: np.ndarray        # kernel-window start of each match
+    amplitude: np.ndarray    # relative to the template
+    score: np.ndarray        # calibrated matched-filter score, noise sigmas
+
+    def peak(self, bank: UnitBank) -> np.ndarray:
+        """Main-channel peak sample of each match."""
+        return self.start + bank.pad + bank.peak_offset[self.unit]
+
+
+def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
+                drift: np.ndarray | None = None, iterations: int = _ITERATIONS
+                ) -> tuple[BlockMatches, np.ndarray]:
+    """Return the matches in a band-passed block and the residual after subtracting them.
+
+    Each iteration scores every unit at every lag (FFT correlation), keeps the lags where
+    the calibrated score reaches ``match_sigma`` with an amplitude inside
+    ``match_amplitude_range`` of the template, picks the best unit per lag and greedy
+    peaks ``dead`` samples apart (largest first), and subtracts the fitted templates.
+
+    Parameters
+    ----------
+    filt : ndarray, shape (n_channels, n)
+    bank : UnitBank
+    params : DetectionParams
+    dead : int
+        Fewest samples between two matches of one iteration (overlaps within it are
+        found by the next iteration, after the first is subtracted).
+    drift : ndarray, shape (n_units, n) | None
+        Local noise over the recording's floor on each unit's main channel (the score is
+        divided by it, as the threshold scan multiplies its threshold).
+    """
+    n_ch, n = filt.shape
+    nk = bank.n_kernel
+    residual = np.array(filt, dtype=float, copy=True)
+    lo_amp, hi_amp = params.match_amplitude_range
+    found = []
+    n_valid = n - nk + 1
+    if n_valid <= 0:
+        return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
+    nfft = _fft.next_fast_len(n + nk, real=True)
+    kspec = [np.conj(_fft.rfft(k, nfft, axis=-1)) for k in bank.kernels]
+    for _ in range(iterations):
+        best = np.full(n_valid, -np.inf)
+        best_u = np.zeros(n_valid, dtype=int)
+        best_a = np.zeros(n_valid)
+        for u, s in enumerate(unit_scores(residual, bank, kspec)):  # loop over units
+            z = s / (bank.norm[u] * bank.scale[u])
+            if drift is not None:
+                z = z / drift[u, :n_valid]
+            amp = s / bank.norm[u] ** 2
+            ok = (z >= params.match_sigma) & (amp >= lo_amp) & (amp <= hi_amp)
+            better = ok & (z > best)
+            best[better], best_u[better], best_a[better] = z[better], u, amp[better]
+        idx = np.flatnonzero(np.isfinite(best))
+        if idx.size == 0:
+            break
+        interior = (idx > 0) & (idx < n_valid - 1)
+        idx = idx[interior]
+        is_max = (best[idx] > best[idx - 1]) & (best[idx] >= best[idx + 1])
+        idx = idx[is_max]
+        keep = detection._suppress(np.zeros(idx.size, dtype=int), idx, best[idx], dead, 0, 0.0)
+        idx = idx[keep]
+        if idx.size == 0:
+            break
+        m = BlockMatches(unit=best_u[idx], start=idx, amplitude=best_a[idx], score=best[idx])
+        subtract(residual, m, bank)
+        found.append(m)
+    if not found:
+        return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
+    cat = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
+    return BlockMatches(cat("unit"), cat("start"), cat("amplitude"), cat("score")), residual
+
+
+def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.0) -> None:
+    """Subtract (``sign=-1``: add back) the fitted templates of matches, in place."""
+    if m.unit.size == 0:
+        return
+    w = bank.templates.shape[-1]
+    pos = m.start[:, None] + bank.pad + np.arange(w)[None, :]                # (M, w)
+    inside = (pos >= 0) & (pos < data.shape[1])
+    contrib = -sign * m.amplitude[:, None, None] * bank.templates[m.unit]     # (M, C, w)
+    rows = np.broadcast_to(np.arange(data.shape[0])[None, :, None], contrib.shape)
+    cols = np.broadcast_to(pos[:, None, :], contrib.shape)
+    mask = np.broadcast_to(inside[:, None, :], contrib.shape)
+    np.add.at(data, (rows[mask], cols[mask]), contrib[mask])
+
+
+def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
+                           skip_spans, ecg_model=None, watch=None):
+    """Return the scan with the discharges found by template matching added.
+
+    Units are learnt from the scan's confident discharges; each block is re-read,
+    band-passed (and ECG-subtracted) as the scan did, and matched. A match is new when no
+    scan candidate on the unit's main channel lies within the dead time of its peak, and
+    no candidate with artifact evidence within ``merge_loose_ms``; new discharges inside
+    ``skip_spans`` (s: bad, task, motion and episode spans) are dropped. New rows carry
+    their ``match_score``; their snippets join the waveform sample while it has room.
+    Returns ``found`` unchanged when no unit is learnt.
+    """
+    fs = rec.sfreq
+    cands = found.candidates
+    temps, counts = learn_units(found, sigma, params, fs, skip_spans)
+    if temps.shape[0] == 0:
+        return found
+    model = noise_model(rec, picks, prep, cands, geometry, ecg_model)
+    if model is None:
+        return found
+    bank = build_bank(temps, counts, sigma, model, params.threshold_sigma)
+    if bank is None:
+        return found
+    unit_scale = np.where(sigma > 0, sigma, 1.0).astype(np.float32)
+    n = rec.n_samples
+    parts, snip_parts = [], []
+    art_times = np.sort(cands.sample[cands.artifact_kind != ""])
+    by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
+                  for c in range(len(sigma))]
+    for start, stop, lo, hi in geometry.blocks(n):
+        filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model)
+        seg0 = lo // geometry.segment
+        local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
+        drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
+                       filt.shape[1] - bank.n_kernel + 1, bank.pad + bank.peak_offset)
+        m, residual = match_block(filt, bank, params, geometry.merge, drift)
+        peak = m.peak(bank) + lo
+        new = (peak >= start) & (peak < stop)
+        new &= ~_near(peak, art_times, geometry.merge_loose)
+        for u in np.unique(m.unit):  # loop over units: known discharges on their channel
+            sel = m.unit == u
+            new[sel] &= ~_near(peak[sel], by_channel[bank.main[u]], geometry.dead)
+        new &= ~in_spans(peak / fs, skip_spans)
+        if not new.any():
+            continue
+        keep = np.flatnonzero(new)
+        own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
+        # Features on the block with the other matches subtracted: an overlapped
+        # discharge is described by its own waveform, not by the sum.
+        clean = residual
+        subtract(clean, own, bank, sign=-1.0)
+        idx = own.peak(bank)
+        order = np.argsort(idx, kind="stable")
+        ch = bank.main[own.unit]
+        local_rel = found.block_sigma[:, start // geometry.segment:
+                                      (stop - 1) // geometry.segment + 1]
+        new_c, snips = describe_discharges(clean, raw, start, stop, lo, ch, idx,
+                                           np.arange(idx.size), order, np.arange(idx.size),
+                                           local_rel, geometry, band, fs, params)
+        # describe_discharges keeps time order: the matches sorted by peak.
+        new_c.channels = bank.channels[own.unit[order]]
+        new_c.match_score = own.score[order]
+        parts.append(new_c)
+        snip_parts.append(np.clip(snips / unit_scale[None, :, None], -_F16_MAX, _F16_MAX)
+                          .astype(np.float16))
+    if not parts:
+        return found
+    added = Candidates.concatenate(parts)
+    room = max(0, params.max_waveforms - found.snippets.shape[0])
+    snippets = np.concatenate(snip_parts, axis=0)[:room]
+    added.snip_row = np.where(np.arange(len(added)) < room,
+                              found.snippets.shape[0] + np.arange(len(added)), -1)
+    merged = Candidates.concatenate([cands, added])
+    merged = merged.select(np.argsort(merged.sample, kind="stable"))
+    return dataclasses.replace(found, candidates=merged,
+                               snippets=np.concatenate([found.snippets, snippets], axis=0))
+
+
+def _filtered(rec, picks, prep, lo, hi, geometry, ecg_model):
+    """Return band-passed samples ``[lo, hi)`` filtered with the scan's margins (and ECG
+    subtraction), and the raw (repaired) samples."""
+    n = rec.n_samples
+    a, b = max(0, lo - geometry.margin), min(n, hi + geometry.margin)
+    raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, a, b))
+    filt = prep.apply(raw, a)
+    if ecg_model is not None:
+        ecg.subtract(filt, a, ecg_model)
+    return filt[:, lo - a:hi - a], raw[:, lo - a:hi - a]
+
+
+def _drift(local, sigma, main, lo, seg0, segment, n_valid, offset):
+    """Return (n_units, n_valid): the local noise of each unit's main channel at its
+    peak over the channel's floor, per kernel lag."""
+    if n_valid <= 0:
+        return None
+    ratio = local[main] / np.where(sigma[main] > 0, sigma[main], 1.0)[:, None]   # (U, n_seg)
+    t = lo + np.arange(n_valid)[None, :] + offset[:, None]
+    k = np.clip(t // segment - seg0, 0, ratio.shape[1] - 1)
+    return np.maximum(np.take_along_axis(ratio, k, axis=1), 1.0)
+
+
+def _near(samples, sorted_ref, distance):
+    """Return a mask: a reference sample lies within ``distance`` of each sample."""
+    if sorted_ref.size == 0 or samples.size == 0:
+        return np.zeros(samples.size, dtype=bool)
+    a = np.searchsorted(sorted_ref, samples - distance, side="left")
+    b = np.searchsorted(sorted_ref, samples + distance, side="right")
+    return b > a
+
+
+def gaussian_tail_sigma(rate_per_min: float, tests_per_min: float) -> float:
+    """Return the Gaussian threshold exceeded ``rate_per_min`` times among
+    ``tests_per_min`` independent scores (a guide for ``match_sigma``)."""
+    return float(-_special.ndtri(rate_per_min / tests_per_min))
