@@ -46,8 +46,49 @@ _MIN_CHANNEL_ENERGY = 0.01
 #: Template channels whose peak is under this many noise sigmas of the template mean
 #: (sigma / sqrt(n) for n discharges) are noise: set to zero.
 _TEMPLATE_SIGNIFICANCE = 4.0
+#: Most confident discharges per main channel that units are learnt from.
+_MAX_LEARN = 200
 _MAD = 0.6744897501960817
 _F16_MAX = 65000.0
+
+
+class FilteredCache:
+    """The scan's band-passed samples in noise units as float16, when they fit.
+
+    Filtering is the largest cost of the pipeline; a second pass that filtered the
+    recording again would nearly double it. Recordings whose samples fit in
+    :data:`CACHE_BYTES` (about 15 minutes of 8 channels at 2 kHz) are kept from the scan
+    at 2 bytes a sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the
+    noise floor); longer ones are read and filtered again block by block.
+    """
+
+    def __init__(self, n_channels: int, n_samples: int, sigma: np.ndarray):
+        self.unit = np.where(sigma > 0, sigma, 1.0).astype(np.float32)[:, None]
+        self.inverse = 1.0 / self.unit
+        fits = n_channels * n_samples * 2 <= CACHE_BYTES
+        self.data = np.zeros((n_channels, n_samples), dtype=np.float16) if fits else None
+        self.filled = 0
+
+    def keep(self, start: int, filt_core: np.ndarray) -> None:
+        """Store a block's band-passed core (V) from sample ``start``."""
+        if self.data is None:
+            return
+        stop = start + filt_core.shape[1]
+        scaled = np.multiply(filt_core, self.inverse, dtype=np.float32)
+        self.data[:, start:stop] = np.clip(scaled, -_F16_MAX, _F16_MAX, out=scaled)
+        self.filled = stop if start == 0 else max(self.filled, stop)
+
+    @property
+    def complete(self) -> bool:
+        return self.data is not None and self.filled == self.data.shape[1]
+
+    def get(self, lo: int, hi: int) -> np.ndarray:
+        """Return samples ``[lo, hi)`` in volts."""
+        return self.data[:, lo:hi].astype(np.float32) * self.unit
+
+
+#: Most bytes the scan's band-passed samples may take to be kept for the matching pass.
+CACHE_BYTES = 32 * 2 ** 20
 
 
 @dataclasses.dataclass
@@ -76,6 +117,8 @@ class UnitBank:
         Channels a unit is seen on (template peak over the detection threshold).
     pad : int
         Offset of the template inside the kernel window.
+    cross : ndarray, shape (n_units, n_units, 2 * n_kernel - 1) | None
+        Scores of each unit on every unit's template (:func:`cross_scores`).
     """
 
     templates: np.ndarray
@@ -87,6 +130,8 @@ class UnitBank:
     peak_offset: np.ndarray
     channels: np.ndarray
     pad: int
+    cross: np.ndarray = None
+    spectra: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.norm.size)
@@ -133,7 +178,7 @@ def kernel_length(sfreq: float, n_snippet: int) -> int:
 
 
 def noise_model(rec, picks, prep, cands: Candidates, geometry: Geometry,
-                ecg_model=None) -> NoiseModel | None:
+                ecg_model=None, cache=None) -> NoiseModel | None:
     """Return the noise model of quiet stretches sampled evenly over the recording.
 
     Each sampled window (one noise window long, filtered with margins as the blocks are)
@@ -151,7 +196,7 @@ def noise_model(rec, picks, prep, cands: Candidates, geometry: Geometry,
     segs, windows, quiet_lags = [], [], []
     for w in chosen:  # loop over a dozen windows
         lo, hi = w * win, min(n, (w + 1) * win)
-        filt, _ = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model)
+        filt, _ = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         k = filt.shape[1] // nk
         if k == 0:
             continue
@@ -200,6 +245,12 @@ def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndar
     ok = (cands.snip_row >= 0) & (cands.artifact_kind == "") & \
         (cands.snr < params.artifact_sigma) & ~in_spans(cands.times(sfreq), skip_spans)
     rows = np.flatnonzero(ok)
+    # A few hundred discharges per channel make a template as well as thousands (and
+    # clustering costs the square of their number): spread evenly over the recording.
+    by_ch = [rows[cands.channel[rows] == c] for c in np.unique(cands.channel[rows])]
+    rows = np.sort(np.concatenate([r[np.unique(np.linspace(0, r.size - 1, min(r.size, _MAX_LEARN))
+                                                .astype(int))] for r in by_ch])) \
+        if by_ch else rows
     empty = np.zeros((0,) + found.snippets.shape[1:]), np.zeros(0, dtype=int)
     if rows.size < params.match_min_discharges:
         return empty
@@ -259,6 +310,7 @@ def build_bank(temps: np.ndarray, counts: np.ndarray, sigma: np.ndarray,
                     scale=np.ones(n_u), main=main, peak_offset=peak_offset, channels=seen,
                     pad=pad)
     bank.scale = _null_scale(bank, model)
+    bank.cross = cross_scores(bank)
     return bank
 
 
@@ -269,7 +321,7 @@ def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
     z = [[] for _ in range(len(bank))]
     for filt, quiet in zip(model.windows, model.quiet_lags):  # a dozen windows
         for u, s in enumerate(unit_scores(filt, bank)):
-            z[u].append(s[quiet] / bank.norm[u])
+            z[u].append(s[quiet[:s.size]] / bank.norm[u])
     out = np.ones(len(bank))
     for u, parts in enumerate(z):
         values = np.concatenate(parts) if parts else np.zeros(0)
@@ -278,18 +330,45 @@ def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
     return out
 
 
-def unit_scores(filt: np.ndarray, bank: UnitBank, kspec=None):
-    """Yield each unit's raw matched-filter score at every full lag of ``filt`` (one FFT
-    of the channels, one inverse FFT per unit)."""
+def unit_scores(filt: np.ndarray, bank: UnitBank) -> np.ndarray:
+    """Return each unit's raw matched-filter score at every full lag of ``filt``, shape
+    (n_units, n - n_kernel + 1): one FFT of the channels the kernels use, one inverse FFT
+    per unit (float32: far more precision than a noise-level score needs)."""
     n = filt.shape[1]
     nk = bank.n_kernel
-    n_valid = n - nk + 1
+    n_valid = max(0, n - nk + 1)
     nfft = _fft.next_fast_len(n + nk, real=True)
-    spec = _fft.rfft(filt, nfft, axis=-1)
+    used = np.unique(np.concatenate(bank.kernel_channels))
+    row = np.full(filt.shape[0], -1)
+    row[used] = np.arange(used.size)
+    spec = _fft.rfft(filt[used].astype(np.float32), nfft, axis=-1)
+    out = np.empty((len(bank), n_valid), dtype=np.float32)
+    if nfft not in bank.spectra:  # blocks share their length: one transform per length
+        bank.spectra[nfft] = [np.conj(_fft.rfft(k.astype(np.float32), nfft, axis=-1))
+                              for k in bank.kernels]
     for u in range(len(bank)):  # loop over units
-        ks = kspec[u] if kspec is not None else \
-            np.conj(_fft.rfft(bank.kernels[u], nfft, axis=-1))
-        yield _fft.irfft((spec[bank.kernel_channels[u]] * ks).sum(axis=0), nfft)[:max(0, n_valid)]
+        prod = spec[row[bank.kernel_channels[u]]] * bank.spectra[nfft][u]
+        out[u] = _fft.irfft(prod.sum(axis=0), nfft)[:n_valid]
+    return out
+
+
+def cross_scores(bank: UnitBank) -> np.ndarray:
+    """Return ``G[u, v, nk - 1 + tau]``: unit ``u``'s score at lag ``t + tau`` of unit
+    ``v``'s template placed at lag ``t`` (so a subtraction updates the scores without
+    another FFT of the block, as Kilosort does)."""
+    n_u, n_ch, w = bank.templates.shape
+    nk = bank.n_kernel
+    framed = np.zeros((n_u, n_ch, nk))
+    framed[:, :, bank.pad:bank.pad + w] = bank.templates
+    kern = np.zeros((n_u, n_ch, nk))
+    for u in range(n_u):  # loop over units
+        kern[u, bank.kernel_channels[u]] = bank.kernels[u]
+    nfft = 2 * nk
+    tf = np.fft.rfft(framed, nfft, axis=-1)                       # (V, C, F)
+    kf = np.conj(np.fft.rfft(kern, nfft, axis=-1))                # (U, C, F)
+    g = np.fft.irfft(np.einsum("vcf,ucf->uvf", tf, kf), nfft, axis=-1)   # lag tau at tau mod nfft
+    lags = np.arange(-(nk - 1), nk)
+    return g[:, :, lags % nfft]
 
 
 @dataclasses.dataclass
@@ -324,9 +403,10 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     dead : int
         Fewest samples between two matches of one iteration (overlaps within it are
         found by the next iteration, after the first is subtracted).
-    drift : ndarray, shape (n_units, n) | None
-        Local noise over the recording's floor on each unit's main channel (the score is
-        divided by it, as the threshold scan multiplies its threshold).
+    drift : callable | None
+        ``drift(lags)`` -> (n_units, n_lags): local noise over the recording's floor on
+        each unit's main channel (the score is divided by it, as the threshold scan
+        multiplies its threshold).
     """
     n_ch, n = filt.shape
     nk = bank.n_kernel
@@ -336,23 +416,35 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     n_valid = n - nk + 1
     if n_valid <= 0:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
-    nfft = _fft.next_fast_len(n + nk, real=True)
-    kspec = [np.conj(_fft.rfft(k, nfft, axis=-1)) for k in bank.kernels]
+    scores = unit_scores(filt, bank)
+    # The score in noise sigmas and the fitted gain, per unit and lag.
+    to_z = (1.0 / (bank.norm * bank.scale))[:, None]
+    to_amp = (1.0 / bank.norm ** 2)[:, None]
+    # The drift only raises the bar (>= 1): lags under the bar without it are out, and
+    # only the few left are scored exactly (sparse: a compare per unit and lag).
+    bar = (params.match_sigma * bank.norm * bank.scale).astype(np.float32)[:, None]
+    cross = bank.cross if bank.cross is not None else cross_scores(bank)
+    lags = np.arange(-(nk - 1), nk)
     for _ in range(iterations):
-        best = np.full(n_valid, -np.inf)
-        best_u = np.zeros(n_valid, dtype=int)
-        best_a = np.zeros(n_valid)
-        for u, s in enumerate(unit_scores(residual, bank, kspec)):  # loop over units
-            z = s / (bank.norm[u] * bank.scale[u])
-            if drift is not None:
-                z = z / drift[u, :n_valid]
-            amp = s / bank.norm[u] ** 2
-            ok = (z >= params.match_sigma) & (amp >= lo_amp) & (amp <= hi_amp)
-            better = ok & (z > best)
-            best[better], best_u[better], best_a[better] = z[better], u, amp[better]
-        idx = np.flatnonzero(np.isfinite(best))
-        if idx.size == 0:
+        cols = np.flatnonzero((scores >= bar).any(axis=0))
+        if cols.size == 0:
             break
+        sub = scores[:, cols].astype(float)
+        z = sub * to_z
+        if drift is not None:
+            z = z / drift(cols)
+        amp = sub * to_amp
+        z[(amp < lo_amp) | (amp > hi_amp)] = -np.inf
+        unit_at = np.argmax(z, axis=0)
+        best_at = z[unit_at, np.arange(cols.size)]
+        ok = best_at >= params.match_sigma
+        if not ok.any():
+            break
+        best = np.full(n_valid, -np.inf)
+        best[cols[ok]] = best_at[ok]
+        best_u = np.zeros(n_valid, dtype=int)
+        best_u[cols] = unit_at
+        idx = cols[ok]
         interior = (idx > 0) & (idx < n_valid - 1)
         idx = idx[interior]
         is_max = (best[idx] > best[idx - 1]) & (best[idx] >= best[idx + 1])
@@ -361,9 +453,17 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
         idx = idx[keep]
         if idx.size == 0:
             break
-        m = BlockMatches(unit=best_u[idx], start=idx, amplitude=best_a[idx], score=best[idx])
+        m = BlockMatches(unit=best_u[idx], start=idx,
+                         amplitude=scores[best_u[idx], idx] * to_amp[best_u[idx], 0],
+                         score=best[idx])
         subtract(residual, m, bank)
         found.append(m)
+        # Update every unit's score for the subtraction (sparse: picks x kernel lags).
+        pos = m.start[:, None] + lags[None, :]
+        inside = (pos >= 0) & (pos < n_valid)
+        for u in range(len(bank)):  # loop over units
+            delta = m.amplitude[:, None] * cross[u, m.unit]
+            np.add.at(scores[u], pos[inside], -delta[inside].astype(np.float32))
     if not found:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
     cat = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
@@ -385,7 +485,7 @@ def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.
 
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
-                           skip_spans, ecg_model=None, watch=None):
+                           skip_spans, ecg_model=None, cache: FilteredCache | None = None):
     """Return the scan with the discharges found by template matching added.
 
     Units are learnt from the scan's confident discharges; each block is re-read,
@@ -401,7 +501,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     temps, counts = learn_units(found, sigma, params, fs, skip_spans)
     if temps.shape[0] == 0:
         return found
-    model = noise_model(rec, picks, prep, cands, geometry, ecg_model)
+    model = noise_model(rec, picks, prep, cands, geometry, ecg_model, cache)
     if model is None:
         return found
     bank = build_bank(temps, counts, sigma, model, params.threshold_sigma)
@@ -414,11 +514,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
                   for c in range(len(sigma))]
     for start, stop, lo, hi in geometry.blocks(n):
-        filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model)
+        filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
         local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
         drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
-                       filt.shape[1] - bank.n_kernel + 1, bank.pad + bank.peak_offset)
+                       bank.pad + bank.peak_offset)
         m, residual = match_block(filt, bank, params, geometry.merge, drift)
         peak = m.peak(bank) + lo
         new = (peak >= start) & (peak < stop)
@@ -430,6 +530,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         if not new.any():
             continue
         keep = np.flatnonzero(new)
+        if raw is None:
+            raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
         own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
         # Features on the block with the other matches subtracted: an overlapped
         # discharge is described by its own waveform, not by the sum.
@@ -462,9 +564,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                                snippets=np.concatenate([found.snippets, snippets], axis=0))
 
 
-def _filtered(rec, picks, prep, lo, hi, geometry, ecg_model):
+def _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache=None):
     """Return band-passed samples ``[lo, hi)`` filtered with the scan's margins (and ECG
-    subtraction), and the raw (repaired) samples."""
+    subtraction), and the raw (repaired) samples (None when taken from ``cache``)."""
+    if cache is not None and cache.complete:
+        return cache.get(lo, hi), None
     n = rec.n_samples
     a, b = max(0, lo - geometry.margin), min(n, hi + geometry.margin)
     raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, a, b))
@@ -474,15 +578,17 @@ def _filtered(rec, picks, prep, lo, hi, geometry, ecg_model):
     return filt[:, lo - a:hi - a], raw[:, lo - a:hi - a]
 
 
-def _drift(local, sigma, main, lo, seg0, segment, n_valid, offset):
-    """Return (n_units, n_valid): the local noise of each unit's main channel at its
-    peak over the channel's floor, per kernel lag."""
-    if n_valid <= 0:
-        return None
+def _drift(local, sigma, main, lo, seg0, segment, offset):
+    """Return a function of kernel lags giving, per unit, the local noise of its main
+    channel at the peak over the channel's floor (at least 1), shape (n_units, n_lags)."""
     ratio = local[main] / np.where(sigma[main] > 0, sigma[main], 1.0)[:, None]   # (U, n_seg)
-    t = lo + np.arange(n_valid)[None, :] + offset[:, None]
-    k = np.clip(t // segment - seg0, 0, ratio.shape[1] - 1)
-    return np.maximum(np.take_along_axis(ratio, k, axis=1), 1.0)
+    ratio = np.maximum(ratio, 1.0)
+
+    def at(cols):
+        k = np.clip((lo + offset[:, None] + cols[None, :]) // segment - seg0, 0,
+                    ratio.shape[1] - 1)
+        return np.take_along_axis(ratio, k, axis=1)
+    return at
 
 
 def _near(samples, sorted_ref, distance):

@@ -416,7 +416,7 @@ class DetectionParams:
     tonic_min_intervals: int = 6
     tonic_max_cv: float = 0.3
     template_matching: bool = True
-    match_sigma: float = 5.5
+    match_sigma: float = 5.0
     match_amplitude_range: tuple = (0.5, 2.0)
     match_min_discharges: int = 5
 

@@ -96,8 +96,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("noise_and_line"):
         line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     sigma, status = faults.channel_status(rec, names, sigma, params, warns)
+    matching_on = params.template_matching and fs >= params.shape_min_sfreq_hz
+    cache = matching.FilteredCache(len(names), rec.n_samples, sigma) if matching_on else None
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                      floor_shape=floor_shape)
+                      floor_shape=floor_shape, keep_filtered=cache)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
                                                                  fs, params)
     beats = model = None
@@ -113,7 +115,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
             found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                              ecg_model=model, floor_shape=floor_shape)
+                              ecg_model=model, floor_shape=floor_shape, keep_filtered=cache)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params)
     faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
@@ -129,13 +131,13 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
-    if params.template_matching and fs >= params.shape_min_sfreq_hz:
+    if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.
         with watch.stage("template_matching"):
             found = matching.add_matched_discharges(
                 rec, picks, prep, sigma, params, geometry, band, found,
-                bad + task + motion + episode_spans, ecg_model=model)
+                bad + task + motion + episode_spans, ecg_model=model, cache=cache)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
