@@ -24,13 +24,13 @@ import numpy as np
 from scipy import fft as _fft
 from scipy import special as _special
 
-from . import detection, ecg, preprocessing, templates
+from . import detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .spans import in_spans
 
-#: Matching iterations: find, subtract, find again (the second finds overlaps).
-_ITERATIONS = 2
+#: Matching iterations: find, subtract, find again (the later ones find overlaps).
+_ITERATIONS = 3
 #: Quiet windows sampled for the noise model (each one noise window long).
 _NOISE_WINDOWS = 12
 #: Noise spectrum floor, as a share of the channel's peak power: the band-passed data
@@ -46,6 +46,9 @@ _MIN_CHANNEL_ENERGY = 0.01
 #: Template channels whose peak is under this many noise sigmas of the template mean
 #: (sigma / sqrt(n) for n discharges) are noise: set to zero.
 _TEMPLATE_SIGNIFICANCE = 4.0
+#: Largest misfit of an accepted match (mean squared residual over noise; est.: a
+#: match the template explains leaves about 1, within 1.3 for 3 channels x 30 ms).
+_MAX_MISFIT = 2.0
 #: Most confident discharges per main channel that units are learnt from.
 _MAX_LEARN = 200
 _MAD = 0.6744897501960817
@@ -119,6 +122,9 @@ class UnitBank:
         Offset of the template inside the kernel window.
     cross : ndarray, shape (n_units, n_units, 2 * n_kernel - 1) | None
         Scores of each unit on every unit's template (:func:`cross_scores`).
+    footprint : ndarray of bool, shape (n_units, n_channels) | None
+        Channels where the template reaches half its main peak: a scan candidate on any
+        of them at the same time is this discharge already found.
     """
 
     templates: np.ndarray
@@ -131,6 +137,7 @@ class UnitBank:
     channels: np.ndarray
     pad: int
     cross: np.ndarray = None
+    footprint: np.ndarray = None
     spectra: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -159,6 +166,9 @@ class NoiseModel:
     quiet_lags : list of ndarray of bool
         ...and, per window, the kernel lags whose whole window is free of candidates: the
         null distribution of the score is measured there.
+    corr0 : ndarray, shape (n_channels, n_channels)
+        Zero-lag correlation of the band-passed noise (neighbourhood detection whitens
+        with it).
     """
 
     psd: np.ndarray
@@ -166,6 +176,7 @@ class NoiseModel:
     n_kernel: int
     windows: list
     quiet_lags: list
+    corr0: np.ndarray = None
 
 
 def kernel_length(sfreq: float, n_snippet: int) -> int:
@@ -224,8 +235,12 @@ def noise_model(rec, picks, prep, cands: Candidates, geometry: Geometry,
     d = np.sqrt(np.maximum(np.diag(cov), np.finfo(float).tiny))
     corr = cov / d[:, None] / d[None, :]
     corr = (1.0 - _SHRINK) * corr + _SHRINK * np.eye(corr.shape[0])
+    band0 = seg.reshape(seg.shape[0], -1)
+    cov0 = band0 @ band0.T / band0.shape[1]
+    d0 = np.sqrt(np.maximum(np.diag(cov0), np.finfo(float).tiny))
+    corr0 = (1.0 - _SHRINK) * cov0 / d0[:, None] / d0[None, :] + _SHRINK * np.eye(len(d0))
     return NoiseModel(psd=psd, inv_corr=np.linalg.inv(corr), n_kernel=nk, windows=windows,
-                      quiet_lags=quiet_lags)
+                      quiet_lags=quiet_lags, corr0=corr0)
 
 
 def _overlaps(starts, length, sorted_samples, guard):
@@ -238,12 +253,13 @@ def _overlaps(starts, length, sorted_samples, guard):
 def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndarray, np.ndarray]:
     """Return the templates (V) and discharge counts of the units of confident discharges.
 
-    Confident: a held snippet, no artifact evidence, under ``artifact_sigma``, outside
-    ``skip_spans`` (s). Units of fewer than ``match_min_discharges`` are not learnt.
+    Confident: a held snippet, no artifact evidence, outside ``skip_spans`` (s). Large
+    units are learnt too: matching them first keeps their footprint on a neighbouring
+    channel from passing for a smaller unit there. Units of fewer than ``match_min_discharges`` are not learnt.
     """
     cands = found.candidates
     ok = (cands.snip_row >= 0) & (cands.artifact_kind == "") & \
-        (cands.snr < params.artifact_sigma) & ~in_spans(cands.times(sfreq), skip_spans)
+        ~in_spans(cands.times(sfreq), skip_spans)
     rows = np.flatnonzero(ok)
     # A few hundred discharges per channel make a template as well as thousands (and
     # clustering costs the square of their number): spread evenly over the recording.
@@ -306,9 +322,10 @@ def build_bank(temps: np.ndarray, counts: np.ndarray, sigma: np.ndarray,
     seen = peak >= threshold_sigma
     seen[np.arange(n_u), main] = True
     peak_offset = np.argmax(np.abs(clean[np.arange(n_u), main]), axis=-1)
+    footprint = significant & (peak >= 0.5 * peak[np.arange(n_u), main][:, None])
     bank = UnitBank(templates=clean, kernels=kernels, kernel_channels=channels, norm=norm,
                     scale=np.ones(n_u), main=main, peak_offset=peak_offset, channels=seen,
-                    pad=pad)
+                    pad=pad, footprint=footprint)
     bank.scale = _null_scale(bank, model)
     bank.cross = cross_scores(bank)
     return bank
@@ -486,68 +503,89 @@ def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
                            skip_spans, ecg_model=None, cache: FilteredCache | None = None):
-    """Return the scan with the discharges found by template matching added.
+    """Return the scan with the discharges found by template matching (and, on an HD
+    grid, by neighbourhood detection) added.
 
-    Units are learnt from the scan's confident discharges; each block is re-read,
-    band-passed (and ECG-subtracted) as the scan did, and matched. A match is new when no
-    scan candidate on the unit's main channel lies within the dead time of its peak, and
-    no candidate with artifact evidence within ``merge_loose_ms``; new discharges inside
-    ``skip_spans`` (s: bad, task, motion and episode spans) are dropped. New rows carry
-    their ``match_score``; their snippets join the waveform sample while it has room.
-    Returns ``found`` unchanged when no unit is learnt.
+    Units are learnt from the scan's confident discharges; each block is read back
+    band-passed (and ECG-subtracted) as the scan saw it, and matched. A match is new when
+    no scan candidate on the unit's main channel lies within the dead time of its peak,
+    and no candidate with artifact evidence within ``merge_loose_ms``. On a grid
+    ``layout`` the residual is then searched for discharges seen together on a 3x3
+    neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
+    electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
+    episode spans) are dropped. New rows carry their ``match_score``; their snippets join
+    the waveform sample while it has room. Returns ``found`` unchanged when nothing is
+    to be searched.
     """
     fs = rec.sfreq
     cands = found.candidates
+    n_ch = len(sigma)
+    grid = neighbourhood.grid_shape(params.layout, n_ch)
     temps, counts = learn_units(found, sigma, params, fs, skip_spans)
-    if temps.shape[0] == 0:
+    if temps.shape[0] == 0 and grid is None:
         return found
     model = noise_model(rec, picks, prep, cands, geometry, ecg_model, cache)
     if model is None:
         return found
     bank = build_bank(temps, counts, sigma, model, params.threshold_sigma)
-    if bank is None:
+    if bank is None and grid is None:
         return found
+    white = neighbourhood.whitening(model.corr0, n_ch) if grid is not None else None
     unit_scale = np.where(sigma > 0, sigma, 1.0).astype(np.float32)
-    n = rec.n_samples
     parts, snip_parts = [], []
     art_times = np.sort(cands.sample[cands.artifact_kind != ""])
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
-                  for c in range(len(sigma))]
-    for start, stop, lo, hi in geometry.blocks(n):
+                  for c in range(n_ch)]
+    for start, stop, lo, hi in geometry.blocks(rec.n_samples):
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
         local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
-        drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
-                       bank.pad + bank.peak_offset)
-        m, residual = match_block(filt, bank, params, geometry.merge, drift)
-        peak = m.peak(bank) + lo
-        new = (peak >= start) & (peak < stop)
-        new &= ~_near(peak, art_times, geometry.merge_loose)
-        for u in np.unique(m.unit):  # loop over units: known discharges on their channel
-            sel = m.unit == u
-            new[sel] &= ~_near(peak[sel], by_channel[bank.main[u]], geometry.dead)
-        new &= ~in_spans(peak / fs, skip_spans)
-        if not new.any():
+        found_here = []  # (local peak, main channel, membership, score) per new discharge
+        if bank is not None:
+            drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
+                           bank.pad + bank.peak_offset)
+            m, residual = match_block(filt, bank, params, geometry.half, drift)
+            peak = m.peak(bank) + lo
+            new = (peak >= start) & (peak < stop)
+            new &= ~_near(peak, art_times, geometry.merge_loose)
+            for u in np.unique(m.unit):  # loop over units: known discharges on their footprint
+                sel = np.flatnonzero(m.unit == u)
+                for c in np.flatnonzero(bank.footprint[u]):  # a few channels
+                    sel = sel[~_near(peak[sel], by_channel[c], geometry.dead)]
+                new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
+            new &= ~in_spans(peak / fs, skip_spans)
+            new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
+            keep = np.flatnonzero(new)
+            own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
+            # Features on the block with the other matches subtracted: an overlapped
+            # discharge is described by its own waveform, not by the sum.
+            subtract(residual, own, bank, sign=-1.0)
+            clean = residual
+            found_here.append((own.peak(bank), bank.main[own.unit], bank.channels[own.unit],
+                               own.score))
+        else:
+            clean = np.asarray(filt, dtype=float)
+        if grid is not None:
+            found_here.append(_grid_discharges(clean, local, lo, seg0, start, stop, grid,
+                                               white, params, geometry, by_channel, art_times,
+                                               skip_spans, fs, n_ch))
+        idx = np.concatenate([f[0] for f in found_here])
+        if idx.size == 0:
             continue
-        keep = np.flatnonzero(new)
+        ch = np.concatenate([f[1] for f in found_here])
+        members = np.concatenate([f[2] for f in found_here])
+        score = np.concatenate([f[3] for f in found_here])
         if raw is None:
             raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
-        own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
-        # Features on the block with the other matches subtracted: an overlapped
-        # discharge is described by its own waveform, not by the sum.
-        clean = residual
-        subtract(clean, own, bank, sign=-1.0)
-        idx = own.peak(bank)
         order = np.argsort(idx, kind="stable")
-        ch = bank.main[own.unit]
         local_rel = found.block_sigma[:, start // geometry.segment:
                                       (stop - 1) // geometry.segment + 1]
         new_c, snips = describe_discharges(clean, raw, start, stop, lo, ch, idx,
                                            np.arange(idx.size), order, np.arange(idx.size),
                                            local_rel, geometry, band, fs, params)
-        # describe_discharges keeps time order: the matches sorted by peak.
-        new_c.channels = bank.channels[own.unit[order]]
-        new_c.match_score = own.score[order]
+        # describe_discharges keeps time order: the new discharges sorted by peak.
+        new_c.channels = members[order]
+        new_c.match_score = score[order]
         parts.append(new_c)
         snip_parts.append(np.clip(snips / unit_scale[None, :, None], -_F16_MAX, _F16_MAX)
                           .astype(np.float16))
@@ -562,6 +600,51 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     merged = merged.select(np.argsort(merged.sample, kind="stable"))
     return dataclasses.replace(found, candidates=merged,
                                snippets=np.concatenate([found.snippets, snippets], axis=0))
+
+
+def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -> np.ndarray:
+    """Return each match's misfit: the mean squared residual, in local noise sigmas, over
+    its unit's kernel channels and template window (about 1 when the template explains
+    the discharge; far more when the score came from a larger potential of another shape
+    on some of those channels)."""
+    out = np.zeros(m.unit.size)
+    w = bank.templates.shape[-1]
+    for u in np.unique(m.unit):  # loop over units
+        sel = np.flatnonzero(m.unit == u)
+        chans = bank.kernel_channels[u]
+        pos = np.clip(m.start[sel, None] + bank.pad + np.arange(w)[None, :], 0,
+                      residual.shape[1] - 1)
+        k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
+        sig = np.where(local[chans][:, k] > 0, local[chans][:, k], np.inf)      # (C_u, M)
+        r = residual[chans][:, pos] / sig[:, :, None]                           # (C_u, M, w)
+        out[sel] = np.mean(r ** 2, axis=(0, 2))
+    return out
+
+
+def _grid_discharges(clean, local, lo, seg0, start, stop, grid, white, params, geometry,
+                     by_channel, art_times, skip_spans, fs, n_ch):
+    """Return the block's new neighbourhood discharges as (local peak, main channel,
+    membership, score): owned by the block, no candidate of the neighbourhood's
+    electrodes within ``merge_loose_ms``, none with artifact evidence, outside the
+    skipped spans."""
+    k = np.clip((lo + np.arange(clean.shape[1])) // geometry.segment - seg0, 0,
+                local.shape[1] - 1)
+    scale = np.where(local > 0, local, np.inf).astype(np.float32)
+    y = clean.astype(np.float32) / scale[:, k]
+    idx, main, members, z = neighbourhood.find_neighbourhood_peaks(
+        y, grid, params.neighbourhood_sigma, geometry.merge, white)
+    t = idx + lo
+    new = (t >= start) & (t < stop) & ~_near(t, art_times, geometry.merge_loose)
+    new &= ~in_spans(t / fs, skip_spans)
+    for c in np.unique(members):  # loop over electrodes: known discharges there
+        has = (members == c).any(axis=1)
+        new[has] &= ~_near(t[has], by_channel[c], geometry.merge_loose)
+    seen = np.zeros((idx.size, n_ch), dtype=bool)
+    rows = np.repeat(np.arange(idx.size), members.shape[1])
+    seen[rows, members.ravel()] = np.abs(y[members.ravel(), np.repeat(idx, members.shape[1])]) \
+        >= params.neighbourhood_member_sigma
+    seen[np.arange(idx.size), main] = True
+    return idx[new], main[new], seen[new], z[new]
 
 
 def _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache=None):

@@ -314,6 +314,14 @@ class DetectionParams:
     match_min_discharges : int
         Fewest confident discharges from which a unit's template is learnt (a mean of
         fewer is too noisy a filter).
+    neighbourhood_sigma : float
+        With a grid ``layout`` (at least 3 x 3) and ``template_matching`` on: a discharge
+        whose spatially whitened squares summed over a 3 x 3 neighbourhood of electrodes
+        reach this Gaussian-equivalent z (chi-square, 9 degrees) is found though no
+        electrode reaches the threshold (9 electrodes at 3 sigma give about 7).
+    neighbourhood_member_sigma : float
+        Electrodes of such a neighbourhood at least this many sigmas at the peak are
+        listed in the event's ``channels``.
     """
 
     band_low_hz: float = 20.0
@@ -419,6 +427,8 @@ class DetectionParams:
     match_sigma: float = 5.0
     match_amplitude_range: tuple = (0.5, 2.0)
     match_min_discharges: int = 5
+    neighbourhood_sigma: float = 6.0
+    neighbourhood_member_sigma: float = 2.0
 
     def __post_init__(self):
         if str(self.notch) not in _NOTCH_OPTIONS:
