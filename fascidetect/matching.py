@@ -508,8 +508,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
 
     Units are learnt from the scan's confident discharges; each block is read back
     band-passed (and ECG-subtracted) as the scan saw it, and matched. A match is new when
-    no scan candidate on the unit's main channel lies within the dead time of its peak,
-    and no candidate with artifact evidence within ``merge_loose_ms``. On a grid
+    no scan candidate whose main channel lies in the unit's footprint is within the dead
+    time of its peak (a candidate largest elsewhere is another discharge, which this
+    one may overlap), no candidate with artifact evidence is within ``merge_loose_ms``,
+    and the template explains the data (misfit under :data:`_MAX_MISFIT`). On a grid
     ``layout`` the residual is then searched for discharges seen together on a 3x3
     neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
@@ -536,6 +538,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     art_times = np.sort(cands.sample[cands.artifact_kind != ""])
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
                   for c in range(n_ch)]
+    by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
     for start, stop, lo, hi in geometry.blocks(rec.n_samples):
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
@@ -551,7 +554,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             for u in np.unique(m.unit):  # loop over units: known discharges on their footprint
                 sel = np.flatnonzero(m.unit == u)
                 for c in np.flatnonzero(bank.footprint[u]):  # a few channels
-                    sel = sel[~_near(peak[sel], by_channel[c], geometry.dead)]
+                    sel = sel[~_near(peak[sel], by_main[c], geometry.dead)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
             new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
