@@ -49,6 +49,9 @@ _TEMPLATE_SIGNIFICANCE = 4.0
 #: Largest misfit of an accepted match (mean squared residual over noise; est.: a
 #: match the template explains leaves about 1, within 1.3 for 3 channels x 30 ms).
 _MAX_MISFIT = 2.0
+#: A unit most of whose discharges (this share) sit within ``shadow_ms`` of a discharge
+#: 1.5 times larger is a satellite of that one (a late lobe on a neighbouring channel).
+_SATELLITE_SHARE = 0.5
 #: Most confident discharges per main channel that units are learnt from.
 _MAX_LEARN = 200
 _MAD = 0.6744897501960817
@@ -275,6 +278,8 @@ def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndar
     labels, temps = templates.assign_units(snips, cands.channel[rows], sigma,
                                            min_discharges=params.match_min_discharges)
     counts = np.bincount(labels[labels >= 0], minlength=temps.shape[0])
+    satellite = _satellites(labels, cands.sample[rows], cands.snr[rows], cands.sample[ok],
+                            cands.snr[ok], int(round(params.shadow_ms * sfreq / 1000.0)))
     # The clustering's means are of unaligned snippets: a short potential jittering by a
     # sample or two averages to a smaller, wider one. Align each unit's discharges on its
     # main channel (fractional lags) and average again.
@@ -285,7 +290,36 @@ def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndar
         main = int(np.argmax(np.abs(temps[u] / scale[0]).max(axis=-1)))
         ref = templates.align_to_template(own, main).mean(axis=0)[main]
         aligned[u] = templates.align_to_template(own, main, reference=ref).mean(axis=0)
+    keep = ~satellite
+    aligned, counts = aligned[keep], counts[keep]
     return aligned * scale, counts
+
+
+def _satellites(labels, samples, snr, all_samples, all_snr, window: int) -> np.ndarray:
+    """Return, per unit, whether most of its discharges lie within ``window`` samples of
+    a larger confident discharge: then it is the late lobe or echo of another unit's
+    potential seen on a neighbouring channel (a few of those cross the threshold and
+    cluster), not a unit of its own; matched, it would add a ghost after every discharge
+    of the larger unit."""
+    n_u = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
+    out = np.zeros(n_u, dtype=bool)
+    if n_u == 0:
+        return out
+    order = np.argsort(all_samples)
+    t, big = all_samples[order], all_snr[order]
+    lo = np.searchsorted(t, samples - window)
+    hi = np.searchsorted(t, samples + window, side="right")
+    # The largest snr among the neighbours of each discharge (a prefix maximum would not
+    # do over a sliding window; the windows hold a handful of candidates).
+    width = int((hi - lo).max()) if samples.size else 0
+    idx = lo[:, None] + np.arange(max(width, 1))[None, :]
+    inside = idx < hi[:, None]
+    near = np.where(inside, big[np.minimum(idx, t.size - 1)], 0.0).max(axis=1)
+    locked = near > snr * 1.5
+    for u in range(n_u):  # loop over units
+        own = labels == u
+        out[u] = own.any() and locked[own].mean() >= _SATELLITE_SHARE
+    return out
 
 
 def build_bank(temps: np.ndarray, counts: np.ndarray, sigma: np.ndarray,
@@ -554,7 +588,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             for u in np.unique(m.unit):  # loop over units: known discharges on their footprint
                 sel = np.flatnonzero(m.unit == u)
                 for c in np.flatnonzero(bank.footprint[u]):  # a few channels
-                    sel = sel[~_near(peak[sel], by_main[c], geometry.dead)]
+                    sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
             new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
