@@ -41,8 +41,9 @@ _PSD_FLOOR = 0.05
 #: Shrinkage of the spatial noise correlation toward the identity (a few thousand quiet
 #: samples estimate a 64 x 64 matrix only roughly).
 _SHRINK = 0.1
-#: A kernel channel carrying less than this share of the kernel's energy is left out.
-_MIN_CHANNEL_ENERGY = 0.01
+#: A kernel channel carrying less than this share of the kernel's energy is left out
+#: (each kept channel costs a spectrum product per block).
+_MIN_CHANNEL_ENERGY = 0.05
 #: Template channels whose peak is under this many noise sigmas of the template mean
 #: (sigma / sqrt(n) for n discharges) are noise: set to zero.
 _TEMPLATE_SIGNIFICANCE = 4.0
@@ -53,7 +54,7 @@ _MAX_MISFIT = 2.0
 #: 1.5 times larger is a satellite of that one (a late lobe on a neighbouring channel).
 _SATELLITE_SHARE = 0.5
 #: Most confident discharges per main channel that units are learnt from.
-_MAX_LEARN = 200
+_MAX_LEARN = 100
 _MAD = 0.6744897501960817
 _F16_MAX = 65000.0
 
@@ -288,8 +289,7 @@ def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndar
     for u in range(temps.shape[0]):  # loop over units
         own = snips[labels == u] / scale
         main = int(np.argmax(np.abs(temps[u] / scale[0]).max(axis=-1)))
-        ref = templates.align_to_template(own, main).mean(axis=0)[main]
-        aligned[u] = templates.align_to_template(own, main, reference=ref).mean(axis=0)
+        aligned[u] = templates.align_to_template(own, main).mean(axis=0)
     keep = ~satellite
     aligned, counts = aligned[keep], counts[keep]
     return aligned * scale, counts
@@ -381,26 +381,31 @@ def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
     return out
 
 
-def unit_scores(filt: np.ndarray, bank: UnitBank) -> np.ndarray:
+def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None) -> np.ndarray:
     """Return each unit's raw matched-filter score at every full lag of ``filt``, shape
     (n_units, n - n_kernel + 1): one FFT of the channels the kernels use, one inverse FFT
-    per unit (float32: far more precision than a noise-level score needs)."""
+    per unit (float32: far more precision than a noise-level score needs). ``nfft``
+    (at least ``n + n_kernel``) lets blocks of different lengths share the kernels'
+    transforms."""
     n = filt.shape[1]
     nk = bank.n_kernel
     n_valid = max(0, n - nk + 1)
-    nfft = _fft.next_fast_len(n + nk, real=True)
+    nfft = _fft.next_fast_len(n + nk, real=True) if nfft is None or nfft < n + nk else nfft
     used = np.unique(np.concatenate(bank.kernel_channels))
     row = np.full(filt.shape[0], -1)
     row[used] = np.arange(used.size)
     spec = _fft.rfft(filt[used].astype(np.float32), nfft, axis=-1)
-    out = np.empty((len(bank), n_valid), dtype=np.float32)
-    if nfft not in bank.spectra:  # blocks share their length: one transform per length
+    if nfft not in bank.spectra:  # one transform of the kernels per length
         bank.spectra[nfft] = [np.conj(_fft.rfft(k.astype(np.float32), nfft, axis=-1))
                               for k in bank.kernels]
+    summed = np.empty((len(bank), spec.shape[1]), dtype=spec.dtype)
     for u in range(len(bank)):  # loop over units
-        prod = spec[row[bank.kernel_channels[u]]] * bank.spectra[nfft][u]
-        out[u] = _fft.irfft(prod.sum(axis=0), nfft)[:n_valid]
-    return out
+        ks = bank.spectra[nfft][u]
+        rows = row[bank.kernel_channels[u]]
+        np.multiply(spec[rows[0]], ks[0], out=summed[u])
+        for j in range(1, rows.size):  # a few channels
+            summed[u] += spec[rows[j]] * ks[j]
+    return _fft.irfft(summed, nfft, axis=-1)[:, :n_valid]
 
 
 def cross_scores(bank: UnitBank) -> np.ndarray:
@@ -437,7 +442,7 @@ class BlockMatches:
 
 
 def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
-                drift: np.ndarray | None = None, iterations: int = _ITERATIONS
+                drift=None, iterations: int = _ITERATIONS, nfft: int | None = None
                 ) -> tuple[BlockMatches, np.ndarray]:
     """Return the matches in a band-passed block and the residual after subtracting them.
 
@@ -454,6 +459,8 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     dead : int
         Fewest samples between two matches of one iteration (overlaps within it are
         found by the next iteration, after the first is subtracted).
+    nfft : int | None
+        FFT length shared by the blocks (see :func:`unit_scores`).
     drift : callable | None
         ``drift(lags)`` -> (n_units, n_lags): local noise over the recording's floor on
         each unit's main channel (the score is divided by it, as the threshold scan
@@ -467,7 +474,7 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     n_valid = n - nk + 1
     if n_valid <= 0:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
-    scores = unit_scores(filt, bank)
+    scores = unit_scores(filt, bank, nfft)
     # The score in noise sigmas and the fitted gain, per unit and lag.
     to_z = (1.0 / (bank.norm * bank.scale))[:, None]
     to_amp = (1.0 / bank.norm ** 2)[:, None]
@@ -476,8 +483,12 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     bar = (params.match_sigma * bank.norm * bank.scale).astype(np.float32)[:, None]
     cross = bank.cross if bank.cross is not None else cross_scores(bank)
     lags = np.arange(-(nk - 1), nk)
+    touched = None  # lags whose scores the last subtraction changed
     for _ in range(iterations):
-        cols = np.flatnonzero((scores >= bar).any(axis=0))
+        if touched is None:
+            cols = np.flatnonzero((scores >= bar).any(axis=0))
+        else:  # later iterations: only where the subtraction changed the scores
+            cols = touched[(scores[:, touched] >= bar).any(axis=0)]
         if cols.size == 0:
             break
         sub = scores[:, cols].astype(float)
@@ -515,6 +526,7 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
         for u in range(len(bank)):  # loop over units
             delta = m.amplitude[:, None] * cross[u, m.unit]
             np.add.at(scores[u], pos[inside], -delta[inside].astype(np.float32))
+        touched = np.unique(pos[inside])
     if not found:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
     cat = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
@@ -573,6 +585,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
                   for c in range(n_ch)]
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
+    # One FFT length for every block (the longest), so the kernels are transformed once.
+    longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
+    nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)
     for start, stop, lo, hi in geometry.blocks(rec.n_samples):
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
@@ -581,7 +596,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         if bank is not None:
             drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
                            bank.pad + bank.peak_offset)
-            m, residual = match_block(filt, bank, params, geometry.half, drift)
+            m, residual = match_block(filt, bank, params, geometry.half, drift, nfft=nfft)
             peak = m.peak(bank) + lo
             new = (peak >= start) & (peak < stop)
             new &= ~_near(peak, art_times, geometry.merge_loose)
