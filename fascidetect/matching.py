@@ -53,6 +53,8 @@ _MAX_MISFIT = 2.0
 #: A unit most of whose discharges (this share) sit within ``shadow_ms`` of a discharge
 #: 1.5 times larger is a satellite of that one (a late lobe on a neighbouring channel).
 _SATELLITE_SHARE = 0.5
+#: Units whose matched filters agree this well (peak normalized cross-score) are one.
+_DUPLICATE = 0.8
 #: Most confident discharges per main channel that units are learnt from.
 _MAX_LEARN = 100
 _MAD = 0.6744897501960817
@@ -360,8 +362,18 @@ def build_bank(temps: np.ndarray, counts: np.ndarray, sigma: np.ndarray,
     bank = UnitBank(templates=clean, kernels=kernels, kernel_channels=channels, norm=norm,
                     scale=np.ones(n_u), main=main, peak_offset=peak_offset, channels=seen,
                     pad=pad, footprint=footprint)
-    bank.scale = _null_scale(bank, model)
     bank.cross = cross_scores(bank)
+    # Near-duplicate units (a unit split by the clustering, the same potential learnt on
+    # two main channels) find the same discharges: keep the one of more discharges.
+    similar = bank.cross.max(axis=-1) / (norm[:, None] * norm[None, :])
+    kept = []
+    for u in np.argsort(-counts, kind="stable"):  # loop over units
+        if all(similar[u, v] < _DUPLICATE for v in kept):
+            kept.append(u)
+    if len(kept) < n_u:
+        kept = np.sort(kept)
+        return build_bank(temps[kept], counts[kept], sigma, model, threshold_sigma)
+    bank.scale = _null_scale(bank, model)
     return bank
 
 
@@ -526,7 +538,9 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
         for u in range(len(bank)):  # loop over units
             delta = m.amplitude[:, None] * cross[u, m.unit]
             np.add.at(scores[u], pos[inside], -delta[inside].astype(np.float32))
-        touched = np.unique(pos[inside])
+        mark = np.zeros(n_valid, dtype=bool)
+        mark[pos[inside]] = True
+        touched = np.flatnonzero(mark)
     if not found:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
     cat = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
