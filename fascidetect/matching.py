@@ -599,6 +599,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
                   for c in range(n_ch)]
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
+    # The candidates' peak size (on their main channel), sorted as by_main.
+    amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
+        np.argsort(cands.sample[cands.channel == c])] for c in range(n_ch)]
     # One FFT length for every block (the longest), so the kernels are transformed once.
     longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
     nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)
@@ -621,6 +624,13 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
             new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
+            # The scan's echo rule: under shadow_fraction of a larger discharge largest on
+            # the same channel within shadow_ms, a potential is its later phase or ringing.
+            own_amp = m.amplitude * np.abs(bank.templates[m.unit, bank.main[m.unit]]).max(axis=-1)
+            for c in np.unique(bank.main[m.unit]):  # loop over main channels
+                sel = np.flatnonzero(bank.main[m.unit] == c)
+                big = _largest_near(peak[sel], by_main[c], amp_by_main[c], geometry.shadow)
+                new[sel] &= own_amp[sel] >= params.shadow_fraction * big
             keep = np.flatnonzero(new)
             own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
             # Features on the block with the other matches subtracted: an overlapped
@@ -738,6 +748,19 @@ def _drift(local, sigma, main, lo, seg0, segment, offset):
                     ratio.shape[1] - 1)
         return np.take_along_axis(ratio, k, axis=1)
     return at
+
+
+def _largest_near(samples, sorted_ref, values, distance):
+    """Return the largest of ``values`` (sorted as ``sorted_ref``) within ``distance`` of
+    each sample (0 when none)."""
+    if sorted_ref.size == 0 or samples.size == 0:
+        return np.zeros(samples.size)
+    a = np.searchsorted(sorted_ref, samples - distance, side="left")
+    b = np.searchsorted(sorted_ref, samples + distance, side="right")
+    width = max(1, int((b - a).max()))
+    idx = a[:, None] + np.arange(width)[None, :]
+    inside = idx < b[:, None]
+    return np.where(inside, values[np.minimum(idx, values.size - 1)], 0.0).max(axis=1)
 
 
 def _near(samples, sorted_ref, distance):
