@@ -291,7 +291,9 @@ def learn_units(found, sigma, params, sfreq: float, skip_spans) -> tuple[np.ndar
     for u in range(temps.shape[0]):  # loop over units
         own = snips[labels == u] / scale
         main = int(np.argmax(np.abs(temps[u] / scale[0]).max(axis=-1)))
-        aligned[u] = templates.align_to_template(own, main).mean(axis=0)
+        # Twice: the first reference is the blurred mean, the second the aligned one.
+        ref = templates.align_to_template(own, main).mean(axis=0)[main]
+        aligned[u] = templates.align_to_template(own, main, reference=ref).mean(axis=0)
     keep = ~satellite
     aligned, counts = aligned[keep], counts[keep]
     return aligned * scale, counts
