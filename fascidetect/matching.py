@@ -22,7 +22,6 @@ import dataclasses
 
 import numpy as np
 from scipy import fft as _fft
-from scipy import special as _special
 
 from . import detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
@@ -772,9 +771,3 @@ def _near(samples, sorted_ref, distance):
     a = np.searchsorted(sorted_ref, samples - distance, side="left")
     b = np.searchsorted(sorted_ref, samples + distance, side="right")
     return b > a
-
-
-def gaussian_tail_sigma(rate_per_min: float, tests_per_min: float) -> float:
-    """Return the Gaussian threshold exceeded ``rate_per_min`` times among
-    ``tests_per_min`` independent scores (a guide for ``match_sigma``)."""
-    return float(-_special.ndtri(rate_per_min / tests_per_min))
