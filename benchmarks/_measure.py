@@ -44,7 +44,7 @@ def _cascade(path, data, sfreq):
     return preprocessing.design_filter(sfreq, DetectionParams(), res.line_noise["notch_hz"])
 
 
-def main(task, path, reps):
+def main(task, path, reps, seconds=None):
     warnings.simplefilter("ignore")
     reps = int(reps)
     out = {"task": task}
@@ -89,6 +89,17 @@ def main(task, path, reps):
         out["peak_over_input"] = (_hwm_mb() - base) / out["array_mb"]
         out["extra_mb"] = _hwm_mb() - before
         out["n_samples"] = data.size
+    elif task == "detect_slice":
+        # The array the peers are timed on (benchmarks/run.py peers): every EMG channel
+        # of the file's first ``seconds``, as one array in memory.
+        from fascidetect import detect
+
+        raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+        sfreq = raw.info["sfreq"]
+        data = raw.get_data(start=0, stop=int(float(seconds) * sfreq))
+        out["times"] = _timed(lambda: detect(data, sfreq=sfreq), reps)
+        out["n_samples"] = data.size
+        out["n_channels"] = data.shape[0]
     elif task == "detect_chunked_lazy":
         from fascidetect import detect, read
 
@@ -106,4 +117,4 @@ def main(task, path, reps):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

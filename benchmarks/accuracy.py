@@ -17,6 +17,9 @@ on the same data:
 * ``threshold``: the plain detector a user would write first: the same band-pass,
   per-channel MAD sigma, every 5-sigma local maximum (15 ms dead time) is a
   fasciculation, peaks within 4 ms on several channels merged.
+* ``spikeinterface``: SpikeInterface 0.105 ``detect_peaks`` with ``locally_exclusive``
+  and ``matched_filtering`` on the same band-passed data and MAD noise levels (see
+  ``benchmarks/_spikeinterface.py``; ``pip install .[bench]``); every peak is one event.
 * ``neurokit2``: NeuroKit2's ``emg_process`` activation onsets (each activation's
   largest rectified sample is its time), the tool a user would reach for. It is installed
   in a separate virtual environment under ``benchmarks/_work`` and never a dependency.
@@ -60,6 +63,12 @@ SCENARIOS = [
     ("ECG on 1-2 channels, 20 min", "ecg_partial", None),
     ("single-sample glitches, 200 Hz", "glitches", None),
     ("board 125 Hz, 16 ch", "board_125hz_16ch", None),
+    # Discharges close in time or space (issue 12); the third item is what the user
+    # declares to detect() (the montage).
+    ("neighbouring muscles 4-15 ms apart (muscles declared)", "neighbour_muscles",
+     {"muscles": "auto"}),
+    ("linear array 1x8 (layout declared)", "linear_array", {"layout": (1, 8)}),
+    ("64-channel grid (layout 8x8 declared)", "grid64", {"layout": (8, 8)}),
 ]
 
 
@@ -169,6 +178,9 @@ def main(argv=None):
                     help="first seed (default 0: tune on 0-2, report on e.g. 100-102)")
     ap.add_argument("--no-neurokit", action="store_true")
     ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--no-spikeinterface", action="store_true")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated scenario names to run (default: all)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import fascidetect
@@ -178,11 +190,16 @@ def main(argv=None):
     WORK.mkdir(exist_ok=True)
     cases = []  # (label, seed, recording, truth)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for label, scenario, _ in SCENARIOS:
+    only = set(args.only.split(",")) if args.only else None
+    declared = {}
+    for label, scenario, options in SCENARIOS:
+        if only is not None and scenario not in only:
+            continue
+        declared[label] = options or {}
         for seed in seeds:
             rec, truth = simulate(scenario=scenario, seed=seed)
             cases.append((label, seed, rec, truth))
-    for label, bg in real_backgrounds():
+    for label, bg in (real_backgrounds() if only is None or "real" in only else []):
         for seed in seeds:
             rec, truth = inject(bg, scenario="rest", seed=seed)
             cases.append((label, seed, rec, truth))
@@ -196,8 +213,10 @@ def main(argv=None):
         except Exception as exc:  # noqa: BLE001 - the peer may not install here
             print(f"NeuroKit2 baseline skipped: {exc}", file=sys.stderr)
     for k, (label, seed, rec, truth) in enumerate(cases):
-        res = fascidetect.detect(rec)
+        options = declared.get(label, {})
+        res = fascidetect.detect(rec, **options)
         row = results.setdefault(label, {"ours": [], "ours5": [], "thr": [], "nk": [],
+                                         "si_le": [], "si_mf": [],
                                          "spasm_rec": [], "spasm_prec": [], "art_fa": [],
                                          "fp_min": []})
         r = evaluate(res.events, truth)
@@ -212,6 +231,16 @@ def main(argv=None):
         row["thr"].append(evaluate(threshold_baseline(rec), truth).f1)
         if nk_tables is not None:
             row["nk"].append(evaluate(nk_tables[k], truth).f1)
+        if not args.no_spikeinterface:
+            import _spikeinterface
+
+            for key, method in (("si_le", "locally_exclusive"), ("si_mf", "matched_filtering")):
+                try:
+                    ev = _spikeinterface.detect(rec, method, layout=options.get("layout"))
+                    row[key].append(evaluate(ev, truth).f1)
+                except Exception as exc:  # noqa: BLE001 - report, keep the other columns
+                    print(f"SpikeInterface {method} failed on {label} seed {seed}: {exc}",
+                          file=sys.stderr)
         print(f"{label} seed {seed}: F1 {r.f1:.3f} (P {r.precision:.3f} R {r.recall:.3f})",
               file=sys.stderr)
 
@@ -233,14 +262,18 @@ def render(results, args):
              "5 in-band noise sigmas (fainter ones are optional). Spasm recall/precision are "
              "per episode. `false fasc. /min`: fascidetect's false fasciculations per minute "
              "(any cause).", "",
-             "| scenario | fascidetect F1 | F1 (SNR>=5) | 5-sigma threshold F1 | NeuroKit2 F1 | "
+             "| scenario | fascidetect F1 | F1 (SNR>=5) | 5-sigma threshold F1 | "
+             "SpikeInterface locally exclusive F1 | SpikeInterface matched filtering F1 | "
+             "NeuroKit2 F1 | "
              "spasm recall | spasm precision | artifact false alarms /min | false fasc. /min |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, row in results.items():
         nk = f"{np.mean(row['nk']):.3f}" if row["nk"] else "n/a"
         ours5 = f"{np.mean(row['ours5']):.3f}" if row["ours5"] else "n/a"
+        si = [f"{np.mean(row[k]):.3f}" if row[k] else "n/a" for k in ("si_le", "si_mf")]
         lines.append(f"| {label} | {np.mean(row['ours']):.3f} | {ours5} | "
-                     f"{np.mean(row['thr']):.3f} | {nk} | {np.mean(row['spasm_rec']):.2f} | "
+                     f"{np.mean(row['thr']):.3f} | {si[0]} | {si[1]} | {nk} | "
+                     f"{np.mean(row['spasm_rec']):.2f} | "
                      f"{np.mean(row['spasm_prec']):.2f} | {np.mean(row['art_fa']):.1f} | "
                      f"{np.mean(row['fp_min']):.1f} |")
     return "\n".join(lines)

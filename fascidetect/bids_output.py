@@ -94,6 +94,7 @@ def detect_bids_recording(fpath: str, deriv_root: str, params=None) -> dict:
 
     from .bids_input import params_for, read_bids_recording
     from .events import write_events_json
+    from .jobs import write_outputs
     from .pipeline import detect
 
     row = {"path": str(fpath), "status": "failed", "error": "", "n_fasciculations": None,
@@ -106,9 +107,11 @@ def detect_bids_recording(fpath: str, deriv_root: str, params=None) -> dict:
             result = detect(rec, params_for(rec, params))
         paths = derivative_paths(bids_path, deriv_root)
         paths["events"].parent.mkdir(parents=True, exist_ok=True)
-        result.to_tsv(paths["events"])
-        write_events_json(paths["events_json"])
-        result.to_json(paths["summary"])
+        # events.tsv + sidecar + summary.json as a pair (the summary names the events
+        # file and its hash: see fascidetect.jobs.write_outputs)
+        write_outputs(result, paths)
+        if paths["events_json"] != paths["events"].with_suffix(".json"):
+            write_events_json(paths["events_json"])
         # Add what BIDS told us (target muscles, entities) to the summary, keys only added.
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
         summary["muscles"] = rec.metadata.get("muscles", {})

@@ -205,7 +205,9 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
     # biphasic potential flips with noise, its centre of energy does not.
     first_cut = _features.cut_channel_snippets(filt, main_ch, main_idx, g.half)
     centre = main_idx + _features.energy_centroid_offset(first_cut)
-    snips = _features.cut_snippets(filt, centre, g.half)
+    # Sample-major (channel, sample, event): the peak to peak below reduces along rows.
+    by_sample = _features.cut_snippets_by_sample(filt, centre, g.half)
+    snips = np.moveaxis(by_sample, 2, 0)  # (event, channel, sample) view
     main_snip = snips[np.arange(n_ev), main_ch] if n_ev else np.zeros((0, 2 * g.half + 1))
     wf = _features.waveform_features(main_snip, ev_sigma, fs, params.delimit_sigma,
                                      params.delimit_fraction)
@@ -214,7 +216,7 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
     peak_abs = np.abs(filt[main_ch, main_idx])
     # How evenly the event spreads: a unit's footprint decays away from its main channel,
     # a common-mode artifact (ECG, motion) is similar everywhere.
-    ch_p2p = np.ptp(snips, axis=-1)
+    ch_p2p = (by_sample.max(axis=1) - by_sample.min(axis=1)).T  # np.ptp, sample-major
     evenness = np.median(ch_p2p, axis=1) / np.maximum(ch_p2p.max(axis=1), np.finfo(float).tiny) \
         if n_ev else np.zeros(0)
     cands = Candidates(

@@ -79,7 +79,10 @@ def detection_options(func):
                      help="Power-line notch (default auto: only where hum is present)."),
         click.option("--highpass-mode", type=click.Choice(["standard", "ecg"]), default=None,
                      help="'ecg' raises the high-pass to 30 Hz for ECG-prone trunk muscles."),
-        click.option("--layout", default=None, help="HD-grid layout ROWSxCOLS, e.g. 8x8."),
+        click.option("--layout", default=None,
+                     help="Electrode array ROWSxCOLS: 8x8 for an HD grid, 1x8 for a linear "
+                          "array (channels merge only with neighbouring electrodes). Muscles: "
+                          "--param muscles=auto."),
         click.option("--param", "extra_params", multiple=True, metavar="NAME=VALUE",
                      help="Any DetectionParams field, e.g. --param dead_time_ms=12 (repeatable)."),
     ]
@@ -259,6 +262,9 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
     failed = _run_bids(roots, out_dir, subjects, sessions, params, 1, quiet) if roots else 0
     # Two inputs named alike (a/rec.edf, b/rec.edf) must not overwrite each other's results.
     folders = assign_out_dirs([os.path.abspath(p) for p in files], Path(out_dir))
+    from .batch import clean_stale_temp_files
+
+    clean_stale_temp_files(set(folders))  # temp files of an earlier run that was killed
     for path, folder in zip(files, folders):
         row = detect_file(path, folder, params, opts)
         if row["status"] != "ok":
@@ -288,14 +294,17 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
               help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--resume", is_flag=True,
               help="Skip files whose outputs are complete and current (same params, unchanged input).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Give up on a file after this many seconds (it fails, the batch goes on).")
 @read_options
 @detection_options
 @bids_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no tally; errors only.")
 @_fail_cleanly
-def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_channels,
-          file_format, board, units, threshold_sigma, notch, highpass_mode, layout, extra_params,
-          subjects, sessions, quiet):
+def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, timeout_s, sfreq,
+          emg_channels, file_format, board, units, threshold_sigma, notch, highpass_mode, layout,
+          extra_params, subjects, sessions, quiet):
     """Detect events in many recordings: files, folders and manifests (INPUT...).
 
     A manifest is a CSV/TSV with a 'path' column and optional per-file columns
@@ -332,7 +341,8 @@ def batch(inputs, out_dir, pattern, engine, jobs, scheduler, resume, sfreq, emg_
     try:
         rows = batch_module.run(list(inputs), out_dir, engine=engine, jobs=jobs,
                                 scheduler=scheduler, pattern=pattern, params=params,
-                                read_options=opts, resume=resume, progress=not quiet)
+                                read_options=opts, resume=resume, progress=not quiet,
+                                timeout_s=timeout_s)
     except KeyboardInterrupt:
         click.echo(f"Interrupted; finished files are in {out_dir}/batch_summary.tsv "
                    "(rerun with --resume to complete).", err=True)
@@ -507,6 +517,10 @@ def report(files, out_dir, formats, events_path, muscles, sfreq, emg_channels, f
         raise ParameterError("--events names one events.tsv but several FILES were given; "
                              "pass a folder of <stem>_events.tsv instead")
     formats = formats or ("pdf",)
+    if muscles:
+        from .myotomes import parse_muscle_map
+
+        muscles = parse_muscle_map(muscles)  # a bad map fails once, before any detection
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
     opts = build_read_options(sfreq, emg_channels, file_format, board, units)
     show_bar = not quiet and sys.stderr.isatty()

@@ -145,7 +145,10 @@ def _suppress(ch, idx, mag, dead, shadow, fraction):
 
 
 def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int | None = None,
-                          weak_ratio: float = 0.5):
+                          weak_ratio: float = 0.5, neighbourhood=None, crosstalk_samples: int = 0,
+                          join_radius: float | None = None, shadow_samples: int = 0,
+                          shadow_fraction: float = 0.25, signal=None, crosstalk_half: int = 0,
+                          crosstalk_corr: float = 0.7, propagation_samples: float = 0.0):
     """Group per-channel peaks into multichannel discharges.
 
     Peaks closer than ``merge_samples`` (chained) are one discharge. A group up to
@@ -154,6 +157,22 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
     potential seen on a distant channel peaks a few ms off (propagation, another phase
     of a changed shape), whereas two units firing together are each large on their own
     channel.
+
+    With a declared ``neighbourhood`` (:class:`fascidetect.neighbours.Neighbourhood`)
+    only peaks on adjacent channels chain (on a linear array up to
+    ``propagation_samples`` later per electrode of distance: the potential travels along
+    the fibres), and the
+    weaker-group join stays within one
+    muscle (or array; on a layout it is judged against the larger group's peaks within
+    ``join_radius`` electrodes). A group of one muscle under ``shadow_fraction`` of a
+    larger one within ``shadow_samples`` is its late lobe or ringing seen elsewhere (as
+    the per-channel echo shadow). A weaker group on another muscle joins only as
+    crosstalk: its trace (``signal``, the band-passed block the peaks index) around the
+    larger discharge's peak (+/- ``crosstalk_half``) matches the larger one's within
+    ``crosstalk_samples`` of lag (correlation at least ``crosstalk_corr``): volume
+    conduction carries the same potential at the same instant, a unit of the other
+    muscle has its own shape and time. Without a declared neighbourhood every channel
+    joins every other.
 
     Returns
     -------
@@ -168,6 +187,12 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
     t = idx[order]
     c = ch[order]
     mag = np.abs(amp[order])
+    if neighbourhood is not None and neighbourhood.declared:
+        group, main = _merge_neighbours(t, c, mag, merge_samples, loose_samples, weak_ratio,
+                                        neighbourhood, crosstalk_samples, join_radius,
+                                        shadow_samples, shadow_fraction, signal,
+                                        crosstalk_half, crosstalk_corr, propagation_samples)
+        return group, order, main
     new_group = np.empty(t.size, dtype=bool)
     if t.size:
         new_group[0] = True
@@ -185,6 +210,123 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
         group = relabel[group]
         main = _largest_per_group(group, mag)
     return group, order, main
+
+
+def _close_pairs(t: np.ndarray, window: int):
+    """Return index pairs (i < j) of time-sorted samples at most ``window`` apart."""
+    first, second = [], []
+    for k in range(1, t.size):  # offsets: as many as peaks fall within one window
+        near = t[k:] - t[:-k] <= window
+        if not near.any():
+            break
+        i = np.flatnonzero(near)
+        first.append(i)
+        second.append(i + k)
+    if not first:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    return np.concatenate(first), np.concatenate(second)
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Return the connected component of each of ``n`` nodes, numbered by their first node."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    # Number components by their earliest peak (scipy numbers them in node order too,
+    # but do not rely on it).
+    _, first = np.unique(label, return_index=True)
+    rank = np.empty(first.size, dtype=int)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[label]
+
+
+def _merge_neighbours(t, c, mag, merge, loose, weak_ratio, nb, crosstalk, join_radius,
+                      shadow, shadow_fraction, signal=None, crosstalk_half=0, crosstalk_corr=0.7,
+                      propagation=0.0):
+    """Return (group, main) of time-sorted peaks merged within neighbourhoods."""
+    n = t.size
+    if n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    if nb.linear and propagation:
+        # Along an array the potential travels: a neighbour farther away peaks later.
+        i, j = _close_pairs(t, merge + int(np.ceil(propagation * nb.distance[nb.adjacent].max())))
+        linked = nb.adjacent[c[i], c[j]] & (t[j] - t[i] <= merge + propagation * nb.distance[c[i], c[j]])
+    else:
+        i, j = _close_pairs(t, merge)
+        linked = nb.adjacent[c[i], c[j]]
+    group = _components(n, i[linked], j[linked])
+    main = _largest_per_group(group, mag)
+    window = max(loose or 0, shadow or 0)
+    if not window or main.size < 2:
+        return group, main
+    n_groups = main.size
+    start = np.full(n_groups, np.iinfo(np.int64).max)
+    end = np.full(n_groups, np.iinfo(np.int64).min)
+    np.minimum.at(start, group, t)
+    np.maximum.at(end, group, t)
+    # Pairs of groups of one muscle (or array) near in time: the weaker is the larger's
+    # other phase, propagation or late lobe (within loose_samples when under weak_ratio
+    # of it, within the echo shadow when under shadow_fraction).
+    by = np.argsort(start, kind="stable")
+    a, b = _close_pairs(start[by], window + int((end - start).max()))
+    a, b = by[a], by[b]
+    gap = np.maximum(start[b] - end[a], start[a] - end[b])
+    ma, mb = mag[main[a]], mag[main[b]]
+    weaker = np.where(ma < mb, a, b)
+    larger = np.where(ma < mb, b, a)
+    small, big = mag[main[weaker]], mag[main[larger]]
+    if nb.distance is not None and join_radius is not None:
+        # On a layout the weaker group must lie within join_radius of the larger one's
+        # electrodes: a unit at the far side of a grid firing just after is a discharge
+        # of its own. On a grid it is judged against the larger one's peaks near its own
+        # electrode (a unit beside a large unit's footprint is not its echo); along a
+        # linear array the potential travels, and its other lobe far down the array is
+        # judged against the discharge as a whole.
+        per_channel = np.zeros((n_groups, nb.n_channels))
+        np.maximum.at(per_channel, (group, c), mag)
+        near = nb.distance[c[main[weaker]]] <= join_radius
+        local = np.where(near, per_channel[larger], 0.0).max(axis=1)
+        big = np.where(local > 0, big, 0.0) if nb.linear else local
+    same = nb.muscle[c[main[a]]] == nb.muscle[c[main[b]]]
+    join = same & (c[main[a]] != c[main[b]])
+    join &= (((gap <= (loose or 0)) & (small < weak_ratio * big))
+             | ((gap <= (shadow or 0)) & (small < shadow_fraction * big)))
+    if signal is not None and crosstalk_half > 0:
+        other = np.flatnonzero(~same & (gap <= (loose or 0))
+                               & (mag[main[weaker]] < weak_ratio * mag[main[larger]]))
+        if other.size:
+            join[other] = _crosstalk(signal, t[main[larger[other]]], c[main[larger[other]]],
+                                     c[main[weaker[other]]], crosstalk_half,
+                                     crosstalk) >= crosstalk_corr
+    if join.any():
+        # Each weaker group joins its largest partner only, so two discharges of similar
+        # size never chain through a small peak between them.
+        w, l = weaker[join], larger[join]
+        pick = np.lexsort((mag[main[l]], w))
+        last = np.ones(pick.size, dtype=bool)
+        last[:-1] = w[pick][1:] != w[pick][:-1]
+        group = _components(n_groups, w[pick][last], l[pick][last])[group]
+        main = _largest_per_group(group, mag)
+    return group, main
+
+
+def _crosstalk(signal, at, source, target, half: int, max_lag: int) -> np.ndarray:
+    """Return the largest |correlation| between ``signal[source]`` and ``signal[target]``
+    over ``at +/- half`` samples, at lags up to ``max_lag`` (one value per pair)."""
+    n = signal.shape[1]
+    span = np.arange(-half, half + 1)
+    pos = np.clip(at[:, None] + span[None, :], 0, n - 1)
+    x = signal[source[:, None], pos]
+    x = x - x.mean(axis=1, keepdims=True)
+    best = np.zeros(at.size)
+    for lag in range(-max_lag, max_lag + 1):  # a few lags (volume-conduction delay)
+        y = signal[target[:, None], np.clip(pos + lag, 0, n - 1)]
+        y = y - y.mean(axis=1, keepdims=True)
+        r = (x * y).sum(axis=1) / np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1) + 1e-300)
+        best = np.maximum(best, np.abs(r))
+    return best
 
 
 def _largest_per_group(group: np.ndarray, mag: np.ndarray) -> np.ndarray:

@@ -40,6 +40,14 @@ class BadSamplesError(InputError):
     """The samples cannot be analysed: NaN/inf everywhere, every channel flat, and so on."""
 
 
+class OutputError(FascidetectError):
+    """The results cannot be written: output folder read-only, disk full, locked by another run."""
+
+
+class TimeLimitError(FascidetectError):
+    """A file took longer than the time allowed per file (``batch --timeout``)."""
+
+
 class ParameterError(FascidetectError, ValueError):
     """A parameter value is out of range or inconsistent with the recording."""
 

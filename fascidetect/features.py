@@ -28,6 +28,19 @@ def cut_snippets(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray
     return np.moveaxis(data[:, pos], 0, 1)
 
 
+def cut_snippets_by_sample(data: np.ndarray, centers: np.ndarray, half: int) -> np.ndarray:
+    """Return the windows of :func:`cut_snippets` laid out sample-major.
+
+    Shape (n_channels, 2*half+1, n_events): a reduction over the window (peak to peak of
+    every channel and event) then runs along contiguous rows of events instead of over
+    many short windows, several times faster. ``np.moveaxis(out, 2, 0)`` is the
+    ``(n_events, n_channels, 2*half+1)`` view of :func:`cut_snippets`, with equal values.
+    """
+    offsets = np.arange(-half, half + 1)
+    pos = np.clip(offsets[:, None] + centers[None, :], 0, data.shape[1] - 1)
+    return data[:, pos]
+
+
 def cut_channel_snippets(data: np.ndarray, channels: np.ndarray, centers: np.ndarray,
                          half: int) -> np.ndarray:
     """Return the window of ``2*half+1`` samples around each centre on its own channel.
@@ -147,12 +160,9 @@ def artifact_features(raw_snippets: np.ndarray, sfreq: float, band_low_hz: float
     left = x[:, :q].mean(axis=1)
     right = x[:, -q:].mean(axis=1)
     step = right - left
-    trend = (step / (w - q))[:, None] * t[None, :]
-    detr = x - trend
-    spec = np.abs(np.fft.rfft(detr * np.hanning(w)[None, :], axis=1)) ** 2
-    freqs = np.fft.rfftfreq(w, 1.0 / sfreq)
-    low = spec[:, (freqs > 0) & (freqs < band_low_hz)].sum(axis=1)
-    high = spec[:, freqs >= band_low_hz].sum(axis=1)
+    detr = x
+    detr -= np.multiply.outer(step / (w - q), t)  # in place: x is our own copy
+    low, high = _band_energies(detr * np.hanning(w)[None, :], sfreq, band_low_hz)
     lf_ratio = low / np.maximum(high, np.finfo(float).tiny)
     inband_p2p = np.ptp(detr, axis=1)
     step_ratio = np.abs(step) / np.maximum(inband_p2p, np.finfo(float).tiny)
@@ -160,3 +170,31 @@ def artifact_features(raw_snippets: np.ndarray, sfreq: float, band_low_hz: float
     mn = raw_snippets.min(axis=1, keepdims=True)
     flat_top = np.maximum((raw_snippets == mx).sum(axis=1), (raw_snippets == mn).sum(axis=1))
     return {"lf_ratio": lf_ratio, "step_ratio": step_ratio, "flat_top": flat_top}
+
+
+def _band_energies(x: np.ndarray, sfreq: float, split_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the one-sided spectral energy of each row below *split_hz* (DC left out)
+    and at or above it, as the sums of ``|rfft(x)|**2`` over those bins.
+
+    Only the few bins below *split_hz* are computed (a small DFT matrix product); the
+    energy above follows from Parseval's theorem, ``N * sum(x**2) = sum over all N bins
+    of |X_k|**2``. That is the same sum as a full FFT to rounding (about 1e-14 relative),
+    at a fraction of the cost for windows of a prime length like 401 samples.
+    """
+    n = x.shape[1]
+    freqs = np.fft.rfftfreq(n, 1.0 / sfreq)
+    k_low = np.flatnonzero((freqs > 0) & (freqs < split_hz))
+    # Real and imaginary parts as one real product: x stays real (no complex copy).
+    angle = 2.0 * np.pi * np.outer(np.arange(n), k_low) / n
+    parts = x @ np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
+    low = (parts * parts).sum(axis=1)
+    dc = x.sum(axis=1) ** 2
+    # The full spectrum counts each bin 1..ceil(n/2)-1 twice (k and n-k); the Nyquist bin
+    # of an even length once.
+    two_sided = n * np.einsum("ij,ij->i", x, x) - dc
+    if n % 2 == 0:
+        nyquist = (x @ np.where(np.arange(n) % 2 == 0, 1.0, -1.0)) ** 2
+        one_sided = (two_sided - nyquist) / 2 + nyquist
+    else:
+        one_sided = two_sided / 2
+    return low, one_sided - low

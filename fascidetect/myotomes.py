@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 
+from ._text import clean_text
 from .errors import InputError, ParameterError
 
 #: Weight of the main root and of a contributing root when scoring a pattern.
@@ -172,11 +173,12 @@ def parse_muscle_map(spec) -> dict[str, str]:
     if spec is None or spec == "":
         return {}
     if isinstance(spec, dict):
-        return {str(k): str(v) for k, v in spec.items()}
+        return {clean_text(k): clean_text(v) for k, v in spec.items()}
     text = os.fspath(spec)
     path = Path(text)
-    if path.suffix.lower() in (".tsv", ".csv", ".txt") or path.is_file():
+    if path.suffix.lower() in (".tsv", ".csv", ".txt") or ("=" not in text and _is_file(path)):
         return _read_muscle_table(path)
+    text = clean_text(text)
     items = [s.strip() for s in re.split(r"[,;]", text) if s.strip()]
     if all("=" in item for item in items):
         out = {}
@@ -192,26 +194,49 @@ def parse_muscle_map(spec) -> dict[str, str]:
     return {f"#{i + 1}": item for i, item in enumerate(items)}
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a long inline map is no file name ("File name too long")
+        return False
+
+
+#: A muscle map is a short table: larger files are not one (and are not read whole).
+_MAX_MAP_BYTES = 1 << 20
+
+
 def _read_muscle_table(path: Path) -> dict[str, str]:
-    if not path.is_file():
+    if not _is_file(path):
         from .errors import FileMissingError
 
         raise FileMissingError(f"muscle map '{path}' does not exist")
-    with open(path, newline="", encoding="utf-8") as fh:
-        sample = fh.read(2048)
-        fh.seek(0)
-        delim = "\t" if "\t" in sample else ","
-        reader = csv.DictReader(fh, delimiter=delim)
-        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-        if not {"channel", "muscle"} <= set(fields):
-            raise InputError(f"muscle map '{path}' needs 'channel' and 'muscle' columns, "
-                             f"found {reader.fieldnames}")
-        out = {}
-        for row in reader:
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            if row["channel"] and row["muscle"]:
-                key = row["channel"]
-                out[f"#{key}" if key.isdigit() else key] = row["muscle"]
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_MAP_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"muscle map '{path}' cannot be read: {exc.strerror or exc}") from None
+    try:
+        if len(raw) > _MAX_MAP_BYTES or b"\0" in raw:
+            raise UnicodeDecodeError("utf-8", raw[:1], 0, 1, "binary")
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"muscle map '{path}' is not a text table (TSV/CSV with columns "
+                         "channel and muscle)") from None
+    lines = text.splitlines()
+    delim = "\t" if "\t" in "\n".join(lines[:20]) else ","
+    reader = csv.DictReader(lines, delimiter=delim)
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if not {"channel", "muscle"} <= set(fields):
+        # the file's own first line is not echoed: it may be anything (/etc/passwd)
+        raise InputError(f"muscle map '{path}' needs a header row with columns 'channel' and "
+                         "'muscle' (tab or comma separated)")
+    out = {}
+    for row in reader:
+        row = {k.strip().lower(): clean_text(v or "").strip() for k, v in row.items()
+               if isinstance(k, str) and isinstance(v, (str, type(None)))}
+        if row.get("channel") and row.get("muscle"):
+            key = row["channel"]
+            out[f"#{key}" if key.isdigit() else key] = row["muscle"]
     return out
 
 
@@ -235,6 +260,28 @@ def label_channels(channel_names, spec=None) -> dict[str, str | None]:
         raise ParameterError(f"muscle map names channel(s) {unknown} that the recording does "
                              f"not have; channels: {list(channel_names)}")
     return out
+
+
+def check_muscle_map(spec, channel_names) -> dict[str, str | None]:
+    """Return :func:`label_channels` of *spec* after checking it against the channels.
+
+    Run before detection, so a wrong map fails at once: channel names the recording
+    lacks, and channel numbers beyond its EMG channels (``99=TA_R`` on 6 channels).
+
+    Raises
+    ------
+    ParameterError, InputError
+        One line naming what is wrong (never the content of a file that is no map).
+    """
+    channel_names = list(channel_names)
+    mapping = parse_muscle_map(spec)
+    beyond = [k[1:] for k in mapping if k.startswith("#")
+              and not 1 <= int(k[1:]) <= len(channel_names)]
+    if beyond:
+        raise ParameterError(f"muscle map numbers channel(s) {', '.join(beyond)}, but the "
+                             f"recording has {len(channel_names)} EMG channel(s), numbered "
+                             "from 1")
+    return label_channels(channel_names, mapping)
 
 
 # ---------------------------------------------------------------------- root pattern

@@ -138,8 +138,47 @@ class DetectionParams:
         beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
         that overlap a beat are kept.
     layout : tuple of int | None
-        ``(rows, cols)`` of an HD grid (channels in row-major order). ``None`` treats the
-        channels as a linear array.
+        ``(rows, cols)`` of an electrode array, channels in row-major order: an HD grid
+        (``(8, 8)``) or a linear array (``(1, 8)``). Peaks merge into one discharge only
+        on electrodes within ``neighbour_radius`` of each other, and the spread of a
+        discharge over the array is a motor unit's footprint, never a ``widespread``
+        artifact. ``None``: positions unknown (every channel may join every other).
+    muscles : str | dict | sequence | None
+        Which muscle each channel records: ``"auto"`` (the muscles the channel names
+        name, ``"EMG TA_R"``), a map ``"1=TA_R,2=TA_R,3=GAS_R"`` (1-based channel numbers
+        or names; or a TSV path with columns ``channel`` and ``muscle``), or one label per
+        EMG channel. Different muscles never share a discharge (units of neighbouring
+        muscles may fire a few ms apart); the ``widespread`` test counts muscles. ``None``:
+        unknown (as without a layout).
+    neighbour_radius : float
+        On a ``layout``, electrodes this close (in inter-electrode distances: 3 takes in
+        three electrodes on each side along a linear array, and a disc of 7 electrodes
+        across on a grid; a surface footprint spans 1.5-4 electrodes at 5-10 mm) are
+        neighbours whose near-simultaneous peaks are one discharge.
+    propagation_ms : float
+        On a linear array (``layout=(1, n)``, laid along the fibres), neighbouring
+        electrodes' peaks chain up to ``merge_ms`` plus this much per electrode of
+        distance apart: a potential travels along the fibres at 3-5 m/s, 1-3 ms per
+        5-10 mm electrode spacing, and its largest phase can change on the way (on a grid
+        the fibre direction is not known, and a wider window merges overlapping units).
+    join_radius : float
+        On a ``layout``, a weaker peak group up to ``merge_loose_ms`` later joins a larger
+        one only within this many electrodes of its channels (propagation, the other
+        lobe of the same potential); farther away it is another unit's discharge.
+    echo_ms : float
+        On a declared montage, a weaker peak group of the same muscle or array under
+        ``shadow_fraction`` of a larger one within this time of it is the larger one's
+        late phase seen on other electrodes (a surface potential lasts up to 20 ms).
+    crosstalk_ms : float
+        Largest lag of crosstalk: volume conduction carries a potential to a neighbouring
+        muscle's electrodes almost at once.
+    crosstalk_window_ms : float
+        Window around a discharge's peak on which another muscle's weaker peak (under
+        half of it, within ``merge_loose_ms``) is compared with it.
+    crosstalk_corr : float
+        Correlation (at a lag up to ``crosstalk_ms``) at and above which that weaker peak
+        is the discharge's crosstalk, not a discharge of the other muscle (its own unit
+        has its own shape and timing; est.).
     chunk_s : float
         Longest processing block, s; long recordings are processed block by block. Blocks
         are whole 20-s noise segments (10 noise windows), so a block is never shorter than
@@ -369,6 +408,14 @@ class DetectionParams:
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
     layout: Any = None
+    muscles: Any = None
+    neighbour_radius: float = 3.0
+    join_radius: float = 4.0
+    propagation_ms: float = 2.5
+    echo_ms: float = 20.0
+    crosstalk_ms: float = 1.0
+    crosstalk_window_ms: float = 20.0
+    crosstalk_corr: float = 0.7
     chunk_s: float = 60.0
     min_rest_s: float = 120.0
     min_recording_s: float = 1.0
@@ -455,6 +502,9 @@ class DetectionParams:
             value = getattr(self, name)
             if not value > 0:
                 raise ParameterError(f"{name} must be positive, got {value!r}")
+        if not 0 <= self.edge_guard_s <= 60:
+            raise ParameterError(f"edge_guard_s must be between 0 and 60 s, got "
+                                 f"{self.edge_guard_s!r}")
         if self.band_low_hz >= self.band_high_hz:
             raise ParameterError(
                 f"band_low_hz ({self.band_low_hz}) must be below band_high_hz ({self.band_high_hz})")
@@ -469,6 +519,17 @@ class DetectionParams:
             if len(layout) != 2 or min(layout) < 1:
                 raise ParameterError(f"layout must be (rows, cols), got {self.layout!r}")
             object.__setattr__(self, "layout", layout)
+        if isinstance(self.muscles, list):
+            object.__setattr__(self, "muscles", tuple(self.muscles))
+        if self.muscles is not None and not isinstance(self.muscles, (str, dict, tuple)):
+            raise ParameterError(f"muscles must be 'auto', a channel-to-muscle map or one label "
+                                 f"per channel, got {self.muscles!r}")
+        for name in ("neighbour_radius", "join_radius"):
+            if not getattr(self, name) >= 1.0:
+                raise ParameterError(f"{name} must be at least 1 electrode, got {getattr(self, name)!r}")
+        if self.crosstalk_ms < 0 or self.propagation_ms < 0:
+            raise ParameterError(f"crosstalk_ms and propagation_ms must be >= 0, got "
+                                 f"{self.crosstalk_ms!r} and {self.propagation_ms!r}")
         if self.chunk_s < 4 * self.noise_window_s:
             raise ParameterError("chunk_s must be at least 4 noise windows long")
         object.__setattr__(self, "voluntary_labels", tuple(self.voluntary_labels))

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import assemble, ecg, episodes, faults, matching, scan
+from . import assemble, ecg, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -98,10 +98,11 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     sigma, status = faults.channel_status(rec, names, sigma, params, warns)
     matching_on = params.template_matching and fs >= params.shape_min_sfreq_hz
     cache = matching.FilteredCache(len(names), rec.n_samples, sigma) if matching_on else None
+    montage = neighbours.build(names, params)
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                      floor_shape=floor_shape, keep_filtered=cache)
+                      floor_shape=floor_shape, neighbourhood=montage, keep_filtered=cache)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
-                                                                 fs, params)
+                                                                 fs, params, neighbourhood=montage)
     beats = model = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
@@ -115,9 +116,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
             found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                              ecg_model=model, floor_shape=floor_shape, keep_filtered=cache)
+                              ecg_model=model, floor_shape=floor_shape, neighbourhood=montage,
+                              keep_filtered=cache)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
-                found.candidates, len(names), fs, params)
+                found.candidates, len(names), fs, params, neighbourhood=montage)
     faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
 
     duration = rec.n_samples / fs
@@ -139,7 +141,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 rec, picks, prep, sigma, params, geometry, band, found,
                 bad + task + motion + episode_spans, ecg_model=model, cache=cache)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
-                found.candidates, len(names), fs, params)
+                found.candidates, len(names), fs, params, neighbourhood=montage)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,
@@ -155,6 +157,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             events, cands, found, sigma, params, fs)
     all_events, waveforms, waveform_rows = assemble.sorted_with_waveforms(
         events, episode_rows, waveforms, waveform_rows)
+    del events  # only the sorted table is kept (memory grows with the rows)
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,

@@ -1,7 +1,8 @@
 """Preprocessing: power-line detection and removal, and the zero-phase band-pass.
 
-The band-pass (Butterworth, SOS, ``sosfiltfilt``) also removes baseline wander, which
-lies far below the 20 Hz corner. Hum is removed only where the spectrum shows it: by
+The band-pass (Butterworth, SOS, zero-phase as ``sosfiltfilt``; applied per block as one
+FFT convolution with its squared-magnitude response, :mod:`fascidetect.fftfilter`) also
+removes baseline wander, which lies far below the 20 Hz corner. Hum is removed only where the spectrum shows it: by
 default by fitting and subtracting sinusoids at the exact line frequency and its
 prominent harmonics in 1-s windows (as EEGLAB's CleanLine does), because a narrow IIR
 notch rings for a fifth of a second after every large discharge and those echoes cross
@@ -303,6 +304,9 @@ class Preprocessor:
         Hum-fitting window in samples.
     mask_sigma, mask_dilate_s : float
         Discharges are left out of the hum fit (see :func:`remove_line`).
+    kernel : ndarray | None
+        Zero-phase response of ``sos`` for the FFT filter
+        (:mod:`fascidetect.fftfilter`); None: ``sosfiltfilt``.
     """
 
     sos: np.ndarray
@@ -311,20 +315,31 @@ class Preprocessor:
     window: int
     mask_sigma: float = 4.0
     mask_dilate_s: float = 0.008
+    kernel: np.ndarray | None = None
 
     @classmethod
     def build(cls, sfreq: float, params: DetectionParams, line: LineNoise) -> "Preprocessor":
         """Return the preprocessing for a recording with the hum found in ``line``."""
         notch = line.notch_hz if params.line_removal == "notch" else ()
         fitted = line.notch_hz if params.line_removal == "regression" else ()
-        return cls(sos=design_filter(sfreq, params, notch), line_hz=tuple(fitted),
+        from .fftfilter import zero_phase_kernel
+
+        sos = design_filter(sfreq, params, notch)
+        # The kernel must settle within the blocks' margins (half of them, to be safe).
+        kernel = zero_phase_kernel(sos, sfreq, int(0.5 * params.filter_margin_s * sfreq))
+        return cls(sos=sos, line_hz=tuple(fitted),
                    sfreq=float(sfreq), window=max(8, int(round(sfreq))),
                    mask_sigma=params.line_mask_sigma,
-                   mask_dilate_s=params.line_mask_dilate_ms / 1000.0)
+                   mask_dilate_s=params.line_mask_dilate_ms / 1000.0, kernel=kernel)
 
     def apply(self, raw: np.ndarray, lo: int) -> np.ndarray:
         """Return band-passed, hum-free data of samples ``[lo, lo + raw.shape[1])``."""
-        filt = filter_emg(raw, self.sos)
+        if self.kernel is not None:
+            from .fftfilter import fft_filtfilt
+
+            filt = fft_filtfilt(raw, self.kernel, self.sos)
+        else:
+            filt = filter_emg(raw, self.sos)
         remove_line(filt, self.sfreq, self.line_hz, lo, self.window, self.mask_sigma,
                     self.mask_dilate_s)
         return filt

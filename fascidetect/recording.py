@@ -8,6 +8,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
+from ._text import clean_text
 from .errors import InputError, ParameterError
 
 #: Channel types a Recording knows. ``emg`` channels are analysed; the others are kept
@@ -149,7 +150,8 @@ class Recording:
         self.sfreq = float(self.sfreq)
         if not np.isfinite(self.sfreq) or self.sfreq <= 0:
             raise ParameterError(f"sampling rate must be a positive number of Hz, got {self.sfreq!r}")
-        self.ch_names = [str(c) for c in self.ch_names]
+        # Labels end up in tab-separated outputs: no tabs, newlines or other controls.
+        self.ch_names = [clean_text(c) for c in self.ch_names]
         self.ch_types = [str(t) for t in self.ch_types]
         if len(self.ch_types) != len(self.ch_names):
             raise ParameterError(
@@ -170,7 +172,8 @@ class Recording:
             self.data = data
         elif self.raw is None:
             raise ParameterError("a Recording needs either data or a lazy raw object")
-        self.annotations = [Annotation(float(o), float(d), str(s)) for o, d, s in self.annotations]
+        self.annotations = [Annotation(float(o), float(d), clean_text(s))
+                            for o, d, s in self.annotations]
 
     # ------------------------------------------------------------------ shape
     @property

@@ -445,7 +445,15 @@ def write_report(recording_or_path, out_dir, *, result=None, formats=("pdf",), m
     if bad or not formats:
         raise ParameterError(f"unknown report format(s) {bad or formats}; choose from {FORMATS}")
     report = progress or (lambda fraction: None)
+    if muscles is not None and not isinstance(muscles, dict):
+        from .myotomes import parse_muscle_map
+
+        muscles = parse_muscle_map(muscles)  # read once, and a bad map fails before any work
     recording, stem = _load(recording_or_path, read_options)
+    if muscles and recording is not None and result is None:
+        from .myotomes import check_muscle_map
+
+        check_muscle_map(muscles, [recording.ch_names[i] for i in recording.emg_picks])
     if result is None and events is not None:
         if isinstance(events, (str, os.PathLike)) and Path(events).is_dir():
             events = Path(events) / f"{stem}_events.tsv"

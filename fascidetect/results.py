@@ -157,11 +157,13 @@ class DetectionResult:
         """Write the events as a BIDS-style events.tsv and return its path."""
         return write_events_tsv(self.events, path)
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str:
+    def to_json(self, path: str | os.PathLike | None = None, extra: dict | None = None) -> str:
         """Return the summary as strict JSON text (no NaN or Infinity: missing numbers are
-        null), and write it atomically to *path* if given."""
-        text = json.dumps(_json_safe(self.summary()), indent=2, ensure_ascii=False,
-                          allow_nan=False)
+        null), and write it atomically to *path* if given. *extra* keys are added to it
+        (``detect`` adds ``outputs``: the events file it belongs to and its hash)."""
+        doc = self.summary()
+        doc.update(extra or {})
+        text = json.dumps(_json_safe(doc), indent=2, ensure_ascii=False, allow_nan=False)
         if path is not None:
             path = Path(path)
             tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

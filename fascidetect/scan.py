@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import detection, ecg, episodes, noise, preprocessing, rest
+from . import detection, ecg, episodes, neighbours, noise, preprocessing, rest
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 
@@ -128,12 +128,14 @@ def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.
 
 def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
          progress: Callable[[float], None] | None = None, ecg_model=None,
-         floor_shape=None, keep_filtered=None) -> Scan:
+         floor_shape=None, neighbourhood=None, keep_filtered=None) -> Scan:
     """Return the candidate discharges and aggregates found block by block.
 
     With ``ecg_model`` the model's beats are subtracted from the band-passed signal
     before anything else is computed. ``floor_shape`` (from :func:`noise_and_line`) lets
-    the rest windows tell rising electrode noise from muscle activity.
+    the rest windows tell rising electrode noise from muscle activity. ``neighbourhood``
+    (:func:`fascidetect.neighbours.build`) says which channels may share a discharge
+    (default: all).
     ``keep_filtered`` (a :class:`fascidetect.matching.FilteredCache`) is handed each
     block's band-passed samples, so a later pass need not filter them again.
     """
@@ -197,7 +199,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
             band_range[:, m:m + fmx.shape[1]] = fmx - fmn
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
-                                                params, geometry, band, fs, watch)
+                                                params, geometry, band, fs, watch,
+                                                neighbourhood)
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
@@ -230,9 +233,15 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 rest_threshold=np.concatenate(rest_threshold, axis=1))
 
 
-def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch):
+def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch,
+                      neighbourhood=None):
     """Return the block's multichannel candidates (main peak in ``[start, stop)``) and
-    their snippets."""
+    their snippets.
+
+    On a declared montage the candidates also carry ``common_spread`` and
+    ``common_muscles``: the channels (and muscles) with a peak within ``merge_ms`` of the
+    main peak whatever the neighbourhood, which the common-mode artifact tests judge.
+    """
     n_loc = filt.shape[1]
     s_lo = max(0, start - lo - g.search_margin)
     s_hi = min(n_loc, stop - lo + g.search_margin)
@@ -241,10 +250,27 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
         ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
                                                     params.shadow_fraction, s_lo, s_hi,
                                                     segment=g.segment, origin=start - lo)
-        group, order, main = detection.merge_across_channels(ch, idx, amp, g.merge, g.merge_loose)
+        group, order, main = detection.merge_across_channels(
+            ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
+            crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),
+            join_radius=params.join_radius, shadow_samples=int(round(params.echo_ms * fs / 1000.0)),
+            shadow_fraction=params.shadow_fraction, signal=filt,
+            crosstalk_half=int(round(params.crosstalk_window_ms * fs / 2000.0)),
+            crosstalk_corr=params.crosstalk_corr,
+            propagation_samples=params.propagation_ms * fs / 1000.0)
     with watch.stage("features"):
         cands, snips = describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order,
                                            main, local, g, band, fs, params)
+        if neighbourhood is not None and neighbourhood.declared:
+            main_idx = idx[order][main]
+            owned = main[(main_idx + lo >= start) & (main_idx + lo < stop)]
+            common = neighbours.coincident_channels(ch[order], idx[order], owned,
+                                                    filt.shape[0], g.merge) | cands.channels
+            muscles = np.zeros((common.shape[0], neighbourhood.muscle.max() + 1), dtype=bool)
+            rows, chans = np.nonzero(common)
+            muscles[rows, neighbourhood.muscle[chans]] = True
+            cands.features["common_spread"] = common.sum(axis=1)
+            cands.features["common_muscles"] = muscles[:, 1:].sum(axis=1)  # 0: undeclared
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     return cands, snips, (ch, idx, np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny))
 

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from . import episodes, faults, preprocessing, scan
+from . import episodes, faults, neighbours, preprocessing, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -61,7 +61,8 @@ def _prepare(data, sfreq, params, overrides) -> _Prepared:
 
 def _scan(p: _Prepared):
     return scan.scan(p.rec, p.picks, p.prep, p.sigma, p.params, p.geometry,
-                     p.params.band_for(p.rec.sfreq), Stopwatch(), floor_shape=p.floor_shape)
+                     p.params.band_for(p.rec.sfreq), Stopwatch(), floor_shape=p.floor_shape,
+                     neighbourhood=neighbours.build(p.names, p.params))
 
 
 def find_discharges(data, sfreq: float | None = None, *, params: DetectionParams | None = None,
@@ -189,7 +190,8 @@ def find_heart_beats(data, sfreq: float | None = None, *, params: DetectionParam
     """
     p = _prepare(data, sfreq, params, overrides)
     cands = _scan(p).candidates
-    kind = artifact_evidence(cands, len(p.names), p.rec.sfreq, p.params)
+    kind = artifact_evidence(cands, len(p.names), p.rec.sfreq, p.params,
+                             neighbourhood=neighbours.build(p.names, p.params))
     beats = beat_samples(cands.sample, cands.snr, kind == "ecg",
                          int(p.params.ecg_beat_s * p.rec.sfreq))
     return np.sort(beats) / p.rec.sfreq

@@ -323,3 +323,22 @@ def test_detect_writes_a_bids_events_sidecar(tmp_path):
     assert side["onset"]["Units"] == "s" and side["peak_amplitude_uv"]["Units"] == "uV"
     assert set(REASONS) == set(side["reason"]["Levels"])
     assert {"fasciculation", "spasm", "voluntary", "artifact"} == set(side["trial_type"]["Levels"])
+
+
+def _worker_env(task, params, phash):
+    """A task that reports the worker's memory-trim setting instead of detecting."""
+    return {"path": task["path"], "status": "ok",
+            "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+def test_dask_workers_start_without_the_nannys_malloc_trim(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    rows = {}
+    batch._execute_dask([{"path": "x.edf"}], DetectionParams(), "h", 1, None,
+                        rows.__setitem__, func=_worker_env)
+    assert rows[0]["malloc_trim"] is None  # the nanny's 65536 would page-fault every block
+    assert rows[0]["blas"] == "1"          # its one-thread settings still hold
+    assert dict(os.environ) == before      # and this process's environment is as it was

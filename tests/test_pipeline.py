@@ -101,7 +101,10 @@ def test_waveform_sample_is_bounded_and_block_independent():
         assert res.waveforms_of(res.waveform_rows).shape == res.waveforms.shape
         assert held.size == res.waveforms.shape[0]
     np.testing.assert_array_equal(whole.waveform_rows, chunked.waveform_rows)
-    np.testing.assert_allclose(whole.waveforms, chunked.waveforms, atol=1e-9)
+    # The FFT band-pass runs in float32, whose rounding depends on the block length, and
+    # snippets are held as float16 in noise units: a value may land one float16 step
+    # (at most 2**-10 of it) apart.
+    np.testing.assert_allclose(whole.waveforms, chunked.waveforms, rtol=2.0 ** -10, atol=1e-12)
 
 
 def test_spasm_episode_found_and_discharges_inside_not_counted():
@@ -399,8 +402,9 @@ def test_chunked_equals_whole_file_with_a_short_last_block():
     assert len(a) == len(b) > 0
     for col in ("trial_type", "reason", "channel", "n_turns", "n_phases", "unit"):
         assert list(a[col]) == list(b[col]), col
+    # To float32 precision: the FFT band-pass rounds differently with the block length.
     for col in ("peak_time", "snr", "duration_ms", "onset", "peak_amplitude_uv"):
-        np.testing.assert_allclose(a[col], b[col], rtol=1e-9, equal_nan=True, err_msg=col)
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-5, equal_nan=True, err_msg=col)
 
 
 def test_episode_ends_do_not_reach_for_twitches_beside_them():

@@ -75,6 +75,10 @@ def read(path: str | os.PathLike, *, format: str | None = None, sfreq: float | N
 
             raise ParameterError(f"'{path}': sampling rate must be a positive number of Hz, "
                                  f"got {sfreq!r}")
+    if path.exists() and not path.is_dir() and not path.is_file():
+        # a FIFO or device: opening it to sniff the format could wait forever
+        raise UnknownFormatError(f"'{path}' is not a regular file (a pipe, socket or device); "
+                                 "copy the recording to a file first")
     fmt = (format or "").lower() or detect_format(path)
     if fmt not in FORMATS:
         raise UnknownFormatError(f"'{path}': unknown format {format!r}; use one of {', '.join(FORMATS)}")

@@ -37,6 +37,7 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     header = None
     notes = []
     if fmt == "npy":
+        _check_npy_size(path)
         try:
             data = np.load(path, allow_pickle=False)
         except ValueError as exc:
@@ -76,6 +77,38 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
                      warnings=notes + ([warning] if warning else []))
 
 
+def _check_npy_size(path) -> None:
+    """Refuse a .npy whose header announces more data than the file holds, before NumPy
+    allocates it (a damaged shape field asked for terabytes)."""
+    import os
+
+    fmt = np.lib.format
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            # the header's own length: numpy would allocate it whole before reading
+            width = 2 if version == (1, 0) else 4
+            header_len = int.from_bytes(fh.read(width), "little")
+            if header_len > min(size, 1 << 20):
+                raise ValueError(f"header length {header_len} bytes in a {size}-byte file")
+            fh.seek(-width, 1)
+            read_header = (fmt.read_array_header_1_0 if version == (1, 0)
+                           else fmt.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many types
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CorruptFileError(f"'{path}': not a readable .npy array: {reason}") from None
+    if any(n < 0 for n in shape):
+        raise CorruptFileError(f"'{path}': the .npy header states a shape of {shape}")
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    held = size - offset
+    if needed > held:
+        raise CorruptFileError(f"'{path}': the .npy header announces {needed} bytes of data "
+                               f"(shape {shape}), the file holds {held}: truncated or damaged")
+
+
 def _read_text(path, delimiter):
     """Return (samples x columns array, header names or None)."""
     with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
@@ -88,13 +121,19 @@ def _read_text(path, delimiter):
             except csv.Error:
                 delimiter = ","
         cells = [c.strip() for c in first.strip().split(delimiter)]
+        # Spreadsheets often end every row with the separator: an empty last column.
+        usecols = None
+        if delimiter.strip() and len(cells) > 1 and cells[-1] == "":
+            cells = cells[:-1]
+            usecols = range(len(cells))
         header = None
         # A header has a name that is not a number; "NA"/"nan" are missing numbers.
         if any(not _is_number(c) and c.lower() not in _MISSING for c in cells if c):
             header = cells
             first = ""
         try:
-            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2)
+            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2,
+                              usecols=usecols)
         except ValueError as exc:
             raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
     if first:

@@ -252,9 +252,19 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
     n_samples = int(head.n_records * head.n_samps[data_idx[keep[0]]])
     if preload is None:
         preload = n_keep_emg * n_samples * 8 < LAZY_BYTES
+    picked = include if len(include) < len(labels) else None
     try:
-        raw = reader(path, include=include if len(include) < len(labels) else None,
-                     infer_types=False, preload=False, verbose="error")
+        try:
+            raw = reader(path, include=picked, infer_types=False, preload=False, verbose="error")
+        except Exception as exc:  # noqa: BLE001 - MNE raises a bare Exception for this
+            if "encoding=" not in str(exc):
+                raise
+            # EDF+ asks for UTF-8 annotations; older writers use Latin-1. Every byte is a
+            # Latin-1 character, so the file reads, with the odd letter perhaps wrong.
+            raw = reader(path, include=picked, infer_types=False, preload=False,
+                         verbose="error", encoding="latin1")
+            warnings.append("EDF+ annotations are not valid UTF-8: read as Latin-1 (check "
+                            "accented letters in their descriptions)")
     except Exception as exc:  # noqa: BLE001 - MNE raises many types on damaged files
         raise CorruptFileError(f"'{path}': MNE cannot read it: {exc}") from None
     # MNE keeps header order but renames repeated labels: align types by position.

@@ -26,8 +26,8 @@ _RAIL_UV = 187_000.0
 
 
 def looks_like_openbci(first_line: str) -> bool:
-    """True when a text file starts like an OpenBCI GUI recording."""
-    return first_line.startswith("%OpenBCI")
+    """True when a text file starts like an OpenBCI GUI recording (a UTF-8 BOM allowed)."""
+    return first_line.lstrip("\ufeff").removeprefix("\xef\xbb\xbf").startswith("%OpenBCI")
 
 
 def read_openbci(path) -> Recording:
@@ -39,23 +39,28 @@ def read_openbci(path) -> Recording:
     """
     with open(path, "r", encoding="latin-1") as fh:
         text = fh.read()
+    text = text.removeprefix("\xef\xbb\xbf")  # a UTF-8 byte-order mark, read as Latin-1
     lines = text.splitlines()
     header = [ln for ln in lines[:50] if ln.startswith("%")]
     body_start = len(header)
     if body_start >= len(lines):
         raise EmptyRecordingError(f"'{path}': OpenBCI file with a header but no samples")
-    sfreq = _header_number(header, r"Sample Rate\s*=\s*([\d.]+)")
-    n_exg = _header_number(header, r"Number of channels\s*=\s*(\d+)")
+    sfreq = _header_number(header, r"Sample Rate\s*=\s*(\S*)", path, "Sample Rate")
+    n_exg = _header_number(header, r"Number of channels\s*=\s*(\S*)", path, "Number of channels")
+    if n_exg is not None and not (n_exg == int(n_exg) and 1 <= n_exg <= 256):
+        raise CorruptFileError(f"'{path}': OpenBCI header says {n_exg:g} channels")
     board = _header_value(header, r"Board\s*=\s*(.+)")
     first = lines[body_start]
+    # The GUI writes commas; hand-edited or older exports use semicolons or tabs.
+    sep = "," if "," in first else (";" if ";" in first else "\t")
     names = None
     if first.lstrip().lower().startswith("sample index"):
-        names = [c.strip() for c in first.split(",")]
+        names = [c.strip() for c in first.split(sep)]
         body_start += 1
     body = "\n".join(lines[body_start:])
     if not body.strip():
         raise EmptyRecordingError(f"'{path}': OpenBCI file with a header but no samples")
-    n_cols = len(lines[body_start].split(","))
+    n_cols = len(lines[body_start].split(sep))
     if names is not None:
         exg_cols = [i for i, n in enumerate(names) if n.lower().startswith("exg channel")]
         ts_col = names.index("Timestamp") if "Timestamp" in names else None
@@ -66,8 +71,8 @@ def read_openbci(path) -> Recording:
             n_exg = _board_from_rate(sfreq)[0]
         exg_cols = list(range(1, 1 + int(n_exg)))
         # v5 puts the Unix-ms timestamp second to last; v3/v4 end with a clock time only.
-        ts_col = n_cols - 2 if _is_unix_ms(lines[body_start + 1 if len(lines) > body_start + 1
-                                                  else body_start].split(",")[-2]) else None
+        probe = lines[body_start + 1 if len(lines) > body_start + 1 else body_start].split(sep)
+        ts_col = n_cols - 2 if len(probe) >= 2 and _is_unix_ms(probe[-2]) else None
     if sfreq is None:
         sfreq = _board_from_rate(None, len(exg_cols))[1]
     if not exg_cols or max(exg_cols) >= n_cols:
@@ -75,7 +80,7 @@ def read_openbci(path) -> Recording:
                                f"{len(exg_cols)} EXG channels")
     usecols = [0] + exg_cols + ([ts_col] if ts_col is not None else [])
     try:
-        table = np.loadtxt(_io.StringIO(body), delimiter=",", usecols=usecols, ndmin=2,
+        table = np.loadtxt(_io.StringIO(body), delimiter=sep, usecols=usecols, ndmin=2,
                            dtype=float)
     except ValueError as exc:
         raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc}") from None
@@ -171,11 +176,19 @@ def _board_from_rate(sfreq, n_exg=None):
     return 8, 250.0, "OpenBCI"
 
 
-def _header_number(header, pattern):
+def _header_number(header, pattern, path, name):
+    """Return the number a header line states, None without the line; refuse nonsense."""
     for line in header:
         m = re.search(pattern, line)
         if m:
-            return float(m.group(1))
+            try:
+                value = float(m.group(1))
+            except ValueError:
+                value = float("nan")
+            if not (np.isfinite(value) and value > 0):
+                raise CorruptFileError(f"'{path}': OpenBCI header line '%{name} = "
+                                       f"{m.group(1)[:20]}' is not a positive number")
+            return value
     return None
 
 

@@ -22,6 +22,11 @@ class _Montage:
     def n(self):
         return len(self.names)
 
+    @property
+    def linear(self) -> bool:
+        """A linear array (layout ``(1, n)``), laid along the muscle fibres."""
+        return self.grid and self.n > 1 and bool(np.all(self.pos[:, 0] == 0))
+
     def channels_for(self, muscles: Sequence[str]) -> np.ndarray:
         if not muscles:
             return np.arange(self.n)

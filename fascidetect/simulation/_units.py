@@ -47,11 +47,16 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
     # Spread units over the host muscles (each host once before any repeats) so that a
     # root pattern such as L5 shows on several muscles.
     hosts = rng.permutation(montage.channels_for(sp.fasc_muscles))
+    if sp.pair_muscles:
+        # The paired units first, on their muscles' channels.
+        paired = np.concatenate([montage.channels_for((m,))[:1] for m in sp.pair_muscles])
+        hosts = np.concatenate([paired, hosts[~np.isin(hosts, paired)]])
+    leader = None
     refr = sp.refractory_ms / 1000.0
     zones = _beside_zones(beside, ACTIVITY_MARGIN_S, sp.edge_s, duration - sp.edge_s)
     forced = False
     for u in range(n_units):  # a loop over a handful of units
-        if montage.grid:
+        if montage.grid and not (sp.pair_muscles and u < 2):
             rows_, cols_ = montage.pos.max(axis=0) + 1
             centre = (rng.uniform(0, rows_ - 1), rng.uniform(0, cols_ - 1))
         else:
@@ -90,8 +95,24 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
             extra = _drop_close(extra, np.sort(times), refr)
             times = np.concatenate([times, extra])
             kind = np.concatenate([kind, np.full(extra.size, 3)])
+        if sp.pair_muscles and u == 1 and leader is not None and sp.pair_share > 0:
+            # Answer some of the first unit's discharges a few ms before or after.
+            lead = leader[rng.random(leader.size) < sp.pair_share]
+            step = _draw(rng, sp.pair_interval_ms, lead.size) / 1000.0
+            answers = lead + np.where(rng.random(lead.size) < 0.5, -step, step)
+            answers = answers[(answers > sp.edge_s) & (answers < duration - sp.edge_s)]
+            o = np.argsort(times)
+            own, kind = times[o], kind[o]
+            answers = _drop_close(answers, own, refr)
+            times = np.concatenate([own, answers])
+            kind = np.concatenate([kind, np.full(answers.size, 4)])
+            if not sp.fasc_during_activity:
+                ok = ~in_spans(times, exclude, margin=ACTIVITY_MARGIN_S)
+                times, kind = times[ok], kind[ok]
         order = np.argsort(times)
         times, kind = times[order], kind[order]
+        if u == 0:
+            leader = times
         if times.size == 0:
             continue
         amps = 1.0 + sp.fasc_jitter * rng.standard_normal(times.size)

@@ -123,6 +123,9 @@ def _hermite_rodriguez(u: np.ndarray, order: int) -> np.ndarray:
 def _make_unit(rng, renderer: _Renderer, montage: _Montage, centre_pos, spread,
                duration_ms: float, p2p_uv: float) -> _Unit:
     """Return a unit whose potential has ``p2p_uv`` on its main channel (internal rate)."""
+    if montage.linear:
+        return _linear_array_unit(rng, renderer, montage, float(centre_pos[1]), spread,
+                                  duration_ms, p2p_uv)
     d = montage.pos - np.asarray(centre_pos, float)[np.newaxis, :]
     if montage.grid:
         # Anisotropic 2-D decay: longer along the fibres (rows); potentials propagate
@@ -159,4 +162,58 @@ def _make_unit(rng, renderer: _Renderer, montage: _Montage, centre_pos, spread,
     ptp = np.ptp(waves, axis=1)
     main = int(np.argmax(weight))
     waves *= (weight / ptp)[:, None] * p2p_uv / weight[main]
+    return renderer.unit(waves, chans, n_half)
+
+
+def _linear_array_unit(rng, renderer: _Renderer, montage: _Montage, iz: float, spread: float,
+                       duration_ms: float, p2p_uv: float) -> _Unit:
+    """Return a unit seen by a linear array of bipolar electrodes along its fibres.
+
+    The potential starts at the innervation zone ``iz`` (electrode units) and propagates
+    both ways at 3-5 m/s (inter-electrode distance 5-10 mm), so it reaches farther
+    electrodes later, broader (conduction velocity dispersion), and with opposite
+    polarity on the two sides of the zone (bipolar pairs see the two directions of
+    travel with opposite sign), faint on the zone itself. Its amplitude decays over
+    ``spread`` electrodes (fibre depth and territory). Where the fibres end (2-5
+    electrodes from the zone, each side) the propagating potential vanishes, and a
+    non-propagating end-of-fibre lobe, seen at once on every electrode beyond, appears
+    when the potential arrives there (Merletti & Farina, Surface Electromyography).
+    """
+    x = montage.pos[:, 1]
+    d = x - iz
+    ied_mm, cv_m_s = rng.uniform(5.0, 10.0), rng.uniform(3.0, 5.0)
+    ms_per_electrode = ied_mm / cv_m_s
+    ends = (iz - rng.uniform(2.0, 5.0), iz + rng.uniform(2.0, 5.0))
+    beyond = np.where(d < 0, ends[0] - x, x - ends[1])          # > 0 past the fibre end
+    weight = np.exp(-np.abs(d) / spread) * (0.3 + 0.7 * np.minimum(1.0, np.abs(d) / 0.7))
+    weight *= np.where(beyond > 0, np.exp(-beyond / 0.5), 1.0)
+    reach = np.where(d < 0, iz - ends[0], ends[1] - iz)          # zone to that fibre end
+    end_delay = reach * ms_per_electrode
+    end_weight = rng.uniform(0.15, 0.35) * np.exp(-reach / spread) \
+        * np.where(beyond > 0, np.exp(-beyond / 3.0), 0.0)
+    delay = np.minimum(np.abs(d), reach) * ms_per_electrode
+    chans = np.flatnonzero(np.maximum(weight, end_weight) >= 0.01 * weight.max())
+    width_ms = duration_ms / 4.6
+    mix = np.array([rng.uniform(0.4, 1.0), rng.uniform(0.0, 0.8), rng.uniform(0.0, 0.3)])
+    mix *= rng.choice([-1.0, 1.0], 3)
+    asym = rng.uniform(-0.2, 0.2)
+    half_ms = 3.2 * width_ms * 1.6 * 1.5 + float(delay[chans].max()) \
+        + float(end_delay[chans].max()) + 1.0
+    n_half = int(math.ceil(half_ms * renderer.fs_hi / 1000.0))
+    t_ms = np.arange(-n_half, n_half + 1) * 1000.0 / renderer.fs_hi
+    waves = np.zeros((chans.size, t_ms.size))
+    for i, c in enumerate(chans):  # a loop over a unit's few electrodes
+        w_c = width_ms * (1.0 + 0.08 * np.abs(d[c]))  # dispersion along the path
+        u = (t_ms - delay[c]) / w_c
+        u = np.where(u < 0, u * (1 - asym), u * (1 + asym))
+        m = mix + rng.normal(0.0, 0.05 * np.abs(d[c]), 3)
+        prop = sum(m[o] * _hermite_rodriguez(u, o + 1) for o in range(3))
+        sign = -1.0 if d[c] < 0 else 1.0
+        waves[i] = sign * weight[c] * prop
+        if end_weight[c] > 0:
+            # The end-of-fibre lobe: monophasic-ish, short, opposite to the arriving phase.
+            v = (t_ms - end_delay[c]) / (0.7 * width_ms)
+            waves[i] -= sign * end_weight[c] * np.exp(-v ** 2)
+    main = int(np.argmax(np.ptp(waves, axis=1)))
+    waves *= p2p_uv / np.ptp(waves[main])
     return renderer.unit(waves, chans, n_half)

@@ -64,6 +64,14 @@ class ScenarioParams:
         Interval of doublets (32-35 ms in Kleine et al. 2012; 30-35 here).
     refractory_ms : float
         No two discharges of one unit closer than this, except doublets.
+    pair_muscles : tuple of str
+        Two muscle tokens (``("TA", "VL")``): the first two units sit on these channels
+        and the second also fires ``pair_interval_ms`` before or after ``pair_share`` of
+        the first's discharges (units of different muscles firing close together).
+    pair_share : float
+        Share of the first unit's discharges the second unit answers (0-1).
+    pair_interval_ms : range
+        Interval between the paired discharges of the two muscles (4-15 ms).
     fasc_during_activity : bool
         If False, no fasciculation is placed within 0.3 s of a spasm, voluntary or motion
         episode, where no detector can see one and truth would be unmeasurable (tonic
@@ -184,6 +192,9 @@ class ScenarioParams:
     doublet_prob: float = 0.04
     doublet_interval_ms: Range = (30.0, 35.0)
     refractory_ms: float = 20.0
+    pair_muscles: tuple = ()
+    pair_share: float = 0.0
+    pair_interval_ms: Range = (4.0, 15.0)
     fasc_during_activity: bool = False
     fasc_beside_activity_share: float = 0.0
     burst_prob: float = 0.0
@@ -257,7 +268,9 @@ class ScenarioParams:
             raise ParameterError(f"fasc_duration_ms must lie in 1-60 ms, got {self.fasc_duration_ms!r}")
         if not 0 <= self.pink_fraction <= 1:
             raise ParameterError(f"pink_fraction must lie in [0, 1], got {self.pink_fraction}")
-        for name in ("doublet_prob", "burst_prob", "fasc_beside_activity_share"):
+        if self.pair_muscles and len(self.pair_muscles) != 2:
+            raise ParameterError(f"pair_muscles names two muscles, got {self.pair_muscles!r}")
+        for name in ("doublet_prob", "burst_prob", "fasc_beside_activity_share", "pair_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ParameterError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.burst_prob > 0:
@@ -382,6 +395,21 @@ SCENARIOS: dict[str, ScenarioParams] = {
         sfreq=125.0, n_channels=16, noise_uv=(4.0, 10.0), pink_fraction=0.6, baseline_uv=150.0,
         dc_offset_uv=20000.0, line_uv=(20.0, 100.0), n_fasc_units=(3, 6),
         fasc_amplitude_uv=(60.0, 300.0)),
+    # Issue 12: discharges close together in time or space.
+    "neighbour_muscles": ScenarioParams(
+        name="neighbour_muscles",
+        description="8 separate muscles; a TA unit (channel 1) and a VL unit (channel 8) "
+                    "fire 4-15 ms apart for half of the TA unit's discharges, beside 1-2 "
+                    "other units; crosstalk to adjacent muscles",
+        n_fasc_units=(3, 4), pair_muscles=("TA", "VL"), pair_share=0.5,
+        pair_interval_ms=(4.0, 15.0), fasc_rate_per_min=(20.0, 60.0)),
+    "linear_array": ScenarioParams(
+        name="linear_array",
+        description="linear array of 8 bipolar electrodes along the fibres (layout 1x8): "
+                    "footprints over 1.5-4 electrodes, propagation both ways from the "
+                    "innervation zone at 3-5 m/s, end-of-fibre lobes, mild hum and drift",
+        layout=(1, 8), n_fasc_units=(3, 5), fasc_spread=(1.5, 4.0),
+        line_uv=(2.0, 6.0), baseline_uv=40.0),
 }
 
 

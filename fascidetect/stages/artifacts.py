@@ -16,7 +16,8 @@ from . import Context, decide
 
 
 def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
-                      params: DetectionParams, channel_rhythm: bool = True) -> np.ndarray:
+                      params: DetectionParams, channel_rhythm: bool = True,
+                      neighbourhood=None) -> np.ndarray:
     """Return the artifact kind of each candidate ('' when it is not an artifact).
 
     ECG: quasi-periodic beats at heart-rate intervals of events common to most channels
@@ -25,10 +26,16 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     ``max_fasciculation_p2p_uv``; saturation: flat tops; widespread: evenly large on most
     of 4-16 separate muscles. ``channel_rhythm=False`` leaves out the long heart
     rhythms of single channels (:func:`channel_heart_rhythm`).
+
+    On a declared montage (``neighbourhood``; :mod:`fascidetect.neighbours`) "common"
+    counts every channel with a peak at the same instant (``common_spread``), since a
+    discharge no longer spans muscles, and the ``widespread`` test applies only to
+    declared separate muscles (4 up to ``max_separate_muscles`` of them, counted with
+    ``common_muscles``): the spread over an array's electrodes is a unit's footprint.
     """
     times = cands.times(sfreq)
     snr = cands.snr
-    spread = cands.spread
+    spread = cands.features.get("common_spread", cands.spread)
     f = cands.features
     n = times.size
     kind = np.full(n, "", dtype="U16")
@@ -77,11 +84,23 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     kind[free & (f["p2p"] > limit_uv * 1e-6)] = "large"
     kind[free & (f["flat_top"] >= params.saturation_flat_samples) & big] = "saturation"
     # Only for a few separate muscles: on a dense grid one unit's footprint is wide.
-    if params.layout is None and 4 <= n_channels <= params.max_separate_muscles:
-        widespread = (spread >= max(3, int(np.ceil(params.widespread_fraction * n_channels)))) \
-            & even
+    units, n_units = _separate_muscles(cands, n_channels, params, neighbourhood)
+    if 4 <= n_units <= params.max_separate_muscles:
+        widespread = (units >= max(3, int(np.ceil(params.widespread_fraction * n_units)))) & even
         kind[widespread & (kind == "")] = "widespread"
     return kind
+
+
+def _separate_muscles(cands: Candidates, n_channels: int, params: DetectionParams,
+                      neighbourhood) -> tuple[np.ndarray, int]:
+    """Return, per candidate, how many separate muscles it is seen on at once, and how
+    many the montage has (0: no separate muscles, the ``widespread`` test is off)."""
+    if neighbourhood is None or not neighbourhood.declared:
+        # Undeclared: without a layout the channels are taken as separate muscles.
+        return cands.spread, (n_channels if params.layout is None else 0)
+    if neighbourhood.n_muscles == 0:  # an array, no muscles named
+        return cands.spread, 0
+    return cands.features.get("common_muscles", cands.spread), neighbourhood.n_muscles
 
 
 def channel_heart_rhythm(times: np.ndarray, channel: np.ndarray, params: DetectionParams,

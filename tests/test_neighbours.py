@@ -1,0 +1,159 @@
+"""Spatial neighbourhoods (issue 12): which channels may share one discharge."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import fascidetect
+from fascidetect import detection, neighbours
+from fascidetect.errors import ParameterError
+from fascidetect.params import DetectionParams
+
+FS = 2048.0
+LEG = ["EMG TA_R", "EMG EHL_R", "EMG PL_R", "EMG GAS_R", "EMG SOL_R", "EMG GMED_R", "EMG BF_R",
+       "EMG VL_R"]
+
+
+def _potential(n_half: int, width_ms: float, order: int) -> np.ndarray:
+    """A Hermite-Rodriguez potential (order 1 biphasic, 2 triphasic), peak 1."""
+    u = np.arange(-n_half, n_half + 1) / (width_ms * FS / 1000.0)
+    f = (2 * u if order == 1 else 4 * u ** 2 - 2) * np.exp(-u ** 2)
+    return f / np.abs(f).max()
+
+
+def _add(x, ch, t_s, wave, amp):
+    i = int(round(t_s * FS)) - wave.size // 2
+    x[ch, i:i + wave.size] += amp * wave
+
+
+def _irregular_times(rng, n, start=1.0, lo=0.55, hi=1.9):
+    # Irregular intervals (no heart-rate regularity, no firing train).
+    return start + np.cumsum(rng.uniform(lo, hi, n))
+
+
+def _fasciculations(res):
+    return res.events[res.events["trial_type"] == "fasciculation"]
+
+
+def test_undeclared_neighbourhood_merges_as_before():
+    rng = np.random.default_rng(3)
+    ch = rng.integers(0, 8, 400)
+    idx = np.sort(rng.integers(0, 20000, 400))
+    amp = rng.normal(0, 1, 400)
+    before = detection.merge_across_channels(ch, idx, amp, 8, 30)
+    after = detection.merge_across_channels(ch, idx, amp, 8, 30,
+                                            neighbourhood=neighbours.undeclared(8))
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_different_muscles_never_merge_a_weaker_later_peak():
+    # A large peak on channel 1 and one under half its size on channel 8, 6 ms later.
+    ch, idx, amp = np.array([0, 7]), np.array([1000, 1012]), np.array([10.0, 4.0])
+    one = detection.merge_across_channels(ch, idx, amp, 8, 30)
+    assert one[2].size == 1  # undeclared: the weaker joins as "the same potential elsewhere"
+    nb = neighbours.build(LEG, DetectionParams(muscles="auto"))
+    assert nb.n_muscles == 8
+    two = detection.merge_across_channels(ch, idx, amp, 8, 30, neighbourhood=nb)
+    assert two[2].size == 2
+
+
+def test_layout_must_fit_the_channels():
+    with pytest.raises(ParameterError, match="8 EMG channels"):
+        neighbours.build(LEG, DetectionParams(layout=(2, 8)))
+
+
+def test_neighbouring_muscle_discharges_4_to_15_ms_apart_are_both_found():
+    rng = np.random.default_rng(0)
+    n = int(30 * FS)
+    x = 3e-6 * rng.standard_normal((8, n))
+    a_wave, b_wave = _potential(40, 2.0, 1), _potential(50, 2.5, 2)
+    times = _irregular_times(rng, 20)
+    gaps = np.linspace(4.0, 15.0, times.size) / 1000.0
+    for t, gap in zip(times, gaps):
+        _add(x, 0, t, a_wave, 120e-6)        # TA, with crosstalk on EHL
+        _add(x, 1, t, a_wave, 20e-6)
+        _add(x, 7, t + gap, b_wave, 45e-6)   # VL, a different unit under half TA's size
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        merged = _fasciculations(fascidetect.detect(x, sfreq=FS, ch_names=LEG))
+        res = fascidetect.detect(x, sfreq=FS, ch_names=LEG, muscles="auto")
+    fasc = _fasciculations(res)
+    assert merged.size < 2 * times.size  # undeclared: some VL discharges joined TA's
+    assert fasc.size == 2 * times.size
+    ta = np.sort(fasc["peak_time"][fasc["channel"] == "EMG TA_R"])
+    vl = np.sort(fasc["peak_time"][fasc["channel"] == "EMG VL_R"])
+    assert ta.size == vl.size == times.size
+    np.testing.assert_allclose(vl - ta, gaps, atol=0.004)
+
+
+def test_linear_array_discharge_with_a_late_lobe_far_away_counts_once():
+    rng = np.random.default_rng(1)
+    n = int(30 * FS)
+    x = 3e-6 * rng.standard_normal((8, n))
+    wave, lobe = _potential(40, 2.0, 1), _potential(20, 1.0, 2)
+    times = _irregular_times(rng, 20)
+    names = [f"EMG E{i + 1}" for i in range(8)]
+    for t in times:
+        # Spread over electrodes 3-5, propagating 1.5 ms per electrode, and the other
+        # lobe 6 ms later on electrode 8.
+        for ch, amp, delay in ((2, 60e-6, 0.0), (3, 100e-6, 1.5e-3), (4, 60e-6, 3.0e-3)):
+            _add(x, ch, t + delay, wave, amp)
+        _add(x, 7, t + 7.5e-3, lobe, 45e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fascidetect.detect(x, sfreq=FS, ch_names=names, layout=(1, 8))
+    fasc = _fasciculations(res)
+    assert fasc.size == times.size
+    assert not (res.events["trial_type"] == "artifact").any()
+    np.testing.assert_allclose(np.sort(fasc["peak_time"]), times + 1.5e-3, atol=0.004)
+    assert all("EMG E4" in c and "EMG E8" in c for c in fasc["channels"])
+
+
+def test_muscle_map_groups_channels_and_leaves_unknown_ones_apart():
+    names = ["EMG 1", "EMG 2", "EMG 3", "EMG 4"]
+    nb = neighbours.build(names, DetectionParams(muscles="1=TA_R;2=TA_R;3=GAS_R"))
+    assert nb.n_muscles == 2
+    assert nb.adjacent[0, 1] and not nb.adjacent[0, 2] and not nb.adjacent[2, 3]
+
+
+def test_simulated_linear_array_propagates_from_the_innervation_zone():
+    from fascidetect.simulation import simulate
+
+    clean = dict(noise_uv=0.0, baseline_uv=0.0, line_uv=0.0, n_fasc_units=1, doublet_prob=0.0)
+    rec, truth = simulate(duration_s=6, scenario="linear_array", seed=4, **clean)
+    fasc = truth[truth["trial_type"] == "fasciculation"]
+    t = fasc["peak_time"][0]
+    x = rec.get_data(rec.emg_picks)[:, int((t - 0.03) * rec.sfreq):int((t + 0.03) * rec.sfreq)]
+    seen = np.ptp(x, axis=1) > 0.2 * np.ptp(x, axis=1).max()
+    assert 2 <= seen.sum() <= 8  # a footprint over several electrodes
+    # Farther electrodes peak later (propagation), so peak times differ across the array.
+    peak = np.argmax(np.abs(x), axis=1)[seen]
+    assert np.ptp(peak) / rec.sfreq > 0.001
+
+
+def test_simulated_neighbouring_muscles_fire_4_to_15_ms_apart():
+    from fascidetect.simulation import simulate
+
+    _, truth = simulate(duration_s=60, scenario="neighbour_muscles", seed=2)
+    fasc = truth[truth["trial_type"] == "fasciculation"]
+    ta = np.sort(fasc["peak_time"][fasc["channel"] == "EMG TA_R"])
+    vl = np.sort(fasc["peak_time"][fasc["channel"] == "EMG VL_R"])
+    assert ta.size and vl.size
+    gap = np.abs(vl[:, None] - ta[None, :]).min(axis=1)
+    close = gap[gap < 0.02]
+    assert close.size >= 3 and close.min() >= 0.0035 and close.max() <= 0.0155
+
+
+def test_declared_montage_gives_the_same_events_block_by_block():
+    from fascidetect.simulation import simulate
+
+    rec, _ = simulate(duration_s=45, scenario="linear_array", seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = fascidetect.detect(rec, layout=(1, 8)).events
+        blocks = fascidetect.detect(rec, layout=(1, 8), chunk_s=20).events
+    assert whole.size > 10
+    for name in ("peak_time", "trial_type", "channels", "reason"):
+        np.testing.assert_array_equal(whole[name], blocks[name])

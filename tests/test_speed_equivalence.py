@@ -1,0 +1,151 @@
+"""The faster forms of issue 14 compute what the plain forms did (values, bytes, threads,
+imports); the golden tests check the same on whole recordings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fascidetect import events as events_module
+from fascidetect import features
+from fascidetect._threads import one_blas_thread
+from fascidetect.events import EVENT_COLUMNS, empty_events, write_events_tsv
+
+
+def _lf_ratio_full_fft(raw, sfreq, band_low_hz):
+    """The former lf_ratio: a full FFT of the detrended, Hann-windowed snippets."""
+    w = raw.shape[1]
+    t = np.arange(w) - (w - 1) / 2
+    x = raw - raw.mean(axis=1, keepdims=True)
+    q = max(1, w // 4)
+    step = x[:, -q:].mean(axis=1) - x[:, :q].mean(axis=1)
+    detr = x - (step / (w - q))[:, None] * t[None, :]
+    spec = np.abs(np.fft.rfft(detr * np.hanning(w)[None, :], axis=1)) ** 2
+    freqs = np.fft.rfftfreq(w, 1.0 / sfreq)
+    low = spec[:, (freqs > 0) & (freqs < band_low_hz)].sum(axis=1)
+    high = spec[:, freqs >= band_low_hz].sum(axis=1)
+    return low / np.maximum(high, np.finfo(float).tiny)
+
+
+@pytest.mark.parametrize("w,sfreq", [(401, 2000.0), (400, 2000.0), (51, 250.0), (411, 2048.0)])
+def test_artifact_lf_ratio_matches_full_fft(w, sfreq):
+    rng = np.random.default_rng(w)
+    # Random walks on a DC offset: low-frequency dominated, the hard case for Parseval.
+    raw = 1e-3 + 1e-6 * rng.standard_normal((300, w)).cumsum(axis=1)
+    raw[:100] = 1e-5 * rng.standard_normal((100, w))  # white: high-frequency dominated
+    before = raw.copy()
+    got = features.artifact_features(raw, sfreq, 20.0)["lf_ratio"]
+    np.testing.assert_allclose(got, _lf_ratio_full_fft(raw, sfreq, 20.0), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(raw, before)  # the input is not detrended in place
+
+
+def test_sample_major_snippets_equal_event_major():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3, 500))
+    centres = np.array([0, 7, 250, 499])
+    by_sample = features.cut_snippets_by_sample(data, centres, 10)
+    assert by_sample.shape == (3, 21, 4)
+    np.testing.assert_array_equal(np.moveaxis(by_sample, 2, 0),
+                                  features.cut_snippets(data, centres, 10))
+
+
+def _row_by_row_tsv(events, path):
+    """The former writer: every value through _format_value, row by row."""
+    kinds = [dt[0] for _, dt, _ in EVENT_COLUMNS]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write("\t".join(name for name, _, _ in EVENT_COLUMNS) + "\n")
+        for row in events:
+            fh.write("\t".join(events_module._format_value(row[i], k)
+                               for i, k in enumerate(kinds)) + "\n")
+
+
+def test_column_writer_is_byte_identical_to_row_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(events_module, "_CHUNK_ROWS", 7)  # several chunks and a partial one
+    rng = np.random.default_rng(3)
+    n = 40
+    ev = empty_events(n)
+    # Exact ties at the 7th decimal (k/2048 s, k/128), tiny, negative, large and NaN values.
+    ev["onset"] = np.arange(n) * 16 / 2048.0
+    ev["peak_time"] = np.arange(n) / 128.0 + 1e-7 * (np.arange(n) % 3 - 1)
+    ev["duration"][::3] = np.nan
+    ev["peak_amplitude_uv"] = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 5, n)
+    ev["snr"][1::2] = -0.0
+    ev["n_phases"] = rng.integers(-1, 5, n)
+    ev["trial_type"] = rng.choice(["fasciculation", "artifact", ""], n)
+    ev["channel"] = rng.choice(["EMG TA", "EMG\tR1\nC1", ""], n).astype(object)  # control chars too
+    ev["channels"] = [",".join(["EMG TA"] * int(k)) for k in rng.integers(0, 3, n)]
+    _row_by_row_tsv(ev, tmp_path / "rows.tsv")
+    write_events_tsv(ev, tmp_path / "columns.tsv")
+    assert (tmp_path / "columns.tsv").read_bytes() == (tmp_path / "rows.tsv").read_bytes()
+    write_events_tsv(ev[:0], tmp_path / "empty.tsv")
+    assert (tmp_path / "empty.tsv").read_text().count("\n") == 1  # the header alone
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_one_blas_thread_limits_and_restores(monkeypatch):
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    before = _blas_threads()
+    env_before = dict(os.environ)
+    with one_blas_thread():
+        assert set(_blas_threads()) <= {1}
+    assert _blas_threads() == before
+    assert dict(os.environ) == env_before  # the caller's environment is left alone
+
+
+def test_help_and_import_leave_scipy_mne_matplotlib_unimported():
+    code = ("import sys, fascidetect, fascidetect.cli\n"
+            "try:\n    fascidetect.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('scipy.signal', 'scipy.stats', 'matplotlib', 'mne')\n"
+            "print('heavy:' + ','.join(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip().splitlines()[-1] == "heavy:", out.stdout
+
+
+def test_fft_filter_matches_sosfiltfilt_away_from_the_ends():
+    from scipy.signal import sosfiltfilt
+
+    from fascidetect.fftfilter import fft_filtfilt, zero_phase_kernel
+    from fascidetect.params import DetectionParams
+    from fascidetect.preprocessing import design_filter
+
+    fs = 2000.0
+    sos = design_filter(fs, DetectionParams())
+    kernel = zero_phase_kernel(sos, fs, 1000)
+    assert kernel is not None and kernel.size % 2 == 1 and kernel.size <= 2001
+    rng = np.random.default_rng(5)
+    # Noise on a 150-uV wander and a 20-mV offset, with a large spike.
+    x = 1e-5 * rng.standard_normal((3, 30000)) + 1.5e-4 * np.sin(np.arange(30000) / 3000.0)
+    x += 0.02
+    x[:, 15000] += 5e-4
+    want = sosfiltfilt(sos, x, axis=-1)
+    got = fft_filtfilt(x, kernel, sos)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    assert np.abs(got - want).max() / want.std() < 1e-5  # the ends included
+
+
+def test_a_narrow_notch_stays_with_sosfiltfilt():
+    from fascidetect.fftfilter import zero_phase_kernel
+    from fascidetect.params import DetectionParams
+    from fascidetect.preprocessing import Preprocessor, design_filter
+
+    fs = 2000.0
+    sos = design_filter(fs, DetectionParams(notch_q=300.0), notch_hz=(50.0,))
+    assert zero_phase_kernel(sos, fs, 1000) is None  # rings for seconds: no FFT kernel
+    from fascidetect.preprocessing import LineNoise  # noqa: F401  (the build's input type)
+
+    prep = Preprocessor(sos=sos, line_hz=(), sfreq=fs, window=2000)
+    x = np.random.default_rng(0).standard_normal((2, 8000))
+    from scipy.signal import sosfiltfilt
+
+    np.testing.assert_array_equal(prep.apply(x, 0), sosfiltfilt(sos, x, axis=-1))
