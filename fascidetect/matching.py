@@ -563,7 +563,8 @@ def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.
 
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
-                           skip_spans, ecg_model=None, cache: FilteredCache | None = None):
+                           skip_spans, ecg_model=None, cache: FilteredCache | None = None,
+                           montage=None):
     """Return the scan with the discharges found by template matching (and, on an HD
     grid, by neighbourhood detection) added.
 
@@ -576,7 +577,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     ``layout`` the residual is then searched for discharges seen together on a 3x3
     neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
-    episode spans) are dropped. New rows carry their ``match_score``; their snippets join
+    episode spans) are dropped. ``montage`` is the neighbourhood of
+    :func:`fascidetect.neighbours.build`. New rows carry their ``match_score``; their snippets join
     the waveform sample while it has room. Returns ``found`` unchanged when nothing is
     to be searched.
     """
@@ -669,6 +671,15 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     if not parts:
         return found
     added = Candidates.concatenate(parts)
+    if "common_spread" in cands.features:
+        # On a declared montage the scan's rows carry the channels and muscles coincident
+        # with them; a new row's are those of its unit's footprint.
+        added.features["common_spread"] = added.spread
+        muscle = montage.muscle if montage is not None else np.zeros(n_ch, int)
+        seen = np.zeros((len(added), int(muscle.max()) + 1), dtype=bool)
+        rows, chans = np.nonzero(added.channels)
+        seen[rows, muscle[chans]] = True
+        added.features["common_muscles"] = seen[:, 1:].sum(axis=1)  # 0: undeclared
     room = max(0, params.max_waveforms - found.snippets.shape[0])
     snippets = np.concatenate(snip_parts, axis=0)[:room]
     added.snip_row = np.where(np.arange(len(added)) < room,

@@ -139,7 +139,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         with watch.stage("template_matching"):
             found = matching.add_matched_discharges(
                 rec, picks, prep, sigma, params, geometry, band, found,
-                bad + task + motion + episode_spans, ecg_model=model, cache=cache)
+                bad + task + motion + episode_spans, ecg_model=model, cache=cache,
+                montage=montage)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
