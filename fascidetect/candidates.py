@@ -84,6 +84,9 @@ class Candidates:
         artifact_evidence`, judged on every candidate before any label is set.
     label, reason : ndarray of str
         Set by the classification stages ('' until a stage decides).
+    match_score : ndarray of float
+        Whitened matched-filter score (noise sigmas) of discharges found by template
+        matching (:mod:`fascidetect.matching`); NaN for those the threshold scan found.
     """
 
     sample: np.ndarray
@@ -97,9 +100,12 @@ class Candidates:
     artifact_kind: np.ndarray = None
     label: np.ndarray = None
     reason: np.ndarray = None
+    match_score: np.ndarray = None
 
     def __post_init__(self):
         n = self.sample.size
+        if self.match_score is None:
+            self.match_score = np.full(n, np.nan)
         if self.artifact_kind is None:
             self.artifact_kind = np.full(n, "", dtype="U16")
         if self.label is None:
@@ -142,7 +148,8 @@ class Candidates:
                           amplitude=self.amplitude[keep], snr=self.snr[keep],
                           features={k: v[keep] for k, v in self.features.items()},
                           snip_row=self.snip_row[keep], artifact_kind=self.artifact_kind[keep],
-                          label=self.label[keep], reason=self.reason[keep])
+                          label=self.label[keep], reason=self.reason[keep],
+                          match_score=self.match_score[keep])
 
     @classmethod
     def concatenate(cls, parts: list["Candidates"]) -> "Candidates":
@@ -154,7 +161,8 @@ class Candidates:
                    channels=cat("channels"), amplitude=cat("amplitude"), snr=cat("snr"),
                    features={k: np.concatenate([p.features[k] for p in parts])
                              for k in parts[0].features},
-                   snip_row=cat("snip_row"))
+                   snip_row=cat("snip_row"), artifact_kind=cat("artifact_kind"),
+                   label=cat("label"), reason=cat("reason"), match_score=cat("match_score"))
 
 
 def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,
@@ -259,6 +267,7 @@ def to_events(cands: Candidates, names, sfreq: float, half: int,
     ev["isolated"] = isolated[sel]
     ev["artifact_kind"] = np.where(cands.label[sel] == "artifact", cands.reason[sel], "")
     ev["reason"] = cands.reason[sel]
+    ev["match_score"] = cands.match_score[sel]
     if doublet is not None:
         ev["doublet"] = np.where(ev["trial_type"] == "fasciculation", doublet[sel], 0)
         ev["doublet_interval_ms"] = doublet_interval_ms[sel]

@@ -50,6 +50,9 @@ EVENT_COLUMNS = (
                       "doublet_max_ms at most with a like amplitude and polarity (a doublet or "
                       "multiplet of one unit), else 0"),
     ("doublet_interval_ms", "f8", "interval to the previous discharge of the doublet, ms"),
+    ("match_score", "f8", "for discharges found by template matching (under the single-channel "
+                          "threshold or overlapping another): the unit's whitened matched-filter "
+                          "score in noise sigmas; n/a for threshold-detected events"),
 )
 
 EVENT_DTYPE = np.dtype([(name, dt) for name, dt, _ in EVENT_COLUMNS])

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import assemble, ecg, episodes, faults, neighbours, scan
+from . import assemble, ecg, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -96,12 +96,14 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("noise_and_line"):
         line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     sigma, status = faults.channel_status(rec, names, sigma, params, warns)
+    matching_on = params.template_matching and fs >= params.shape_min_sfreq_hz
+    cache = matching.FilteredCache(len(names), rec.n_samples, sigma) if matching_on else None
     montage = neighbours.build(names, params)
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                      floor_shape=floor_shape, neighbourhood=montage)
+                      floor_shape=floor_shape, neighbourhood=montage, keep_filtered=cache)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),
                                                                  fs, params, neighbourhood=montage)
-    beats = None
+    beats = model = None
     if params.ecg_subtraction:
         with watch.stage("ecg_model"):
             model = ecg.model_from_candidates(
@@ -114,7 +116,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             warns.append(f"ECG found ({model.beats.size} beats, about {60 / rr:.0f} per minute): "
                          "an average beat per channel was subtracted before detection")
             found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
-                              ecg_model=model, floor_shape=floor_shape, neighbourhood=montage)
+                              ecg_model=model, floor_shape=floor_shape, neighbourhood=montage,
+                              keep_filtered=cache)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
@@ -130,6 +133,16 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
+    if matching_on:
+        # Further discharges of the units learnt from the confident ones (under the
+        # threshold, or overlapping): they join the table the stages judge.
+        with watch.stage("template_matching"):
+            found = matching.add_matched_discharges(
+                rec, picks, prep, sigma, params, geometry, band, found,
+                bad + task + motion + episode_spans, ecg_model=model, cache=cache,
+                montage=montage)
+            found.candidates.artifact_kind = artifacts.artifact_evidence(
+                found.candidates, len(names), fs, params, neighbourhood=montage)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,

@@ -128,7 +128,7 @@ def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.
 
 def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
          progress: Callable[[float], None] | None = None, ecg_model=None,
-         floor_shape=None, neighbourhood=None) -> Scan:
+         floor_shape=None, neighbourhood=None, keep_filtered=None) -> Scan:
     """Return the candidate discharges and aggregates found block by block.
 
     With ``ecg_model`` the model's beats are subtracted from the band-passed signal
@@ -136,6 +136,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     the rest windows tell rising electrode noise from muscle activity. ``neighbourhood``
     (:func:`fascidetect.neighbours.build`) says which channels may share a discharge
     (default: all).
+    ``keep_filtered`` (a :class:`fascidetect.matching.FilteredCache`) is handed each
+    block's band-passed samples, so a later pass need not filter them again.
     """
     fs = rec.sfreq
     n = rec.n_samples
@@ -176,6 +178,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         if ecg_model is not None:
             with watch.stage("ecg_subtract"):
                 ecg.subtract(filt, lo, ecg_model)
+        if keep_filtered is not None:
+            keep_filtered.keep(start, filt[:, start - lo:stop - lo])
         with watch.stage("envelope"):
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
             j = start // geometry.act_win

@@ -30,6 +30,11 @@ SIMULATED = (
     ("sim_voluntary", "voluntary", 107, 60.0),
 )
 
+#: Cases whose table the template-matching pass changes: their table with the pass
+#: switched off (``template_matching=False``) is kept in ``tests/golden/off/`` and must
+#: stay what the detector gave before the pass existed.
+SWITCH_OFF = ("sim_ecg", "sim_hum_motion")
+
 #: Real recordings in ../shared/data: (name, relative path).
 REAL = (
     ("real_S02_R0", "openbci-mi-emg-ganglion/OpenBCI-RAW-S02_S1R0.txt"),
@@ -62,6 +67,10 @@ def main() -> int:
     for name, rec in golden_cases():
         res = fascidetect.detect(rec)
         res.to_tsv(GOLDEN / f"{name}_events.tsv")
+        if name in SWITCH_OFF:
+            (GOLDEN / "off").mkdir(exist_ok=True)
+            fascidetect.detect(rec, template_matching=False).to_tsv(
+                GOLDEN / "off" / f"{name}_events.tsv")
         kinds = dict(zip(*np.unique(res.events["trial_type"], return_counts=True)))
         print(name, {k: int(v) for k, v in kinds.items()}, file=sys.stderr)
     return 0

@@ -1,0 +1,172 @@
+"""The template-matching pass and HD-grid neighbourhood detection (issue 12, items 3-4):
+known truth, pure noise, and the switch that gives the threshold scan's events alone."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import signal
+
+import fascidetect
+from fascidetect import matching, neighbourhood
+
+FS = 2048.0
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def _band_sigma(x):
+    sos = signal.butter(4, [20, 450], btype="band", fs=FS, output="sos")
+    return float(np.std(signal.sosfiltfilt(sos, x)))
+
+
+def _potential(peak_bp: float):
+    """A biphasic potential (2-ms Gaussian derivative) whose band-passed peak is ``peak_bp``."""
+    t = np.arange(-40, 41) / FS
+    wave = -t / 0.002 * np.exp(-0.5 * (t / 0.002) ** 2)
+    sos = signal.butter(4, [20, 450], btype="band", fs=FS, output="sos")
+    bp = signal.sosfiltfilt(sos, np.pad(wave, 400))[400:-400]
+    return wave * peak_bp / np.abs(bp).max()
+
+
+def _unit_recording(seconds, seed, peak_sigmas, until_s=None):
+    """4 channels of white noise with one unit firing about every 1.2 s (its potential
+    at ``peak_sigmas`` band-passed noise sigmas on channel 1, half that on channel 2)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    x = 5e-6 * rng.standard_normal((4, n))
+    wave = _potential(peak_sigmas * _band_sigma(x[0]))
+    last = until_s if until_s is not None else seconds - 1.0
+    times = np.arange(1.0, last, 1.2) + rng.uniform(-0.3, 0.3, np.arange(1.0, last, 1.2).size)
+    for t in times:
+        i = int(t * FS)
+        x[1, i - 40:i + 41] += wave
+        x[2, i - 40:i + 41] += 0.5 * wave
+    return x, times
+
+
+def _found(events, times, tol=0.01):
+    f = events[events["trial_type"] == "fasciculation"]
+    if f.size == 0:
+        return np.zeros(times.size, bool), f
+    return (np.abs(times[:, None] - f["peak_time"][None, :]) <= tol).any(axis=1), f
+
+
+def test_sub_threshold_discharges_of_a_learnt_unit_are_found_only_by_the_pass():
+    # A unit at 4 sigma: noise pushes some discharges over the 5-sigma threshold (they
+    # teach the template) and leaves most under it.
+    x, times = _unit_recording(120.0, 3, 4.0)
+    off = fascidetect.detect(x, sfreq=FS, template_matching=False)
+    on = fascidetect.detect(x, sfreq=FS)
+    hit_off, _ = _found(off.events, times)
+    hit_on, fasc = _found(on.events, times)
+    assert hit_off.mean() < 0.5
+    assert hit_on.mean() >= 0.95
+    assert np.isnan(off.events["match_score"]).all()
+    matched = fasc[np.isfinite(fasc["match_score"])]
+    assert matched.size >= 0.3 * times.size
+    assert (matched["match_score"] >= on.params.match_sigma).all()
+    # Each found discharge is counted once, and no noise is counted.
+    assert fasc.size <= hit_on.sum() + 1
+
+
+def test_no_matches_on_pure_noise():
+    # The unit fires for 20 s, then 4 minutes of noise alone: its template is learnt,
+    # and nothing in the noise may match it.
+    x, times = _unit_recording(260.0, 4, 7.0, until_s=20.0)
+    res = fascidetect.detect(x, sfreq=FS, match_min_discharges=5)
+    ev = res.events
+    late = ev[(ev["peak_time"] > 21.0) & np.isfinite(ev["match_score"])]
+    assert late.size == 0
+    # The calibration of the null: the score's spread on quiet stretches is about 1.
+    assert np.isfinite(ev["match_score"]).sum() <= 2
+
+
+def test_match_block_separates_overlapping_discharges():
+    # Two units 10 samples apart (5 ms) on shared channels: both are found and fitted.
+    rng = np.random.default_rng(0)
+    nk, w = 256, 61
+    model = matching.NoiseModel(psd=np.full((2, nk // 2 + 1), 4.0), inv_corr=np.eye(2),
+                                n_kernel=nk, windows=[], quiet_lags=[])
+    temps = np.zeros((2, 2, w))
+    temps[0, 0] = 10 * np.sin(np.linspace(0, 2 * np.pi, w)) * np.hanning(w)
+    temps[1, 1] = 8 * np.sin(np.linspace(0, 3 * np.pi, w)) * np.hanning(w)
+    temps[1, 0] = 3 * np.hanning(w)
+    bank = matching.build_bank(temps, np.array([20, 20]), np.array([2.0, 2.0]), model, 5.0)
+    x = 2.0 * rng.standard_normal((2, 20000))
+    for start, u in ((1000, 0), (1010, 1), (5000, 1), (5030, 0)):
+        x[:, start + bank.pad:start + bank.pad + w] += temps[u]
+    m, residual = matching.match_block(x, bank, fascidetect.DetectionParams(), 31)
+    got = sorted(zip(m.start.tolist(), m.unit.tolist()))
+    assert [u for _, u in got] == [0, 1, 1, 0]
+    assert np.abs(np.array([s for s, _ in got]) - [1000, 1010, 5000, 5030]).max() <= 2
+    assert np.all(np.abs(m.amplitude - 1) < 0.35)
+    # What is left is noise.
+    assert np.std(residual[:, 900:1200]) < 2.6
+
+
+@pytest.mark.parametrize("name", ["sim_ecg", "sim_hum_motion"])
+def test_switch_off_gives_the_threshold_scans_events(name, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "make_golden", Path(__file__).resolve().parents[1] / "scripts" / "make_golden.py")
+    make_golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_golden)
+    case = {c[0]: c for c in make_golden.SIMULATED}[name]
+    rec, _ = fascidetect.simulation.simulate(scenario=case[1], seed=case[2], duration_s=case[3])
+    out = fascidetect.detect(rec, template_matching=False).to_tsv(tmp_path / "off.tsv")
+    rows = lambda p: list(csv.DictReader(open(p, newline="", encoding="utf-8"), delimiter="\t"))  # noqa: E731
+    stored, now = rows(GOLDEN / "off" / f"{name}_events.tsv"), rows(out)
+    assert len(now) == len(stored)
+    for a, b in zip(now, stored):
+        assert {c: a[c] for c in b} == b
+    if name == "sim_ecg":
+        # With the pass on, the table gains an overlapped discharge, with its score.
+        on = fascidetect.detect(rec).events
+        assert on.size == len(stored) + 1
+        assert np.isfinite(on["match_score"]).sum() == 1
+
+
+def test_nine_neighbours_at_three_sigma_are_found_on_a_grid():
+    # A potential at 3 band-passed sigmas on each of 9 neighbouring electrodes of an 8x8
+    # grid: rarely over the 5-sigma threshold on any one of them.
+    rng = np.random.default_rng(1)
+    n = int(60 * FS)
+    x = 5e-6 * rng.standard_normal((64, n))
+    wave = _potential(3.0 * _band_sigma(x[0]))
+    times = np.arange(2.0, 58.0, 1.37)
+    patch = [r * 8 + c for r in (2, 3, 4) for c in (3, 4, 5)]
+    for t in times:
+        i = int(t * FS)
+        x[patch, i - 40:i + 41] += wave
+    # No units learnt (match_min_discharges too high): neighbourhood detection alone.
+    kw = dict(sfreq=FS, layout=(8, 8), match_min_discharges=10_000)
+    off = fascidetect.detect(x, template_matching=False, **kw)
+    on = fascidetect.detect(x, **kw)
+    hit_off, _ = _found(off.events, times)
+    hit_on, fasc = _found(on.events, times)
+    assert hit_off.mean() < 0.7
+    assert hit_on.mean() >= 0.9
+    new = fasc[np.isfinite(fasc["match_score"])]
+    assert new.size and (new["match_score"] >= on.params.neighbourhood_sigma).all()
+    # Its channels are electrodes of the patch.
+    names = on.recording["emg_channels"]
+    assert all(set(ch.split(",")) <= {names[i] for i in patch} for ch in new["channels"])
+
+
+def test_neighbourhood_detection_is_silent_on_grid_noise():
+    x = 5e-6 * np.random.default_rng(5).standard_normal((64, int(60 * FS)))
+    on = fascidetect.detect(x, sfreq=FS, layout=(8, 8))
+    assert np.isfinite(on.events["match_score"]).sum() == 0
+
+
+def test_neighbourhoods_of_a_grid():
+    hoods = neighbourhood.neighbourhoods(4, 5)
+    assert hoods.shape == (2 * 3, 9)
+    assert list(hoods[0]) == [0, 1, 2, 5, 6, 7, 10, 11, 12]
+    assert neighbourhood.grid_shape((1, 8), 8) is None
+    assert neighbourhood.grid_shape((8, 8), 64) == (8, 8)
+    # Wilson-Hilferty: the chi-square median maps to about 0.
+    assert abs(neighbourhood.wilson_hilferty(np.array([8.343]), 9)[0]) < 0.05
