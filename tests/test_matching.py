@@ -142,7 +142,7 @@ def test_nine_neighbours_at_three_sigma_are_found_on_a_grid():
         i = int(t * FS)
         x[patch, i - 40:i + 41] += wave
     # No units learnt (match_min_discharges too high): neighbourhood detection alone.
-    kw = dict(sfreq=FS, layout=(8, 8), match_min_discharges=10_000)
+    kw = dict(sfreq=FS, layout=(8, 8), match_min_discharges=10_000, neighbourhood_sigma=6.0)
     off = fascidetect.detect(x, template_matching=False, **kw)
     on = fascidetect.detect(x, **kw)
     hit_off, _ = _found(off.events, times)
@@ -158,7 +158,7 @@ def test_nine_neighbours_at_three_sigma_are_found_on_a_grid():
 
 def test_neighbourhood_detection_is_silent_on_grid_noise():
     x = 5e-6 * np.random.default_rng(5).standard_normal((64, int(60 * FS)))
-    on = fascidetect.detect(x, sfreq=FS, layout=(8, 8))
+    on = fascidetect.detect(x, sfreq=FS, layout=(8, 8), neighbourhood_sigma=6.0)
     assert np.isfinite(on.events["match_score"]).sum() == 0
 
 
