@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from . import features as _features
+from . import glitches as _glitches
 from .events import empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
@@ -213,6 +214,7 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
                                      params.delimit_fraction)
     raw_main = _features.cut_channel_snippets(raw, main_ch, main_idx, g.art_half)
     af = _features.artifact_features(raw_main, fs, band[0])
+    af.update(_glitches.spike_features(raw_main, fs))
     peak_abs = np.abs(filt[main_ch, main_idx])
     # How evenly the event spreads: a unit's footprint decays away from its main channel,
     # a common-mode artifact (ECG, motion) is similar everywhere.

@@ -222,6 +222,23 @@ class DetectionParams:
         Low-frequency ratio a one-channel step needs to be a pop (est.).
     saturation_flat_samples : int
         Samples at the same extreme value (a flat top) that mark clipping.
+    glitch_max_neighbour_ratio, glitch_noise_sigmas : float
+        A single-sample glitch: the raw samples beside the peak deviate from the local
+        baseline by less than this share of the peak, or by less than this many baseline
+        noise sigmas (:mod:`fascidetect.glitches`; est. on the simulator's 200-Hz board,
+        seeds 0-2: 96 % of glitches, 26 % of fasciculations before the unit test).
+    glitch_min_height_sigmas : float
+        A glitch stands this many baseline noise sigmas out of a quiet background (none
+        is judged inside an interference pattern).
+    glitch_min_area : float
+        Net raw area (within 10 ms) in units of the peak sample a glitch needs (a lone
+        sample 1; a motor-unit potential near 0, its currents' charge balances).
+    glitch_unit_min_neighbour_ratio, glitch_unit_amplitude_tolerance : float
+        A lone sample stays a discharge when candidates of its channel with a real
+        waveform (neighbour ratio above the first) match its polarity and its size within
+        the tolerance (share) ...
+    glitch_unit_min_matches : int
+        ... at least this many times: the unit's potential was sampled narrow (est.).
     electrode : {"auto", "surface", "needle"}
         How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
         header comments, channel names: "needle", "concentric"...), else surface.
@@ -434,6 +451,13 @@ class DetectionParams:
     pop_step_ratio: float = 0.5
     pop_lf_ratio: float = 1.0
     saturation_flat_samples: int = 4
+    glitch_max_neighbour_ratio: float = 0.25
+    glitch_noise_sigmas: float = 2.5
+    glitch_min_area: float = 0.4
+    glitch_min_height_sigmas: float = 4.0
+    glitch_unit_min_neighbour_ratio: float = 0.45
+    glitch_unit_amplitude_tolerance: float = 0.15
+    glitch_unit_min_matches: int = 2
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0

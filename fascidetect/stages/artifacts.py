@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..candidates import Candidates
+from ..glitches import lone_samples
 from ..params import DetectionParams
 from ..spans import in_spans, run_length
 from . import Context, decide
@@ -79,6 +80,8 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     kind[free & (lf >= params.motion_lf_ratio) & (big | wide)] = "motion"
     pop = (spread <= 1) & (f["step_ratio"] >= params.pop_step_ratio) & (lf >= params.pop_lf_ratio)
     kind[free & pop] = "pop"
+    if "spike_neighbour_ratio" in f:
+        kind[(kind == "") & lone_samples(f, cands.channel, params)] = "glitch"
     limit_uv = params.needle_max_p2p_uv if params.electrode == "needle" \
         else params.max_fasciculation_p2p_uv
     kind[free & (f["p2p"] > limit_uv * 1e-6)] = "large"
