@@ -249,8 +249,8 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     label : str
         Name shown in tables (e.g. the file stem).
     min_truth_snr : float | None
-        If given, truth discharges whose ``snr`` (half their p2p over the channel's noise
-        RMS) is below this are optional: missing them is no FN and detecting them is no
+        If given, truth discharges whose ``snr`` (for the simulator's truth: the peak of
+        the band-passed potential over the channel's in-band noise RMS) is below this are optional: missing them is no FN and detecting them is no
         FP (nor TP). Use it to score recall of discharges a detector can see at all.
 
     Returns

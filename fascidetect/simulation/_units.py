@@ -10,6 +10,7 @@ from ..spans import in_spans
 from ._firing import (_cluster_members, _drop_close, _gamma_renewal, _operational_time_train,
                       _uniform_in_spans)
 from ._ranges import _draw, _draw_int, _pair
+from ._sources import _detection_band_sos
 from ._truth import _join, _visible
 from ._waveforms import _make_unit
 from .scenarios import ScenarioParams
@@ -155,7 +156,9 @@ def _discharge_rows(renderer, unit, times, amps, unit_id, montage, noise, sp,
     vis[:, unit.main] = True
     names = [montage.names[c] for c in unit.chans]
     rows["channels"] = [_join(names, v) for v in vis]
-    rows["snr"] = amp_ch[:, unit.main] / 2 / np.maximum(noise[main_ch], 1e-9)
+    # The in-band peak over the in-band noise: what a detector can see of the discharge.
+    peak_in_band = renderer.in_band_peak(unit, _detection_band_sos(fs))
+    rows["snr"] = np.abs(amps) * peak_in_band[p] / np.maximum(noise[main_ch], 1e-9)
     rows["unit"] = unit_id
     # Isolation (Sleutjes et al. 2016): both intervals to the unit's neighbours > 250 ms.
     gaps = np.diff(times)

@@ -99,6 +99,15 @@ class _Renderer:
             ok = (t_idx >= 0) & (t_idx < buf.shape[1])
             np.add.at(buf, (c_idx[ok], t_idx[ok]), vals[ok])
 
+    def in_band_peak(self, unit: _Unit, sos: np.ndarray) -> np.ndarray:
+        """Return per phase the largest |value| of the main channel's potential after the
+        zero-phase band-pass ``sos``: the peak a detector sees (at 125-250 Hz much of a
+        potential lies outside the band)."""
+        w = unit.G[:, unit.main, :]
+        pad = np.zeros((w.shape[0], max(w.shape[1], int(0.25 * self.sfreq))))
+        y = _sig.sosfiltfilt(sos, np.concatenate([pad, w, pad], axis=1), axis=1)
+        return np.abs(y).max(axis=1)
+
     def features(self, unit: _Unit):
         """Return per-phase (p2p per channel, peak, onset, end index on the main channel)."""
         p2p = np.ptp(unit.G, axis=2)                      # (k, C)
