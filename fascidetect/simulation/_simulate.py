@@ -258,9 +258,15 @@ def _add_motor_units(rngs, sp, montage, renderer, duration, kinds, spans, noise,
     spans no fasciculation goes near (a real background's own activity marks).
     """
     r_fasc, r_episode, r_tonic = rngs
+    # A voluntary contraction counts as wide as the experimenter's mark of it (a little
+    # wider than the contraction): a marked task period is voluntary time, so discharges
+    # go outside or beside the mark.
+    slack = sp.voluntary_mark_slack_s
+    as_marked = [(a - slack, b + slack) if k == "voluntary" else (a, b)
+                 for (a, b), k in zip(spans, kinds)]
     sig, fasc_rows = _fasciculations(r_fasc, sp, montage, renderer, duration,
-                                     _spans_of(spans, kinds, _MASKING_KINDS) + list(masked), noise,
-                                     _spans_of(spans, kinds, _BESIDE_KINDS))
+                                     _spans_of(as_marked, kinds, _MASKING_KINDS) + list(masked),
+                                     noise, _spans_of(as_marked, kinds, _BESIDE_KINDS))
     out += sig
     parts = [fasc_rows]
     rows, marks = _add_episodes(r_episode, sp, kinds, spans, montage, renderer, noise, out)
