@@ -455,7 +455,7 @@ class DetectionParams:
     glitch_noise_sigmas: float = 2.5
     glitch_min_area: float = 0.4
     glitch_min_height_sigmas: float = 4.0
-    glitch_unit_min_neighbour_ratio: float = 0.45
+    glitch_unit_min_neighbour_ratio: float = 0.3
     glitch_unit_amplitude_tolerance: float = 0.15
     glitch_unit_min_matches: int = 2
     electrode: str = "auto"
