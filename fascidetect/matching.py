@@ -222,7 +222,7 @@ def noise_model(rec, picks, prep, cands: Candidates, geometry: Geometry,
         if quiet.any():
             segs.append(filt[:, :k * nk].reshape(filt.shape[0], k, nk)[:, quiet])
         lags = lo + np.arange(filt.shape[1] - nk + 1)
-        windows.append(filt)
+        windows.append(filt.copy())  # the core alone: the view would hold the margins
         quiet_lags.append(~_overlaps(lags, nk, near, geometry.shadow))
     if not segs:
         return None
@@ -593,6 +593,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     if model is None:
         return found
     bank = build_bank(temps, counts, sigma, model, params.threshold_sigma)
+    model.windows, model.quiet_lags = [], []  # only build_bank's null needs them
     if bank is None and grid is None:
         return found
     white = neighbourhood.whitening(model.corr0, n_ch) if grid is not None else None
@@ -609,6 +610,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
     nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)
     for start, stop, lo, hi in geometry.blocks(rec.n_samples):
+        # The last block's arrays go before the next is read (on 256 channels each is
+        # about 90 MB: held across the read, they doubled the pass's peak).
+        filt = raw = clean = residual = m = None
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
         local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]

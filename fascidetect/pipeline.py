@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import assemble, ecg, episodes, faults, matching, neighbours, scan
+from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -121,6 +121,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     faults.scan_warnings(found, names, status, rec.n_samples, fs, warns)
+    _memory.release()  # the scan's block temporaries
 
     duration = rec.n_samples / fs
     bad, task = exclusion.excluded_spans(rec.annotations, duration, params, found.bad_spans)
@@ -143,6 +144,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 montage=montage)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
+    _memory.release()  # the matching pass's block temporaries
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,
@@ -154,6 +156,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         cands = run_stages(found.candidates, context, STAGES)
         events = to_events(cands, names, fs, geometry.half, context.isolated,
                            *fasciculation.doublets(cands, fs, params))
+        _memory.release()  # the stages' temporaries
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
             events, cands, found, sigma, params, fs)
     all_events, waveforms, waveform_rows = assemble.sorted_with_waveforms(

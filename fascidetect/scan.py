@@ -98,21 +98,32 @@ def noise_and_line(rec, picks, params, band, geometry: Geometry):
     n_win = max(1, n // win)
     chosen = np.unique(np.linspace(0, n_win - 1, min(n_win, _NOISE_WINDOWS)).astype(int))
     pad = geometry.margin // 2
-    raw_windows, spans = [], []
-    for w in chosen:
+
+    def read(w):
+        """Return window ``w`` with its pad (repaired) and where its core lies in it."""
         lo, hi = max(0, w * win - pad), min(n, (w + 1) * win + pad)
         raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
-        raw_windows.append(raw)
-        spans.append((w * win - lo, min(win, n - w * win)))
-    # Hum is stationary: a dozen windows spread over the recording show it.
-    step = max(1, len(raw_windows) // _LINE_WINDOWS)
-    core = np.concatenate([r[:, a:a + b] - np.median(r[:, a:a + b], axis=1, keepdims=True)
-                           for r, (a, b) in list(zip(raw_windows, spans))[::step]], axis=1)
+        return raw, w * win - lo, min(win, n - w * win)
+
+    # Hum is stationary: a dozen windows spread over the recording show it. The
+    # windows are read one at a time (twice for those dozen) rather than held: on a
+    # 256-channel recording forty of them, raw and filtered, took about 1 GB.
+    step = max(1, chosen.size // _LINE_WINDOWS)
+    cores = []
+    for w in chosen[::step]:
+        r, a, b = read(w)
+        cores.append(r[:, a:a + b] - np.median(r[:, a:a + b], axis=1, keepdims=True))
+    core = np.concatenate(cores, axis=1)
+    del cores
     line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
+    del core
     prep = preprocessing.Preprocessor.build(rec.sfreq, params, line)
-    filtered = [prep.apply(r, w * win - a)[:, a:a + b]
-                for w, r, (a, b) in zip(chosen, raw_windows, spans)]
-    sig = np.concatenate([noise.window_sigmas(f, f.shape[1]) for f in filtered], axis=1)
+    sig = []
+    for w in chosen:
+        r, a, b = read(w)
+        f = prep.apply(r, w * win - a)[:, a:a + b]
+        sig.append(noise.window_sigmas(f, f.shape[1]))
+    sig = np.concatenate(sig, axis=1)
     sigma = noise.channel_sigma(sig, params.noise_percentile)
     noise_shape = np.full(len(sigma), rest.white_difference_share(prep.sos, rec.sfreq))
     return line, prep, sigma, noise_shape
@@ -160,6 +171,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     channel_bad: dict = {}
     k = geometry.motion_win // geometry.act_win
     for start, stop, lo, hi in geometry.blocks(n):
+        raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
             raw = rec.get_data(picks, lo, hi)
         with watch.stage("filter"):
