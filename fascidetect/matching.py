@@ -578,26 +578,19 @@ def _update_scores(scores: np.ndarray, m: BlockMatches, cross: np.ndarray, nk: i
 def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.0) -> None:
     """Subtract (``sign=-1``: add back) the fitted templates of matches, in place.
 
-    The sums round as a sequential ``np.add.at`` over (match, channel, sample) would:
-    within a run of matches at increasing starts, one template sample ``k`` of each
-    lands on distinct data samples (one fancy-indexed add), and taking ``k`` from the
-    last to the first adds the matches overlapping any data sample in their order.
+    Match by match over the template's contiguous samples: the sums round as the
+    sequential ``np.add.at`` over (match, channel, sample) they replace, at about a
+    third of its cost (a scatter of the same elements costs more than the loop here).
     """
     if m.unit.size == 0:
         return
     w = bank.templates.shape[-1]
     n = data.shape[1]
-    gain = -sign * m.amplitude
-    base = m.start + bank.pad
-    cuts = np.flatnonzero(np.diff(base) <= 0) + 1
-    for a, b in zip(np.r_[0, cuts], np.r_[cuts, base.size]):  # one run per iteration
-        temps = bank.templates[m.unit[a:b]]                                  # (M, C, w)
-        g = gain[a:b]
-        for k in range(w - 1, -1, -1):  # template samples, last first
-            pos = base[a:b] + k
-            ok = (pos >= 0) & (pos < n)
-            data[:, pos[ok]] += (g[ok, None] * temps[ok, :, k]).T
-
+    contrib = -sign * m.amplitude[:, None, None] * bank.templates[m.unit]     # (M, C, w)
+    for j, s in enumerate(m.start + bank.pad):  # loop over matches
+        lo, hi = max(s, 0), min(s + w, n)
+        if hi > lo:
+            data[:, lo:hi] += contrib[j, :, lo - s:hi - s]
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
                            skip_spans, ecg_model=None, cache: FilteredCache | None = None,
