@@ -80,6 +80,15 @@ def test_closest_pairs_win():
     assert dict(zip(d.tolist(), t.tolist())) == {0: 1, 1: 0}
 
 
+def test_offset_doublet_matches_both():
+    # Both detections sit 4.4 ms before their truth; the second is nearer the first truth
+    # (3.9 ms), and taking that pair first would leave the first detection unmatched.
+    d, t = match_times([1.0002, 1.0085], [1.0046, 1.0129], 0.010)
+    assert dict(zip(d.tolist(), t.tolist())) == {0: 0, 1: 1}
+    rep = evaluate(fasc([1.0002, 1.0085]), fasc([1.0046, 1.0129]), duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 0, 0)
+
+
 def test_empty_cases():
     empty = empty_events(0)
     rep = evaluate(empty, empty, duration_s=60)
