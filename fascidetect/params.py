@@ -68,7 +68,10 @@ class DetectionParams:
         ``shadow_fraction`` of it are filter ringing or the potential's own later phases,
         not new discharges.
     shadow_fraction : float
-        See ``shadow_ms``.
+        See ``shadow_ms``. 0.35: the late phase of a 15-20 ms potential can reach
+        0.25-0.33 of its main peak 8-10 ms later (simulator tuning seeds 0-2: false
+        fasciculations beside activity 0.50 -> 0.34/min, 64-ch grid 2.7 -> 1.5/min, no
+        row's recall lower; 0.45 began to lose discharges).
     merge_ms : float
         Peaks on different channels within this time are one discharge.
     merge_loose_ms : float
@@ -403,7 +406,7 @@ class DetectionParams:
     doublet_max_ms: float = 20.0
     doublet_amplitude_ratio: float = 2.0
     shadow_ms: float = 60.0
-    shadow_fraction: float = 0.25
+    shadow_fraction: float = 0.35
     merge_ms: float = 4.0
     merge_loose_ms: float = 15.0
     snippet_ms: float = 30.0
