@@ -44,8 +44,9 @@ class Geometry:
     block, margin, search_margin : int
         Owned samples per block, samples read on each side, and how far into the margin
         peaks are searched (so a discharge at a seam is seen whole by its owner).
-    dead, shadow, merge, merge_loose : int
-        Dead time, echo shadow, and cross-channel merge windows, samples.
+    dead, shadow, phase, merge, merge_loose : int
+        Dead time, echo shadow, opposite-phase window and cross-channel merge windows,
+        samples.
     half, art_half : int
         Half lengths of the waveform snippet and of the raw artifact window, samples.
     """
@@ -60,6 +61,7 @@ class Geometry:
     search_margin: int
     dead: int
     shadow: int
+    phase: int
     merge: int
     merge_loose: int
     half: int
@@ -83,6 +85,7 @@ class Geometry:
                    block=per_block * segment, margin=margin, search_margin=margin // 2,
                    dead=max(1, int(round(params.dead_time_ms * ms))),
                    shadow=int(round(params.shadow_ms * ms)),
+                   phase=int(round(params.phase_ms * ms)),
                    merge=max(1, int(round(params.merge_ms * ms))),
                    merge_loose=max(1, int(round(params.merge_loose_ms * ms))),
                    half=max(2, int(round(params.snippet_ms * ms / 2))),

@@ -16,13 +16,15 @@ _BLOCK = 512
 def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
                        shadow_samples: int, shadow_fraction: float,
                        lo: int = 0, hi: int | None = None, segment: int | None = None,
-                       origin: int = 0):
+                       origin: int = 0, phase_samples: int = 0, phase_fraction: float = 0.0):
     """Return the discharges found on each channel: (channel, sample, signed amplitude).
 
     A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
     largest within ``dead_samples`` on its channel, and not a small echo (below
-    ``shadow_fraction`` of a larger peak within ``shadow_samples``): filter ringing and the
-    later phases of a big potential must not count as new discharges.
+    ``shadow_fraction`` of a larger peak within ``shadow_samples``), nor a phase of a
+    larger peak (opposite polarity, below ``phase_fraction`` of it, within
+    ``phase_samples``): filter ringing and the other phases of a big potential must not
+    count as new discharges.
 
     Parameters
     ----------
@@ -36,6 +38,11 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
         Dead time and echo window in samples.
     shadow_fraction : float
         Echo amplitude ratio.
+    phase_samples : int
+        Window for opposite-polarity phases (0: none). A doublet's second discharge has
+        the polarity of the first, so it is not removed.
+    phase_fraction : float
+        Phase amplitude ratio.
     lo, hi : int
         Only samples in ``[lo, hi)`` are considered.
     segment, origin : int
@@ -64,7 +71,9 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     absx_c = np.abs(filtered[ch, idx])
     is_max = (absx_c > np.abs(filtered[ch, idx - 1])) & (absx_c >= np.abs(filtered[ch, idx + 1]))
     ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
-    keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction)
+    sign = np.sign(filtered[ch, idx]) if phase_samples > 0 else None
+    keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction,
+                     sign=sign, phase=phase_samples, phase_fraction=phase_fraction)
     ch, idx = ch[keep], idx[keep]
     return ch, idx, filtered[ch, idx]
 
@@ -94,14 +103,16 @@ def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOC
     return ch, idx
 
 
-def _suppress(ch, idx, mag, dead, shadow, fraction):
+def _suppress(ch, idx, mag, dead, shadow, fraction, sign=None, phase=0, phase_fraction=0.0):
     """Return a keep-mask: the peaks a greedy selection keeps, largest first.
 
     As ``scipy.signal.find_peaks`` does with ``distance``: the largest peak is kept and
     removes the peaks within the dead time of it and its echoes (below ``fraction`` of it
     within ``shadow``); a removed peak removes nothing. Peaks of 12, 11 and 10 units 0, 14
     and 28 ms apart with a 15-ms dead time keep the first and the last (a chain of
-    mutual suppression would keep only the first). Done in rounds over the peaks that
+    mutual suppression would keep only the first). With ``sign``, a peak of the other
+    polarity below ``phase_fraction`` of its neighbour within ``phase`` samples is removed
+    as that neighbour's phase. Done in rounds over the peaks that
     no larger undecided neighbour can still remove, each round vectorized over the
     neighbour pairs (the largest undecided peak always wins, so the rounds end).
     """
@@ -128,6 +139,11 @@ def _suppress(ch, idx, mag, dead, shadow, fraction):
     # the shadow, a peak over 1/fraction times its neighbour.
     i_removes_j = (in_dead & (a >= b)) | (b < fraction * a)
     j_removes_i = (in_dead & (b > a)) | (a < fraction * b)
+    if sign is not None and phase > 0:
+        # A biphasic potential of 15-20 ms has its phases 8-10 ms apart, past the dead time.
+        other_phase = (sign[i] != sign[j]) & ((idx[j] - idx[i]) <= phase)
+        i_removes_j |= other_phase & (b < phase_fraction * a)
+        j_removes_i |= other_phase & (a < phase_fraction * b)
     undecided, kept = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     while undecided.any():  # a few rounds
         both = undecided[i] & undecided[j]

@@ -261,7 +261,9 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
         thresholds = np.where(scale[:, None] > 0, params.threshold_sigma * local, np.inf)
         ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
                                                     params.shadow_fraction, s_lo, s_hi,
-                                                    segment=g.segment, origin=start - lo)
+                                                    segment=g.segment, origin=start - lo,
+                                                    phase_samples=g.phase,
+                                                    phase_fraction=params.phase_fraction)
         group, order, main = detection.merge_across_channels(
             ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
             crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),

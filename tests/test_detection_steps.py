@@ -52,6 +52,22 @@ def test_peak_picking_keeps_doublets_and_drops_echoes():
     assert idx.size == 3
 
 
+def test_other_phase_of_a_long_potential_is_not_a_second_discharge():
+    # A biphasic potential whose phases peak 9 ms apart (past the 8-ms dead time), the
+    # first at half the second: one discharge. Two same-polarity peaks 9 ms apart (a
+    # doublet) stay two, and so does the biphasic pair with the phase rule switched off.
+    fs = 2048.0
+    t = np.arange(int(fs)) / fs
+    bump = lambda at, a: a * np.exp(-0.5 * ((t - at) / 0.0015) ** 2)  # noqa: E731
+    biphasic = (bump(0.300, -50e-6) + bump(0.309, 100e-6))[None, :]
+    doublet = (bump(0.600, 100e-6) + bump(0.609, 90e-6))[None, :]
+    args = (np.array([10e-6]), 16, 123, 0.35)
+    phase = {"phase_samples": int(0.012 * fs), "phase_fraction": 0.6}
+    assert detection.find_channel_peaks(biphasic, *args, **phase)[1].size == 1
+    assert detection.find_channel_peaks(biphasic, *args)[1].size == 2
+    assert detection.find_channel_peaks(doublet, *args, **phase)[1].size == 2
+
+
 def test_firing_clusters_adapt_to_channel_rate():
     params = DetectionParams()
     rng = np.random.default_rng(1)
