@@ -58,7 +58,10 @@ def test_other_phase_of_a_long_potential_is_not_a_second_discharge():
     # doublet) stay two, and so does the biphasic pair with the phase rule switched off.
     fs = 2048.0
     t = np.arange(int(fs)) / fs
-    bump = lambda at, a: a * np.exp(-0.5 * ((t - at) / 0.0015) ** 2)  # noqa: E731
+
+    def bump(at, a):
+        return a * np.exp(-0.5 * ((t - at) / 0.0015) ** 2)
+
     biphasic = (bump(0.300, -50e-6) + bump(0.309, 100e-6))[None, :]
     doublet = (bump(0.600, 100e-6) + bump(0.609, 90e-6))[None, :]
     args = (np.array([10e-6]), 16, 123, 0.35)
