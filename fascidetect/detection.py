@@ -16,7 +16,8 @@ _BLOCK = 512
 def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
                        shadow_samples: int, shadow_fraction: float,
                        lo: int = 0, hi: int | None = None, segment: int | None = None,
-                       origin: int = 0, phase_samples: int = 0, phase_fraction: float = 0.0):
+                       origin: int = 0, phase_samples: int = 0, phase_fraction: float = 0.0,
+                       with_echoes: bool = False):
     """Return the discharges found on each channel: (channel, sample, signed amplitude).
 
     A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
@@ -43,6 +44,9 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
         the polarity of the first, so it is not removed.
     phase_fraction : float
         Phase amplitude ratio.
+    with_echoes : bool
+        Also return the peaks removed only as echoes or phases (they are samples of a
+        kept discharge's waveform or ringing, which a background estimate leaves out).
     lo, hi : int
         Only samples in ``[lo, hi)`` are considered.
     segment, origin : int
@@ -54,6 +58,8 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
         Sorted by channel, then sample.
     amplitude : ndarray of float
         Signed value at the peak.
+    echoes : tuple of (channel, sample) arrays
+        Only with ``with_echoes``.
     """
     n = filtered.shape[1]
     hi = n if hi is None else hi
@@ -67,15 +73,18 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
         above = np.abs(filtered[ch, idx]) > thresholds[ch, k]
         ch, idx = ch[above], idx[above]
     if idx.size == 0:
-        return ch, idx, np.empty(0)
+        return (ch, idx, np.empty(0)) + (((ch, idx),) if with_echoes else ())
     absx_c = np.abs(filtered[ch, idx])
     is_max = (absx_c > np.abs(filtered[ch, idx - 1])) & (absx_c >= np.abs(filtered[ch, idx + 1]))
     ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
     sign = np.sign(filtered[ch, idx]) if phase_samples > 0 else None
     keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction,
                      sign=sign, phase=phase_samples, phase_fraction=phase_fraction)
-    ch, idx = ch[keep], idx[keep]
-    return ch, idx, filtered[ch, idx]
+    out = (ch[keep], idx[keep], filtered[ch[keep], idx[keep]])
+    if with_echoes:
+        echo = _suppress(ch, idx, mag, dead_samples, 0, 0.0) & ~keep
+        out += ((ch[echo], idx[echo]),)
+    return out
 
 
 def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK):

@@ -259,11 +259,10 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
     s_hi = min(n_loc, stop - lo + g.search_margin)
     with watch.stage("detect"):
         thresholds = np.where(scale[:, None] > 0, params.threshold_sigma * local, np.inf)
-        ch, idx, amp = detection.find_channel_peaks(filt, thresholds, g.dead, g.shadow,
-                                                    params.shadow_fraction, s_lo, s_hi,
-                                                    segment=g.segment, origin=start - lo,
-                                                    phase_samples=g.phase,
-                                                    phase_fraction=params.phase_fraction)
+        ch, idx, amp, echoes = detection.find_channel_peaks(
+            filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
+            segment=g.segment, origin=start - lo, phase_samples=g.phase,
+            phase_fraction=params.phase_fraction, with_echoes=True)
         group, order, main = detection.merge_across_channels(
             ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
             crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),
@@ -285,8 +284,12 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
             muscles[rows, neighbourhood.muscle[chans]] = True
             cands.features["common_spread"] = common.sum(axis=1)
             cands.features["common_muscles"] = muscles[:, 1:].sum(axis=1)  # 0: undeclared
+    # The background leaves out the kept peaks and their echoes and other phases (at the
+    # threshold's size: they are part of a kept discharge's waveform).
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
-    return cands, snips, (ch, idx, np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny))
+    snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
+    return cands, snips, (np.concatenate([ch, echoes[0]]), np.concatenate([idx, echoes[1]]),
+                          np.concatenate([snr, np.full(echoes[1].size, params.threshold_sigma)]))
 
 
 def _near_peaks(peaks, offset: int, n: int, n_ch: int, g: Geometry,
