@@ -128,12 +128,15 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     motion = episodes.motion_spans(found.raw_max, found.raw_min, found.motion_envelope,
                                    geometry.motion_win / fs, params, beats,
                                    band_range=found.band_range)
+    found = episodes.without_motion_ranges(found)  # judged: 16 bytes per 200 ms and channel
     if motion:
         warns.append(f"{len(motion)} motion artifact span(s) "
                      f"({sum(b - a for a, b in motion):.1f} s) were excluded from analysis")
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
+        # Measured: the stages need only which sub-windows are active (1 bit of 16).
+        found = episodes.without_envelopes(found, params, geometry)
     if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.

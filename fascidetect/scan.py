@@ -59,6 +59,14 @@ class Scan:
         (:func:`fascidetect.rest.active_windows`; the last window may be shorter).
     rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active.
+    active_bits : ndarray of uint8 | None
+        Once the envelope is let go (:func:`fascidetect.episodes.without_envelopes`,
+        ``envelope`` None): the active sub-windows as bits (``np.packbits`` per channel).
+    n_subwindows : int
+        Number of sub-windows when ``envelope`` is None.
+
+    The motion-window arrays are None once motion has been judged
+    (:func:`fascidetect.episodes.without_motion_ranges`).
     """
 
     candidates: Candidates
@@ -76,6 +84,13 @@ class Scan:
     clipped_share: np.ndarray
     rest_ratio: np.ndarray
     rest_threshold: np.ndarray
+    active_bits: np.ndarray | None = None
+    n_subwindows: int = -1
+
+    @property
+    def subwindows(self) -> int:
+        """Number of activity sub-windows of the recording (envelope columns)."""
+        return self.envelope.shape[1] if self.envelope is not None else self.n_subwindows
 
 
 def noise_unit(sigma: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ class Context:
     @property
     def analysed_s(self) -> float:
         """Length covered by the envelope, s (at least 1 s)."""
-        return max(1.0, self.scan.envelope.shape[1] * self.geometry.act_win / self.sfreq)
+        return max(1.0, self.scan.subwindows * self.geometry.act_win / self.sfreq)
 
 
 Stage = Callable[[Candidates, Context], "tuple[np.ndarray, np.ndarray]"]
