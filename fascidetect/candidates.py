@@ -169,17 +169,35 @@ class Candidates:
                           match_score=self.match_score[keep])
 
     @classmethod
-    def concatenate(cls, parts: list["Candidates"]) -> "Candidates":
-        """Return one table from the blocks' tables (in block order)."""
+    def concatenate(cls, parts: list["Candidates"], consume: bool = False) -> "Candidates":
+        """Return one table from the blocks' tables (in block order).
+
+        With ``consume`` the parts' columns are let go as each is joined (the parts are
+        unusable after), so the table is not held twice while it is built.
+        """
         if not parts:
             raise ValueError("no candidate tables to concatenate")
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts], axis=0)  # noqa: E731
-        return cls(sample=cat("sample"), centre=cat("centre"), channel=cat("channel"),
-                   channels=cat("channels"), amplitude=cat("amplitude"), snr=cat("snr"),
-                   features={k: np.concatenate([p.features[k] for p in parts])
-                             for k in parts[0].features},
-                   snip_row=cat("snip_row"), artifact_kind=cat("artifact_kind"),
-                   label=cat("label"), reason=cat("reason"), match_score=cat("match_score"))
+
+        def cat(name):
+            out = np.concatenate([getattr(p, name) for p in parts], axis=0)
+            if consume:
+                for p in parts:
+                    setattr(p, name, None)
+            return out
+
+        def cat_feature(key):
+            out = np.concatenate([p.features[key] for p in parts])
+            if consume:
+                for p in parts:
+                    del p.features[key]
+            return out
+
+        columns = {name: cat(name) for name in ("sample", "centre", "channel", "channels",
+                                                "amplitude", "snr", "snip_row",
+                                                "artifact_kind", "label", "reason",
+                                                "match_score")}
+        features = {k: cat_feature(k) for k in list(parts[0].features)}
+        return cls(features=features, **columns)
 
 
 def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,

@@ -65,12 +65,14 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     g = n // k
     if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
-    mx = raw_max[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
-    mn = raw_min[:, : g * k].reshape(n_ch, g, k).min(axis=-1)
-    span = mx - mn
+    def grouped(a, reduce):
+        # k == 1 (the usual tiling): the windows themselves, not a copy of them
+        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(n_ch, g, k), axis=-1)
+
+    span = grouped(raw_max, np.max) - grouped(raw_min, np.min)
     usual = np.median(span, axis=1, keepdims=True)
     if band_range is not None:
-        inband = band_range[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
+        inband = grouped(band_range, np.max)
         out_of_band = span > params.motion_out_of_band * inband
     else:
         rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))

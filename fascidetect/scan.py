@@ -42,8 +42,12 @@ class Scan:
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
         Local noise sigma per noise segment, V.
-    motion_envelope, raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
-        Band-passed RMS and raw extremes per motion window.
+    motion_envelope : None
+        Kept for the signature of :func:`fascidetect.episodes.motion_spans`: the
+        band-passed range (``band_range``) tells in-band swings instead, so the RMS per
+        motion window is no longer held (issue 14).
+    raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
+        Raw extremes per motion window.
     band_range : ndarray of float32, shape (n_channels, n_motion_windows)
         Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
     bad_spans : list of (float, float)
@@ -176,7 +180,6 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     unit = noise_unit(sigma)
     envelope = np.zeros((n_ch, n // geometry.act_win), dtype=np.float16)
     n_mot_all = n // geometry.motion_win
-    motion_env = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
@@ -184,7 +187,6 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     clipped = np.zeros(n_ch)
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
-    k = geometry.motion_win // geometry.act_win
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -215,10 +217,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
             block_sigmas.append(local)
             # Motion is judged on coarser windows: keep only those (8x less to hold).
-            n_mot = env.shape[1] // k
             m = start // geometry.motion_win
-            motion_env[:, m:m + n_mot] = np.sqrt((env[:, :n_mot * k] ** 2)
-                                                 .reshape(n_ch, n_mot, k).mean(axis=-1))
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             clipped += rail_windows(mx, mn)
             raw_max[:, m:m + mx.shape[1]] = mx
@@ -249,10 +248,13 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         if progress is not None:
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
-    return Scan(candidates=Candidates.concatenate(parts), snippets=snippets,
+    del snippet_parts
+    candidates = Candidates.concatenate(parts, consume=True)  # not held twice
+    del parts
+    return Scan(candidates=candidates, snippets=snippets,
                 envelope=envelope, envelope_unit=unit,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
-                motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
+                motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
                 band_range=band_range,
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
