@@ -193,7 +193,7 @@ def active_subwindows(scan, params, geometry) -> np.ndarray:
     Once the envelope is let go (:func:`without_envelopes`) the mask comes from the bits
     kept of it.
     """
-    if scan.envelope is None:
+    if scan.envelope is None:  # the scan kept the mask as bits
         return np.unpackbits(scan.active_bits, axis=1,
                              count=scan.n_subwindows).view(bool)
     env = scan.envelope  # in noise units (see fascidetect.scan)
@@ -230,8 +230,8 @@ def without_envelopes(scan, params, geometry):
     """
     import dataclasses
 
-    if scan.envelope is None:
-        return scan
+    if scan.envelope is None:  # the scan kept only the bits: let the spilled file go
+        return dataclasses.replace(scan, envelope_spill=None)
     active = active_subwindows(scan, params, geometry)
     return dataclasses.replace(scan, envelope=None, active_bits=np.packbits(active, axis=1),
                                n_subwindows=active.shape[1])
@@ -252,7 +252,8 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
     from .spans import in_spans
 
     win_s = geometry.act_win / sfreq
-    env = scan.envelope  # noise units; times ``unit`` for volts
+    # noise units; times ``unit`` for volts (read back by ranges when spilled)
+    env = scan.envelope if scan.envelope is not None else scan.envelope_spill
     unit = scan.envelope_unit
     active = active_subwindows(scan, params, geometry)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from . import detection, ecg, episodes, neighbours, noise, preprocessing, rest
+from ._spill import BitColumns, ColumnSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 
@@ -36,8 +37,10 @@ class Scan:
     snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
         Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
         in units of each channel's noise floor (:func:`noise_unit`).
-    envelope : ndarray of float16, shape (n_channels, n_subwindows)
-        Band-passed RMS per activity sub-window, in noise units.
+    envelope : ndarray of float16, shape (n_channels, n_subwindows) | None
+        Band-passed RMS per activity sub-window, in noise units; None from the scan,
+        which spills it (``envelope_spill``) and keeps which sub-windows are active
+        (``active_bits``).
     envelope_unit : ndarray of float32
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
@@ -64,10 +67,14 @@ class Scan:
     rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active.
     active_bits : ndarray of uint8 | None
-        Once the envelope is let go (:func:`fascidetect.episodes.without_envelopes`,
-        ``envelope`` None): the active sub-windows as bits (``np.packbits`` per channel).
+        When ``envelope`` is None: the sub-windows above ``activity_sigma`` times their
+        segment's noise (:func:`fascidetect.episodes.active_subwindows`) as bits
+        (``np.packbits`` along each channel).
     n_subwindows : int
         Number of sub-windows when ``envelope`` is None.
+    envelope_spill : fascidetect._spill.ColumnSpill | None
+        The envelope on disk, read back by column ranges for the episodes (``None`` once
+        they are measured, :func:`fascidetect.episodes.without_envelopes`).
 
     The motion-window arrays are None once motion has been judged
     (:func:`fascidetect.episodes.without_motion_ranges`).
@@ -90,6 +97,7 @@ class Scan:
     rest_threshold: np.ndarray
     active_bits: np.ndarray | None = None
     n_subwindows: int = -1
+    envelope_spill: ColumnSpill | None = None
 
     @property
     def subwindows(self) -> int:
@@ -178,7 +186,12 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
     unit = noise_unit(sigma)
-    envelope = np.zeros((n_ch, n // geometry.act_win), dtype=np.float16)
+    # The 25-ms envelope goes to a temporary file (the episodes read back a few seconds
+    # of it) and only which of its sub-windows are active stays, as bits: 1 bit of 16
+    # (a day of 8 channels: 3.5 instead of 55 MB, issue 14).
+    n_sub = n // geometry.act_win
+    envelope = ColumnSpill(n_ch, n_sub, np.float16)
+    activity = BitColumns(n_ch, n_sub)
     n_mot_all = n // geometry.motion_win
     raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
@@ -212,10 +225,12 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         with watch.stage("envelope"):
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
             j = start // geometry.act_win
-            envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
+            env16 = np.minimum(env / unit[:, None], _F16_MAX).astype(np.float16)
+            envelope.write(j, env16)
         with watch.stage("noise"):
             local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
             block_sigmas.append(local)
+            activity.add(_active_columns(env16, local, unit, params, geometry))
             # Motion is judged on coarser windows: keep only those (8x less to hold).
             m = start // geometry.motion_win
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
@@ -252,7 +267,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     candidates = Candidates.concatenate(parts, consume=True)  # not held twice
     del parts
     return Scan(candidates=candidates, snippets=snippets,
-                envelope=envelope, envelope_unit=unit,
+                envelope=None, envelope_unit=unit, envelope_spill=envelope,
+                active_bits=activity.finish(), n_subwindows=n_sub,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
                 motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
                 band_range=band_range,
@@ -260,6 +276,16 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
                 rest_threshold=np.concatenate(rest_threshold, axis=1))
+
+
+def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
+    """Return a block's envelope sub-windows above ``activity_sigma`` times their
+    segment's noise (as :func:`fascidetect.episodes.active_subwindows` judges them over
+    the whole recording: a sub-window past the last segment uses the last one's)."""
+    per = geometry.segment // geometry.act_win
+    thr = (params.activity_sigma * local / unit[:, None]).astype(np.float32)
+    seg = np.minimum(np.arange(env16.shape[1]) // per, thr.shape[1] - 1)
+    return env16 > thr[:, seg]
 
 
 def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch,
