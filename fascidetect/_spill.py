@@ -16,7 +16,7 @@ class ColumnSpill:
     The activity envelope of a day at 25 ms is 3.5 million columns per channel (55 MB
     for 8 channels as float16), of which the episodes read a few seconds: on disk it
     costs the page cache, not the process (issue 14). Where no temporary file can be
-    made the blocks stay in memory.
+    made, or it cannot grow (a full disk), the blocks stay in memory.
     """
 
     def __init__(self, n_rows: int, n_columns: int, dtype):
@@ -37,9 +37,23 @@ class ColumnSpill:
         self._starts.append(column)
         self._widths.append(data.shape[1])
         self._offsets.append(self._end)
-        self._file.seek(self._end)
-        self._file.write(data.tobytes())
+        try:
+            self._file.seek(self._end)
+            self._file.write(data.tobytes())
+        except OSError:  # the disk (or the file size limit) is full: hold it in memory
+            self._to_memory()
+            self._file.seek(self._end)
+            self._file.write(data.tobytes())
         self._end += data.nbytes
+
+    def _to_memory(self) -> None:
+        """Move what was written into memory and go on there."""
+        if isinstance(self._file, io.BytesIO):
+            raise MemoryError("cannot hold the spilled envelope")
+        self._file.seek(0)
+        held = io.BytesIO(self._file.read(self._end))
+        self._file.close()
+        self._file = held
 
     def read(self, a: int, b: int) -> np.ndarray:
         """Return columns ``[a, b)`` (columns never written read as 0)."""

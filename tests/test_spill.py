@@ -29,3 +29,27 @@ def test_bit_columns_pack_as_the_whole_mask():
     packed = bits.finish()
     assert np.array_equal(packed, np.packbits(mask, axis=1))
     assert np.array_equal(np.unpackbits(packed, axis=1, count=999).view(bool), mask)
+
+
+def test_column_spill_falls_back_to_memory_when_the_file_cannot_grow(monkeypatch):
+    full = np.arange(40, dtype=np.float16).reshape(2, 20)
+    spill = ColumnSpill(2, 20, np.float16)
+    spill.write(0, full[:, :8])
+    real = spill._file
+
+    class Full:  # a file whose next write fails as a full disk does
+        def seek(self, pos):
+            real.seek(pos)
+
+        def read(self, n):
+            return real.read(n)
+
+        def write(self, data):
+            raise OSError(27, "File too large")
+
+        def close(self):
+            real.close()
+
+    spill._file = Full()
+    spill.write(8, full[:, 8:])
+    assert np.array_equal(spill.read(0, 20), full)
