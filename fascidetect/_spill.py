@@ -23,7 +23,7 @@ class ColumnSpill:
         self.shape = (n_rows, n_columns)
         self.dtype = np.dtype(dtype)
         try:
-            self._file = tempfile.TemporaryFile()
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the object)
         except OSError:  # no writable temporary directory
             self._file = io.BytesIO()
         self._starts: list[int] = []  # first column of each block
@@ -77,7 +77,7 @@ class ColumnSpill:
         """``spill[rows, a:b]`` (a column slice with unit step, any row index)."""
         rows, cols = key
         if not isinstance(cols, slice) or cols.step not in (None, 1):
-            raise IndexError("a ColumnSpill is read by column slices")
+            raise TypeError("a ColumnSpill is read by column slices")
         a, b, _ = cols.indices(self.shape[1])
         return self.read(a, b)[rows]
 
