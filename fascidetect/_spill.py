@@ -48,7 +48,7 @@ class ColumnSpill:
 
     def _to_memory(self) -> None:
         """Move what was written into memory and go on there."""
-        if isinstance(self._file, io.BytesIO):
+        if self._file.__class__ is io.BytesIO:  # already in memory: nowhere else to go
             raise MemoryError("cannot hold the spilled envelope")
         self._file.seek(0)
         held = io.BytesIO(self._file.read(self._end))
