@@ -49,8 +49,22 @@ REASONS = {
     "outside_rest": "recording edge, BAD annotation or NaN stretch",
 }
 
-_LABEL_DTYPE = "U16"
-_REASON_DTYPE = "U24"
+
+
+def coded(values) -> np.ndarray:
+    """Return ``values`` as an object array whose equal strings are one shared object.
+
+    The label, reason and artifact-kind columns hold a handful of distinct strings: as
+    shared objects they cost a pointer (8 bytes) per row, where fixed-width ``U16`` /
+    ``U24`` columns took 224 bytes of every candidate (issue 14). They compare with
+    ``==`` like the strings they were; they become fixed width only in the event table.
+    """
+    values = np.asarray(values)
+    if values.dtype == object:
+        return values
+    vocab, inverse = np.unique(values.ravel(), return_inverse=True)
+    return np.array([str(v) for v in vocab], dtype=object)[inverse].reshape(values.shape) \
+        if vocab.size else np.empty(values.shape, dtype=object)
 
 
 @dataclasses.dataclass
@@ -80,11 +94,12 @@ class Candidates:
     snip_row : ndarray of int
         Row of the candidate's multichannel snippet in the scan's waveform sample, -1
         when not held.
-    artifact_kind : ndarray of str
+    artifact_kind : ndarray of str (object)
         Artifact evidence ('' when none), from :func:`fascidetect.stages.artifacts.
         artifact_evidence`, judged on every candidate before any label is set.
-    label, reason : ndarray of str
-        Set by the classification stages ('' until a stage decides).
+    label, reason : ndarray of str (object)
+        Set by the classification stages ('' until a stage decides). The three string
+        columns are object arrays of shared strings (:func:`coded`).
     match_score : ndarray of float
         Whitened matched-filter score (noise sigmas) of discharges found by template
         matching (:mod:`fascidetect.matching`); NaN for those the threshold scan found.
@@ -107,12 +122,10 @@ class Candidates:
         n = self.sample.size
         if self.match_score is None:
             self.match_score = np.full(n, np.nan)
-        if self.artifact_kind is None:
-            self.artifact_kind = np.full(n, "", dtype="U16")
-        if self.label is None:
-            self.label = np.full(n, "", dtype=_LABEL_DTYPE)
-        if self.reason is None:
-            self.reason = np.full(n, "", dtype=_REASON_DTYPE)
+        self.artifact_kind = np.full(n, "", dtype=object) if self.artifact_kind is None \
+            else coded(self.artifact_kind)
+        self.label = np.full(n, "", dtype=object) if self.label is None else coded(self.label)
+        self.reason = np.full(n, "", dtype=object) if self.reason is None else coded(self.reason)
 
     def __len__(self) -> int:
         return int(self.sample.size)
@@ -132,15 +145,18 @@ class Candidates:
         The first stage to label a candidate wins: the order of the stage list is the
         precedence of the decisions.
         """
-        labels = np.asarray(labels)
+        labels = coded(labels)
         if labels.shape != self.label.shape:
             raise ValueError(f"a stage returned {labels.shape} labels for {len(self)} candidates")
-        unknown = set(np.unique(labels)) - set(LABELS) - {""}
+        unknown = set(labels.tolist()) - set(LABELS) - {""}
         if unknown:
             raise ValueError(f"a stage returned unknown labels {sorted(unknown)}; use {LABELS}")
         new = (self.label == "") & (labels != "")
         self.label[new] = labels[new]
-        self.reason[new] = np.broadcast_to(np.asarray(reasons), labels.shape)[new]
+        if isinstance(reasons, str):  # one shared string, not a copy per row
+            self.reason[new] = reasons
+        else:
+            self.reason[new] = np.broadcast_to(coded(reasons), labels.shape)[new]
 
     def select(self, keep: np.ndarray) -> "Candidates":
         """Return the rows where ``keep`` (a mask or indices), every column with them."""
@@ -153,17 +169,35 @@ class Candidates:
                           match_score=self.match_score[keep])
 
     @classmethod
-    def concatenate(cls, parts: list["Candidates"]) -> "Candidates":
-        """Return one table from the blocks' tables (in block order)."""
+    def concatenate(cls, parts: list["Candidates"], consume: bool = False) -> "Candidates":
+        """Return one table from the blocks' tables (in block order).
+
+        With ``consume`` the parts' columns are let go as each is joined (the parts are
+        unusable after), so the table is not held twice while it is built.
+        """
         if not parts:
             raise ValueError("no candidate tables to concatenate")
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts], axis=0)  # noqa: E731
-        return cls(sample=cat("sample"), centre=cat("centre"), channel=cat("channel"),
-                   channels=cat("channels"), amplitude=cat("amplitude"), snr=cat("snr"),
-                   features={k: np.concatenate([p.features[k] for p in parts])
-                             for k in parts[0].features},
-                   snip_row=cat("snip_row"), artifact_kind=cat("artifact_kind"),
-                   label=cat("label"), reason=cat("reason"), match_score=cat("match_score"))
+
+        def cat(name):
+            out = np.concatenate([getattr(p, name) for p in parts], axis=0)
+            if consume:
+                for p in parts:
+                    setattr(p, name, None)
+            return out
+
+        def cat_feature(key):
+            out = np.concatenate([p.features[key] for p in parts])
+            if consume:
+                for p in parts:
+                    del p.features[key]
+            return out
+
+        columns = {name: cat(name) for name in ("sample", "centre", "channel", "channels",
+                                                "amplitude", "snr", "snip_row",
+                                                "artifact_kind", "label", "reason",
+                                                "match_score")}
+        features = {k: cat_feature(k) for k in list(parts[0].features)}
+        return cls(features=features, **columns)
 
 
 def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,
@@ -250,27 +284,86 @@ def to_events(cands: Candidates, names, sfreq: float, half: int,
         (:func:`fascidetect.stages.fasciculation.doublets`).
     """
     sel = np.flatnonzero(cands.label != "excluded")
+    ev = empty_events(sel.size)
+    _fill_events(ev, slice(None), cands, sel, _onsets(cands, sel, sfreq, half), names, sfreq,
+                 isolated, doublet, doublet_interval_ms)
+    return ev
+
+
+def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated: np.ndarray,
+                     doublet=None, doublet_interval_ms=None,
+                     episodes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return the event rows of :func:`to_events` and the ``episodes`` rows in one table
+    sorted as :func:`fascidetect.events.sort_events` sorts their concatenation, and the
+    row each discharge (in candidate order) took in it.
+
+    Each row is written straight into its sorted place: the discharge table, its
+    concatenation with the episodes and a sorted copy would hold the table up to three
+    times (issue 14: it is the one result that grows with the recording).
+    """
+    if episodes is None:
+        episodes = empty_events(0)
+    sel = np.flatnonzero(cands.label != "excluded")
+    n = sel.size
+    onset = _onsets(cands, sel, sfreq, half)
+    order = np.lexsort((np.concatenate([cands.sample[sel] / sfreq, episodes["peak_time"]]),
+                        np.concatenate([onset, episodes["onset"]])))
+    place = np.empty(order.size, dtype=np.int64)
+    place[order] = np.arange(order.size)
+    del order
+    ev = empty_events(place.size)
+    ev[place[n:]] = episodes
+    rows = place[:n]
+    _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
+                 doublet_interval_ms)
+    return ev, rows
+
+
+def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.ndarray:
+    """Return the onsets (s, at least 0) of the candidates ``sel``."""
+    onset = (cands.centre[sel] + cands.features["onset_offset"][sel] - half) / sfreq
+    return np.maximum(0.0, onset)
+
+
+def _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
+                 doublet_interval_ms) -> None:
+    """Write the candidates ``sel`` into the event rows ``rows`` of ``ev``."""
     n = sel.size
     f = cands.features
-    ev = empty_events(n)
-    onset = (cands.centre[sel] + f["onset_offset"][sel] - half) / sfreq
-    ev["peak_time"] = cands.sample[sel] / sfreq
-    ev["onset"] = np.maximum(0.0, onset)
-    ev["duration"] = f["length"][sel] / sfreq
-    ev["trial_type"] = cands.label[sel]
+    label = cands.label[sel]
+
+    def put(name, values):
+        ev[name][rows] = values
+
+    put("peak_time", cands.sample[sel] / sfreq)
+    put("onset", onset)
+    put("duration", f["length"][sel] / sfreq)
+    put("trial_type", label)
     name_arr = np.asarray(names, dtype=object)  # rows share the name objects
-    ev["channel"] = name_arr[cands.channel[sel]] if n else []
-    ev["channels"] = [",".join(name_arr[m]) for m in cands.channels[sel]]  # output formatting
-    ev["peak_amplitude_uv"] = f["p2p"][sel] * 1e6
-    ev["duration_ms"] = f["duration_ms"][sel]
-    ev["n_phases"] = f["n_phases"][sel]
-    ev["n_turns"] = f["n_turns"][sel]
-    ev["snr"] = cands.snr[sel]
-    ev["isolated"] = isolated[sel]
-    ev["artifact_kind"] = np.where(cands.label[sel] == "artifact", cands.reason[sel], "")
-    ev["reason"] = cands.reason[sel]
-    ev["match_score"] = cands.match_score[sel]
+    if n:
+        put("channel", name_arr[cands.channel[sel]])
+    # One string object per distinct channel set, shared by the rows that have it.
+    joined: dict = {}
+
+    def join(mask):
+        key = mask.tobytes()
+        text = joined.get(key)
+        if text is None:
+            text = joined[key] = ",".join(name_arr[mask])
+        return text
+
+    put("channels", np.fromiter((join(m) for m in cands.channels[sel]), dtype=object,
+                                count=n))  # output formatting
+    put("peak_amplitude_uv", f["p2p"][sel] * 1e6)
+    put("duration_ms", f["duration_ms"][sel])
+    put("n_phases", f["n_phases"][sel])
+    put("n_turns", f["n_turns"][sel])
+    put("snr", cands.snr[sel])
+    put("isolated", isolated[sel])
+    reason = cands.reason[sel]
+    put("artifact_kind", np.where(label == "artifact", reason, ""))
+    put("reason", reason)
+    put("match_score", cands.match_score[sel])
     if doublet is not None:
-        ev["doublet"] = np.where(ev["trial_type"] == "fasciculation", doublet[sel], 0)
-        ev["doublet_interval_ms"] = doublet_interval_ms[sel]
-    return ev
+        put("doublet", np.where(ev["trial_type"][rows] == "fasciculation", doublet[sel], 0))
+        put("doublet_interval_ms", doublet_interval_ms[sel])

@@ -65,12 +65,14 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     g = n // k
     if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
-    mx = raw_max[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
-    mn = raw_min[:, : g * k].reshape(n_ch, g, k).min(axis=-1)
-    span = mx - mn
+    def grouped(a, reduce):
+        # k == 1 (the usual tiling): the windows themselves, not a copy of them
+        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(n_ch, g, k), axis=-1)
+
+    span = grouped(raw_max, np.max) - grouped(raw_min, np.min)
     usual = np.median(span, axis=1, keepdims=True)
     if band_range is not None:
-        inband = band_range[:, : g * k].reshape(n_ch, g, k).max(axis=-1)
+        inband = grouped(band_range, np.max)
         out_of_band = span > params.motion_out_of_band * inband
     else:
         rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
@@ -110,22 +112,56 @@ def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray
 
 def _sustained_rows(active: np.ndarray, span: int, fraction: float) -> np.ndarray:
     """:func:`sustained_mask` on a block of channel rows."""
-    n_ch, n = active.shape
-    if n < span:
-        return np.zeros_like(active)
+    out = np.zeros_like(active, dtype=bool)
+    if active.shape[-1] >= span:
+        for row, target in zip(active.reshape(-1, active.shape[-1]),
+                               out.reshape(-1, out.shape[-1])):  # loop over rows
+            target[:] = _sustained_row(row, span, fraction)
+    return out
+
+
+def _sustained_row(active: np.ndarray, span: int, fraction: float) -> np.ndarray:
+    """:func:`sustained_mask` of one row (at least ``span`` sub-windows long).
+
+    Written with runs and shifted slices rather than index arrays: a day has 3.5 million
+    sub-windows per channel, and each int64 index array of that length is 28 MB.
+    """
+    n = active.size
     csum = prefix_counts(active)
     need = int(np.ceil(fraction * span - 1e-9))
-    hit = (csum[:, span:] - csum[:, :-span]) >= need  # windows starting at 0..n-span
+    hit = (csum[span:] - csum[:-span]) >= need  # windows starting at 0..n-span
     del csum
-    # Dilate: every sub-window inside a qualifying span is sustained.
-    hcs = prefix_counts(hit)
-    idx = np.arange(n, dtype=np.int32)
-    start = np.clip(idx - span + 1, 0, hit.shape[1])
-    stop = np.clip(idx + 1, 0, hit.shape[1])
-    covered = (hcs[:, stop] - hcs[:, start]) > 0
+    # Dilate: every sub-window inside a qualifying span is sustained. A run of ``hit``
+    # over window starts [s, e) covers the sub-windows [s, e + span - 1).
+    starts, stops = run_bounds(hit)
+    del hit
+    covered = _mark(n, starts, stops + span - 1)
     # Trim the ends of each run to the first/last sub-window of dense activity: a lone
     # active sub-window (a fasciculation) within a second of a spasm is no part of it.
-    return covered & _between_active(active & _dense(active), covered)
+    act = np.flatnonzero(active & _dense(active) & covered)
+    c_starts, c_stops = run_bounds(covered)
+    first = np.searchsorted(act, c_starts)  # first dense-active sub-window of each run
+    last = np.searchsorted(act, c_stops) - 1  # and the last
+    ok = first <= last  # the run holds one
+    return _mark(n, act[first[ok]], act[last[ok]] + 1)
+
+
+def _mark(n: int, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Return a mask of length ``n`` True over the spans ``[starts, stops)`` (sorted by
+    start, stops non-decreasing with them; overlapping spans are merged)."""
+    out = np.zeros(n, dtype=bool)
+    if starts.size == 0:
+        return out
+    stops = np.minimum(stops, n)
+    new = np.concatenate([[True], starts[1:] > stops[:-1]])  # a gap before the span
+    starts = starts[new]
+    stops = stops[np.concatenate([new[1:], [True]])]
+    step = np.zeros(n + 1, dtype=np.int8)
+    step[starts] = 1  # merged spans never start where another stops
+    step[stops] -= 1
+    np.cumsum(step[:n], dtype=np.int8, out=step[:n])
+    out[:] = step[:n] > 0
+    return out
 
 
 #: Sub-windows (25 ms each) of the neighbourhood in which an episode's ends must be
@@ -134,30 +170,19 @@ _DENSE_SUBWINDOWS = 8
 
 
 def _dense(active: np.ndarray) -> np.ndarray:
-    """Return sub-windows at least half of whose centred neighbourhood is active."""
-    k = _DENSE_SUBWINDOWS
+    """Return sub-windows at least half of whose centred neighbourhood is active (one
+    row; the neighbourhood is clipped at the ends)."""
+    h = _DENSE_SUBWINDOWS // 2
+    n = active.size
     csum = prefix_counts(active)
-    n = active.shape[1]
-    idx = np.arange(n)
-    lo, hi = np.clip(idx - k // 2, 0, n), np.clip(idx + k // 2 + 1, 0, n)
-    return 2 * (csum[:, hi] - csum[:, lo]) >= (hi - lo)
-
-
-def _between_active(active: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """Return covered sub-windows that lie between two active ones of the same run."""
-    n = active.shape[1]
-    idx = np.broadcast_to(np.arange(n, dtype=np.int32), active.shape)
-    act = active & covered
-    last_active = np.maximum.accumulate(np.where(act, idx, np.int32(-1)), axis=1)
-    next_active = np.flip(np.minimum.accumulate(np.flip(np.where(act, idx, np.int32(n)), axis=1),
-                                                axis=1), axis=1)
-    # A sub-window counts when both neighbouring active sub-windows are in its run.
-    run_id = np.cumsum(~covered, axis=1, dtype=np.int32)
-    ok_prev = (last_active >= 0) & (np.take_along_axis(run_id, np.clip(last_active, 0, n - 1),
-                                                       axis=1) == run_id)
-    ok_next = (next_active < n) & (np.take_along_axis(run_id, np.clip(next_active, 0, n - 1),
-                                                      axis=1) == run_id)
-    return ok_prev & ok_next
+    out = np.empty(n, dtype=bool)
+    # Inside, the neighbourhood is [i - h, i + h + 1): shifted slices of the counts.
+    a, b = min(h, n), max(min(h, n), n - h)
+    out[a:b] = 2 * (csum[a + h + 1:b + h + 1] - csum[a - h:b - h]) >= 2 * h + 1
+    for i in list(range(a)) + list(range(b, n)):  # loop over the 2 h end sub-windows
+        lo, hi = max(i - h, 0), min(i + h + 1, n)
+        out[i] = 2 * (csum[hi] - csum[lo]) >= hi - lo
+    return out
 
 
 def active_subwindows(scan, params, geometry) -> np.ndarray:
@@ -165,7 +190,12 @@ def active_subwindows(scan, params, geometry) -> np.ndarray:
 
     Compared segment by segment through a reshape, so no threshold array the size of the
     envelope is built (a day-long recording has millions of sub-windows per channel).
+    Once the envelope is let go (:func:`without_envelopes`) the mask comes from the bits
+    kept of it.
     """
+    if scan.envelope is None:  # the scan kept the mask as bits
+        return np.unpackbits(scan.active_bits, axis=1,
+                             count=scan.n_subwindows).view(bool)
     env = scan.envelope  # in noise units (see fascidetect.scan)
     thr = (params.activity_sigma * scan.block_sigma
            / scan.envelope_unit[:, None]).astype(np.float32)
@@ -174,12 +204,37 @@ def active_subwindows(scan, params, geometry) -> np.ndarray:
     n_full = min(n_sub // per, thr.shape[1])
     active = np.empty((n_ch, n_sub), dtype=bool)
     head = n_full * per
-    active[:, :head] = (env[:, :head].reshape(n_ch, n_full, per) > thr[:, :n_full, None]) \
-        .reshape(n_ch, head)
+    for c in range(n_ch):  # one channel at a time: no temporary the size of the mask
+        np.greater(env[c, :head].reshape(n_full, per), thr[c, :n_full, None],
+                   out=active[c, :head].reshape(n_full, per))
     if head < n_sub:  # the tail after the last whole segment
         last = thr[:, min(n_full, thr.shape[1] - 1)]
         active[:, head:] = env[:, head:] > last[:, None]
     return active
+
+
+def without_motion_ranges(scan):
+    """Return the scan without its whole-recording motion-window arrays (raw extremes,
+    band-passed range and RMS: 16 bytes per 200 ms and channel), once
+    :func:`motion_spans` has judged them."""
+    import dataclasses
+
+    return dataclasses.replace(scan, motion_envelope=None, raw_max=None, raw_min=None,
+                               band_range=None)
+
+
+def without_envelopes(scan, params, geometry):
+    """Return the scan with its envelope replaced by the bits of
+    :func:`active_subwindows` (1 bit instead of 16 per sub-window and channel), once the
+    episodes have been measured on it; the stages need only which sub-windows are active.
+    """
+    import dataclasses
+
+    if scan.envelope is None:  # the scan kept only the bits: let the spilled file go
+        return dataclasses.replace(scan, envelope_spill=None)
+    active = active_subwindows(scan, params, geometry)
+    return dataclasses.replace(scan, envelope=None, active_bits=np.packbits(active, axis=1),
+                               n_subwindows=active.shape[1])
 
 
 def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
@@ -197,7 +252,8 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
     from .spans import in_spans
 
     win_s = geometry.act_win / sfreq
-    env = scan.envelope  # noise units; times ``unit`` for volts
+    # noise units; times ``unit`` for volts (read back by ranges when spilled)
+    env = scan.envelope if scan.envelope is not None else scan.envelope_spill
     unit = scan.envelope_unit
     active = active_subwindows(scan, params, geometry)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
@@ -207,9 +263,10 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
         # Activity that hops between channels (several muscles taking turns) is sustained
         # for the group even when no single channel stays active.
         need = max(min_ch, int(np.ceil(0.5 * len(names))))
-        pooled = sustained_mask((active.sum(axis=0) >= need)[None, :], span,
+        pooled = sustained_mask((active.sum(axis=0, dtype=np.int32) >= need)[None, :], span,
                                 params.activity_fraction)[0]
-        sustained |= pooled[None, :] & active
+        for c in range(sustained.shape[0]):  # loop over channels (no mask-sized temporary)
+            sustained[c] |= pooled & active[c]
     del active
     any_sustained = sustained.any(axis=0)
     # A brief dip inside a spasm does not split it into two episodes.

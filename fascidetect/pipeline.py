@@ -17,7 +17,7 @@ from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, sc
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
-from .candidates import to_events
+from .candidates import to_sorted_events
 from .errors import FascidetectWarning, InputError, NoEmgChannelError
 from .params import DetectionParams
 from .rates import channel_table
@@ -128,12 +128,15 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     motion = episodes.motion_spans(found.raw_max, found.raw_min, found.motion_envelope,
                                    geometry.motion_win / fs, params, beats,
                                    band_range=found.band_range)
+    found = episodes.without_motion_ranges(found)  # judged: 16 bytes per 200 ms and channel
     if motion:
         warns.append(f"{len(motion)} motion artifact span(s) "
                      f"({sum(b - a for a, b in motion):.1f} s) were excluded from analysis")
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
+        # Measured: the stages need only which sub-windows are active (1 bit of 16).
+        found = episodes.without_envelopes(found, params, geometry)
     if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.
@@ -154,19 +157,20 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                  names, warns)
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
-        events = to_events(cands, names, fs, geometry.half, context.isolated,
-                           *fasciculation.doublets(cands, fs, params))
         _memory.release()  # the stages' temporaries
+        channel_rest = channel_rest_s(activity.busy_windows(cands, context),
+                                      geometry.rest_win / fs, duration,
+                                      bad + task + motion + episode_spans, context.channel_spans)
+        all_events, discharge_rows = to_sorted_events(
+            cands, names, fs, geometry.half, context.isolated,
+            *fasciculation.doublets(cands, fs, params), episodes=episode_rows)
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
-            events, cands, found, sigma, params, fs)
-    all_events, waveforms, waveform_rows = assemble.sorted_with_waveforms(
-        events, episode_rows, waveforms, waveform_rows)
-    del events  # only the sorted table is kept (memory grows with the rows)
+            all_events, discharge_rows, cands, found, sigma, params, fs)
+    # Only the result is kept from here: the candidate table and the scan's arrays go.
+    del cands, found, context, discharge_rows
+    _memory.release()
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
-    channel_rest = channel_rest_s(activity.busy_windows(cands, context), geometry.rest_win / fs,
-                                  duration, bad + task + motion + episode_spans,
-                                  context.channel_spans)
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
     if rest_s < params.min_rest_s:
         warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
@@ -179,7 +183,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         "meas_date": rec.meas_date.isoformat() if rec.meas_date is not None else None,
     }
     return DetectionResult(
-        events=all_events, channels=channels, waveforms=waveforms.astype(np.float32),
+        events=all_events, channels=channels, waveforms=waveforms.astype(np.float32, copy=False),
         waveform_rows=waveform_rows, templates=unit_templates, params=params,
         recording=recording, warnings=warns, sfreq=fs, timings=watch.as_dict(),
         line_noise={"freq_hz": line.freq_hz, "notch_hz": list(line.notch_hz),

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from . import detection, ecg, episodes, neighbours, noise, preprocessing, rest
+from ._spill import BitColumns, ColumnSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 
@@ -36,14 +37,20 @@ class Scan:
     snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
         Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
         in units of each channel's noise floor (:func:`noise_unit`).
-    envelope : ndarray of float16, shape (n_channels, n_subwindows)
-        Band-passed RMS per activity sub-window, in noise units.
+    envelope : ndarray of float16, shape (n_channels, n_subwindows) | None
+        Band-passed RMS per activity sub-window, in noise units; None from the scan,
+        which spills it (``envelope_spill``) and keeps which sub-windows are active
+        (``active_bits``).
     envelope_unit : ndarray of float32
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
         Local noise sigma per noise segment, V.
-    motion_envelope, raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
-        Band-passed RMS and raw extremes per motion window.
+    motion_envelope : None
+        Kept for the signature of :func:`fascidetect.episodes.motion_spans`: the
+        band-passed range (``band_range``) tells in-band swings instead, so the RMS per
+        motion window is no longer held (issue 14).
+    raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
+        Raw extremes per motion window.
     band_range : ndarray of float32, shape (n_channels, n_motion_windows)
         Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
     bad_spans : list of (float, float)
@@ -59,6 +66,18 @@ class Scan:
         (:func:`fascidetect.rest.active_windows`; the last window may be shorter).
     rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active.
+    active_bits : ndarray of uint8 | None
+        When ``envelope`` is None: the sub-windows above ``activity_sigma`` times their
+        segment's noise (:func:`fascidetect.episodes.active_subwindows`) as bits
+        (``np.packbits`` along each channel).
+    n_subwindows : int
+        Number of sub-windows when ``envelope`` is None.
+    envelope_spill : fascidetect._spill.ColumnSpill | None
+        The envelope on disk, read back by column ranges for the episodes (``None`` once
+        they are measured, :func:`fascidetect.episodes.without_envelopes`).
+
+    The motion-window arrays are None once motion has been judged
+    (:func:`fascidetect.episodes.without_motion_ranges`).
     """
 
     candidates: Candidates
@@ -76,6 +95,14 @@ class Scan:
     clipped_share: np.ndarray
     rest_ratio: np.ndarray
     rest_threshold: np.ndarray
+    active_bits: np.ndarray | None = None
+    n_subwindows: int = -1
+    envelope_spill: ColumnSpill | None = None
+
+    @property
+    def subwindows(self) -> int:
+        """Number of activity sub-windows of the recording (envelope columns)."""
+        return self.envelope.shape[1] if self.envelope is not None else self.n_subwindows
 
 
 def noise_unit(sigma: np.ndarray) -> np.ndarray:
@@ -159,9 +186,13 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
     unit = noise_unit(sigma)
-    envelope = np.zeros((n_ch, n // geometry.act_win), dtype=np.float16)
+    # The 25-ms envelope goes to a temporary file (the episodes read back a few seconds
+    # of it) and only which of its sub-windows are active stays, as bits: 1 bit of 16
+    # (a day of 8 channels: 3.5 instead of 55 MB, issue 14).
+    n_sub = n // geometry.act_win
+    envelope = ColumnSpill(n_ch, n_sub, np.float16)
+    activity = BitColumns(n_ch, n_sub)
     n_mot_all = n // geometry.motion_win
-    motion_env = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
@@ -169,7 +200,6 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     clipped = np.zeros(n_ch)
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
-    k = geometry.motion_win // geometry.act_win
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -195,15 +225,14 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         with watch.stage("envelope"):
             env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
             j = start // geometry.act_win
-            envelope[:, j:j + env.shape[1]] = np.minimum(env / unit[:, None], _F16_MAX)
+            env16 = np.minimum(env / unit[:, None], _F16_MAX).astype(np.float16)
+            envelope.write(j, env16)
         with watch.stage("noise"):
             local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
             block_sigmas.append(local)
+            activity.add(_active_columns(env16, local, unit, params, geometry))
             # Motion is judged on coarser windows: keep only those (8x less to hold).
-            n_mot = env.shape[1] // k
             m = start // geometry.motion_win
-            motion_env[:, m:m + n_mot] = np.sqrt((env[:, :n_mot * k] ** 2)
-                                                 .reshape(n_ch, n_mot, k).mean(axis=-1))
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             clipped += rail_windows(mx, mn)
             raw_max[:, m:m + mx.shape[1]] = mx
@@ -234,15 +263,29 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         if progress is not None:
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
-    return Scan(candidates=Candidates.concatenate(parts), snippets=snippets,
-                envelope=envelope, envelope_unit=unit,
+    del snippet_parts
+    candidates = Candidates.concatenate(parts, consume=True)  # not held twice
+    del parts
+    return Scan(candidates=candidates, snippets=snippets,
+                envelope=None, envelope_unit=unit, envelope_spill=envelope,
+                active_bits=activity.finish(), n_subwindows=n_sub,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
-                motion_envelope=motion_env, raw_max=raw_max, raw_min=raw_min,
+                motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
                 band_range=band_range,
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
                 rest_threshold=np.concatenate(rest_threshold, axis=1))
+
+
+def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
+    """Return a block's envelope sub-windows above ``activity_sigma`` times their
+    segment's noise (as :func:`fascidetect.episodes.active_subwindows` judges them over
+    the whole recording: a sub-window past the last segment uses the last one's)."""
+    per = geometry.segment // geometry.act_win
+    thr = (params.activity_sigma * local / unit[:, None]).astype(np.float32)
+    seg = np.minimum(np.arange(env16.shape[1]) // per, thr.shape[1] - 1)
+    return env16 > thr[:, seg]
 
 
 def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch,

@@ -120,5 +120,10 @@ def prefix_counts(mask: np.ndarray) -> np.ndarray:
     (int32: a day-long recording has millions of sub-windows per channel), so the count
     in ``[a, b)`` is ``out[..., b] - out[..., a]``."""
     out = np.zeros(mask.shape[:-1] + (mask.shape[-1] + 1,), dtype=np.int32)
-    np.cumsum(mask, axis=-1, dtype=np.int32, out=out[..., 1:])
+    if mask.ndim == 1:  # a contiguous target: no buffer the size of the result
+        np.cumsum(mask, dtype=np.int32, out=out[1:])
+    else:
+        for row, target in zip(mask.reshape(-1, mask.shape[-1]),
+                               out.reshape(-1, out.shape[-1])):  # loop over rows
+            np.cumsum(row, dtype=np.int32, out=target[1:])
     return out

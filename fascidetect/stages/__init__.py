@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..blocks import Geometry
-from ..candidates import Candidates
+from ..candidates import Candidates, coded
 from ..params import DetectionParams
 
 
@@ -100,7 +100,7 @@ class Context:
     @property
     def analysed_s(self) -> float:
         """Length covered by the envelope, s (at least 1 s)."""
-        return max(1.0, self.scan.envelope.shape[1] * self.geometry.act_win / self.sfreq)
+        return max(1.0, self.scan.subwindows * self.geometry.act_win / self.sfreq)
 
 
 Stage = Callable[[Candidates, Context], "tuple[np.ndarray, np.ndarray]"]
@@ -119,8 +119,13 @@ def decide(n: int, rows: np.ndarray, label: str, reason) -> tuple[np.ndarray, np
 
     ``reason`` is one string or an array of ``n`` reasons.
     """
-    labels = np.full(n, "", dtype="U16")
+    # Object arrays of shared strings (:func:`fascidetect.candidates.coded`): 16 bytes a
+    # candidate per stage, where U16 + U24 columns took 160.
+    labels = np.full(n, "", dtype=object)
     labels[rows] = label
-    reasons = np.full(n, "", dtype="U24")
-    reasons[rows] = np.broadcast_to(np.asarray(reason), (n,))[rows]
+    reasons = np.full(n, "", dtype=object)
+    if isinstance(reason, str):
+        reasons[rows] = reason
+    else:
+        reasons[rows] = np.broadcast_to(coded(reason), (n,))[rows]
     return labels, reasons

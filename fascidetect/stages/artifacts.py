@@ -39,7 +39,7 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     spread = cands.features.get("common_spread", cands.spread)
     f = cands.features
     n = times.size
-    kind = np.full(n, "", dtype="U16")
+    kind = np.full(n, "", dtype=object)  # shared strings (candidates.coded)
     if n == 0:
         return kind
     big = snr >= params.artifact_sigma

@@ -33,11 +33,16 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
     if samples.size == 0 or n_sub == 0:
         return np.zeros(samples.size, dtype=bool)
     k = int(round(params.isolation_interval_s * sfreq / window))
-    csum = prefix_counts(active)
     sub = np.clip(samples // window, 0, n_sub - 1)
     lo = np.clip(sub - k, 0, n_sub)
     hi = np.clip(sub + k + 1, 0, n_sub)
-    count = csum[main_channel, hi] - csum[main_channel, lo]
+    count = np.zeros(samples.size, dtype=np.int64)
+    # One channel's running counts at a time: all channels' (int32) took 4 bytes per
+    # sub-window and channel, 110 MB for 8 channels of a day (issue 14).
+    for c in np.unique(main_channel):  # loop over channels
+        rows = np.flatnonzero(main_channel == c)
+        csum = prefix_counts(active[c])
+        count[rows] = csum[hi[rows]] - csum[lo[rows]]
     return count >= params.burst_active_windows
 
 
