@@ -99,6 +99,10 @@ def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOC
     blocks = seg[:, :m].reshape(n_ch, -1, block)
     thr = thresholds[:, None]
     hot_c, hot_b = np.nonzero((blocks.max(axis=-1) > thr) | (blocks.min(axis=-1) < -thr))
+    if hot_c.size * 4 > blocks.shape[0] * blocks.shape[1]:
+        # Most blocks cross (a busy recording): one mask of the whole array is cheaper
+        # than gathering the blocks (the same samples, in the same order).
+        return np.nonzero(np.abs(seg) > thr)
     pos = hot_b[:, None] * block + np.arange(block)[None, :]
     vals = seg[hot_c[:, None], pos]
     sel = np.abs(vals) > thresholds[hot_c][:, None]

@@ -57,6 +57,9 @@ _DUPLICATE = 0.8
 #: Most confident discharges per main channel that units are learnt from.
 _MAX_LEARN = 100
 _MAD = 0.6744897501960817
+#: Units whose spectrum products are summed before one inverse FFT (a 4 MB array at
+#: an hour's 62-s blocks).
+_UNIT_CHUNK = 8
 _F16_MAX = 65000.0
 
 
@@ -394,12 +397,14 @@ def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
     return out
 
 
-def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None) -> np.ndarray:
+def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None,
+                out: np.ndarray | None = None) -> np.ndarray:
     """Return each unit's raw matched-filter score at every full lag of ``filt``, shape
     (n_units, n - n_kernel + 1): one FFT of the channels the kernels use, one inverse FFT
     per unit (float32: far more precision than a noise-level score needs). ``nfft``
     (at least ``n + n_kernel``) lets blocks of different lengths share the kernels'
-    transforms."""
+    transforms; ``out``, float32 of shape (n_units, nfft), receives the inverse FFT (the
+    result is a view of it), so a block's iterations reuse one array."""
     n = filt.shape[1]
     nk = bank.n_kernel
     n_valid = max(0, n - nk + 1)
@@ -411,14 +416,29 @@ def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None) -> np
     if nfft not in bank.spectra:  # one transform of the kernels per length
         bank.spectra[nfft] = [np.conj(_fft.rfft(k.astype(np.float32), nfft, axis=-1))
                               for k in bank.kernels]
-    summed = np.empty((len(bank), spec.shape[1]), dtype=spec.dtype)
-    for u in range(len(bank)):  # loop over units
-        ks = bank.spectra[nfft][u]
-        rows = row[bank.kernel_channels[u]]
-        np.multiply(spec[rows[0]], ks[0], out=summed[u])
-        for j in range(1, rows.size):  # a few channels
-            summed[u] += spec[rows[j]] * ks[j]
-    return _fft.irfft(summed, nfft, axis=-1)[:, :n_valid]
+    if out is None or out.shape != (len(bank), nfft) or out.dtype != np.float32:
+        out = np.empty((len(bank), nfft), dtype=np.float32)
+    # The spectrum products a few units at a time, into one small array kept with the
+    # bank (a fresh 16 MB array of all units' products per call cost about as much in
+    # page faults as the products, and raised the pass's peak); the inverse FFT of each
+    # chunk goes straight into ``out`` (numpy's pocketfft equals scipy's bit for bit).
+    chunk = min(len(bank), _UNIT_CHUNK)
+    summed = bank.spectra.get(("summed", nfft))
+    if summed is None or summed.shape[0] < chunk:
+        summed = bank.spectra[("summed", nfft)] = np.empty((chunk, spec.shape[1]),
+                                                           dtype=spec.dtype)
+    tmp = np.empty(spec.shape[1], dtype=spec.dtype)
+    for u0 in range(0, len(bank), chunk):  # a few chunks of units
+        u1 = min(u0 + chunk, len(bank))
+        for u in range(u0, u1):  # loop over units
+            ks = bank.spectra[nfft][u]
+            rows = row[bank.kernel_channels[u]]
+            acc = summed[u - u0]
+            np.multiply(spec[rows[0]], ks[0], out=acc)
+            for j in range(1, rows.size):  # a few channels
+                np.add(acc, np.multiply(spec[rows[j]], ks[j], out=tmp), out=acc)
+        np.fft.irfft(summed[:u1 - u0], nfft, axis=-1, out=out[u0:u1])
+    return out[:, :n_valid]
 
 
 def cross_scores(bank: UnitBank) -> np.ndarray:
@@ -486,8 +506,13 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     n_valid = n - nk + 1
     if n_valid <= 0:
         return BlockMatches(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros(0)), residual
-    scores = unit_scores(filt, bank, nfft)
     nfft_used = _fft.next_fast_len(n + nk, real=True) if nfft is None or nfft < n + nk else nfft
+    # The scores of every iteration and block go to one array kept with the bank.
+    buffer = bank.spectra.get(("scores", nfft_used))
+    if buffer is None:
+        buffer = bank.spectra[("scores", nfft_used)] = np.empty((len(bank), nfft_used),
+                                                                 dtype=np.float32)
+    scores = unit_scores(filt, bank, nfft_used, out=buffer)
     cross = bank.cross if bank.cross is not None else cross_scores(bank)
     if drift is None:
         drift = _Drift(np.ones((len(bank), 1)), 0, 0, max(n, 1), np.zeros(len(bank), int))
@@ -548,7 +573,7 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
             # and one inverse per unit. The same sums up to float32 rounding, and
             # cheaper than the updates beyond about 4 block lengths of pick lags
             # (measured: a pick's update costs about 1/1300 of the block's transforms).
-            scores = unit_scores(residual, bank, nfft)
+            scores = unit_scores(residual, bank, nfft_used, out=buffer)
         # Lags whose kernel window the subtraction reached (as before: within a kernel
         # length of a pick).
         edges = np.bincount(np.maximum(m.start - (nk - 1), 0), minlength=n_valid + 1)[:n_valid + 1]
@@ -580,17 +605,24 @@ def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.
 
     Match by match over the template's contiguous samples: the sums round as the
     sequential ``np.add.at`` over (match, channel, sample) they replace, at about a
-    third of its cost (a scatter of the same elements costs more than the loop here).
+    third of its cost (a scatter of the same elements costs more than the loop here;
+    so did one scatter per overlap rank, measured).
     """
     if m.unit.size == 0:
         return
     w = bank.templates.shape[-1]
     n = data.shape[1]
-    contrib = -sign * m.amplitude[:, None, None] * bank.templates[m.unit]     # (M, C, w)
-    for j, s in enumerate(m.start + bank.pad):  # loop over matches
-        lo, hi = max(s, 0), min(s + w, n)
-        if hi > lo:
-            data[:, lo:hi] += contrib[j, :, lo - s:hi - s]
+    gain = -sign * m.amplitude         # each template's factor, as the (M, C, w) product had
+    s = m.start + bank.pad
+    lo, hi = np.maximum(s, 0), np.minimum(s + w, n)
+    ok = np.flatnonzero(hi > lo)
+    temps = bank.templates
+    # Bounds as Python ints up front, and no (M, C, w) array of products (14 MB on a busy
+    # block): the loop body is a slice, one product and one add.
+    for u, g, a, b, o in zip(m.unit[ok].tolist(), gain[ok].tolist(), lo[ok].tolist(),
+                             hi[ok].tolist(), (lo - s)[ok].tolist()):  # loop over matches
+        data[:, a:b] += temps[u, :, o:o + b - a] * g
+
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
                            skip_spans, ecg_model=None, cache: FilteredCache | None = None,
@@ -702,6 +734,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         parts.append(new_c)
         snip_parts.append(np.clip(snips / unit_scale[None, :, None], -_F16_MAX, _F16_MAX)
                           .astype(np.float16))
+    # The bank's per-length arrays (kernel spectra, the scores) go before the tables
+    # are merged: held there they would add about 20 MB to the pass's peak.
+    bank = filt = raw = clean = residual = m = None
     if not parts:
         return found
     added = Candidates.concatenate(parts)
