@@ -264,38 +264,16 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
     return cands, snips
 
 
-def to_events(cands: Candidates, names, sfreq: float, half: int,
-              isolated: np.ndarray, doublet=None, doublet_interval_ms=None) -> np.ndarray:
-    """Return the event rows of every candidate not labelled ``excluded``.
-
-    Parameters
-    ----------
-    cands : Candidates
-        Labelled candidates.
-    names : list of str
-        Analysed channel names.
-    sfreq : float
-    half : int
-        Half length of the snippets (onsets are measured from the snippet start).
-    isolated : ndarray of int8
-        Isolation flag of every candidate.
-    doublet, doublet_interval_ms : ndarray | None
-        Doublet flag and interval of every candidate
-        (:func:`fascidetect.stages.fasciculation.doublets`).
-    """
-    sel = np.flatnonzero(cands.label != "excluded")
-    ev = empty_events(sel.size)
-    _fill_events(ev, slice(None), cands, sel, _onsets(cands, sel, sfreq, half), names, sfreq,
-                 isolated, doublet, doublet_interval_ms)
-    return ev
-
-
 def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated: np.ndarray,
                      doublet=None, doublet_interval_ms=None,
                      episodes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Return the event rows of :func:`to_events` and the ``episodes`` rows in one table
-    sorted as :func:`fascidetect.events.sort_events` sorts their concatenation, and the
-    row each discharge (in candidate order) took in it.
+    """Return the event rows of every candidate not labelled ``excluded`` and the
+    ``episodes`` rows in one table sorted as :func:`fascidetect.events.sort_events` sorts
+    their concatenation, and the row each discharge (in candidate order) took in it.
+
+    ``half`` is the snippets' half length (onsets are measured from the snippet start);
+    ``isolated``, ``doublet`` and ``doublet_interval_ms`` are per candidate
+    (:func:`fascidetect.stages.fasciculation.doublets`).
 
     Each row is written straight into its sorted place: the discharge table, its
     concatenation with the episodes and a sorted copy would hold the table up to three

@@ -188,29 +188,10 @@ def _dense(active: np.ndarray) -> np.ndarray:
 def active_subwindows(scan, params, geometry) -> np.ndarray:
     """Return the envelope sub-windows above ``activity_sigma`` times their segment's noise.
 
-    Compared segment by segment through a reshape, so no threshold array the size of the
-    envelope is built (a day-long recording has millions of sub-windows per channel).
-    Once the envelope is let go (:func:`without_envelopes`) the mask comes from the bits
-    kept of it.
+    The scan judges them block by block (:func:`fascidetect.scan._active_columns`) and
+    keeps them as bits; this unpacks them.
     """
-    if scan.envelope is None:  # the scan kept the mask as bits
-        return np.unpackbits(scan.active_bits, axis=1,
-                             count=scan.n_subwindows).view(bool)
-    env = scan.envelope  # in noise units (see fascidetect.scan)
-    thr = (params.activity_sigma * scan.block_sigma
-           / scan.envelope_unit[:, None]).astype(np.float32)
-    n_ch, n_sub = env.shape
-    per = geometry.segment // geometry.act_win
-    n_full = min(n_sub // per, thr.shape[1])
-    active = np.empty((n_ch, n_sub), dtype=bool)
-    head = n_full * per
-    for c in range(n_ch):  # one channel at a time: no temporary the size of the mask
-        np.greater(env[c, :head].reshape(n_full, per), thr[c, :n_full, None],
-                   out=active[c, :head].reshape(n_full, per))
-    if head < n_sub:  # the tail after the last whole segment
-        last = thr[:, min(n_full, thr.shape[1] - 1)]
-        active[:, head:] = env[:, head:] > last[:, None]
-    return active
+    return np.unpackbits(scan.active_bits, axis=1, count=scan.n_subwindows).view(bool)
 
 
 def without_motion_ranges(scan):
@@ -224,17 +205,11 @@ def without_motion_ranges(scan):
 
 
 def without_envelopes(scan, params, geometry):
-    """Return the scan with its envelope replaced by the bits of
-    :func:`active_subwindows` (1 bit instead of 16 per sub-window and channel), once the
-    episodes have been measured on it; the stages need only which sub-windows are active.
-    """
+    """Return the scan without its spilled envelope, once the episodes have been measured
+    on it; the stages need only which sub-windows are active (``active_bits``)."""
     import dataclasses
 
-    if scan.envelope is None:  # the scan kept only the bits: let the spilled file go
-        return dataclasses.replace(scan, envelope_spill=None)
-    active = active_subwindows(scan, params, geometry)
-    return dataclasses.replace(scan, envelope=None, active_bits=np.packbits(active, axis=1),
-                               n_subwindows=active.shape[1])
+    return dataclasses.replace(scan, envelope_spill=None)
 
 
 def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
@@ -253,7 +228,7 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
 
     win_s = geometry.act_win / sfreq
     # noise units; times ``unit`` for volts (read back by ranges when spilled)
-    env = scan.envelope if scan.envelope is not None else scan.envelope_spill
+    env = scan.envelope_spill
     unit = scan.envelope_unit
     active = active_subwindows(scan, params, geometry)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))

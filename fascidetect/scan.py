@@ -37,10 +37,6 @@ class Scan:
     snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
         Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
         in units of each channel's noise floor (:func:`noise_unit`).
-    envelope : ndarray of float16, shape (n_channels, n_subwindows) | None
-        Band-passed RMS per activity sub-window, in noise units; None from the scan,
-        which spills it (``envelope_spill``) and keeps which sub-windows are active
-        (``active_bits``).
     envelope_unit : ndarray of float32
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
@@ -66,12 +62,12 @@ class Scan:
         (:func:`fascidetect.rest.active_windows`; the last window may be shorter).
     rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active.
-    active_bits : ndarray of uint8 | None
-        When ``envelope`` is None: the sub-windows above ``activity_sigma`` times their
-        segment's noise (:func:`fascidetect.episodes.active_subwindows`) as bits
-        (``np.packbits`` along each channel).
+    active_bits : ndarray of uint8
+        The sub-windows above ``activity_sigma`` times their segment's noise
+        (:func:`fascidetect.episodes.active_subwindows`) as bits (``np.packbits`` along
+        each channel).
     n_subwindows : int
-        Number of sub-windows when ``envelope`` is None.
+        Number of activity sub-windows.
     envelope_spill : fascidetect._spill.ColumnSpill | None
         The envelope on disk, read back by column ranges for the episodes (``None`` once
         they are measured, :func:`fascidetect.episodes.without_envelopes`).
@@ -82,7 +78,6 @@ class Scan:
 
     candidates: Candidates
     snippets: np.ndarray
-    envelope: np.ndarray
     envelope_unit: np.ndarray
     block_sigma: np.ndarray
     motion_envelope: np.ndarray
@@ -102,7 +97,7 @@ class Scan:
     @property
     def subwindows(self) -> int:
         """Number of activity sub-windows of the recording (envelope columns)."""
-        return self.envelope.shape[1] if self.envelope is not None else self.n_subwindows
+        return self.n_subwindows
 
 
 def noise_unit(sigma: np.ndarray) -> np.ndarray:
@@ -267,7 +262,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     candidates = Candidates.concatenate(parts, consume=True)  # not held twice
     del parts
     return Scan(candidates=candidates, snippets=snippets,
-                envelope=None, envelope_unit=unit, envelope_spill=envelope,
+                envelope_unit=unit, envelope_spill=envelope,
                 active_bits=activity.finish(), n_subwindows=n_sub,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
                 motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
