@@ -78,7 +78,10 @@ class DetectionParams:
         15-20 ms has its phases 8-10 ms apart, past the dead time. A doublet's second
         discharge keeps the first's polarity and is never removed by this (tuning seeds
         0-2, ECG on 1-2 channels: 2.05 -> 0.17 false fasciculations/min; no row lower;
-        ``phase_ms=0`` switches it off).
+        ``phase_ms=0`` switches it off). 0.85 was tried: a unit whose first phase is 0.7
+        of its second is counted twice at 0.6 (tuning seeds 6-17, doublets: 2.26 -> 0.42
+        false/min), but in the 125-Hz BDF sleep record it thinned a 0.1-s chin burst
+        below the cluster test and gave 5 fasciculations in 100 ms.
     merge_ms : float
         Peaks on different channels within this time are one discharge.
     merge_loose_ms : float
@@ -363,6 +366,21 @@ class DetectionParams:
         Fewest successive regular intervals that make a train (6: 7 discharges).
     tonic_max_cv : float
         Largest coefficient of variation of a train's intervals (tonic units: 0.1-0.3).
+    tonic_support_sigma : float
+        A unit 3-5 times the noise crosses the 5-sigma threshold on only some of its
+        discharges, too few for a train. Peaks of the same polarity above this many
+        sigmas (and under ``tonic_support_max_sigma``) near a candidate under that limit
+        fill in its missed discharges for the train test (:mod:`fascidetect.support`);
+        only candidates are labelled. 0 switches it off.
+    tonic_support_max_sigma : float
+        Candidates and peaks this large or larger take no part in the filled-in test: a
+        large fasciculation is not a member of a train of small peaks.
+    tonic_support_min_intervals : int
+        Fewest successive intervals of a filled-in train: more than
+        ``tonic_min_intervals``, since noise peaks at 3 sigma (3-4 per second and
+        channel) form short regular chains by chance.
+    tonic_support_tolerance : float
+        Step tolerance of the filled-in train (share of a period; plain trains 0.3).
     template_matching : bool
         Search again for discharges of the motor units learnt from the confident ones,
         by whitened multichannel matched filtering (:mod:`fascidetect.matching`, as
@@ -510,6 +528,10 @@ class DetectionParams:
     tonic_max_rate_hz: float = 25.0
     tonic_min_intervals: int = 6
     tonic_max_cv: float = 0.3
+    tonic_support_sigma: float = 3.0
+    tonic_support_max_sigma: float = 12.0
+    tonic_support_min_intervals: int = 8
+    tonic_support_tolerance: float = 0.25
     template_matching: bool = True
     match_sigma: float = 5.0
     match_amplitude_range: tuple = (0.5, 2.0)
