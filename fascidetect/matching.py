@@ -749,6 +749,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         rows, chans = np.nonzero(added.channels)
         seen[rows, muscle[chans]] = True
         added.features["common_muscles"] = seen[:, 1:].sum(axis=1)  # 0: undeclared
+    if "footprint_p" in cands.features:
+        # A matched discharge's footprint is its unit's template: supported.
+        added.features["footprint_p"] = np.zeros(len(added))
     room = max(0, params.max_waveforms - found.snippets.shape[0])
     snippets = np.concatenate(snip_parts, axis=0)[:room]
     added.snip_row = np.where(np.arange(len(added)) < room,

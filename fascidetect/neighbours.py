@@ -53,6 +53,11 @@ class Neighbourhood:
     def n_channels(self) -> int:
         return int(self.muscle.size)
 
+    @property
+    def grid(self) -> bool:
+        """A declared two-dimensional layout (an HD grid, not a linear array)."""
+        return self.declared and self.distance is not None and not self.linear
+
 
 def undeclared(n_channels: int) -> Neighbourhood:
     """Return the neighbourhood of a montage nothing is known about: all channels join."""

@@ -384,6 +384,15 @@ class DetectionParams:
         channel) form short regular chains by chance.
     tonic_support_tolerance : float
         Step tolerance of the filled-in train (share of a period; plain trains 0.3).
+    footprint_p_value : float
+        On a declared grid (``layout`` with rows and columns), a threshold candidate under
+        ``footprint_max_sigma`` whose neighbouring electrodes carry nothing of its
+        waveform (:func:`fascidetect.footprint.support_p` above this) is a noise
+        crossing, not a discharge: ``excluded`` (reason ``no_footprint``). 0 switches it
+        off. At 0.01, 1 in 100 real potentials with no visible footprint would be lost,
+        and 99 % of noise crossings go.
+    footprint_max_sigma : float
+        Candidates this large or larger are not judged (noise does not reach it).
     template_matching : bool
         Search again for discharges of the motor units learnt from the confident ones,
         by whitened multichannel matched filtering (:mod:`fascidetect.matching`, as
@@ -534,6 +543,8 @@ class DetectionParams:
     tonic_support_sigma: float = 3.0
     tonic_support_max_sigma: float = 8.0
     tonic_support_min_intervals: int = 8
+    footprint_p_value: float = 0.01
+    footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
     template_matching: bool = True
     match_sigma: float = 5.0

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import detection, ecg, episodes, neighbours, noise, preprocessing, rest, support
+from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
+               support)
 from ._spill import BitColumns, ColumnSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
@@ -331,6 +332,9 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
             muscles[rows, neighbourhood.muscle[chans]] = True
             cands.features["common_spread"] = common.sum(axis=1)
             cands.features["common_muscles"] = muscles[:, 1:].sum(axis=1)  # 0: undeclared
+        if neighbourhood is not None and neighbourhood.grid:
+            cands.features["footprint_p"] = footprint.support_p(
+                snips, cands.channel, neighbourhood.adjacent, fs)
     # The background leaves out the kept peaks and their echoes and other phases (at the
     # threshold's size: they are part of a kept discharge's waveform).
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
