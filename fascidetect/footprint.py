@@ -57,7 +57,7 @@ def support_p(snippets: np.ndarray, main_channel: np.ndarray, adjacent: np.ndarr
 
     n_ev, _, n_s = snippets.shape
     out = np.ones(n_ev)
-    h = max(1, int(round(HALF_MS * sfreq / 1000.0)))
+    h = max(1, round(HALF_MS * sfreq / 1000.0))
     c = n_s // 2
     length = 2 * h + 1
     lags = [o for o in (0, n_s - length) if abs(o - (c - h)) >= length]

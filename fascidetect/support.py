@@ -49,17 +49,17 @@ class SupportPeaks:
     positive: np.ndarray
 
     @classmethod
-    def empty(cls) -> "SupportPeaks":
+    def empty(cls) -> SupportPeaks:
         return cls(np.zeros(0, np.int16), np.zeros(0, np.int64), np.zeros(0, bool))
 
     def __len__(self) -> int:
         return self.sample.size
 
-    def select(self, keep: np.ndarray) -> "SupportPeaks":
+    def select(self, keep: np.ndarray) -> SupportPeaks:
         return SupportPeaks(self.channel[keep], self.sample[keep], self.positive[keep])
 
     @classmethod
-    def concatenate(cls, parts) -> "SupportPeaks":
+    def concatenate(cls, parts) -> SupportPeaks:
         if not parts:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, f) for p in parts])
@@ -89,7 +89,7 @@ def near_small_candidates(peaks: SupportPeaks, channel, sample, snr, params,
     whose SNR is under ``tonic_support_max_sigma``."""
     small = snr < params.tonic_support_max_sigma
     return _within(peaks.channel, peaks.sample, channel[small], sample[small],
-                   int(round(NEAR_S * sfreq)))
+                   round(NEAR_S * sfreq))
 
 
 def _within(ch, samples, ref_ch, ref_samples, distance: int) -> np.ndarray:
