@@ -772,8 +772,13 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
         pos = np.clip(m.start[sel, None] + bank.pad + np.arange(w)[None, :], 0,
                       residual.shape[1] - 1)
         k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
-        sig = np.where(local[chans][:, k] > 0, local[chans][:, k], np.inf)      # (C_u, M)
-        r = residual[chans][:, pos] / sig[:, :, None]                           # (C_u, M, w)
+        # Gathers laid out (M, C_u) and (M, w, C_u) as ``local[chans][:, k]`` and
+        # ``residual[chans][:, pos]`` lay them out (the mean's sums run in that order),
+        # without first copying the channels' whole rows.
+        at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
+        sig = np.where(at > 0, at, np.inf)
+        r = residual[chans[None, None, :], pos[:, :, None]].transpose(2, 0, 1) \
+            / sig[:, :, None]                                                    # (C_u, M, w)
         out[sel] = np.mean(r ** 2, axis=(0, 2))
     return out
 
