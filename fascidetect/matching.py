@@ -457,7 +457,9 @@ def cross_scores(bank: UnitBank) -> np.ndarray:
     kf = np.conj(np.fft.rfft(kern, nfft, axis=-1))                # (U, C, F)
     g = np.fft.irfft(np.einsum("vcf,ucf->uvf", tf, kf), nfft, axis=-1)   # lag tau at tau mod nfft
     lags = np.arange(-(nk - 1), nk)
-    return g[:, :, lags % nfft]
+    # Laid out (v, u, lag) in memory: a pick's score update (:func:`_update_scores`)
+    # reads ``[:, v]`` as one contiguous block.
+    return np.ascontiguousarray(g.transpose(1, 0, 2)[:, :, lags % nfft]).transpose(1, 0, 2)
 
 
 @dataclasses.dataclass
@@ -593,11 +595,13 @@ def _update_scores(scores: np.ndarray, m: BlockMatches, cross: np.ndarray, nk: i
     sequential ``np.add.at`` over (pick, lag) does.
     """
     n_valid = scores.shape[1]
-    for s, v, a in zip(m.start, m.unit, m.amplitude):  # loop over picks (few)
+    delta = np.empty((cross.shape[0], cross.shape[2]), dtype=np.float32)
+    for s, v, a in zip(m.start.tolist(), m.unit.tolist(), m.amplitude.tolist()):  # picks
         lo, hi = max(s - (nk - 1), 0), min(s + nk, n_valid)
         off = lo - (s - (nk - 1))
-        delta = a * cross[:, v, off:off + hi - lo]
-        scores[:, lo:hi] -= delta.astype(np.float32)
+        # The product in float64, rounded to float32 on output (as ``.astype`` did).
+        d = np.multiply(cross[:, v, off:off + hi - lo], a, out=delta[:, :hi - lo])
+        scores[:, lo:hi] -= d
 
 
 def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.0) -> None:
@@ -848,13 +852,14 @@ class _Drift:
     def rows(self, n, scale):
         """Return ``scale[u] * ratio`` at every lag ``0..n-1``, float32, (n_units, n)."""
         n_u, n_seg = self.ratio.shape
-        out = np.empty((n_u, n), dtype=np.float32)
-        for u in range(n_u):  # loop over units: a few segments each
-            # Lags from which the segment index has grown past 0, 1, ...
-            edges = (self.seg0 + np.arange(1, n_seg)) * self.segment - self.lo - self.offset[u]
-            counts = np.diff(np.r_[0, np.clip(edges, 0, n), n])
-            out[u] = np.repeat((scale[u] * self.ratio[u]).astype(np.float32), counts)
-        return out
+        # Per unit, the lags from which the segment index has grown past 0, 1, ...: one
+        # repeat of every unit's segment values fills all rows.
+        edges = (self.seg0 + np.arange(1, n_seg))[None, :] * self.segment - self.lo \
+            - self.offset[:, None]
+        bounds = np.concatenate([np.zeros((n_u, 1), dtype=edges.dtype), np.clip(edges, 0, n),
+                                 np.full((n_u, 1), n, dtype=edges.dtype)], axis=1)
+        values = (np.asarray(scale)[:, None] * self.ratio).astype(np.float32)
+        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
 
 
 def _largest_near(samples, sorted_ref, values, distance):
