@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 from scipy import fft as _fft
 
-from . import detection, ecg, neighbourhood, preprocessing, templates
+from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .spans import in_spans
@@ -64,42 +64,67 @@ _F16_MAX = 65000.0
 
 
 class FilteredCache:
-    """The scan's band-passed samples in noise units as float16, when they fit.
+    """The scan's band-passed samples in noise units as float16, for the matching pass.
 
     Filtering is the largest cost of the pipeline; a second pass that filtered the
-    recording again would nearly double it. Recordings whose samples fit in
-    :data:`CACHE_BYTES` (about 15 minutes of 8 channels at 2 kHz) are kept from the scan
-    at 2 bytes a sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the
-    noise floor); longer ones are read and filtered again block by block.
+    recording again would nearly double it. The scan's samples are kept at 2 bytes a
+    sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the noise floor):
+    in memory when they fit in :data:`CACHE_BYTES` (about 15 minutes of 8 channels at
+    2 kHz), otherwise in a temporary file (:class:`fascidetect._spill.ColumnSpill`: an
+    hour of 8 channels is 115 MB of page cache, not of the process) up to
+    :data:`SPILL_BYTES`. Longer recordings, or a file that cannot be written, are read
+    and filtered again block by block.
     """
 
     def __init__(self, n_channels: int, n_samples: int, sigma: np.ndarray):
         self.unit = np.where(sigma > 0, sigma, 1.0).astype(np.float32)[:, None]
         self.inverse = 1.0 / self.unit
-        fits = n_channels * n_samples * 2 <= CACHE_BYTES
-        self.data = np.zeros((n_channels, n_samples), dtype=np.float16) if fits else None
+        self.shape = (n_channels, n_samples)
+        nbytes = n_channels * n_samples * 2
+        self.data = np.zeros(self.shape, dtype=np.float16) if nbytes <= CACHE_BYTES else None
+        self.spill = None
+        self._spilled = nbytes <= SPILL_BYTES and self.data is None
         self.filled = 0
 
     def keep(self, start: int, filt_core: np.ndarray) -> None:
-        """Store a block's band-passed core (V) from sample ``start``."""
-        if self.data is None:
+        """Store a block's band-passed core (V) from sample ``start`` (blocks in order;
+        a scan run again starts from 0 and replaces what was kept)."""
+        if self.data is None and not self._spilled:
             return
         stop = start + filt_core.shape[1]
         scaled = np.multiply(filt_core, self.inverse, dtype=np.float32)
-        self.data[:, start:stop] = np.clip(scaled, -_F16_MAX, _F16_MAX, out=scaled)
+        np.clip(scaled, -_F16_MAX, _F16_MAX, out=scaled)
+        if self.data is not None:
+            self.data[:, start:stop] = scaled
+        else:
+            try:
+                if start == 0 or self.spill is None:
+                    if self.spill is not None:
+                        self.spill.close()
+                    self.spill = _spill.ColumnSpill(*self.shape, np.float16,
+                                                    memory_fallback=False)
+                self.spill.write(start, scaled)
+            except OSError:  # no room for the file: the matching pass filters again
+                self.spill, self._spilled = None, False
+                self.filled = 0
+                return
         self.filled = stop if start == 0 else max(self.filled, stop)
 
     @property
     def complete(self) -> bool:
-        return self.data is not None and self.filled == self.data.shape[1]
+        return (self.data is not None or self.spill is not None) \
+            and self.filled == self.shape[1]
 
     def get(self, lo: int, hi: int) -> np.ndarray:
         """Return samples ``[lo, hi)`` in volts."""
-        return self.data[:, lo:hi].astype(np.float32) * self.unit
+        held = self.data[:, lo:hi] if self.data is not None else self.spill.read(lo, hi)
+        return held.astype(np.float32) * self.unit
 
 
-#: Most bytes the scan's band-passed samples may take to be kept for the matching pass.
+#: Most bytes the scan's band-passed samples may take in memory for the matching pass...
 CACHE_BYTES = 32 * 2 ** 20
+#: ...and in a temporary file (about 35 hours of 8 channels at 2 kHz).
+SPILL_BYTES = 4 * 2 ** 30
 
 
 @dataclasses.dataclass
