@@ -71,7 +71,8 @@ class FilteredCache:
     sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the noise floor):
     in memory when they fit in :data:`CACHE_BYTES` (about 15 minutes of 8 channels at
     2 kHz), otherwise in a temporary file (:class:`fascidetect._spill.ColumnSpill`: an
-    hour of 8 channels is 115 MB of page cache, not of the process) up to
+    hour of 8 channels is 115 MB of page cache, not of the process; of memory where the
+    temporary directory is a RAM disk, so point ``TMPDIR`` at a disk there) up to
     :data:`SPILL_BYTES`. Longer recordings, or a file that cannot be written, are read
     and filtered again block by block.
     """
