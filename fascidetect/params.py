@@ -155,7 +155,10 @@ class DetectionParams:
         (``(8, 8)``) or a linear array (``(1, 8)``). Peaks merge into one discharge only
         on electrodes within ``neighbour_radius`` of each other, and the spread of a
         discharge over the array is a motor unit's footprint, never a ``widespread``
-        artifact. ``None``: positions unknown (every channel may join every other).
+        artifact. A grid name (``"GR08MM1305"``, ``"GR04MM1305"``: OT Bioelettronica's
+        13 x 5 grids, one corner empty) places channels 1-64 in the maker's order
+        (:mod:`fascidetect.grids`). ``None``: positions unknown (every channel may join
+        every other).
     muscles : str | dict | sequence | None
         Which muscle each channel records: ``"auto"`` (the muscles the channel names
         name, ``"EMG TA_R"``), a map ``"1=TA_R,2=TA_R,3=GAS_R"`` (1-based channel numbers
@@ -589,7 +592,14 @@ class DetectionParams:
                 "(30-35 ms apart, Kleine et al. 2012); use 10-20 ms")
         if self.artifact_sigma <= self.threshold_sigma:
             raise ParameterError("artifact_sigma must exceed threshold_sigma")
-        if self.layout is not None:
+        if isinstance(self.layout, str):
+            from .grids import GRIDS
+
+            if self.layout.upper() not in GRIDS:
+                raise ParameterError(f"layout must be (rows, cols) or a grid name "
+                                     f"({', '.join(sorted(GRIDS))}), got {self.layout!r}")
+            object.__setattr__(self, "layout", self.layout.upper())
+        elif self.layout is not None:
             layout = tuple(int(v) for v in self.layout)
             if len(layout) != 2 or min(layout) < 1:
                 raise ParameterError(f"layout must be (rows, cols), got {self.layout!r}")
@@ -670,6 +680,8 @@ def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:
                 out[name] = int(text)
             elif isinstance(default, float):
                 out[name] = float(text)
+            elif name == "layout" and not any(ch.isdigit() for ch in text[:1]):
+                out[name] = text  # a grid name
             elif isinstance(default, tuple) or name == "layout":
                 parts = [p for p in text.replace("x", ",").split(",") if p]
                 out[name] = tuple(int(p) if name == "layout" else

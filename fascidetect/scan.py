@@ -333,8 +333,11 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
             cands.features["common_spread"] = common.sum(axis=1)
             cands.features["common_muscles"] = muscles[:, 1:].sum(axis=1)  # 0: undeclared
         if neighbourhood is not None and neighbourhood.grid:
+            own = filt[:, start - lo:stop - lo]
+            acf = footprint.noise_autocorrelation(own, scale, footprint.window_lags(fs))
+            seg = np.clip((cands.sample - start) // g.segment, 0, local.shape[1] - 1)
             cands.features["footprint_p"] = footprint.support_p(
-                snips, cands.channel, neighbourhood.adjacent, fs)
+                snips, cands.channel, neighbourhood.adjacent, local[:, seg].T, acf)
     # The background leaves out the kept peaks and their echoes and other phases (at the
     # threshold's size: they are part of a kept discharge's waveform).
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
