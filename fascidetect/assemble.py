@@ -3,15 +3,47 @@ waveforms following their fasciculations' rows in the time-sorted event table.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import templates
 from .scan import noise_unit
 
+#: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
+#: sample would sit beside the float32 waveforms).
+_SLICE = 2000
 
-def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
-    """Return the fasciculations' waveforms (V), their rows among the events'
-    fasciculations and the unit templates; set each fasciculation's ``unit``.
+
+@dataclasses.dataclass
+class HeldWaveforms:
+    """The fasciculations whose snippets the scan held, in candidate order.
+
+    Attributes
+    ----------
+    waveforms : ndarray of float32, shape (n_held, n_channels, n_snippet)
+        Their multichannel snippets, V.
+    event_rows : ndarray of int
+        Row of each in the event table.
+    channel : ndarray of int
+        Main channel of each.
+    rank : ndarray of int
+        Rank of each among the event table's fasciculations.
+    """
+
+    waveforms: np.ndarray
+    event_rows: np.ndarray
+    channel: np.ndarray
+    rank: np.ndarray
+
+
+def held_fasciculations(events, discharge_rows, cands, snippets, sigma) -> HeldWaveforms:
+    """Return the waveforms (V) of the fasciculations among ``cands`` whose snippets are
+    held, with their rows in ``events``.
+
+    Only this is needed of the candidate table and the scan to build the motor units,
+    so both can go before the units are clustered (issue 14: at a day's length the
+    candidate table is about 50 MB, the scan's float16 sample 20 MB).
 
     Parameters
     ----------
@@ -21,8 +53,37 @@ def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
     discharge_rows : ndarray of int
         Row in ``events`` of each candidate not labelled ``excluded`` (candidate order).
     cands : Candidates
-    found : fascidetect.scan.Scan
-        Its waveform sample (``snippets``).
+    snippets : ndarray of float16
+        The scan's waveform sample (:attr:`fascidetect.scan.Scan.snippets`).
+    sigma : ndarray
+    """
+    kept = np.flatnonzero(cands.label != "excluded")
+    fasc = np.flatnonzero(events["trial_type"][discharge_rows] == "fasciculation")
+    rows = cands.snip_row[kept[fasc]]
+    held = np.flatnonzero(rows >= 0)
+    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=np.float32)
+    for start in range(0, held.size, _SLICE):  # loop over slices
+        waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
+    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
+    # Fasciculations keep their relative order: their ranks among the sorted events' ones.
+    is_fasc = np.zeros(len(events), dtype=bool)
+    is_fasc[discharge_rows[fasc]] = True
+    rank = np.cumsum(is_fasc) - 1
+    return HeldWaveforms(waveforms=waveforms, event_rows=discharge_rows[fasc[held]],
+                         channel=cands.channel[kept[fasc]][held],
+                         rank=rank[discharge_rows[fasc]][held])
+
+
+def motor_units(events, held: HeldWaveforms, sigma, params, sfreq):
+    """Return the fasciculations' waveforms (V), their rows among the events'
+    fasciculations and the unit templates; set each fasciculation's ``unit``.
+
+    Parameters
+    ----------
+    events : ndarray
+        The event table, sorted by time.
+    held : HeldWaveforms
+        From :func:`held_fasciculations`; its waveforms are reordered in place.
     sigma : ndarray
     params : DetectionParams
     sfreq : float
@@ -35,30 +96,18 @@ def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
         Rank of each waveform's fasciculation among the events' fasciculations.
     unit_templates : ndarray of float32
     """
-    kept = np.flatnonzero(cands.label != "excluded")
-    fasc = np.flatnonzero(events["trial_type"][discharge_rows] == "fasciculation")
-    rows = cands.snip_row[kept[fasc]]
-    held = rows >= 0
-    waveforms = found.snippets[rows[held]].astype(np.float32)
-    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
+    waveforms = held.waveforms
     if sfreq < params.shape_min_sfreq_hz:
         # A potential spans 1-4 samples here: snippets that short hold no waveform to
         # tell units apart by (noise and glitches would be grouped as one "unit").
         unit_templates = np.zeros((0,) + waveforms.shape[1:], np.float32)
     else:
         units, unit_templates = templates.assign_units(
-            waveforms, cands.channel[kept[fasc]][held], sigma,
-            min_discharges=params.min_unit_discharges)
-        events["unit"][discharge_rows[fasc[held]]] = units
-    # Fasciculations keep their relative order: their ranks among the sorted events' ones.
-    is_fasc = np.zeros(len(events), dtype=bool)
-    is_fasc[discharge_rows[fasc]] = True
-    rank = np.cumsum(is_fasc) - 1
-    moved = rank[discharge_rows[fasc]][np.flatnonzero(held)]
-    del is_fasc, rank
-    order = np.argsort(moved)
+            waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
+        events["unit"][held.event_rows] = units
+    order = np.argsort(held.rank)
     _permute_rows(waveforms, order)
-    return waveforms, moved[order], unit_templates
+    return waveforms, held.rank[order], unit_templates
 
 
 def _permute_rows(a: np.ndarray, order: np.ndarray) -> None:

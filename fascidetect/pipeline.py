@@ -164,11 +164,15 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         all_events, discharge_rows = to_sorted_events(
             cands, names, fs, geometry.half, context.isolated,
             *fasciculation.doublets(cands, fs, params), episodes=episode_rows)
-        waveforms, waveform_rows, unit_templates = assemble.motor_units(
-            all_events, discharge_rows, cands, found, sigma, params, fs)
-    # Only the result is kept from here: the candidate table and the scan's arrays go.
-    del cands, found, context, discharge_rows
-    _memory.release()
+        held = assemble.held_fasciculations(all_events, discharge_rows, cands, found.snippets,
+                                            sigma)
+        # Only the result is kept from here: the candidate table and the scan's arrays go
+        # before the units are clustered (the 24-h peak was there, with both still held).
+        del cands, found, context, discharge_rows
+        _memory.release()
+        waveforms, waveform_rows, unit_templates = assemble.motor_units(all_events, held,
+                                                                        sigma, params, fs)
+        del held
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
