@@ -23,27 +23,49 @@ class HeldWaveforms:
     ----------
     waveforms : ndarray of float32, shape (n_held, n_channels, n_snippet)
         Their multichannel snippets, V.
-    event_rows : ndarray of int
-        Row of each in the event table.
+    discharge : ndarray of int
+        Index of each among the candidates not labelled ``excluded`` (the discharges
+        of the event table).
     channel : ndarray of int
         Main channel of each.
-    rank : ndarray of int
-        Rank of each among the event table's fasciculations.
     """
 
     waveforms: np.ndarray
-    event_rows: np.ndarray
+    discharge: np.ndarray
     channel: np.ndarray
-    rank: np.ndarray
 
 
-def held_fasciculations(events, discharge_rows, cands, snippets, sigma) -> HeldWaveforms:
-    """Return the waveforms (V) of the fasciculations among ``cands`` whose snippets are
-    held, with their rows in ``events``.
+def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
+    """Return the waveforms (V) of the labelled fasciculations among ``cands`` whose
+    snippets are held.
 
-    Only this is needed of the candidate table and the scan to build the motor units,
-    so both can go before the units are clustered (issue 14: at a day's length the
-    candidate table is about 50 MB, the scan's float16 sample 20 MB).
+    Only this is needed of the scan to build the motor units, so it can go before the
+    event table is made (issue 14: the scan's float16 sample is 20 MB when full).
+
+    Parameters
+    ----------
+    cands : Candidates
+        Labelled by the stages.
+    snippets : ndarray of float16
+        The scan's waveform sample (:attr:`fascidetect.scan.Scan.snippets`).
+    sigma : ndarray
+    """
+    kept = np.flatnonzero(cands.label != "excluded")
+    # The event table's trial_type of a discharge is its label.
+    fasc = np.flatnonzero(cands.label[kept] == "fasciculation")
+    rows = cands.snip_row[kept[fasc]]
+    held = np.flatnonzero(rows >= 0)
+    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=np.float32)
+    for start in range(0, held.size, _SLICE):  # loop over slices
+        waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
+    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
+    return HeldWaveforms(waveforms=waveforms, discharge=fasc[held],
+                         channel=cands.channel[kept[fasc]][held])
+
+
+def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfreq):
+    """Return the fasciculations' waveforms (V), their rows among the events'
+    fasciculations and the unit templates; set each fasciculation's ``unit``.
 
     Parameters
     ----------
@@ -52,36 +74,6 @@ def held_fasciculations(events, discharge_rows, cands, snippets, sigma) -> HeldW
         (:func:`fascidetect.candidates.to_sorted_events`).
     discharge_rows : ndarray of int
         Row in ``events`` of each candidate not labelled ``excluded`` (candidate order).
-    cands : Candidates
-    snippets : ndarray of float16
-        The scan's waveform sample (:attr:`fascidetect.scan.Scan.snippets`).
-    sigma : ndarray
-    """
-    kept = np.flatnonzero(cands.label != "excluded")
-    fasc = np.flatnonzero(events["trial_type"][discharge_rows] == "fasciculation")
-    rows = cands.snip_row[kept[fasc]]
-    held = np.flatnonzero(rows >= 0)
-    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=np.float32)
-    for start in range(0, held.size, _SLICE):  # loop over slices
-        waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
-    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
-    # Fasciculations keep their relative order: their ranks among the sorted events' ones.
-    is_fasc = np.zeros(len(events), dtype=bool)
-    is_fasc[discharge_rows[fasc]] = True
-    rank = np.cumsum(is_fasc) - 1
-    return HeldWaveforms(waveforms=waveforms, event_rows=discharge_rows[fasc[held]],
-                         channel=cands.channel[kept[fasc]][held],
-                         rank=rank[discharge_rows[fasc]][held])
-
-
-def motor_units(events, held: HeldWaveforms, sigma, params, sfreq):
-    """Return the fasciculations' waveforms (V), their rows among the events'
-    fasciculations and the unit templates; set each fasciculation's ``unit``.
-
-    Parameters
-    ----------
-    events : ndarray
-        The event table, sorted by time.
     held : HeldWaveforms
         From :func:`held_fasciculations`; its waveforms are reordered in place.
     sigma : ndarray
@@ -97,6 +89,7 @@ def motor_units(events, held: HeldWaveforms, sigma, params, sfreq):
     unit_templates : ndarray of float32
     """
     waveforms = held.waveforms
+    event_rows = discharge_rows[held.discharge]
     if sfreq < params.shape_min_sfreq_hz:
         # A potential spans 1-4 samples here: snippets that short hold no waveform to
         # tell units apart by (noise and glitches would be grouped as one "unit").
@@ -104,10 +97,14 @@ def motor_units(events, held: HeldWaveforms, sigma, params, sfreq):
     else:
         units, unit_templates = templates.assign_units(
             waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
-        events["unit"][held.event_rows] = units
-    order = np.argsort(held.rank)
+        events["unit"][event_rows] = units
+    # Fasciculations keep their relative order: their ranks among the sorted events' ones.
+    rank = np.cumsum(events["trial_type"] == "fasciculation") - 1
+    moved = rank[event_rows]
+    del rank
+    order = np.argsort(moved)
     _permute_rows(waveforms, order)
-    return waveforms, held.rank[order], unit_templates
+    return waveforms, moved[order], unit_templates
 
 
 def _permute_rows(a: np.ndarray, order: np.ndarray) -> None:

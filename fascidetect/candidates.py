@@ -196,6 +196,12 @@ class Candidates:
         features = {k: cat_feature(k) for k in list(parts[0].features)}
         return cls(features=features, **columns)
 
+    def keep_features(self, names) -> None:
+        """Drop every feature but ``names``, and the columns no event is written from
+        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
+        self.features = {k: v for k, v in self.features.items() if k in names}
+        self.amplitude = self.artifact_kind = self.snip_row = None
+
     def insert_by_sample(self, other: "Candidates") -> None:
         """Add the rows of ``other`` in place, in the order a stable sort by ``sample`` of
         the two tables' concatenation (this one first) gives.
@@ -227,6 +233,9 @@ class Candidates:
 #: The per-row columns of :class:`Candidates` besides ``features``.
 _COLUMNS = ("sample", "centre", "channel", "channels", "amplitude", "snr", "snip_row",
             "artifact_kind", "label", "reason", "match_score")
+
+#: The features :func:`to_sorted_events` writes the event table from.
+EVENT_FEATURES = ("p2p", "duration_ms", "n_phases", "n_turns", "onset_offset", "length")
 
 
 def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,
