@@ -200,3 +200,24 @@ def test_channel_table_and_summary_read_columns_as_the_rows_gave():
          for c in res.channels]
     assert res.n_units == np.unique(fasc["unit"][fasc["unit"] >= 0]).size
     assert res.summary()["counts"]["fasciculation"] == len(fasc) > 0
+
+
+def test_waveform_sample_holds_the_cap_smallest_keys_of_all_blocks():
+    from fascidetect.scan import _WaveformSample, _waveform_key
+
+    rng = np.random.default_rng(5)
+    parts, snippet_parts = [], []
+    sample = _WaveformSample(cap=50)
+    for i in range(40):  # blocks of 0-59 candidates at distinct samples
+        b = _random_candidates(rng, int(rng.integers(0, 60)))
+        b.sample = np.sort(rng.choice(np.arange(100 * i, 100 * i + 100), len(b), replace=False))
+        b.snip_row = np.full(len(b), -1)
+        parts.append(b)
+        snippet_parts.append(b.sample[:, None, None].astype(np.float64))
+        sample.add(parts, snippet_parts)
+    held = sample.finish(parts, snippet_parts)
+    every = np.concatenate([b.sample for b in parts])
+    want = np.sort(every[np.argsort(_waveform_key(every))[:50]])
+    np.testing.assert_array_equal(np.sort(held[:, 0, 0]), want)
+    rows = np.concatenate([b.snip_row for b in parts])
+    np.testing.assert_array_equal(held[rows[rows >= 0], 0, 0], every[rows >= 0])
