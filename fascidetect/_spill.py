@@ -19,12 +19,17 @@ class ColumnSpill:
     made, or it cannot grow (a full disk), the blocks stay in memory.
     """
 
-    def __init__(self, n_rows: int, n_columns: int, dtype):
+    def __init__(self, n_rows: int, n_columns: int, dtype, memory_fallback: bool = True):
         self.shape = (n_rows, n_columns)
         self.dtype = np.dtype(dtype)
+        #: Without it, a file that cannot be made or grow raises OSError instead (for a
+        #: copy the caller can do without: held in memory it would cost what it saves).
+        self.memory_fallback = memory_fallback
         try:
             self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the object)
         except OSError:  # no writable temporary directory
+            if not memory_fallback:
+                raise
             self._file = io.BytesIO()
         self._starts: list[int] = []  # first column of each block
         self._widths: list[int] = []
@@ -41,10 +46,16 @@ class ColumnSpill:
             self._file.seek(self._end)
             self._file.write(data.tobytes())
         except OSError:  # the disk (or the file size limit) is full: hold it in memory
+            if not self.memory_fallback:
+                raise
             self._to_memory()
             self._file.seek(self._end)
             self._file.write(data.tobytes())
         self._end += data.nbytes
+
+    def close(self) -> None:
+        """Let the file go (the array cannot be read afterwards)."""
+        self._file.close()
 
     def _to_memory(self) -> None:
         """Move what was written into memory and go on there."""

@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 from scipy import fft as _fft
 
-from . import detection, ecg, neighbourhood, preprocessing, templates
+from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .spans import in_spans
@@ -64,42 +64,68 @@ _F16_MAX = 65000.0
 
 
 class FilteredCache:
-    """The scan's band-passed samples in noise units as float16, when they fit.
+    """The scan's band-passed samples in noise units as float16, for the matching pass.
 
     Filtering is the largest cost of the pipeline; a second pass that filtered the
-    recording again would nearly double it. Recordings whose samples fit in
-    :data:`CACHE_BYTES` (about 15 minutes of 8 channels at 2 kHz) are kept from the scan
-    at 2 bytes a sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the
-    noise floor); longer ones are read and filtered again block by block.
+    recording again would nearly double it. The scan's samples are kept at 2 bytes a
+    sample (float16 keeps 3 significant digits, 0.002 noise sigmas at the noise floor):
+    in memory when they fit in :data:`CACHE_BYTES` (about 15 minutes of 8 channels at
+    2 kHz), otherwise in a temporary file (:class:`fascidetect._spill.ColumnSpill`: an
+    hour of 8 channels is 115 MB of page cache, not of the process; of memory where the
+    temporary directory is a RAM disk, so point ``TMPDIR`` at a disk there) up to
+    :data:`SPILL_BYTES`. Longer recordings, or a file that cannot be written, are read
+    and filtered again block by block.
     """
 
     def __init__(self, n_channels: int, n_samples: int, sigma: np.ndarray):
         self.unit = np.where(sigma > 0, sigma, 1.0).astype(np.float32)[:, None]
         self.inverse = 1.0 / self.unit
-        fits = n_channels * n_samples * 2 <= CACHE_BYTES
-        self.data = np.zeros((n_channels, n_samples), dtype=np.float16) if fits else None
+        self.shape = (n_channels, n_samples)
+        nbytes = n_channels * n_samples * 2
+        self.data = np.zeros(self.shape, dtype=np.float16) if nbytes <= CACHE_BYTES else None
+        self.spill = None
+        self._spilled = nbytes <= SPILL_BYTES and self.data is None
         self.filled = 0
 
     def keep(self, start: int, filt_core: np.ndarray) -> None:
-        """Store a block's band-passed core (V) from sample ``start``."""
-        if self.data is None:
+        """Store a block's band-passed core (V) from sample ``start`` (blocks in order;
+        a scan run again starts from 0 and replaces what was kept)."""
+        if self.data is None and not self._spilled:
             return
         stop = start + filt_core.shape[1]
         scaled = np.multiply(filt_core, self.inverse, dtype=np.float32)
-        self.data[:, start:stop] = np.clip(scaled, -_F16_MAX, _F16_MAX, out=scaled)
+        np.clip(scaled, -_F16_MAX, _F16_MAX, out=scaled)
+        if self.data is not None:
+            self.data[:, start:stop] = scaled
+        else:
+            try:
+                if start == 0 or self.spill is None:
+                    if self.spill is not None:
+                        self.spill.close()
+                    self.spill = _spill.ColumnSpill(*self.shape, np.float16,
+                                                    memory_fallback=False)
+                self.spill.write(start, scaled)
+            except OSError:  # no room for the file: the matching pass filters again
+                self.spill, self._spilled = None, False
+                self.filled = 0
+                return
         self.filled = stop if start == 0 else max(self.filled, stop)
 
     @property
     def complete(self) -> bool:
-        return self.data is not None and self.filled == self.data.shape[1]
+        return (self.data is not None or self.spill is not None) \
+            and self.filled == self.shape[1]
 
     def get(self, lo: int, hi: int) -> np.ndarray:
         """Return samples ``[lo, hi)`` in volts."""
-        return self.data[:, lo:hi].astype(np.float32) * self.unit
+        held = self.data[:, lo:hi] if self.data is not None else self.spill.read(lo, hi)
+        return held.astype(np.float32) * self.unit
 
 
-#: Most bytes the scan's band-passed samples may take to be kept for the matching pass.
+#: Most bytes the scan's band-passed samples may take in memory for the matching pass...
 CACHE_BYTES = 32 * 2 ** 20
+#: ...and in a temporary file (about 35 hours of 8 channels at 2 kHz).
+SPILL_BYTES = 4 * 2 ** 30
 
 
 @dataclasses.dataclass
@@ -457,7 +483,9 @@ def cross_scores(bank: UnitBank) -> np.ndarray:
     kf = np.conj(np.fft.rfft(kern, nfft, axis=-1))                # (U, C, F)
     g = np.fft.irfft(np.einsum("vcf,ucf->uvf", tf, kf), nfft, axis=-1)   # lag tau at tau mod nfft
     lags = np.arange(-(nk - 1), nk)
-    return g[:, :, lags % nfft]
+    # Laid out (v, u, lag) in memory: a pick's score update (:func:`_update_scores`)
+    # reads ``[:, v]`` as one contiguous block.
+    return np.ascontiguousarray(g.transpose(1, 0, 2)[:, :, lags % nfft]).transpose(1, 0, 2)
 
 
 @dataclasses.dataclass
@@ -593,11 +621,13 @@ def _update_scores(scores: np.ndarray, m: BlockMatches, cross: np.ndarray, nk: i
     sequential ``np.add.at`` over (pick, lag) does.
     """
     n_valid = scores.shape[1]
-    for s, v, a in zip(m.start, m.unit, m.amplitude):  # loop over picks (few)
+    delta = np.empty((cross.shape[0], cross.shape[2]), dtype=np.float32)
+    for s, v, a in zip(m.start.tolist(), m.unit.tolist(), m.amplitude.tolist()):  # picks
         lo, hi = max(s - (nk - 1), 0), min(s + nk, n_valid)
         off = lo - (s - (nk - 1))
-        delta = a * cross[:, v, off:off + hi - lo]
-        scores[:, lo:hi] -= delta.astype(np.float32)
+        # The product in float64, rounded to float32 on output (as ``.astype`` did).
+        d = np.multiply(cross[:, v, off:off + hi - lo], a, out=delta[:, :hi - lo])
+        scores[:, lo:hi] -= d
 
 
 def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.0) -> None:
@@ -757,6 +787,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         rows, chans = np.nonzero(added.channels)
         seen[rows, muscle[chans]] = True
         added.features["common_muscles"] = seen[:, 1:].sum(axis=1)  # 0: undeclared
+    if "footprint_p" in cands.features:
+        # A matched discharge's footprint is its unit's template: supported.
+        added.features["footprint_p"] = np.zeros(len(added))
     added.snip_row = np.where(np.arange(len(added)) < room,
                               found.snippets.shape[0] + np.arange(len(added)), -1)
     snippets = found.snippets if not snip_parts else \
@@ -778,8 +811,13 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
         pos = np.clip(m.start[sel, None] + bank.pad + np.arange(w)[None, :], 0,
                       residual.shape[1] - 1)
         k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
-        sig = np.where(local[chans][:, k] > 0, local[chans][:, k], np.inf)      # (C_u, M)
-        r = residual[chans][:, pos] / sig[:, :, None]                           # (C_u, M, w)
+        # Gathers laid out (M, C_u) and (M, w, C_u) as ``local[chans][:, k]`` and
+        # ``residual[chans][:, pos]`` lay them out (the mean's sums run in that order),
+        # without first copying the channels' whole rows.
+        at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
+        sig = np.where(at > 0, at, np.inf)
+        r = residual[chans[None, None, :], pos[:, :, None]].transpose(2, 0, 1) \
+            / sig[:, :, None]                                                    # (C_u, M, w)
         out[sel] = np.mean(r ** 2, axis=(0, 2))
     return out
 
@@ -849,13 +887,14 @@ class _Drift:
     def rows(self, n, scale):
         """Return ``scale[u] * ratio`` at every lag ``0..n-1``, float32, (n_units, n)."""
         n_u, n_seg = self.ratio.shape
-        out = np.empty((n_u, n), dtype=np.float32)
-        for u in range(n_u):  # loop over units: a few segments each
-            # Lags from which the segment index has grown past 0, 1, ...
-            edges = (self.seg0 + np.arange(1, n_seg)) * self.segment - self.lo - self.offset[u]
-            counts = np.diff(np.r_[0, np.clip(edges, 0, n), n])
-            out[u] = np.repeat((scale[u] * self.ratio[u]).astype(np.float32), counts)
-        return out
+        # Per unit, the lags from which the segment index has grown past 0, 1, ...: one
+        # repeat of every unit's segment values fills all rows.
+        edges = (self.seg0 + np.arange(1, n_seg))[None, :] * self.segment - self.lo \
+            - self.offset[:, None]
+        bounds = np.concatenate([np.zeros((n_u, 1), dtype=edges.dtype), np.clip(edges, 0, n),
+                                 np.full((n_u, 1), n, dtype=edges.dtype)], axis=1)
+        values = (np.asarray(scale)[:, None] * self.ratio).astype(np.float32)
+        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
 
 
 def _largest_near(samples, sorted_ref, values, distance):

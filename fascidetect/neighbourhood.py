@@ -19,7 +19,7 @@ from . import detection
 def grid_shape(layout, n_channels: int) -> tuple[int, int] | None:
     """Return (rows, cols) when ``layout`` is a grid of the channels with 3x3
     neighbourhoods (at least 3 rows and 3 columns), else None."""
-    if layout is None:
+    if layout is None or isinstance(layout, str):  # a named grid is not row-major
         return None
     rows, cols = (int(v) for v in layout)
     if rows < 3 or cols < 3 or rows * cols != n_channels:

@@ -53,6 +53,11 @@ class Neighbourhood:
     def n_channels(self) -> int:
         return int(self.muscle.size)
 
+    @property
+    def grid(self) -> bool:
+        """A declared two-dimensional layout (an HD grid, not a linear array)."""
+        return self.declared and self.distance is not None and not self.linear
+
 
 def undeclared(n_channels: int) -> Neighbourhood:
     """Return the neighbourhood of a montage nothing is known about: all channels join."""
@@ -63,8 +68,13 @@ def undeclared(n_channels: int) -> Neighbourhood:
 def electrode_positions(layout, n_channels: int) -> np.ndarray:
     """Return (row, col) of each channel of a ``(rows, cols)`` layout in row-major order.
 
-    A linear array is ``(1, n)``; the positions are in electrode units.
+    A linear array is ``(1, n)``; the positions are in electrode units. A grid name
+    (:mod:`fascidetect.grids`) gives the maker's channel order.
     """
+    if isinstance(layout, str):
+        from .grids import positions
+
+        return positions(layout, n_channels)
     rows, cols = (int(v) for v in layout)
     if rows * cols != n_channels:
         raise ParameterError(f"layout {rows}x{cols} has {rows * cols} electrodes but the recording "
@@ -118,7 +128,8 @@ def build(names, params: DetectionParams) -> Neighbourhood:
         pos = electrode_positions(params.layout, n)
         dist = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
         adjacent &= dist <= params.neighbour_radius
-    linear = params.layout is not None and min(params.layout) == 1 and n > 1
+    linear = params.layout is not None and not isinstance(params.layout, str) \
+        and min(params.layout) == 1 and n > 1
     return Neighbourhood(adjacent=adjacent, muscle=muscle, n_muscles=n_muscles, declared=True,
                          distance=dist, linear=linear)
 

@@ -78,7 +78,10 @@ class DetectionParams:
         15-20 ms has its phases 8-10 ms apart, past the dead time. A doublet's second
         discharge keeps the first's polarity and is never removed by this (tuning seeds
         0-2, ECG on 1-2 channels: 2.05 -> 0.17 false fasciculations/min; no row lower;
-        ``phase_ms=0`` switches it off).
+        ``phase_ms=0`` switches it off). 0.85 was tried: a unit whose first phase is 0.7
+        of its second is counted twice at 0.6 (tuning seeds 6-17, doublets: 2.26 -> 0.42
+        false/min), but in the 125-Hz BDF sleep record it thinned a 0.1-s chin burst
+        below the cluster test and gave 5 fasciculations in 100 ms.
     merge_ms : float
         Peaks on different channels within this time are one discharge.
     merge_loose_ms : float
@@ -152,7 +155,10 @@ class DetectionParams:
         (``(8, 8)``) or a linear array (``(1, 8)``). Peaks merge into one discharge only
         on electrodes within ``neighbour_radius`` of each other, and the spread of a
         discharge over the array is a motor unit's footprint, never a ``widespread``
-        artifact. ``None``: positions unknown (every channel may join every other).
+        artifact. A grid name (``"GR08MM1305"``, ``"GR04MM1305"``: OT Bioelettronica's
+        13 x 5 grids, one corner empty) places channels 1-64 in the maker's order
+        (:mod:`fascidetect.grids`). ``None``: positions unknown (every channel may join
+        every other).
     muscles : str | dict | sequence | None
         Which muscle each channel records: ``"auto"`` (the muscles the channel names
         name, ``"EMG TA_R"``), a map ``"1=TA_R,2=TA_R,3=GAS_R"`` (1-based channel numbers
@@ -363,6 +369,33 @@ class DetectionParams:
         Fewest successive regular intervals that make a train (6: 7 discharges).
     tonic_max_cv : float
         Largest coefficient of variation of a train's intervals (tonic units: 0.1-0.3).
+    tonic_support_sigma : float
+        A unit 3-5 times the noise crosses the 5-sigma threshold on only some of its
+        discharges, too few for a train. Peaks of the same polarity above this many
+        sigmas (and under ``tonic_support_max_sigma``) near a candidate under that limit
+        fill in its missed discharges for the train test (:mod:`fascidetect.support`);
+        only candidates are labelled. 0 switches it off.
+    tonic_support_max_sigma : float
+        Candidates and peaks this large or larger take no part in the filled-in test: a
+        large fasciculation is not a member of a train of small peaks, and a unit whose
+        discharges reach 8 sigma crosses the threshold on nearly all of them, so the
+        plain train test sees it (at 12, a 10.7-sigma fasciculation beside an annotated
+        contraction joined a train of support peaks).
+    tonic_support_min_intervals : int
+        Fewest successive intervals of a filled-in train: more than
+        ``tonic_min_intervals``, since noise peaks at 3 sigma (3-4 per second and
+        channel) form short regular chains by chance.
+    tonic_support_tolerance : float
+        Step tolerance of the filled-in train (share of a period; plain trains 0.3).
+    footprint_p_value : float
+        On a declared grid (``layout`` with rows and columns), a threshold candidate under
+        ``footprint_max_sigma`` whose neighbouring electrodes carry nothing of its
+        waveform (:func:`fascidetect.footprint.support_p` above this) is a noise
+        crossing, not a discharge: ``excluded`` (reason ``no_footprint``). 0 switches it
+        off. At 0.01, 1 in 100 real potentials with no visible footprint would be lost,
+        and 99 % of noise crossings go.
+    footprint_max_sigma : float
+        Candidates this large or larger are not judged (noise does not reach it).
     template_matching : bool
         Search again for discharges of the motor units learnt from the confident ones,
         by whitened multichannel matched filtering (:mod:`fascidetect.matching`, as
@@ -510,6 +543,12 @@ class DetectionParams:
     tonic_max_rate_hz: float = 25.0
     tonic_min_intervals: int = 6
     tonic_max_cv: float = 0.3
+    tonic_support_sigma: float = 3.0
+    tonic_support_max_sigma: float = 8.0
+    tonic_support_min_intervals: int = 8
+    footprint_p_value: float = 0.01
+    footprint_max_sigma: float = 8.0
+    tonic_support_tolerance: float = 0.25
     template_matching: bool = True
     match_sigma: float = 5.0
     match_amplitude_range: tuple = (0.5, 2.0)
@@ -553,7 +592,14 @@ class DetectionParams:
                 "(30-35 ms apart, Kleine et al. 2012); use 10-20 ms")
         if self.artifact_sigma <= self.threshold_sigma:
             raise ParameterError("artifact_sigma must exceed threshold_sigma")
-        if self.layout is not None:
+        if isinstance(self.layout, str):
+            from .grids import GRIDS
+
+            if self.layout.upper() not in GRIDS:
+                raise ParameterError(f"layout must be (rows, cols) or a grid name "
+                                     f"({', '.join(sorted(GRIDS))}), got {self.layout!r}")
+            object.__setattr__(self, "layout", self.layout.upper())
+        elif self.layout is not None:
             layout = tuple(int(v) for v in self.layout)
             if len(layout) != 2 or min(layout) < 1:
                 raise ParameterError(f"layout must be (rows, cols), got {self.layout!r}")
@@ -634,6 +680,8 @@ def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:
                 out[name] = int(text)
             elif isinstance(default, float):
                 out[name] = float(text)
+            elif name == "layout" and not any(ch.isdigit() for ch in text[:1]):
+                out[name] = text  # a grid name
             elif isinstance(default, tuple) or name == "layout":
                 parts = [p for p in text.replace("x", ",").split(",") if p]
                 out[name] = tuple(int(p) if name == "layout" else

@@ -24,8 +24,8 @@ from .rates import channel_table
 from .results import DetectionResult
 from .spans import union_length
 from .rest import channel_rest_s
-from .stages import (Context, activity, artifacts, exclusion, fasciculation, firing, run_stages,
-                     tonic)
+from .stages import (Context, activity, artifacts, exclusion, fasciculation, firing, footprint,
+                     run_stages, tonic)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -34,6 +34,7 @@ STAGES = (
     artifacts.motion,             # inside motion spans -> artifact (kept, though not rest)
     exclusion.outside_rest,       # edges, bad spans, tasks, episodes -> excluded
     artifacts.artifacts,          # ECG, pops, saturation, large, widespread -> artifact
+    footprint.no_footprint,       # on a grid, noise crossings of one electrode -> excluded
     activity.background_activity,  # channel's background above its floor -> voluntary
     tonic.tonic_firing,           # regular 5-25 Hz trains -> voluntary
     firing.firing_trains,         # dense clusters, burst edges, ongoing activity -> voluntary

@@ -15,10 +15,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import detection, ecg, episodes, neighbours, noise, preprocessing, rest
+from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
+               support)
 from ._spill import BitColumns, ColumnSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
+from .support import SupportPeaks
 
 #: Sampled noise windows and how many of them the line-noise search uses.
 _NOISE_WINDOWS = 40
@@ -68,6 +70,8 @@ class Scan:
         each channel).
     n_subwindows : int
         Number of activity sub-windows.
+    support : fascidetect.support.SupportPeaks | None
+        Sub-threshold peaks near small candidates, for the tonic train test.
     envelope_spill : fascidetect._spill.ColumnSpill | None
         The envelope on disk, read back by column ranges for the episodes (``None`` once
         they are measured, :func:`fascidetect.episodes.without_envelopes`).
@@ -93,6 +97,7 @@ class Scan:
     active_bits: np.ndarray | None = None
     n_subwindows: int = -1
     envelope_spill: ColumnSpill | None = None
+    support: SupportPeaks | None = None
 
     @property
     def subwindows(self) -> int:
@@ -192,6 +197,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
     sample = _WaveformSample(params.max_waveforms)
+    support_peaks = support.SupportKeeper(params, fs)
     clipped = np.zeros(n_ch)
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
@@ -237,6 +243,9 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch,
                                                 neighbourhood)
+        with watch.stage("detect"):
+            support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
+                                                    params, geometry), cands)
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
@@ -270,7 +279,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
-                rest_threshold=np.concatenate(rest_threshold, axis=1))
+                rest_threshold=np.concatenate(rest_threshold, axis=1),
+                support=support_peaks.finish())
 
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
@@ -322,6 +332,12 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
             muscles[rows, neighbourhood.muscle[chans]] = True
             cands.features["common_spread"] = common.sum(axis=1)
             cands.features["common_muscles"] = muscles[:, 1:].sum(axis=1)  # 0: undeclared
+        if neighbourhood is not None and neighbourhood.grid:
+            own = filt[:, start - lo:stop - lo]
+            acf = footprint.noise_autocorrelation(own, scale, footprint.window_lags(fs))
+            seg = np.clip((cands.sample - start) // g.segment, 0, local.shape[1] - 1)
+            cands.features["footprint_p"] = footprint.support_p(
+                snips, cands.channel, neighbourhood.adjacent, local[:, seg].T, acf)
     # The background leaves out the kept peaks and their echoes and other phases (at the
     # threshold's size: they are part of a kept discharge's waveform).
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)

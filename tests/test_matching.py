@@ -170,3 +170,43 @@ def test_neighbourhoods_of_a_grid():
     assert neighbourhood.grid_shape((8, 8), 64) == (8, 8)
     # Wilson-Hilferty: the chi-square median maps to about 0.
     assert abs(neighbourhood.wilson_hilferty(np.array([8.343]), 9)[0]) < 0.05
+
+
+def _keep_blocks(cache, filt, widths):
+    start = 0
+    for w in widths:  # the scan's blocks, in order
+        cache.keep(start, filt[:, start:start + w])
+        start += w
+
+
+def test_filtered_cache_in_a_file_reads_back_as_in_memory(monkeypatch):
+    rng = np.random.default_rng(3)
+    sigma = np.array([2e-6, 0.0, 5e-6])
+    filt = 4e-6 * rng.standard_normal((3, 1000))
+    memory = matching.FilteredCache(3, 1000, sigma)
+    _keep_blocks(memory, filt, (300, 300, 400))
+    _keep_blocks(memory, 2 * filt, (500, 500))
+    monkeypatch.setattr(matching, "CACHE_BYTES", 0)  # too long to be held: spilled
+    spilled = matching.FilteredCache(3, 1000, sigma)
+    assert spilled.data is None
+    _keep_blocks(spilled, filt, (300, 300, 400))
+    _keep_blocks(spilled, 2 * filt, (500, 500))  # the scan run again (ECG) replaces it
+    assert memory.complete and spilled.complete
+    for lo, hi in [(0, 1000), (250, 620), (999, 1000)]:
+        np.testing.assert_array_equal(spilled.get(lo, hi), memory.get(lo, hi))
+
+
+def test_filtered_cache_without_room_leaves_the_pass_to_filter_again(monkeypatch):
+    monkeypatch.setattr(matching, "CACHE_BYTES", 0)
+    cache = matching.FilteredCache(2, 100, np.ones(2))
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matching._spill.ColumnSpill, "write", no_room)
+    _keep_blocks(cache, np.ones((2, 100)), (50, 50))
+    assert not cache.complete
+    monkeypatch.setattr(matching, "SPILL_BYTES", 0)  # too long for the file too
+    cache = matching.FilteredCache(2, 100, np.ones(2))
+    _keep_blocks(cache, np.ones((2, 100)), (50, 50))
+    assert not cache.complete and cache.spill is None

@@ -79,7 +79,7 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
         amp = float(np.nanmedian(fasc["peak_amplitude_uv"][rows]))
         dur = float(np.nanmedian(fasc["duration_ms"][rows]))
         color = c.unit_color(unit) if unit >= 0 else "k"
-        if layout and snippets.shape[1] == layout[0] * layout[1]:
+        if layout and not isinstance(layout, str) and snippets.shape[1] == layout[0] * layout[1]:
             _grid_template(ax, snippets.mean(axis=0), layout, ms, color)
             main = None
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..candidates import Candidates
 from ..firing_pattern import regular_trains
+from ..support import train_members
 from . import Context, decide
 
 
@@ -14,7 +15,9 @@ def tonic_firing(cands: Candidates, ctx: Context):
     ``tonic_firing``).
 
     Every candidate that is not an artifact takes part, those already excluded or
-    labelled included: a train is made of them all.
+    labelled included: a train is made of them all. A small unit's train is also walked
+    through the scan's sub-threshold support peaks (:mod:`fascidetect.support`), which
+    fill in the discharges the threshold missed.
     """
     p = ctx.params
     use = (cands.artifact_kind == "") & (cands.label != "artifact")
@@ -23,4 +26,6 @@ def tonic_firing(cands: Candidates, ctx: Context):
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
     rows = use.copy()
     rows[use] = regular
+    if ctx.scan.support is not None and p.tonic_support_sigma > 0:
+        rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return decide(len(cands), rows, "voluntary", "tonic_firing")

@@ -1,0 +1,170 @@
+"""Support peaks: the sub-threshold peaks that fill in a small unit's missed discharges
+for the train test.
+
+A voluntary or postural unit 3-5 times the noise crosses the 5-sigma threshold on only
+some of its discharges (about half at 3.6 sigma), so the train of its detected
+discharges has gaps too long and too many to pass :func:`fascidetect.firing_pattern.
+regular_trains`, and every detected one is reported as a fasciculation (simulator tonic
+row, tuning seed 15: 50 in 20 s of one 6.5-Hz unit). The scan also keeps the peaks of
+each channel above ``tonic_support_sigma`` (same dead time, echo and phase rules) near
+a small candidate; the tonic stage walks trains through candidates and these peaks
+together, and labels only candidates.
+
+Noise peaks at 3 sigma (3-4 per second and channel) are kept only within
+:data:`NEAR_S` of a candidate under ``tonic_support_max_sigma`` on their channel: a
+rest recording keeps a few per fasciculation, a day of tonic firing at most all of them
+(about 11 bytes a peak).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import numpy as np
+
+from . import detection
+
+#: Peaks are kept this close to a small candidate on their channel, s: a filled-in
+#: train of ``tonic_support_min_intervals`` steps at the slowest band (5 Hz) lasts 1.6 s.
+NEAR_S = 3.0
+
+
+@dataclasses.dataclass
+class SupportPeaks:
+    """Sub-threshold peaks kept for the train test.
+
+    Attributes
+    ----------
+    channel : ndarray of int16
+        Channel (index into the analysed channels).
+    sample : ndarray of int64
+        Peak sample from the recording's start.
+    positive : ndarray of bool
+        Polarity of the peak.
+    """
+
+    channel: np.ndarray
+    sample: np.ndarray
+    positive: np.ndarray
+
+    @classmethod
+    def empty(cls) -> SupportPeaks:
+        return cls(np.zeros(0, np.int16), np.zeros(0, np.int64), np.zeros(0, bool))
+
+    def __len__(self) -> int:
+        return self.sample.size
+
+    def select(self, keep: np.ndarray) -> SupportPeaks:
+        return SupportPeaks(self.channel[keep], self.sample[keep], self.positive[keep])
+
+    @classmethod
+    def concatenate(cls, parts) -> SupportPeaks:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("channel", "sample", "positive")))
+
+
+def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g) -> SupportPeaks:
+    """Return a block's peaks above ``tonic_support_sigma`` and under
+    ``tonic_support_max_sigma`` times the local noise, main samples in ``[start, stop)``."""
+    if params.tonic_support_sigma <= 0:
+        return SupportPeaks.empty()
+    thresholds = np.where(scale[:, None] > 0, params.tonic_support_sigma * local, np.inf)
+    ch, idx, amp = detection.find_channel_peaks(
+        filt, thresholds, g.dead, g.shadow, params.shadow_fraction, start - lo, stop - lo,
+        segment=g.segment, origin=start - lo, phase_samples=g.phase,
+        phase_fraction=params.phase_fraction)
+    seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
+    snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
+    keep = snr < params.tonic_support_max_sigma
+    return SupportPeaks(ch[keep].astype(np.int16), idx[keep].astype(np.int64) + lo,
+                        amp[keep] > 0)
+
+
+def near_small_candidates(peaks: SupportPeaks, channel, sample, snr, params,
+                          sfreq: float) -> np.ndarray:
+    """Return a mask of the peaks within :data:`NEAR_S` of a candidate on their channel
+    whose SNR is under ``tonic_support_max_sigma``."""
+    small = snr < params.tonic_support_max_sigma
+    return _within(peaks.channel, peaks.sample, channel[small], sample[small],
+                   round(NEAR_S * sfreq))
+
+
+def _within(ch, samples, ref_ch, ref_samples, distance: int) -> np.ndarray:
+    """Return a mask of (ch, samples) within ``distance`` of a reference on the same channel."""
+    if samples.size == 0 or ref_samples.size == 0:
+        return np.zeros(samples.size, dtype=bool)
+    # One sorted axis for all channels: channels lie further apart than any distance.
+    span = int(max(samples.max(initial=0), ref_samples.max(initial=0))) + 2 * distance + 1
+    key = ch.astype(np.int64) * span + samples
+    ref = np.sort(ref_ch.astype(np.int64) * span + ref_samples)
+    pos = np.searchsorted(ref, key)
+    before = key - ref[np.clip(pos - 1, 0, ref.size - 1)]
+    after = ref[np.clip(pos, 0, ref.size - 1)] - key
+    return (np.abs(before) <= distance) | (np.abs(after) <= distance)
+
+
+class SupportKeeper:
+    """Collect the scan's support peaks block by block, keeping only those near a small
+    candidate: a block's peaks are judged once the next block's candidates are known
+    (a candidate near a block's edge may need the neighbouring block's peaks)."""
+
+    def __init__(self, params, sfreq: float):
+        self._params, self._sfreq = params, sfreq
+        self._kept: list = []
+        self._pending: SupportPeaks | None = None
+        self._recent: collections.deque = collections.deque(maxlen=3)  # blocks k-2..k
+
+    def add(self, peaks: SupportPeaks, cands) -> None:
+        """Add a block's peaks and its candidates."""
+        self._recent.append((cands.channel, cands.sample, cands.snr))
+        if self._pending is not None:
+            self._keep(self._pending)
+        self._pending = peaks
+
+    def finish(self) -> SupportPeaks:
+        """Return the kept peaks of all blocks, in block order."""
+        if self._pending is not None:
+            self._keep(self._pending)
+            self._pending = None
+        return SupportPeaks.concatenate(self._kept)
+
+    def _keep(self, peaks: SupportPeaks) -> None:
+        if len(peaks) == 0:
+            return
+        channel, sample, snr = (np.concatenate(x) for x in zip(*self._recent))
+        self._kept.append(peaks.select(
+            near_small_candidates(peaks, channel, sample, snr, self._params, self._sfreq)))
+
+
+def train_members(cands, peaks: SupportPeaks, use: np.ndarray, params, sfreq: float,
+                  dead: int) -> np.ndarray:
+    """Return a mask (over ``cands``) of candidates in a regular train filled in by
+    ``peaks``.
+
+    Candidates in ``use`` under ``tonic_support_max_sigma`` and the peaks that are not a
+    candidate's own (within ``dead`` samples of one on their channel) are grouped by
+    channel and polarity (a unit's main phase keeps its sign) and walked with the
+    stricter ``tonic_support_min_intervals`` and ``tonic_support_tolerance``.
+    """
+    from .firing_pattern import regular_trains
+
+    out = np.zeros(len(cands), dtype=bool)
+    rows = np.flatnonzero(use & (cands.snr < params.tonic_support_max_sigma))
+    if rows.size == 0 or len(peaks) == 0:
+        return out
+    own = _within(peaks.channel, peaks.sample, cands.channel[rows], cands.sample[rows], dead)
+    fill = peaks.select(~own)
+    times = np.concatenate([cands.sample[rows] / sfreq, fill.sample / sfreq])
+    group = np.concatenate([cands.channel[rows].astype(np.int64) * 2 + (cands.amplitude[rows] > 0),
+                            fill.channel.astype(np.int64) * 2 + fill.positive])
+    regular = regular_trains(times, group, min_rate_hz=params.tonic_min_rate_hz,
+                             max_rate_hz=params.tonic_max_rate_hz,
+                             min_intervals=params.tonic_support_min_intervals,
+                             max_steps=params.tonic_support_min_intervals,
+                             step_tolerance=params.tonic_support_tolerance,
+                             max_cv=params.tonic_max_cv)
+    out[rows] = regular[:rows.size]
+    return out
