@@ -3,13 +3,67 @@ waveforms following their fasciculations' rows in the time-sorted event table.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import templates
 from .scan import noise_unit
 
+#: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
+#: sample would sit beside the float32 waveforms).
+_SLICE = 2000
 
-def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
+
+@dataclasses.dataclass
+class HeldWaveforms:
+    """The fasciculations whose snippets the scan held, in candidate order.
+
+    Attributes
+    ----------
+    waveforms : ndarray of float32, shape (n_held, n_channels, n_snippet)
+        Their multichannel snippets, V.
+    discharge : ndarray of int
+        Index of each among the candidates not labelled ``excluded`` (the discharges
+        of the event table).
+    channel : ndarray of int
+        Main channel of each.
+    """
+
+    waveforms: np.ndarray
+    discharge: np.ndarray
+    channel: np.ndarray
+
+
+def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
+    """Return the waveforms (V) of the labelled fasciculations among ``cands`` whose
+    snippets are held.
+
+    Only this is needed of the scan to build the motor units, so it can go before the
+    event table is made (issue 14: the scan's float16 sample is 20 MB when full).
+
+    Parameters
+    ----------
+    cands : Candidates
+        Labelled by the stages.
+    snippets : ndarray of float16
+        The scan's waveform sample (:attr:`fascidetect.scan.Scan.snippets`).
+    sigma : ndarray
+    """
+    kept = np.flatnonzero(cands.label != "excluded")
+    # The event table's trial_type of a discharge is its label.
+    fasc = np.flatnonzero(cands.label[kept] == "fasciculation")
+    rows = cands.snip_row[kept[fasc]]
+    held = np.flatnonzero(rows >= 0)
+    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=np.float32)
+    for start in range(0, held.size, _SLICE):  # loop over slices
+        waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
+    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
+    return HeldWaveforms(waveforms=waveforms, discharge=fasc[held],
+                         channel=cands.channel[kept[fasc]][held])
+
+
+def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfreq):
     """Return the fasciculations' waveforms (V), their rows among the events'
     fasciculations and the unit templates; set each fasciculation's ``unit``.
 
@@ -20,9 +74,8 @@ def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
         (:func:`fascidetect.candidates.to_sorted_events`).
     discharge_rows : ndarray of int
         Row in ``events`` of each candidate not labelled ``excluded`` (candidate order).
-    cands : Candidates
-    found : fascidetect.scan.Scan
-        Its waveform sample (``snippets``).
+    held : HeldWaveforms
+        From :func:`held_fasciculations`; its waveforms are reordered in place.
     sigma : ndarray
     params : DetectionParams
     sfreq : float
@@ -35,27 +88,20 @@ def motor_units(events, discharge_rows, cands, found, sigma, params, sfreq):
         Rank of each waveform's fasciculation among the events' fasciculations.
     unit_templates : ndarray of float32
     """
-    kept = np.flatnonzero(cands.label != "excluded")
-    fasc = np.flatnonzero(events["trial_type"][discharge_rows] == "fasciculation")
-    rows = cands.snip_row[kept[fasc]]
-    held = rows >= 0
-    waveforms = found.snippets[rows[held]].astype(np.float32)
-    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
+    waveforms = held.waveforms
+    event_rows = discharge_rows[held.discharge]
     if sfreq < params.shape_min_sfreq_hz:
         # A potential spans 1-4 samples here: snippets that short hold no waveform to
         # tell units apart by (noise and glitches would be grouped as one "unit").
         unit_templates = np.zeros((0,) + waveforms.shape[1:], np.float32)
     else:
         units, unit_templates = templates.assign_units(
-            waveforms, cands.channel[kept[fasc]][held], sigma,
-            min_discharges=params.min_unit_discharges)
-        events["unit"][discharge_rows[fasc[held]]] = units
+            waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
+        events["unit"][event_rows] = units
     # Fasciculations keep their relative order: their ranks among the sorted events' ones.
-    is_fasc = np.zeros(len(events), dtype=bool)
-    is_fasc[discharge_rows[fasc]] = True
-    rank = np.cumsum(is_fasc) - 1
-    moved = rank[discharge_rows[fasc]][np.flatnonzero(held)]
-    del is_fasc, rank
+    rank = np.cumsum(events["trial_type"] == "fasciculation") - 1
+    moved = rank[event_rows]
+    del rank
     order = np.argsort(moved)
     _permute_rows(waveforms, order)
     return waveforms, moved[order], unit_templates

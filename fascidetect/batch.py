@@ -365,6 +365,10 @@ def _worker_init(parent_pid: int) -> None:
     threading.Thread(target=watch, name="fascidetect-parent-watchdog", daemon=True).start()
 
 
+#: Modules a worker imports before its first file (the pipeline, SciPy and MNE with it).
+_PRELOAD = ("fascidetect.jobs", "fascidetect.pipeline", "fascidetect.io")
+
+
 def _mp_context():
     import multiprocessing as mp
 
@@ -372,7 +376,7 @@ def _mp_context():
         # Forking from a clean server process avoids fork-with-threads hazards; preloading
         # the pipeline makes each worker start without re-importing SciPy and MNE.
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["fascidetect.jobs", "fascidetect.pipeline", "fascidetect.io"])
+        ctx.set_forkserver_preload(list(_PRELOAD))
         with _one_blas_thread():
             from multiprocessing import forkserver
 
@@ -519,8 +523,12 @@ def _execute_dask(tasks: list[dict], params, phash: str, jobs: int, scheduler,
         own_client = True
     else:
         with _worker_environment():
+            # Workers import the pipeline as they start, as the local pool's forkserver
+            # does: otherwise each worker's first file carried the imports (Dask's first
+            # files 3.4 s against the pool's 2.6 s, the others about 1.3 s; issue 14).
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   preload=list(_PRELOAD))
         client = Client(cluster)
         own_client = True
     futures = {}

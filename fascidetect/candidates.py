@@ -192,12 +192,50 @@ class Candidates:
                     del p.features[key]
             return out
 
-        columns = {name: cat(name) for name in ("sample", "centre", "channel", "channels",
-                                                "amplitude", "snr", "snip_row",
-                                                "artifact_kind", "label", "reason",
-                                                "match_score")}
+        columns = {name: cat(name) for name in _COLUMNS}
         features = {k: cat_feature(k) for k in list(parts[0].features)}
         return cls(features=features, **columns)
+
+    def keep_features(self, names) -> None:
+        """Drop every feature but ``names``, and the columns no event is written from
+        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
+        self.features = {k: v for k, v in self.features.items() if k in names}
+        self.amplitude = self.artifact_kind = self.snip_row = None
+
+    def insert_by_sample(self, other: "Candidates") -> None:
+        """Add the rows of ``other`` in place, in the order a stable sort by ``sample`` of
+        the two tables' concatenation (this one first) gives.
+
+        Built column by column, each old column let go as its merged one is made: a
+        concatenation and its sorted copy would hold the table three times (issue 14).
+        ``other`` is unusable after.
+        """
+        n = len(self) + len(other)
+        order = np.argsort(np.concatenate([self.sample, other.sample]), kind="stable")
+        place = np.empty(n, dtype=np.int64)
+        place[order] = np.arange(n)
+        del order
+        mine, theirs = place[:len(self)], place[len(self):]
+
+        def merged(a, b):
+            out = np.empty((n,) + a.shape[1:], dtype=np.result_type(a, b))
+            out[mine] = a
+            out[theirs] = b
+            return out
+
+        for name in _COLUMNS:
+            setattr(self, name, merged(getattr(self, name), getattr(other, name)))
+            setattr(other, name, None)
+        for key in list(self.features):
+            self.features[key] = merged(self.features[key], other.features.pop(key))
+
+
+#: The per-row columns of :class:`Candidates` besides ``features``.
+_COLUMNS = ("sample", "centre", "channel", "channels", "amplitude", "snr", "snip_row",
+            "artifact_kind", "label", "reason", "match_score")
+
+#: The features :func:`to_sorted_events` writes the event table from.
+EVENT_FEATURES = ("p2p", "duration_ms", "n_phases", "n_turns", "onset_offset", "length")
 
 
 def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main, local, g,

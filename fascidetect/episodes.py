@@ -178,7 +178,8 @@ def _dense(active: np.ndarray) -> np.ndarray:
     out = np.empty(n, dtype=bool)
     # Inside, the neighbourhood is [i - h, i + h + 1): shifted slices of the counts.
     a, b = min(h, n), max(min(h, n), n - h)
-    out[a:b] = 2 * (csum[a + h + 1:b + h + 1] - csum[a - h:b - h]) >= 2 * h + 1
+    # 2 * count >= 2 h + 1 for integer counts: count > h (one int32 temporary, not two).
+    np.greater(np.subtract(csum[a + h + 1:b + h + 1], csum[a - h:b - h]), h, out=out[a:b])
     for i in list(range(a)) + list(range(b, n)):  # loop over the 2 h end sub-windows
         lo, hi = max(i - h, 0), min(i + h + 1, n)
         out[i] = 2 * (csum[hi] - csum[lo]) >= hi - lo
@@ -230,19 +231,30 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
     # noise units; times ``unit`` for volts (read back by ranges when spilled)
     env = scan.envelope_spill
     unit = scan.envelope_unit
-    active = active_subwindows(scan, params, geometry)
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
-    sustained = sustained_mask(active, span, params.activity_fraction)
+    # One channel's active sub-windows unpacked at a time (issue 14: a day's mask of 8
+    # channels is 28 MB, and it sat beside the sustained mask and the rows' counts).
+    n_ch, n_sub = scan.active_bits.shape[0], scan.n_subwindows
+
+    def active_row(c):
+        return np.unpackbits(scan.active_bits[c], count=n_sub).view(bool)
+
+    sustained = np.zeros((n_ch, n_sub), dtype=bool)
+    n_active = np.zeros(n_sub, dtype=np.int32)
+    for c in range(n_ch):  # loop over channels
+        row = active_row(c)
+        sustained[c] = _sustained_rows(row[None, :], span, params.activity_fraction)[0]
+        n_active += row
     min_ch = min(params.spasm_min_channels, len(names))
     if min_ch >= 2:
         # Activity that hops between channels (several muscles taking turns) is sustained
         # for the group even when no single channel stays active.
         need = max(min_ch, int(np.ceil(0.5 * len(names))))
-        pooled = sustained_mask((active.sum(axis=0, dtype=np.int32) >= need)[None, :], span,
+        pooled = sustained_mask((n_active >= need)[None, :], span,
                                 params.activity_fraction)[0]
-        for c in range(sustained.shape[0]):  # loop over channels (no mask-sized temporary)
-            sustained[c] |= pooled & active[c]
-    del active
+        for c in range(n_ch):  # loop over channels (no mask-sized temporary)
+            sustained[c] |= pooled & active_row(c)
+    del n_active
     any_sustained = sustained.any(axis=0)
     # A brief dip inside a spasm does not split it into two episodes.
     gap = int(round(2 * params.episode_margin_s / win_s))

@@ -671,8 +671,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
     episode spans) are dropped. ``montage`` is the neighbourhood of
     :func:`fascidetect.neighbours.build`. New rows carry their ``match_score``; their snippets join
-    the waveform sample while it has room. Returns ``found`` unchanged when nothing is
-    to be searched.
+    the waveform sample while it has room. The new rows go into ``found``'s candidate
+    table in place (in time order). Returns ``found`` unchanged when nothing is to be
+    searched.
     """
     fs = rec.sfreq
     cands = found.candidates
@@ -691,6 +692,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     white = neighbourhood.whitening(model.corr0, n_ch) if grid is not None else None
     unit_scale = np.where(sigma > 0, sigma, 1.0).astype(np.float32)
     parts, snip_parts = [], []
+    room = max(0, params.max_waveforms - found.snippets.shape[0])
+    n_snipped = 0
     art_times = np.sort(cands.sample[cands.artifact_kind != ""])
     by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
                   for c in range(n_ch)]
@@ -762,14 +765,19 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         new_c.channels = members[order]
         new_c.match_score = score[order]
         parts.append(new_c)
-        snip_parts.append(np.clip(snips / unit_scale[None, :, None], -_F16_MAX, _F16_MAX)
-                          .astype(np.float16))
+        # Only the first discharges fit in the waveform sample (it has a cap): the others'
+        # snippets are not kept across the pass.
+        take = min(len(new_c), max(0, room - n_snipped))
+        if take:
+            snip_parts.append(np.clip(snips[:take] / unit_scale[None, :, None], -_F16_MAX,
+                                      _F16_MAX).astype(np.float16))
+            n_snipped += take
     # The bank's per-length arrays (kernel spectra, the scores) go before the tables
     # are merged: held there they would add about 20 MB to the pass's peak.
     bank = filt = raw = clean = residual = m = None
     if not parts:
         return found
-    added = Candidates.concatenate(parts)
+    added = Candidates.concatenate(parts, consume=True)
     if "common_spread" in cands.features:
         # On a declared montage the scan's rows carry the channels and muscles coincident
         # with them; a new row's are those of its unit's footprint.
@@ -782,14 +790,12 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     if "footprint_p" in cands.features:
         # A matched discharge's footprint is its unit's template: supported.
         added.features["footprint_p"] = np.zeros(len(added))
-    room = max(0, params.max_waveforms - found.snippets.shape[0])
-    snippets = np.concatenate(snip_parts, axis=0)[:room]
     added.snip_row = np.where(np.arange(len(added)) < room,
                               found.snippets.shape[0] + np.arange(len(added)), -1)
-    merged = Candidates.concatenate([cands, added])
-    merged = merged.select(np.argsort(merged.sample, kind="stable"))
-    return dataclasses.replace(found, candidates=merged,
-                               snippets=np.concatenate([found.snippets, snippets], axis=0))
+    snippets = found.snippets if not snip_parts else \
+        np.concatenate([found.snippets] + snip_parts, axis=0)
+    cands.insert_by_sample(added)  # in place: the table is not held twice
+    return dataclasses.replace(found, candidates=cands, snippets=snippets)
 
 
 def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -> np.ndarray:

@@ -17,7 +17,7 @@ from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, sc
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
-from .candidates import to_sorted_events
+from .candidates import EVENT_FEATURES, to_sorted_events
 from .errors import FascidetectWarning, InputError, NoEmgChannelError
 from .params import DetectionParams
 from .rates import channel_table
@@ -162,14 +162,22 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         channel_rest = channel_rest_s(activity.busy_windows(cands, context),
                                       geometry.rest_win / fs, duration,
                                       bad + task + motion + episode_spans, context.channel_spans)
-        all_events, discharge_rows = to_sorted_events(
-            cands, names, fs, geometry.half, context.isolated,
-            *fasciculation.doublets(cands, fs, params), episodes=episode_rows)
+        isolated, doublet = context.isolated, fasciculation.doublets(cands, fs, params)
+        held = assemble.held_fasciculations(cands, found.snippets, sigma)
+        # Only the result is kept from here: the scan's arrays go, and of the candidate
+        # table what the event table is written from (issue 14: at a day's length the
+        # event table is 67 MB; the candidate table, the scan's waveform sample and the
+        # waveforms beside it had made the peak).
+        del found, context
+        cands.keep_features(EVENT_FEATURES)
+        _memory.release()
+        all_events, discharge_rows = to_sorted_events(cands, names, fs, geometry.half, isolated,
+                                                      *doublet, episodes=episode_rows)
+        del cands, isolated, doublet
+        _memory.release()
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
-            all_events, discharge_rows, cands, found, sigma, params, fs)
-    # Only the result is kept from here: the candidate table and the scan's arrays go.
-    del cands, found, context, discharge_rows
-    _memory.release()
+            all_events, discharge_rows, held, sigma, params, fs)
+        del held, discharge_rows
 
     rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)

@@ -96,6 +96,11 @@ class DetectionResult:
         """Return the fasciculation rows of :attr:`events`."""
         return self.events[self.events["trial_type"] == "fasciculation"]
 
+    def _fasciculation_column(self, name: str) -> np.ndarray:
+        """Return one column of the fasciculation rows (without copying the rows: they
+        are most of a long recording's event table)."""
+        return self.events[name][self.events["trial_type"] == "fasciculation"]
+
     def waveforms_of(self, rows) -> np.ndarray:
         """Return the stored snippets (volts) of the given rows of :attr:`fasciculations`.
 
@@ -119,7 +124,7 @@ class DetectionResult:
     @property
     def n_units(self) -> int:
         """Return the number of motor-unit templates among the fasciculations."""
-        units = self.fasciculations["unit"]
+        units = self._fasciculation_column("unit")
         return int(np.unique(units[units >= 0]).size)
 
     def summary(self) -> dict:
@@ -142,7 +147,8 @@ class DetectionResult:
             "rest_s": _num(rest_s),
             "n_units": self.n_units,
             # Later discharges of doublets and multiplets over all fasciculations.
-            "doublet_share": _num(float(np.sum(self.fasciculations["doublet"] == 1)) / total)
+            "doublet_share": _num(float(np.sum(self._fasciculation_column("doublet") == 1))
+                                  / total)
             if total else None,
             "spasm_total_s": _num(float(np.nansum(self.spasms["duration"]))),
             "line_noise": self.line_noise,

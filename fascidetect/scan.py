@@ -440,12 +440,21 @@ class _WaveformSample:
         self.cap = cap
         self.held = 0
         self.rows: list[np.ndarray] = []  # per block: candidate rows whose snippet is held
+        # Largest key kept by the last pruning: a later candidate with a larger key can
+        # never be among the cap smallest, so its snippet is not held at all.
+        self.limit = None
 
     def add(self, parts, snippet_parts) -> None:
-        """Hold the newest block's snippets; past twice the cap, prune to the cap."""
-        self.rows.append(np.arange(len(parts[-1])))
-        self.held += len(parts[-1])
-        if self.held > 2 * self.cap:
+        """Hold the newest block's snippets that can still be sampled; past a quarter over
+        the cap, prune to the cap (issue 14: at twice the cap the held snippets peaked
+        at 39 MB for 8 channels)."""
+        rows = np.arange(len(parts[-1]))
+        if self.limit is not None:
+            rows = rows[_waveform_key(parts[-1].sample) <= self.limit]
+            snippet_parts[-1] = snippet_parts[-1][rows]
+        self.rows.append(rows)
+        self.held += rows.size
+        if self.held > self.cap + self.cap // 4:
             self._prune(parts, snippet_parts)
 
     def finish(self, parts, snippet_parts) -> np.ndarray:
@@ -460,7 +469,7 @@ class _WaveformSample:
 
     def _prune(self, parts, snippet_parts) -> None:
         keys = np.concatenate([_waveform_key(p.sample[r]) for p, r in zip(parts, self.rows)])
-        limit = np.partition(keys, self.cap - 1)[self.cap - 1]
+        limit = self.limit = np.partition(keys, self.cap - 1)[self.cap - 1]
         self.held = 0
         for i, (p, r) in enumerate(zip(parts, self.rows)):  # loop over blocks
             keep = _waveform_key(p.sample[r]) <= limit

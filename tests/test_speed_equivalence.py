@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -149,3 +150,74 @@ def test_a_narrow_notch_stays_with_sosfiltfilt():
     from scipy.signal import sosfiltfilt
 
     np.testing.assert_array_equal(prep.apply(x, 0), sosfiltfilt(sos, x, axis=-1))
+
+
+def _random_candidates(rng, n, n_ch=4, start=0):
+    from fascidetect.candidates import Candidates
+
+    sample = np.sort(rng.integers(start, start + 50, n))  # many ties
+    return Candidates(
+        sample=sample, centre=sample + 1, channel=rng.integers(0, n_ch, n),
+        channels=rng.random((n, n_ch)) < 0.5, amplitude=rng.standard_normal(n),
+        snr=rng.random(n), features={"p2p": rng.random(n), "n_phases": rng.integers(1, 5, n)},
+        snip_row=rng.integers(-1, 10, n), artifact_kind=rng.choice(["", "ecg"], n),
+        label=rng.choice(["", "fasciculation"], n), reason=rng.choice(["", "x"], n),
+        match_score=rng.random(n))
+
+
+@pytest.mark.parametrize("n_a,n_b", [(40, 25), (0, 5), (7, 0)])
+def test_insert_by_sample_equals_concatenate_and_stable_sort(n_a, n_b):
+    from fascidetect.candidates import _COLUMNS, Candidates
+
+    rng = np.random.default_rng(n_a + n_b)
+    a, b = _random_candidates(rng, n_a), _random_candidates(rng, n_b)
+    b.match_score = b.match_score.astype(np.float32)  # promoted as concatenate does
+    want = Candidates.concatenate([a, b])
+    want = want.select(np.argsort(want.sample, kind="stable"))
+    a.insert_by_sample(b)
+    for name in _COLUMNS:
+        got, ref = getattr(a, name), getattr(want, name)
+        assert got.dtype == ref.dtype, name
+        np.testing.assert_array_equal(got, ref)
+    assert a.features.keys() == want.features.keys()
+    for key in want.features:
+        np.testing.assert_array_equal(a.features[key], want.features[key])
+
+
+def test_channel_table_and_summary_read_columns_as_the_rows_gave():
+    from fascidetect import simulate
+    from fascidetect.pipeline import detect
+
+    rec, _ = simulate(scenario="rest", duration_s=120, sfreq=2000, n_channels=4, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short recording's rest warning
+        res = detect(rec)
+    fasc = res.fasciculations
+    assert [c["n_fasciculations"] for c in res.channels] == \
+        [int((fasc["channel"] == c["name"]).sum()) for c in res.channels]
+    assert [c["n_doublets"] for c in res.channels] == \
+        [int(((fasc["channel"] == c["name"]) & (fasc["doublet"] == 1)).sum())
+         for c in res.channels]
+    assert res.n_units == np.unique(fasc["unit"][fasc["unit"] >= 0]).size
+    assert res.summary()["counts"]["fasciculation"] == len(fasc) > 0
+
+
+def test_waveform_sample_holds_the_cap_smallest_keys_of_all_blocks():
+    from fascidetect.scan import _WaveformSample, _waveform_key
+
+    rng = np.random.default_rng(5)
+    parts, snippet_parts = [], []
+    sample = _WaveformSample(cap=50)
+    for i in range(40):  # blocks of 0-59 candidates at distinct samples
+        b = _random_candidates(rng, int(rng.integers(0, 60)))
+        b.sample = np.sort(rng.choice(np.arange(100 * i, 100 * i + 100), len(b), replace=False))
+        b.snip_row = np.full(len(b), -1)
+        parts.append(b)
+        snippet_parts.append(b.sample[:, None, None].astype(np.float64))
+        sample.add(parts, snippet_parts)
+    held = sample.finish(parts, snippet_parts)
+    every = np.concatenate([b.sample for b in parts])
+    want = np.sort(every[np.argsort(_waveform_key(every))[:50]])
+    np.testing.assert_array_equal(np.sort(held[:, 0, 0]), want)
+    rows = np.concatenate([b.snip_row for b in parts])
+    np.testing.assert_array_equal(held[rows[rows >= 0], 0, 0], every[rows >= 0])
