@@ -73,7 +73,8 @@ def support_p(snippets: np.ndarray, main_channel: np.ndarray, adjacent: np.ndarr
     -------
     ndarray of float, shape (n_events,)
         Small when the neighbours carry the main channel's waveform (or any activity, or
-        noise common to them: the safe side); 1.0 where there are no neighbours.
+        noise common to them: the safe side). NaN where the test cannot be made: no
+        neighbour with a noise sigma above 0 (none declared, or all flat or dead).
 
     Examples
     --------
@@ -103,12 +104,16 @@ def support_p(snippets: np.ndarray, main_channel: np.ndarray, adjacent: np.ndarr
     for lag in range(1, 2 * h + 1):  # a few lags
         gain += 2.0 * autocorr[lag] * np.sum(unit[:, lag:] * unit[:, :-lag], axis=1)
     proj = np.einsum("ecs,es->ec", x[:, :, c - h:c + h + 1], unit)
-    z2 = proj * proj / (np.maximum(sigma, np.finfo(float).tiny) ** 2
-                        * np.maximum(gain, 1e-3)[:, None])
-    neigh = adjacent[main_channel].copy()
+    var = np.asarray(sigma, dtype=np.float64) ** 2 * np.maximum(gain, 1e-3)[:, None]
+    # A neighbour without a noise sigma (flat, dead or railed: sigma 0) can show no
+    # footprint and has no null: it is left out, not divided by (0 / 0 gave NaN p-values).
+    live = (var > 0) & np.isfinite(var) & np.isfinite(proj)
+    z2 = np.divide(proj * proj, var, out=np.zeros_like(proj), where=live)
+    neigh = adjacent[main_channel] & live
     neigh[rows, main_channel] = False
     k = neigh.sum(axis=1)
     stat = np.sum(np.where(neigh, z2, 0.0), axis=1)
     ok = k > 0
+    out[~ok] = np.nan
     out[ok] = chi2.sf(stat[ok], k[ok])
     return out

@@ -3,6 +3,8 @@ potential that reaches the neighbouring electrodes is."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import fascidetect
@@ -88,3 +90,79 @@ def test_grid_noise_crossings_are_dropped_and_potentials_kept():
     assert dropped.size >= 1
     assert not near_true.any()  # no true discharge among the dropped
     assert np.all(f_off["snr"][np.isin(np.round(f_off["peak_time"], 4), dropped)] < 8.0)
+
+
+def test_flat_neighbours_are_left_out_not_divided_by():
+    # A flat or dead neighbour has sigma 0: its 0 / 0 term made the p-value NaN, and a
+    # NaN p never exceeds the limit, so every candidate beside it was kept untested.
+    rng = np.random.default_rng(4)
+    snips = _snippets(rng, 50, 4, 61, [1.0, 0.0, 0.0, 0.0])
+    snips[:, 3] = 0.0  # the dead neighbour
+    acf = np.eye(1, 11).ravel()
+    sig = np.ones((50, 4))
+    sig[:, 3] = 0.0
+    adj = np.ones((4, 4), dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = support_p(snips, np.zeros(50, int), adj, sig, acf)
+    assert np.isfinite(p).all()
+    # The same as if the dead channel were not a neighbour at all.
+    adj3 = adj.copy()
+    adj3[:, 3] = False
+    np.testing.assert_array_equal(p, support_p(snips, np.zeros(50, int), adj3, sig, acf))
+    # No usable neighbour: no test (NaN), and the stage does not judge it.
+    sig[:, 1:] = 0.0
+    assert np.isnan(support_p(snips, np.zeros(50, int), adj, sig, acf)).all()
+
+
+def test_stage_does_not_exclude_untested_candidates():
+    from types import SimpleNamespace
+
+    from fascidetect.params import DetectionParams
+    from fascidetect.stages.footprint import no_footprint
+
+    cands = _Rows({"footprint_p": np.array([np.nan, 0.5, 0.001])}, snr=np.full(3, 5.5),
+                  match_score=np.full(3, np.nan))
+    _, reasons = no_footprint(cands, SimpleNamespace(params=DetectionParams()))
+    assert reasons.tolist() == ["", "no_footprint", ""]
+
+
+class _Rows:
+    """The columns the footprint stage reads, with a length."""
+
+    def __init__(self, features, snr, match_score):
+        self.features, self.snr, self.match_score = features, snr, match_score
+
+    def __len__(self):
+        return self.snr.size
+
+
+def test_grid_with_a_dead_and_a_railed_channel():
+    # An 8x8 grid with one electrode dead (zero) and one railed (constant): no
+    # RuntimeWarning, and the candidates beside them are still judged on their other
+    # neighbours (95 of 152 candidates had a NaN p-value and were kept untested).
+    from fascidetect import pipeline
+
+    rec, _ = simulate(scenario="grid64", seed=6)
+    data = np.array(rec.get_data(), dtype=float)
+    data[10] = 0.0
+    data[20] = 5e-3
+    seen = {}
+    original = pipeline.run_stages
+
+    def spy(cands, ctx, stages):
+        out = original(cands, ctx, stages)
+        seen["p"] = out.features["footprint_p"].copy()
+        seen["reason"] = out.reason.copy()
+        return out
+
+    pipeline.run_stages = spy
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            res = fascidetect.detect(data, sfreq=rec.sfreq, layout=(8, 8))
+    finally:
+        pipeline.run_stages = original
+    assert np.isfinite(seen["p"]).all()
+    assert (seen["reason"] == "no_footprint").sum() >= 3
+    assert {c["name"] for c in res.channels if c["status"] == "flat"} == {"EMG11", "EMG21"}
