@@ -245,7 +245,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                                                 neighbourhood)
         with watch.stage("detect"):
             support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
-                                                    params, geometry), cands)
+                                                    params, geometry), cands, stop)
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.

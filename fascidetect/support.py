@@ -72,13 +72,19 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     if params.tonic_support_sigma <= 0:
         return SupportPeaks.empty()
     thresholds = np.where(scale[:, None] > 0, params.tonic_support_sigma * local, np.inf)
+    # Searched into the margins as the candidates are (a peak's dead time, echo and phase
+    # rules reach across the block's edge), then only the block's own peaks are kept:
+    # searched in [start, stop) alone, a peak beside a larger one over the edge was kept,
+    # and the peaks depended on the block length.
+    s_lo = max(0, start - lo - g.search_margin)
+    s_hi = min(filt.shape[1], stop - lo + g.search_margin)
     ch, idx, amp = detection.find_channel_peaks(
-        filt, thresholds, g.dead, g.shadow, params.shadow_fraction, start - lo, stop - lo,
+        filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
         segment=g.segment, origin=start - lo, phase_samples=g.phase,
         phase_fraction=params.phase_fraction)
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
-    keep = snr < params.tonic_support_max_sigma
+    keep = (snr < params.tonic_support_max_sigma) & (idx >= start - lo) & (idx < stop - lo)
     return SupportPeaks(ch[keep].astype(np.int16), idx[keep].astype(np.int64) + lo,
                         amp[keep] > 0)
 
@@ -108,33 +114,45 @@ def _within(ch, samples, ref_ch, ref_samples, distance: int) -> np.ndarray:
 
 class SupportKeeper:
     """Collect the scan's support peaks block by block, keeping only those near a small
-    candidate: a block's peaks are judged once the next block's candidates are known
-    (a candidate near a block's edge may need the neighbouring block's peaks)."""
+    candidate: a block's peaks are judged once the candidates up to :data:`NEAR_S` past
+    its end are known (a candidate in a later block may be the one near a peak).
+
+    Blocks shorter than :data:`NEAR_S` (short noise segments) need more than the next
+    block's candidates, so candidates are held by time, not by a count of blocks.
+    """
 
     def __init__(self, params, sfreq: float):
         self._params, self._sfreq = params, sfreq
+        self._distance = round(NEAR_S * sfreq)
         self._kept: list = []
-        self._pending: SupportPeaks | None = None
-        self._recent: collections.deque = collections.deque(maxlen=3)  # blocks k-2..k
+        self._pending: collections.deque = collections.deque()  # (stop, peaks)
+        self._recent: collections.deque = collections.deque()  # (stop, ch, sample, snr)
+        self._judged = 0  # peaks before this sample are judged
 
-    def add(self, peaks: SupportPeaks, cands) -> None:
-        """Add a block's peaks and its candidates."""
-        self._recent.append((cands.channel, cands.sample, cands.snr))
-        if self._pending is not None:
-            self._keep(self._pending)
-        self._pending = peaks
+    def add(self, peaks: SupportPeaks, cands, stop: int) -> None:
+        """Add a block's peaks and its candidates; ``stop`` is the end of the block's
+        own samples (blocks come in time order)."""
+        self._recent.append((stop, cands.channel, cands.sample, cands.snr))
+        self._pending.append((stop, peaks))
+        # A block's peaks lie before its stop: every candidate within the distance of
+        # them is known once the blocks reach that far.
+        while self._pending and self._pending[0][0] + self._distance <= stop:
+            self._keep(*self._pending.popleft())
 
     def finish(self) -> SupportPeaks:
         """Return the kept peaks of all blocks, in block order."""
-        if self._pending is not None:
-            self._keep(self._pending)
-            self._pending = None
+        while self._pending:
+            self._keep(*self._pending.popleft())
         return SupportPeaks.concatenate(self._kept)
 
-    def _keep(self, peaks: SupportPeaks) -> None:
+    def _keep(self, stop: int, peaks: SupportPeaks) -> None:
+        # Blocks of candidates too early for any peak not yet judged go.
+        while self._recent and self._recent[0][0] + self._distance <= self._judged:
+            self._recent.popleft()
+        self._judged = stop
         if len(peaks) == 0:
             return
-        channel, sample, snr = (np.concatenate(x) for x in zip(*self._recent))
+        channel, sample, snr = (np.concatenate(x) for x in list(zip(*self._recent))[1:])
         self._kept.append(peaks.select(
             near_small_candidates(peaks, channel, sample, snr, self._params, self._sfreq)))
 
