@@ -166,3 +166,30 @@ def test_grid_with_a_dead_and_a_railed_channel():
     assert np.isfinite(seen["p"]).all()
     assert (seen["reason"] == "no_footprint").sum() >= 3
     assert {c["name"] for c in res.channels if c["status"] == "flat"} == {"EMG11", "EMG21"}
+
+
+def test_footprint_p_does_not_depend_on_the_block_length(monkeypatch):
+    # The noise autocorrelation came from each block's first samples: a candidate 20-40 s
+    # in had p 0.317 in 20-s blocks and 0.348 in 60-s blocks. Now from its own segment.
+    from fascidetect import blocks, pipeline
+
+    monkeypatch.setattr(blocks, "BLOCK_VALUES", 64 * 130_000)  # 60-s blocks of 64 channels
+    rec, _ = simulate(scenario="grid64", seed=6)
+    seen = []
+    original = pipeline.run_stages
+
+    def spy(cands, ctx, stages):
+        seen.append((ctx.geometry.block, cands.sample.copy(),
+                     cands.features["footprint_p"].copy()))
+        return original(cands, ctx, stages)
+
+    monkeypatch.setattr(pipeline, "run_stages", spy)
+    for chunk_s in (20.0, 60.0):
+        fascidetect.detect(rec, chunk_s=chunk_s, layout=(8, 8))
+    (block_a, s_a, p_a), (block_b, s_b, p_b) = seen
+    assert block_a < block_b
+    np.testing.assert_array_equal(s_a, s_b)
+    later = s_a >= block_a  # candidates past the first short block
+    assert (later & (p_a > 1e-3)).sum() >= 1
+    # To float32 precision: the FFT band-pass rounds differently with the block length.
+    np.testing.assert_allclose(p_a, p_b, rtol=1e-4, atol=1e-12)
