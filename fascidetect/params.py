@@ -592,18 +592,8 @@ class DetectionParams:
                 "(30-35 ms apart, Kleine et al. 2012); use 10-20 ms")
         if self.artifact_sigma <= self.threshold_sigma:
             raise ParameterError("artifact_sigma must exceed threshold_sigma")
-        if isinstance(self.layout, str):
-            from .grids import GRIDS
-
-            if self.layout.upper() not in GRIDS:
-                raise ParameterError(f"layout must be (rows, cols) or a grid name "
-                                     f"({', '.join(sorted(GRIDS))}), got {self.layout!r}")
-            object.__setattr__(self, "layout", self.layout.upper())
-        elif self.layout is not None:
-            layout = tuple(int(v) for v in self.layout)
-            if len(layout) != 2 or min(layout) < 1:
-                raise ParameterError(f"layout must be (rows, cols), got {self.layout!r}")
-            object.__setattr__(self, "layout", layout)
+        if self.layout is not None:
+            object.__setattr__(self, "layout", normalise_layout(self.layout))
         if isinstance(self.muscles, list):
             object.__setattr__(self, "muscles", tuple(self.muscles))
         if self.muscles is not None and not isinstance(self.muscles, (str, dict, tuple)):
@@ -663,6 +653,38 @@ class DetectionParams:
         return dataclasses.replace(base, **kwargs) if kwargs else base
 
 
+def normalise_layout(layout) -> tuple[int, int] | str:
+    """Return ``layout`` as ``(rows, cols)`` or an upper-case grid name, or raise.
+
+    Accepted: two positive integers (a tuple or list), ``"ROWSxCOLS"`` / ``"ROWS,COLS"``
+    text (the command line's form, any case) or a name of :data:`fascidetect.grids.GRIDS`.
+
+    Examples
+    --------
+    >>> normalise_layout("8X8"), normalise_layout([1, 8]), normalise_layout("gr08mm1305")
+    ((8, 8), (1, 8), 'GR08MM1305')
+    """
+    from .grids import GRIDS
+
+    bad = ParameterError(f"layout must be (rows, cols) of positive integers, 'ROWSxCOLS' or a "
+                         f"grid name ({', '.join(sorted(GRIDS))}), got {layout!r}")
+    if isinstance(layout, str):
+        text = layout.strip().upper()
+        if text in GRIDS:
+            return text
+        parts = text.replace("X", ",").split(",")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise bad
+        layout = parts
+    try:
+        values = [int(v) for v in layout]
+    except (TypeError, ValueError):
+        raise bad from None
+    if len(values) != 2 or min(values) < 1:
+        raise bad
+    return values[0], values[1]
+
+
 def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:
     """Return a dict of typed overrides from ``(name, text)`` pairs given on the CLI."""
     fields = {f.name: f for f in dataclasses.fields(DetectionParams)}
@@ -680,15 +702,16 @@ def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:
                 out[name] = int(text)
             elif isinstance(default, float):
                 out[name] = float(text)
-            elif name == "layout" and not any(ch.isdigit() for ch in text[:1]):
-                out[name] = text  # a grid name
-            elif isinstance(default, tuple) or name == "layout":
+            elif name == "layout":
+                out[name] = normalise_layout(text)  # ROWSxCOLS or a grid name
+            elif isinstance(default, tuple):
                 parts = [p for p in text.replace("x", ",").split(",") if p]
-                out[name] = tuple(int(p) if name == "layout" else
-                                  (float(p) if default and isinstance(default[0], float) else p)
+                out[name] = tuple(float(p) if default and isinstance(default[0], float) else p
                                   for p in parts)
             else:
                 out[name] = text
+        except ParameterError:
+            raise
         except ValueError:
             raise ParameterError(f"parameter '{name}' expects a {type(default).__name__}, "
                                  f"got {text!r}") from None

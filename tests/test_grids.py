@@ -40,3 +40,29 @@ def test_cli_layout_text_parses_to_a_name_or_a_shape():
     assert parse_param_overrides([("layout", "GR08MM1305")])["layout"] == "GR08MM1305"
     assert parse_param_overrides([("layout", "8x8")])["layout"] == (8, 8)
     assert np.all(positions("GR04MM1305", 64) == positions("GR08MM1305", 64))
+
+
+@pytest.mark.parametrize("value, expected", [("8x8", (8, 8)), ("8X8", (8, 8)), (" 1 x 8 ", (1, 8)),
+                                             ([8, 8], (8, 8)), ("gr04mm1305", "GR04MM1305")])
+def test_layout_forms_are_normalised(value, expected):
+    # "8x8" is what --layout takes: the Python API refused it ("a grid name") and the
+    # command line refused "8X8" ("expects a NoneType").
+    assert DetectionParams(layout=value).layout == expected
+    if isinstance(value, str):
+        assert parse_param_overrides([("layout", value)])["layout"] == expected
+
+
+@pytest.mark.parametrize("value", [("a", "b"), 64, (8,), (0, 8), "(8,8)", "", "8x8x2"])
+def test_bad_layouts_give_a_parameter_error(value):
+    # ("a", "b") raised a bare ValueError and 64 a TypeError.
+    with pytest.raises(ParameterError, match="layout must be"):
+        DetectionParams(layout=value)
+
+
+def test_simulator_layout_takes_the_text_form_and_refuses_a_grid_name():
+    from fascidetect.simulation import simulate
+
+    rec, _ = simulate(layout="3x3", duration_s=5.0)
+    assert len(rec.ch_names) == 9 and rec.metadata["layout"] == (3, 3)
+    with pytest.raises(ParameterError, match="row-major"):
+        simulate(layout="GR08MM1305", duration_s=5.0)

@@ -40,7 +40,13 @@ class _Montage:
 
 def _make_montage(n_channels, layout, ch_names) -> _Montage:
     if layout is not None:
-        rows, cols = (int(v) for v in layout)
+        from ..params import normalise_layout
+
+        layout = normalise_layout(layout)
+        if isinstance(layout, str):
+            raise ParameterError(f"the simulator draws row-major grids: give layout=(rows, cols), "
+                                 f"not the grid name {layout!r}")
+        rows, cols = layout
         if rows < 1 or cols < 1 or rows * cols > 256:
             raise ParameterError(f"layout must be (rows, cols) with up to 256 electrodes, got {layout!r}")
         names = list(ch_names) if ch_names else default_channel_names(layout=(rows, cols))

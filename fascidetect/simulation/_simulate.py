@@ -102,6 +102,10 @@ def simulate(duration_s: float | None = None, sfreq: float | None = None,
     else:
         names = ch_names
         n_ch = n_channels if n_channels is not None else (len(ch_names) if ch_names else sp.n_channels)
+    if layout is not None:  # "8x8" as the detector takes it; a grid name is refused there
+        from ..params import normalise_layout
+
+        layout = normalise_layout(layout)
     if names and not layout and len(names) != n_ch:
         raise ParameterError(f"{len(names)} channel names for {n_ch} channels")
     montage = _make_montage(n_ch, layout, names)
