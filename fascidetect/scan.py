@@ -242,7 +242,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             band_range[:, m:m + fmx.shape[1]] = fmx - fmn
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch,
-                                                neighbourhood)
+                                                neighbourhood, missing=bad)
         with watch.stage("detect"):
             support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
                                                     params, geometry), cands, stop)
@@ -293,7 +293,8 @@ def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarra
     return env16 > thr[:, seg]
 
 
-def _footprint_p(core, snips, cands, start, local, scale, adjacent, g, fs) -> np.ndarray:
+def _footprint_p(core, snips, cands, start, local, scale, adjacent, g, fs, missing=None,
+                 lo=0) -> np.ndarray:
     """Return the footprint test's p-value of each of a block's candidates
     (:func:`fascidetect.footprint.support_p`), with the noise autocorrelation of the
     candidate's own noise segment.
@@ -301,21 +302,31 @@ def _footprint_p(core, snips, cands, start, local, scale, adjacent, g, fs) -> np
     Per segment, not per block: segments lie on a fixed grid, so the answer does not
     depend on the block length (from the block's first samples, a candidate 20-40 s
     into a file had p 0.317 in 20-s blocks and 0.348 in 60-s ones).
+
+    ``missing`` (the block's repaired NaN/inf samples from ``lo``, or None): a neighbour
+    with repaired samples in the central window holds the fill there, not its noise, so
+    it is left out as a flat one is (sigma 0).
     """
     n_lags = footprint.window_lags(fs)
     seg = np.clip((cands.sample - start) // g.segment, 0, local.shape[1] - 1)
+    sig = local[:, seg].T.copy()
+    if missing is not None and len(cands):
+        h = n_lags // 2
+        win = np.clip(cands.sample[:, None] - lo + np.arange(-h, h + 1)[None, :], 0,
+                      missing.shape[1] - 1)
+        sig[missing[:, win].any(axis=-1).T] = 0.0
     p = np.ones(len(cands))
     for k in np.unique(seg).tolist():  # loop over the block's segments with candidates
         rows = np.flatnonzero(seg == k)
         acf = footprint.noise_autocorrelation(core[:, k * g.segment:(k + 1) * g.segment],
                                               scale, n_lags)
-        p[rows] = footprint.support_p(snips[rows], cands.channel[rows], adjacent,
-                                      local[:, seg[rows]].T, acf)
+        p[rows] = footprint.support_p(snips[rows], cands.channel[rows], adjacent, sig[rows],
+                                      acf)
     return p
 
 
 def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band, fs, watch,
-                      neighbourhood=None):
+                      neighbourhood=None, missing=None):
     """Return the block's multichannel candidates (main peak in ``[start, stop)``) and
     their snippets.
 
@@ -356,7 +367,7 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
         if neighbourhood is not None and neighbourhood.grid:
             cands.features["footprint_p"] = _footprint_p(
                 filt[:, start - lo:stop - lo], snips, cands, start, local, scale,
-                neighbourhood.adjacent, g, fs)
+                neighbourhood.adjacent, g, fs, missing=missing, lo=lo)
     # The background leaves out the kept peaks and their echoes and other phases (at the
     # threshold's size: they are part of a kept discharge's waveform).
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)

@@ -193,3 +193,44 @@ def test_footprint_p_does_not_depend_on_the_block_length(monkeypatch):
     assert (later & (p_a > 1e-3)).sum() >= 1
     # To float32 precision: the FFT band-pass rounds differently with the block length.
     np.testing.assert_allclose(p_a, p_b, rtol=1e-4, atol=1e-12)
+
+
+def test_neighbours_with_repaired_samples_are_left_out():
+    # A neighbour whose samples were NaN (repaired with its median, so about 0 once
+    # band-passed) still counted with its noise sigma: each added a degree of freedom and
+    # nothing to the sum, so a potential seen on its one live neighbour was judged noise.
+    from fascidetect.blocks import Geometry
+    from fascidetect.params import DetectionParams
+    from fascidetect.scan import _footprint_p
+
+    rng = np.random.default_rng(5)
+    fs, n_ch, n = 2048.0, 10, 8192
+    g = Geometry.build(fs, DetectionParams(), n_ch)
+    core = _noise(rng, (n_ch, n))
+    sample = np.array([4096])
+    snips = _snippets(rng, 1, n_ch, 61, [1.0, 0.15] + [0.0] * 8)
+    snips[:, 2:] = 0.0  # the repaired neighbours: flat where the samples were lost
+    core[2:, 3000:5000] = 0.0
+    missing = np.zeros((n_ch, n), dtype=bool)
+    missing[2:, 3000:5000] = True
+    cands = _Table(sample=sample, channel=np.zeros(1, int))
+    local = np.full((n_ch, 1), core[0].std())
+    adj = np.ones((n_ch, n_ch), dtype=bool)
+    args = (core, snips, cands, 0, local, np.ones(n_ch), adj, g, fs)
+    p = _footprint_p(*args, missing=missing, lo=0)
+    # The same as with the one live neighbour alone.
+    alone = adj.copy()
+    alone[:, 2:] = False
+    p_alone = _footprint_p(core, snips, cands, 0, local, np.ones(n_ch), alone, g, fs)
+    np.testing.assert_allclose(p, p_alone)
+    assert p[0] < 0.01 < _footprint_p(*args)[0]
+
+
+class _Table:
+    """The candidate columns ``_footprint_p`` reads, with a length."""
+
+    def __init__(self, sample, channel):
+        self.sample, self.channel = sample, channel
+
+    def __len__(self):
+        return self.sample.size
