@@ -678,9 +678,11 @@ def normalise_layout(layout) -> tuple[int, int] | str:
         layout = parts
     try:
         values = [int(v) for v in layout]
+        # int() truncates: (8.5, 8) must be refused, not read as (8, 8).
+        whole = all(float(v) == n for v, n in zip(layout, values))
     except (TypeError, ValueError):
         raise bad from None
-    if len(values) != 2 or min(values) < 1:
+    if len(values) != 2 or min(values) < 1 or not whole:
         raise bad
     return values[0], values[1]
 

@@ -52,9 +52,9 @@ def test_layout_forms_are_normalised(value, expected):
         assert parse_param_overrides([("layout", value)])["layout"] == expected
 
 
-@pytest.mark.parametrize("value", [("a", "b"), 64, (8,), (0, 8), "(8,8)", "", "8x8x2"])
+@pytest.mark.parametrize("value", [("a", "b"), 64, (8,), (0, 8), "(8,8)", "", "8x8x2", (8.5, 8)])
 def test_bad_layouts_give_a_parameter_error(value):
-    # ("a", "b") raised a bare ValueError and 64 a TypeError.
+    # ("a", "b") raised a bare ValueError and 64 a TypeError; (8.5, 8) was read as (8, 8).
     with pytest.raises(ParameterError, match="layout must be"):
         DetectionParams(layout=value)
 
