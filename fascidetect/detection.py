@@ -17,7 +17,7 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
                        shadow_samples: int, shadow_fraction: float,
                        lo: int = 0, hi: int | None = None, segment: int | None = None,
                        origin: int = 0, phase_samples: int = 0, phase_fraction: float = 0.0,
-                       with_echoes: bool = False):
+                       with_echoes: bool = False, span_samples: int = 0):
     """Return the discharges found on each channel: (channel, sample, signed amplitude).
 
     A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
@@ -47,6 +47,10 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     with_echoes : bool
         Also return the peaks removed only as echoes or phases (they are samples of a
         kept discharge's waveform or ringing, which a background estimate leaves out).
+    span_samples : int
+        A peak within this many samples of a larger one on its channel is that
+        potential's phase, whatever its size or polarity (at rates too low to resolve a
+        potential's phases; 0: none). Such peaks count as echoes.
     lo, hi : int
         Only samples in ``[lo, hi)`` are considered.
     segment, origin : int
@@ -78,8 +82,9 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     is_max = (absx_c > np.abs(filtered[ch, idx - 1])) & (absx_c >= np.abs(filtered[ch, idx + 1]))
     ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
     sign = np.sign(filtered[ch, idx]) if phase_samples > 0 else None
-    keep = _suppress(ch, idx, mag, dead_samples, shadow_samples, shadow_fraction,
-                     sign=sign, phase=phase_samples, phase_fraction=phase_fraction)
+    keep = _suppress(ch, idx, mag, max(dead_samples, span_samples), shadow_samples,
+                     shadow_fraction, sign=sign, phase=phase_samples,
+                     phase_fraction=phase_fraction)
     out = (ch[keep], idx[keep], filtered[ch[keep], idx[keep]])
     if with_echoes:
         echo = _suppress(ch, idx, mag, dead_samples, 0, 0.0) & ~keep

@@ -172,7 +172,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         cands.keep_features(EVENT_FEATURES)
         _memory.release()
         all_events, discharge_rows = to_sorted_events(cands, names, fs, geometry.half, isolated,
-                                                      *doublet, episodes=episode_rows)
+                                                      *doublet, episodes=episode_rows,
+                                                      time_at_centre=geometry.span > geometry.dead)
         del cands, isolated, doublet
         _memory.release()
         waveforms, waveform_rows, unit_templates = assemble.motor_units(

@@ -310,7 +310,7 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
         ch, idx, amp, echoes = detection.find_channel_peaks(
             filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
             segment=g.segment, origin=start - lo, phase_samples=g.phase,
-            phase_fraction=params.phase_fraction, with_echoes=True)
+            phase_fraction=params.phase_fraction, with_echoes=True, span_samples=g.span)
         group, order, main = detection.merge_across_channels(
             ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
             crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),
