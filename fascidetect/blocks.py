@@ -106,10 +106,11 @@ class Geometry:
 def phase_span_samples(sfreq: float, params: DetectionParams) -> int:
     """Return how many samples apart one potential's phases may be peaks on a coarse grid.
 
-    Below ``shape_min_sfreq_hz`` a phase is a sample or two: phases lie up to
-    ``phase_span_ms`` apart and each sampled peak up to a sample off its phase, so the
-    span is ``floor(phase_span_ms * fs / 1000 + 1)`` samples (125 Hz: 3, 200 Hz: 5,
-    250 Hz: 6). At and above it (or with ``phase_span_ms`` 0): 0, the dead time rules.
+    Where a sample period is longer than ``one_sample_phase_ms`` each phase of a typical
+    potential is one sample: phases lie up to ``phase_span_ms`` apart and each sampled
+    peak up to a sample off its phase, so the span is ``floor(phase_span_ms * fs / 1000
+    + 1)`` samples (125 Hz: 3). Elsewhere (or with ``phase_span_ms`` 0): 0, the dead
+    time and the phase rule decide.
 
     Parameters
     ----------
@@ -125,9 +126,9 @@ def phase_span_samples(sfreq: float, params: DetectionParams) -> int:
     --------
     >>> from fascidetect.params import DetectionParams
     >>> [phase_span_samples(fs, DetectionParams()) for fs in (125.0, 200.0, 250.0, 2048.0)]
-    [3, 5, 6, 0]
+    [3, 0, 0, 0]
     """
-    if sfreq >= params.shape_min_sfreq_hz or params.phase_span_ms <= 0:
+    if 1000.0 / sfreq <= params.one_sample_phase_ms or params.phase_span_ms <= 0:
         return 0
     return int(np.floor(params.phase_span_ms * sfreq / 1000.0 + 1.0 + 1e-9))
 

@@ -17,8 +17,8 @@ from fascidetect.stages.firing import firing_clusters
 
 def test_phase_span_samples_by_rate():
     p = DetectionParams()
-    assert [phase_span_samples(fs, p) for fs in (125.0, 200.0, 250.0, 500.0)] == [3, 5, 6, 11]
-    assert phase_span_samples(1000.0, p) == 0
+    assert [phase_span_samples(fs, p) for fs in (100.0, 125.0, 160.0)] == [3, 3, 4]
+    assert [phase_span_samples(fs, p) for fs in (200.0, 250.0, 1000.0)] == [0, 0, 0]
     assert phase_span_samples(125.0, p.replace(phase_span_ms=0.0)) == 0
 
 
@@ -41,8 +41,9 @@ def test_125hz_board_counts_each_potential_once():
     assert now.tp >= 0.9 * before.tp
 
 
-def test_span_leaves_high_rates_alone():
-    rec, _ = simulate(scenario="rest", seed=3, duration_s=20.0)
+@pytest.mark.parametrize("scenario", ["rest", "glitches"])
+def test_span_leaves_other_rates_alone(scenario):
+    rec, _ = simulate(scenario=scenario, seed=3, duration_s=20.0)
     a = fascidetect.detect(rec).events
     b = fascidetect.detect(rec, phase_span_ms=0.0).events
     assert np.array_equal(a["peak_time"], b["peak_time"])
