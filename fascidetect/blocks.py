@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterator
 
+import numpy as np
+
 from .params import DetectionParams
 
 #: Samples (channels x time) held per processing block: bounds memory on long or wide
@@ -47,6 +49,9 @@ class Geometry:
     dead, shadow, phase, merge, merge_loose : int
         Dead time, echo shadow, opposite-phase window and cross-channel merge windows,
         samples.
+    span : int
+        Samples within which a smaller peak on the channel is a phase of a larger one
+        whatever its size (:func:`phase_span_samples`); at least ``dead``.
     half, art_half : int
         Half lengths of the waveform snippet and of the raw artifact window, samples.
     """
@@ -60,6 +65,7 @@ class Geometry:
     margin: int
     search_margin: int
     dead: int
+    span: int
     shadow: int
     phase: int
     merge: int
@@ -77,13 +83,14 @@ class Geometry:
         per_block = max(1, int(min(params.chunk_s * sfreq, BLOCK_VALUES / max(1, n_channels))
                                // segment))
         margin = int(round(params.filter_margin_s * sfreq))
+        dead = max(1, int(round(params.dead_time_ms * ms)))
         return cls(act_win=act, motion_win=act * _tiling(segment // act, params.motion_window_ms
                                                             / params.activity_window_ms),
                    rest_win=act * _tiling(segment // act, params.rest_window_s * 1000.0
                                           / params.activity_window_ms),
                    noise_win=noise_win, segment=segment,
                    block=per_block * segment, margin=margin, search_margin=margin // 2,
-                   dead=max(1, int(round(params.dead_time_ms * ms))),
+                   dead=dead, span=max(dead, phase_span_samples(sfreq, params)),
                    shadow=int(round(params.shadow_ms * ms)),
                    phase=int(round(params.phase_ms * ms)),
                    merge=max(1, int(round(params.merge_ms * ms))),
@@ -94,6 +101,36 @@ class Geometry:
     def blocks(self, n_samples: int) -> Iterator[tuple[int, int, int, int]]:
         """Yield the processing blocks of a recording (see :func:`block_bounds`)."""
         return block_bounds(n_samples, self.block, self.margin)
+
+
+def phase_span_samples(sfreq: float, params: DetectionParams) -> int:
+    """Return how many samples apart one potential's phases may be peaks on a coarse grid.
+
+    Where a sample period is longer than ``one_sample_phase_ms`` each phase of a typical
+    potential is one sample: phases lie up to ``phase_span_ms`` apart and each sampled
+    peak up to a sample off its phase, so the span is ``floor(phase_span_ms * fs / 1000
+    + 1)`` samples (125 Hz: 3). Elsewhere (or with ``phase_span_ms`` 0): 0, the dead
+    time and the phase rule decide.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate, Hz.
+    params : DetectionParams
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from fascidetect.params import DetectionParams
+    >>> [phase_span_samples(fs, DetectionParams()) for fs in (125.0, 200.0, 250.0, 2048.0)]
+    [3, 0, 0, 0]
+    """
+    if 1000.0 / sfreq <= params.one_sample_phase_ms or params.phase_span_ms <= 0:
+        return 0
+    return int(np.floor(params.phase_span_ms * sfreq / 1000.0 + 1.0 + 1e-9))
 
 
 def _tiling(n_sub: int, wanted: float) -> int:

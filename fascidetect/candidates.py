@@ -304,14 +304,18 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
 
 def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated: np.ndarray,
                      doublet=None, doublet_interval_ms=None,
-                     episodes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     episodes: np.ndarray | None = None,
+                     time_at_centre: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Return the event rows of every candidate not labelled ``excluded`` and the
     ``episodes`` rows in one table sorted as :func:`fascidetect.events.sort_events` sorts
     their concatenation, and the row each discharge (in candidate order) took in it.
 
     ``half`` is the snippets' half length (onsets are measured from the snippet start);
     ``isolated``, ``doublet`` and ``doublet_interval_ms`` are per candidate
-    (:func:`fascidetect.stages.fasciculation.doublets`).
+    (:func:`fascidetect.stages.fasciculation.doublets`). With ``time_at_centre`` the
+    ``peak_time`` is the main channel's energy centroid (``centre``) instead of the
+    largest sample: at rates where a potential's phases are one sample each, which of
+    two near-equal lobes is the larger is a matter of noise, its centre is not.
 
     Each row is written straight into its sorted place: the discharge table, its
     concatenation with the episodes and a sorted copy would hold the table up to three
@@ -322,7 +326,8 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     sel = np.flatnonzero(cands.label != "excluded")
     n = sel.size
     onset = _onsets(cands, sel, sfreq, half)
-    order = np.lexsort((np.concatenate([cands.sample[sel] / sfreq, episodes["peak_time"]]),
+    at = (cands.centre if time_at_centre else cands.sample)[sel] / sfreq
+    order = np.lexsort((np.concatenate([at, episodes["peak_time"]]),
                         np.concatenate([onset, episodes["onset"]])))
     place = np.empty(order.size, dtype=np.int64)
     place[order] = np.arange(order.size)
@@ -330,7 +335,7 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     ev = empty_events(place.size)
     ev[place[n:]] = episodes
     rows = place[:n]
-    _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
+    _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
                  doublet_interval_ms)
     return ev, rows
 
@@ -341,7 +346,7 @@ def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.n
     return np.maximum(0.0, onset)
 
 
-def _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
+def _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
                  doublet_interval_ms) -> None:
     """Write the candidates ``sel`` into the event rows ``rows`` of ``ev``."""
     n = sel.size
@@ -351,7 +356,7 @@ def _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
     def put(name, values):
         ev[name][rows] = values
 
-    put("peak_time", cands.sample[sel] / sfreq)
+    put("peak_time", at)
     put("onset", onset)
     put("duration", f["length"][sel] / sfreq)
     put("trial_type", label)

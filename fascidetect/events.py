@@ -34,7 +34,8 @@ EVENT_COLUMNS = (
     # Channel names as Python strings (object), not a fixed width: a 64-channel grid's
     # list is long, and fixed-width fields would cost 2 KB per row of a day-long recording.
     ("channels", "O", "all channels the event is seen on, comma separated"),
-    ("peak_time", "f8", "time of the largest absolute deflection, s"),
+    ("peak_time", "f8", "time of the largest absolute deflection, s (under 200 Hz the "
+                        "band-passed potential's energy centroid: its lobes are near-equal there)"),
     ("peak_amplitude_uv", "f8", "peak-to-peak amplitude on `channel`, µV"),
     ("duration_ms", "f8", "potential duration (discharges) or episode length, ms"),
     ("n_phases", "i4", "baseline crossings + 1 within the potential"),

@@ -207,7 +207,29 @@ class DetectionParams:
         Shortest recording analysed: filtering and a noise estimate need about a second.
     shape_min_sfreq_hz : float
         Below this sampling rate a warning says that waveform shape features (duration,
-        phases, turns) are unreliable (domain: >= 1 kHz for waveform features).
+        phases, turns) are unreliable (domain: >= 1 kHz for waveform features), and
+        ``phase_span_ms`` applies.
+    phase_span_ms : float
+        Where a sample period is longer than ``one_sample_phase_ms``, peaks on one
+        channel within this time plus one sample period of a larger one are that
+        potential's other phases, whatever their size and polarity: a surface potential
+        lasts up to 20 ms (domain: 5-20 ms), so its phases lie at most that far apart,
+        and each phase's sampled peak may sit up to a sample off. There each phase is one
+        sample, and in a band that ends at 0.45 fs (56 Hz at 125 Hz) a biphasic
+        potential becomes two lobes of nearly equal size 2 samples apart: no shape tells
+        them from a doublet, and the ``phase_fraction`` ratio does not hold (simulated
+        125-Hz board, tuning seeds 0-11: 184 of 204 false fasciculations were such lobes
+        8-24 ms from the potential's other lobe). Discharges of one channel closer than
+        this are counted once there (125 Hz: 3 samples, 24 ms); the doublet share counts
+        only doublets beyond it. 0 switches it off.
+    one_sample_phase_ms : float
+        A phase of a typical surface potential: half of a 10-ms biphasic one (domain:
+        5-20 ms). ``phase_span_ms`` applies where the sample period is longer (under
+        200 Hz: Cyton+Daisy's 125 Hz), not at 200-250 Hz, where a phase spans a sample
+        or more and the phase rule still holds: there the span (25 and 24 ms) removed
+        0.1-0.6 false fasciculations per minute on tuning seeds 0-11 but merged true
+        discharges 20-25 ms apart and, through the firing-cluster weights, turned
+        multiplets into clusters (F1 -0.003 real S02 background, -0.005 250-Hz board).
     filter_margin_s : float
         Samples read on each side of a processing block so the zero-phase filter's
         transient (3 periods of the 20-Hz high-pass = 0.15 s, and the line fit's window)
@@ -485,6 +507,8 @@ class DetectionParams:
     min_rest_s: float = 120.0
     min_recording_s: float = 1.0
     shape_min_sfreq_hz: float = 1000.0
+    phase_span_ms: float = 20.0
+    one_sample_phase_ms: float = 5.0
     filter_margin_s: float = 1.0
     noise_segment_windows: int = 10
     noise_drift_max: float = 3.0
@@ -575,7 +599,7 @@ class DetectionParams:
                     "min_recording_s", "noise_segment_windows", "artifact_window_ms",
                     "motion_window_ms", "ecg_beat_s", "rate_bin_s", "max_waveforms",
                     "min_unit_discharges", "max_fasciculation_p2p_uv", "match_sigma",
-                    "match_min_discharges")
+                    "match_min_discharges", "one_sample_phase_ms")
         for name in positive:
             value = getattr(self, name)
             if not value > 0:
@@ -590,6 +614,10 @@ class DetectionParams:
             raise ParameterError(
                 f"dead_time_ms={self.dead_time_ms} would merge real paired discharges "
                 "(30-35 ms apart, Kleine et al. 2012); use 10-20 ms")
+        if not 0 <= self.phase_span_ms < 30:
+            raise ParameterError(
+                f"phase_span_ms={self.phase_span_ms!r} must be >= 0 and under the 30 ms of "
+                "paired discharges (Kleine et al. 2012); a surface potential lasts 5-20 ms")
         if self.artifact_sigma <= self.threshold_sigma:
             raise ParameterError("artifact_sigma must exceed threshold_sigma")
         if self.layout is not None:

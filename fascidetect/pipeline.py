@@ -19,6 +19,7 @@ from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import EVENT_FEATURES, to_sorted_events
 from .errors import FascidetectWarning, InputError, NoEmgChannelError
+from .low_rate import rate_warnings
 from .params import DetectionParams
 from .rates import channel_table
 from .results import DetectionResult
@@ -172,7 +173,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         cands.keep_features(EVENT_FEATURES)
         _memory.release()
         all_events, discharge_rows = to_sorted_events(cands, names, fs, geometry.half, isolated,
-                                                      *doublet, episodes=episode_rows)
+                                                      *doublet, episodes=episode_rows,
+                                                      time_at_centre=geometry.span > geometry.dead)
         del cands, isolated, doublet
         _memory.release()
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
@@ -213,9 +215,5 @@ def _check_recording(rec, params):
             f"{rec.source or 'the recording'} has no EMG channel (channels: {rec.ch_names}); "
             "name the channels to analyse with emg_channels=[...] or --emg-channels")
     warns = list(rec.warnings)
-    if rec.sfreq < params.shape_min_sfreq_hz:
-        warns.append(f"sampling rate {rec.sfreq:g} Hz is under {params.shape_min_sfreq_hz:g} Hz: "
-                     "discharges are detected but waveform shape features (duration, phases, "
-                     "turns) are unreliable, motor units are not separated, and potentials "
-                     "shorter than two samples cannot be told from one-sample glitches")
+    warns += rate_warnings(rec.sfreq, params)
     return picks, [rec.ch_names[i] for i in picks], warns

@@ -339,10 +339,11 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
     s_hi = min(n_loc, stop - lo + g.search_margin)
     with watch.stage("detect"):
         thresholds = np.where(scale[:, None] > 0, params.threshold_sigma * local, np.inf)
-        ch, idx, amp, echoes = detection.find_channel_peaks(
+        ch, idx, amp, echoes, spanned = detection.find_channel_peaks(
             filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
             segment=g.segment, origin=start - lo, phase_samples=g.phase,
-            phase_fraction=params.phase_fraction, with_echoes=True)
+            phase_fraction=params.phase_fraction, with_echoes=True, span_samples=g.span,
+            with_spanned=True)
         group, order, main = detection.merge_across_channels(
             ch, idx, amp, g.merge, g.merge_loose, neighbourhood=neighbourhood,
             crosstalk_samples=int(round(params.crosstalk_ms * fs / 1000.0)),
@@ -354,6 +355,10 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
     with watch.stage("features"):
         cands, snips = describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order,
                                            main, local, g, band, fs, params)
+        if g.span > g.dead:
+            cands.features["span_peaks"] = peaks_within(spanned, cands.channel,
+                                                        cands.sample - lo, g.span,
+                                                        filt.shape[1])
         if neighbourhood is not None and neighbourhood.declared:
             main_idx = idx[order][main]
             owned = main[(main_idx + lo >= start) & (main_idx + lo < stop)]
@@ -374,6 +379,36 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
     return cands, snips, (np.concatenate([ch, echoes[0]]), np.concatenate([idx, echoes[1]]),
                           np.concatenate([snr, np.full(echoes[1].size, params.threshold_sigma)]))
+
+
+def peaks_within(peaks, channel, sample, distance: int, n_samples: int) -> np.ndarray:
+    """Return how many of ``peaks`` lie within ``distance`` samples of each discharge on
+    its channel.
+
+    Parameters
+    ----------
+    peaks : tuple of (channel, sample) arrays
+    channel, sample : ndarray of int
+        The discharges' main channel and sample (same sample origin as ``peaks``).
+    distance : int
+    n_samples : int
+        Bound of the samples (channels are laid end to end on one axis).
+
+    Returns
+    -------
+    ndarray of int
+
+    Examples
+    --------
+    >>> peaks = (np.array([0, 0, 1]), np.array([10, 40, 12]))
+    >>> peaks_within(peaks, np.array([0, 1]), np.array([12, 12]), 3, 100).tolist()
+    [1, 1]
+    """
+    stride = n_samples + 2 * distance + 1
+    key = np.sort(np.asarray(peaks[0], np.int64) * stride + peaks[1])
+    at = np.asarray(channel, np.int64) * stride + sample
+    return np.searchsorted(key, at + distance, side="right") \
+        - np.searchsorted(key, at - distance, side="left")
 
 
 def _near_peaks(peaks, offset: int, n: int, n_ch: int, g: Geometry,

@@ -81,7 +81,7 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     ch, idx, amp = detection.find_channel_peaks(
         filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
         segment=g.segment, origin=start - lo, phase_samples=g.phase,
-        phase_fraction=params.phase_fraction)
+        phase_fraction=params.phase_fraction, span_samples=g.span)
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
     keep = (snr < params.tonic_support_max_sigma) & (idx >= start - lo) & (idx < stop - lo)

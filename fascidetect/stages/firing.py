@@ -47,7 +47,8 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
 
 
 def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
-                    analysed_s: float, ignore: np.ndarray | None = None) -> np.ndarray:
+                    analysed_s: float, ignore: np.ndarray | None = None,
+                    weights: np.ndarray | None = None) -> np.ndarray:
     """Return a mask of discharges in clusters too dense for sporadic firing.
 
     Fasciculations are sporadic: on each channel their count in any window of
@@ -66,6 +67,11 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
         Length of the analysed recording, s.
     ignore : ndarray of bool | None
         Discharges that take no part (artifacts).
+    weights : ndarray of int | None
+        How many threshold peaks each discharge stands for (default 1 each): at low
+        rates one discharge absorbs the peaks of its phase span
+        (``phase_span_ms``), and a burst of an interference pattern is judged by its
+        density of peaks, as at rates that resolve them.
 
     Examples
     --------
@@ -90,11 +96,13 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     # Put channels far apart on one time axis so one searchsorted serves all of them.
     key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
     half = params.isolation_interval_s
-    count = np.searchsorted(key, key + half, side="right") - \
-        np.searchsorted(key, key - half, side="left")
+    w = np.ones(key.size, np.int64) if weights is None else np.asarray(weights)[order]
+    csum = np.concatenate([[0], np.cumsum(w)])
+    count = csum[np.searchsorted(key, key + half, side="right")] - \
+        csum[np.searchsorted(key, key - half, side="left")]
     # A channel busier than any sporadic fasciculation rate is firing continually: judge
     # its windows against the highest plausible fasciculation rate instead.
-    rate = np.minimum(background_rate(t, c, analysed_s, params)[c],
+    rate = np.minimum(background_rate(t, c, analysed_s, params, w)[c],
                       params.max_fasciculation_rate_per_min / 60.0)
     lam = rate * 2 * half
     dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
@@ -111,22 +119,23 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
 
 
 def background_rate(t: np.ndarray, c: np.ndarray, analysed_s: float,
-                    params: DetectionParams) -> np.ndarray:
+                    params: DetectionParams, weights: np.ndarray | None = None) -> np.ndarray:
     """Return each channel's sporadic discharge rate (per s), robust to bursts.
 
     The mean over the recording counts the bursts themselves, which then look ordinary
     against it; the mean over ``rate_bin_s`` bins leaving out the busiest ``rate_trim``
     does not, and equals about the mean for sporadic (Poisson) firing. It is kept above a
     quarter of the plain mean so that a truly irregular channel is not judged against
-    nothing.
+    nothing. ``weights``: peaks each discharge stands for (see :func:`firing_clusters`).
     """
     n_ch = int(c.max()) + 1 if c.size else 0
-    mean = np.bincount(c, minlength=n_ch) / analysed_s
+    w = np.ones(c.size) if weights is None else np.asarray(weights, float)
+    mean = np.bincount(c, weights=w, minlength=n_ch) / analysed_s
     n_bins = int(analysed_s // params.rate_bin_s)
     if n_bins < 3:  # too short to tell bursts from the background
         return mean
     counts = np.zeros((n_ch, n_bins))
-    np.add.at(counts, (c, np.minimum((t // params.rate_bin_s).astype(int), n_bins - 1)), 1)
+    np.add.at(counts, (c, np.minimum((t // params.rate_bin_s).astype(int), n_bins - 1)), w)
     counts.sort(axis=1)
     keep = max(1, int(round(n_bins * (1.0 - params.rate_trim))))
     trimmed = counts[:, :keep].mean(axis=1) / params.rate_bin_s
@@ -167,7 +176,10 @@ def firing_trains(cands: Candidates, ctx: Context):
         active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
     ongoing = in_ongoing_activity(cands.sample, main_ch, active, g.act_win, params, ctx.sfreq)
     del active
-    clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art)
+    span_peaks = cands.features.get("span_peaks")
+    weights = None if span_peaks is None else 1 + span_peaks
+    clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
+                               weights=weights)
     trains = clusters | ongoing
     # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
     edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
