@@ -22,6 +22,7 @@ import dataclasses
 
 import numpy as np
 from scipy import fft as _fft
+from scipy import ndimage
 
 from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
@@ -738,6 +739,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             for c in np.unique(bank.main[m.unit]):  # loop over main channels
                 sel = np.flatnonzero(bank.main[m.unit] == c)
                 big = _largest_near(peak[sel], by_main[c], amp_by_main[c], geometry.shadow)
+                # The channel's own samples too (as the scan's per-channel echo rule): a
+                # potential largest on another channel rings here as well.
+                big = np.maximum(big, _window_max(filt[c], peak[sel] - lo, geometry.shadow))
                 new[sel] &= own_amp[sel] >= params.shadow_fraction * big
             keep = np.flatnonzero(new)
             own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
@@ -960,6 +964,28 @@ def _largest_near(samples, sorted_ref, values, distance):
     idx = a[:, None] + np.arange(width)[None, :]
     inside = idx < b[:, None]
     return np.where(inside, values[np.minimum(idx, values.size - 1)], 0.0).max(axis=1)
+
+
+def _window_max(trace, at, half):
+    """Return the largest ``|trace|`` within ``half`` samples of each index in ``at``.
+
+    Parameters
+    ----------
+    trace : ndarray, shape (n,)
+        One channel's band-passed samples.
+    at : ndarray of int
+        Indices into ``trace`` (clipped to it).
+    half : int
+        Half-width of the window, samples.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    if at.size == 0 or trace.size == 0:
+        return np.zeros(at.size)
+    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * int(half) + 1, mode="nearest")
+    return running[np.clip(at, 0, trace.size - 1)]
 
 
 def _near(samples, sorted_ref, distance):

@@ -66,7 +66,9 @@ class DetectionParams:
     shadow_ms : float
         Around a large discharge, smaller peaks within this time that are below
         ``shadow_fraction`` of it are filter ringing or the potential's own later phases,
-        not new discharges.
+        not new discharges. Judged per channel, on that channel's own samples, for the
+        scan's peaks and for template matches alike (a potential largest on another
+        channel rings on this one too).
     shadow_fraction : float
         See ``shadow_ms``. 0.35: the late phase of a 15-20 ms potential can reach
         0.25-0.33 of its main peak 8-10 ms later (simulator tuning seeds 0-2: false
