@@ -420,9 +420,9 @@ class DetectionParams:
         discharges vary by 5-20 % (est.), so a main channel that holds under 0.8 of
         the fit is no discharge of that unit: the score came from its other channels,
         typically a larger potential of another unit there 15-40 ms away. On the
-        simulated suite (tuning seeds 0-17 of seven rows, 0-5 of low SNR) true matches
-        held 0.88-1.03 of the fit (570 of them), false ones 0.22-0.72 (7); 0 switches the
-        test off.
+        simulated suite's tuning seeds the 591 true matches held 0.88-1.44 of the fit
+        (low-SNR ones down to 1.25 sigma at the main channel's peak sample among them),
+        7 false ones 0.22-0.72 (benchmarks/README.md, issue 11); 0 switches the test off.
     match_min_discharges : int
         Fewest confident discharges from which a unit's template is learnt (a mean of
         fewer is too noisy a filter).
