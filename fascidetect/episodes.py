@@ -43,8 +43,9 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
 
     Parameters
     ----------
-    raw_max, raw_min : ndarray, shape (n_channels, n_subwindows)
-        Output of :func:`subwindow_range` over the whole recording.
+    raw_max, raw_min : ndarray | fascidetect._spill.SpilledRows, shape (n_channels, n_subwindows)
+        Output of :func:`subwindow_range` over the whole recording (the scan's are on
+        disk and read back one channel at a time).
     envelope : ndarray, shape (n_channels, n_subwindows)
         Band-passed RMS per sub-window.
     window_s : float
@@ -54,7 +55,7 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
         ``motion_range_factor`` and ``episode_margin_s``.
     beats_s : ndarray | None
         Heart beats (s): a QRS complex also swings on every channel, briefly.
-    band_range : ndarray, shape (n_channels, n_subwindows) | None
+    band_range : ndarray | SpilledRows, shape (n_channels, n_subwindows) | None
         Band-passed peak-to-peak per sub-window. When given, a swing is out of band when
         the raw range exceeds ``motion_out_of_band`` times it: several units firing close
         together swing widely too, but all in band (clusters are not motion). Without
@@ -65,22 +66,30 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     g = n // k
     if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
+
     def grouped(a, reduce):
         # k == 1 (the usual tiling): the windows themselves, not a copy of them
-        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(n_ch, g, k), axis=-1)
+        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(1, g, k), axis=-1)
 
-    span = grouped(raw_max, np.max) - grouped(raw_min, np.min)
-    usual = np.median(span, axis=1, keepdims=True)
-    if band_range is not None:
-        inband = grouped(band_range, np.max)
-        out_of_band = span > params.motion_out_of_band * inband
-    else:
-        rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
-        out_of_band = span > _IN_BAND_RANGE * rms
-    wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
-        & out_of_band
+    # One channel at a time (each judged against its own median): the scan keeps these
+    # arrays on disk, and a day has 432,000 motion windows per channel (issue 14).
+    n_wild = np.zeros(g, dtype=np.int32)  # channels swinging wildly, per group
+    for c in range(n_ch):  # loop over channels
+        span = grouped(_row(raw_max, c), np.max) - grouped(_row(raw_min, c), np.min)
+        usual = np.median(span, axis=1, keepdims=True)
+        if band_range is not None:
+            inband = grouped(_row(band_range, c), np.max)
+            out_of_band = span > params.motion_out_of_band * inband
+            del inband
+        else:
+            rms = np.sqrt((_row(envelope, c)[:, : g * k] ** 2).reshape(1, g, k).mean(axis=-1))
+            out_of_band = span > _IN_BAND_RANGE * rms
+        wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
+            & out_of_band
+        n_wild += wild[0]
+        del span, out_of_band, wild
     need = max(2, int(np.ceil(0.5 * n_ch)))
-    moving = wild.sum(axis=0) >= need
+    moving = n_wild >= need
     group_s = k * window_s
     if beats_s is not None and beats_s.size:
         near = np.floor(beats_s / group_s).astype(int)
@@ -89,6 +98,14 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     starts, stops = run_bounds(moving)
     margin = params.episode_margin_s
     return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
+
+
+def _row(a, c: int) -> np.ndarray:
+    """Return row ``c`` of ``a`` as a (1, n) array: an array's row, or one read back from
+    a spill (:class:`fascidetect._spill.SpilledRows`)."""
+    if hasattr(a, "read_row"):
+        return a.read_row(c)[None, :]
+    return np.asarray(a[c:c + 1])
 
 
 def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray:

@@ -47,10 +47,12 @@ class Scan:
         Kept for the signature of :func:`fascidetect.episodes.motion_spans`: the
         band-passed range (``band_range``) tells in-band swings instead, so the RMS per
         motion window is no longer held (issue 14).
-    raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
-        Raw extremes per motion window.
-    band_range : ndarray of float32, shape (n_channels, n_motion_windows)
-        Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
+    raw_max, raw_min : fascidetect._spill.SpilledRows, shape (n_channels, n_motion_windows)
+        Raw extremes per motion window (float32, in a temporary file, read back one
+        channel at a time).
+    band_range : fascidetect._spill.SpilledRows, shape (n_channels, n_motion_windows)
+        Band-passed peak-to-peak per motion window (how much of a raw swing is in band;
+        float32, as the raw extremes).
     bad_spans : list of (float, float)
         Spans of NaN/inf samples on every channel at once, s.
     channel_bad_spans : dict of int -> list of (float, float)
@@ -193,9 +195,10 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     envelope = ColumnSpill(n_ch, n_sub, np.float16)
     activity = BitColumns(n_ch, n_sub)
     n_mot_all = n // geometry.motion_win
-    raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
-    raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
-    band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    # Raw maximum, raw minimum and band-passed range per motion window, as rows of one
+    # temporary file (float32, as the arrays held before): motion is judged channel by
+    # channel on them (41 MB for a day of 8 channels held in memory, issue 14).
+    motion = ColumnSpill(3 * n_ch, n_mot_all, np.float32)
     sample = _WaveformSample(params.max_waveforms)
     support_peaks = support.SupportKeeper(params, fs)
     clipped = np.zeros(n_ch)
@@ -236,10 +239,9 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             m = start // geometry.motion_win
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             clipped += rail_windows(mx, mn)
-            raw_max[:, m:m + mx.shape[1]] = mx
-            raw_min[:, m:m + mn.shape[1]] = mn
             fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
-            band_range[:, m:m + fmx.shape[1]] = fmx - fmn
+            motion.write(m, np.concatenate([mx, mn, fmx - fmn]).astype(np.float32))
+            del mx, mn, fmx, fmn
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch,
                                                 neighbourhood)
@@ -274,8 +276,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 envelope_unit=unit, envelope_spill=envelope,
                 active_bits=activity.finish(), n_subwindows=n_sub,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
-                motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
-                band_range=band_range,
+                motion_envelope=None, raw_max=motion.rows(0, n_ch),
+                raw_min=motion.rows(n_ch, n_ch), band_range=motion.rows(2 * n_ch, n_ch),
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
