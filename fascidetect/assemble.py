@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 
 from . import templates
+from .events import column_equals
 from .scan import noise_unit
 
 #: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
@@ -69,9 +70,9 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
 
     Parameters
     ----------
-    events : ndarray
+    events : CodedEvents | ndarray
         The event table, sorted by time
-        (:func:`fascidetect.candidates.to_sorted_events`).
+        (:func:`fascidetect.candidates.to_sorted_events`); its ``unit`` column is set.
     discharge_rows : ndarray of int
         Row in ``events`` of each candidate not labelled ``excluded`` (candidate order).
     held : HeldWaveforms
@@ -99,7 +100,7 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
             waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
         events["unit"][event_rows] = units
     # Fasciculations keep their relative order: their ranks among the sorted events' ones.
-    rank = np.cumsum(events["trial_type"] == "fasciculation") - 1
+    rank = np.cumsum(column_equals(events, "trial_type", "fasciculation")) - 1
     moved = rank[event_rows]
     del rank
     order = np.argsort(moved)

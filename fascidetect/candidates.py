@@ -14,7 +14,7 @@ import numpy as np
 
 from . import features as _features
 from . import glitches as _glitches
-from .events import empty_events
+from .events import COLUMN_NAMES, CodedEvents, empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
 #: edges, bad spans, annotated tasks, spasm and voluntary episodes): the episode rows
@@ -304,7 +304,7 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
 
 def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated: np.ndarray,
                      doublet=None, doublet_interval_ms=None,
-                     episodes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     episodes: np.ndarray | None = None) -> tuple[CodedEvents, np.ndarray]:
     """Return the event rows of every candidate not labelled ``excluded`` and the
     ``episodes`` rows in one table sorted as :func:`fascidetect.events.sort_events` sorts
     their concatenation, and the row each discharge (in candidate order) took in it.
@@ -315,7 +315,9 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
 
     Each row is written straight into its sorted place: the discharge table, its
     concatenation with the episodes and a sorted copy would hold the table up to three
-    times (issue 14: it is the one result that grows with the recording).
+    times (issue 14: it is the one result that grows with the recording). The table is a
+    :class:`fascidetect.events.CodedEvents` (text columns as codes); its
+    :meth:`~fascidetect.events.CodedEvents.materialise` is the :data:`EVENT_DTYPE` table.
     """
     if episodes is None:
         episodes = empty_events(0)
@@ -327,8 +329,20 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     place = np.empty(order.size, dtype=np.int64)
     place[order] = np.arange(order.size)
     del order
-    ev = empty_events(place.size)
-    ev[place[n:]] = episodes
+    # The text columns as codes (issue 14: 224 of an event row's 334 bytes).
+    labels = set(cands.label[sel].tolist())
+    reasons = set(cands.reason[sel].tolist())
+    artifact_reasons = set(cands.reason[sel][cands.label[sel] == "artifact"].tolist())
+    vocabulary = {
+        "trial_type": sorted(labels | set(episodes["trial_type"].tolist())),
+        "reason": sorted(reasons | set(episodes["reason"].tolist())),
+        "artifact_kind": sorted(artifact_reasons | set(episodes["artifact_kind"].tolist())),
+    }
+    ev = CodedEvents.empty(place.size, vocabulary)
+    ep_rows = place[n:]
+    for name in COLUMN_NAMES:  # the episode rows, column by column
+        ev.table[name][ep_rows] = ev.encode(name, episodes[name]) if name in ev.categories \
+            else episodes[name]
     rows = place[:n]
     _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
                  doublet_interval_ms)
@@ -349,7 +363,7 @@ def _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
     label = cands.label[sel]
 
     def put(name, values):
-        ev[name][rows] = values
+        ev.table[name][rows] = ev.encode(name, values) if name in ev.categories else values
 
     put("peak_time", cands.sample[sel] / sfreq)
     put("onset", onset)
@@ -377,9 +391,9 @@ def _fill_events(ev, rows, cands, sel, onset, names, sfreq, isolated, doublet,
     put("snr", cands.snr[sel])
     put("isolated", isolated[sel])
     reason = cands.reason[sel]
-    put("artifact_kind", np.where(label == "artifact", reason, ""))
+    put("artifact_kind", np.where(label == "artifact", reason, ""))  # object: shared strings
     put("reason", reason)
     put("match_score", cands.match_score[sel])
     if doublet is not None:
-        put("doublet", np.where(ev["trial_type"][rows] == "fasciculation", doublet[sel], 0))
+        put("doublet", np.where(label == "fasciculation", doublet[sel], 0))
         put("doublet_interval_ms", doublet_interval_ms[sel])
