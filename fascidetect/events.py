@@ -123,6 +123,16 @@ class CodedEvents:
                 table[name] = ""
         return cls(table, categories)
 
+    @classmethod
+    def from_events(cls, events: np.ndarray) -> "CodedEvents":
+        """Return an :data:`EVENT_DTYPE` table in coded form."""
+        coded = cls.empty(len(events), {name: sorted(set(events[name].tolist()))
+                                        for name in CODED_COLUMNS})
+        for name in COLUMN_NAMES:
+            coded.table[name] = coded.encode(name, events[name]) if name in coded.categories \
+                else events[name]
+        return coded
+
     def __len__(self) -> int:
         return len(self.table)
 

@@ -1,0 +1,127 @@
+"""Compact in-memory forms of issue 14's fifth pass equal the forms they replace:
+the coded event table, the firing stage's per-channel activity, int32 candidate columns."""
+
+import numpy as np
+import pytest
+
+from fascidetect.params import DetectionParams
+
+
+def _ongoing_whole(bits, n_sub, samples, main_ch, art, window, params, sfreq):
+    """The firing stage's ongoing-activity test as written before: the whole mask."""
+    from fascidetect.stages.firing import in_ongoing_activity
+
+    active = np.unpackbits(bits, axis=1, count=n_sub).view(bool)
+    sub = np.clip(samples // window, 0, max(0, n_sub - 1))
+    for shift in (-1, 0, 1):
+        active[main_ch, np.clip(sub + shift, 0, max(0, n_sub - 1))] = False
+        active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
+    return in_ongoing_activity(samples, main_ch, active, window, params, sfreq)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000, 1 << 20])
+def test_ongoing_activity_from_bits_per_channel_equals_the_whole_mask(monkeypatch, chunk):
+    from fascidetect.stages import firing
+
+    monkeypatch.setattr(firing, "_CHUNK_SUBWINDOWS", chunk)
+    rng = np.random.default_rng(chunk)
+    params, fs, window = DetectionParams(), 2000.0, 50
+    for n_ch, n_sub in ((3, 2001), (5, 803), (1, 17)):
+        active = rng.random((n_ch, n_sub)) < 0.4
+        active[:, n_sub // 3:n_sub // 2] = True  # a busy stretch
+        bits = np.packbits(active, axis=1)
+        samples = np.sort(rng.integers(0, n_sub * window + 30, 300))  # some past the end
+        main_ch = rng.integers(0, n_ch, samples.size)
+        art = rng.random(samples.size) < 0.1
+        want = _ongoing_whole(bits, n_sub, samples, main_ch, art, window, params, fs)
+        got = firing.ongoing_from_bits(bits, n_sub, samples, main_ch, art, window, params, fs)
+        if n_sub > 100:  # (the 17 sub-windows are all cleared by the discharges)
+            assert want.any() and not want.all()
+        np.testing.assert_array_equal(got, want)
+    empty = firing.ongoing_from_bits(bits, n_sub, samples[:0], main_ch[:0], art[:0], window,
+                                     params, fs)
+    assert empty.shape == (0,)
+
+
+def _random_events(rng, n):
+    from fascidetect.events import empty_events
+
+    ev = empty_events(n)
+    ev["onset"] = np.sort(rng.random(n) * 100)
+    ev["duration"] = rng.random(n)
+    ev["peak_time"] = ev["onset"] + 0.001
+    ev["trial_type"] = rng.choice(["fasciculation", "voluntary", "artifact", "spasm"], n)
+    ev["channel"] = rng.choice(np.array(["C1", "C2", "C3"], dtype=object), n)
+    ev["channels"] = rng.choice(np.array(["C1", "C1,C2", ""], dtype=object), n)
+    ev["unit"] = rng.integers(-1, 4, n)
+    ev["doublet"] = rng.integers(0, 2, n)
+    ev["match_score"][rng.random(n) < 0.3] = 7.25
+    art = ev["trial_type"] == "artifact"
+    ev["artifact_kind"][art] = rng.choice(["ecg", "motion", "pop"], int(art.sum()))
+    # a custom reason longer than the column: cut as a fixed-width column cuts it
+    ev["reason"] = rng.choice(["isolated_discharge", "firing_cluster", "",
+                               "a_reason_longer_than_twenty_four_characters"], n)
+    return ev
+
+
+def test_coded_events_materialise_equal_the_event_table():
+    from fascidetect.events import EVENT_DTYPE, CodedEvents, column_equals, column_text
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 500):
+        ev = _random_events(rng, n)
+        coded = CodedEvents.from_events(ev)
+        out = coded.materialise()
+        assert out.dtype == EVENT_DTYPE
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(out[name], ev[name])
+            np.testing.assert_array_equal(coded[name], ev[name])
+        part = coded.rows(3, 40)
+        assert part.dtype == EVENT_DTYPE
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(part[name], ev[name][3:40])
+        assert coded.table.itemsize < EVENT_DTYPE.itemsize / 2.5
+        for t in ("fasciculation", "artifact", "nothing", "a_reason_longer_than_twe"):
+            for name in ("trial_type", "reason"):
+                np.testing.assert_array_equal(column_equals(coded, name, t), ev[name] == t)
+        mask = ev["trial_type"] == "artifact"
+        np.testing.assert_array_equal(column_text(coded, "artifact_kind", mask),
+                                      ev["artifact_kind"][mask])
+        coded["unit"][:] = 9  # number columns are views: assignments reach the table
+        assert (coded.materialise()["unit"] == 9).all()
+
+
+def test_detection_result_from_coded_events_writes_and_reads_as_the_array(tmp_path):
+    from fascidetect.events import EVENT_DTYPE, CodedEvents
+    from fascidetect.params import DetectionParams
+    from fascidetect.results import DetectionResult
+
+    rng = np.random.default_rng(8)
+    ev = _random_events(rng, 300)
+
+    def result(events):
+        return DetectionResult(events=events, channels=[{"name": "C1", "rest_s": 90.0}],
+                               waveforms=np.zeros((0, 3, 5), np.float32),
+                               templates=np.zeros((0, 3, 5), np.float32),
+                               params=DetectionParams(), recording={}, warnings=[],
+                               sfreq=2000.0)
+
+    plain, coded = result(ev.copy()), result(CodedEvents.from_events(ev))
+    plain.to_tsv(tmp_path / "a.tsv")
+    coded.to_tsv(tmp_path / "b.tsv")
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    assert coded.summary() == plain.summary()
+    assert coded.n_units == plain.n_units
+    assert coded.__dict__["_coded"] is not None  # not built by the exports
+    # Read: the public table, as before (dtype, values); then it is the table.
+    assert coded.events.dtype == EVENT_DTYPE
+    for name in EVENT_DTYPE.names:
+        np.testing.assert_array_equal(coded.events[name], ev[name])
+    for name in EVENT_DTYPE.names:
+        np.testing.assert_array_equal(coded.fasciculations[name], plain.fasciculations[name])
+    coded.events["trial_type"][:5] = "spasm"  # changes are kept, and written
+    plain.events["trial_type"][:5] = "spasm"
+    coded.to_tsv(tmp_path / "c.tsv")
+    plain.to_tsv(tmp_path / "d.tsv")
+    assert (tmp_path / "c.tsv").read_bytes() == (tmp_path / "d.tsv").read_bytes()
+    assert coded.summary() == plain.summary()
