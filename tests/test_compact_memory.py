@@ -125,3 +125,52 @@ def test_detection_result_from_coded_events_writes_and_reads_as_the_array(tmp_pa
     plain.to_tsv(tmp_path / "d.tsv")
     assert (tmp_path / "c.tsv").read_bytes() == (tmp_path / "d.tsv").read_bytes()
     assert coded.summary() == plain.summary()
+
+
+def _sustained_whole(active, span, fraction, min_ch, gap):
+    """The episodes' sustained mask as written before: whole bool masks."""
+    from fascidetect.episodes import run_bounds, sustained_mask
+
+    n_ch = active.shape[0]
+    sustained = sustained_mask(active, span, fraction)
+    if min_ch >= 2:
+        need = max(min_ch, int(np.ceil(0.5 * n_ch)))
+        pooled = sustained_mask((active.sum(axis=0) >= need)[None, :], span, fraction)[0]
+        sustained |= pooled & active
+    starts, stops = run_bounds(sustained.any(axis=0))
+    if starts.size > 1:
+        short = (starts[1:] - stops[:-1]) <= gap
+        for k in np.flatnonzero(short):
+            sustained[:, stops[k]:starts[k + 1]] = \
+                sustained[:, starts[k]:stops[k]].any(axis=1)[:, None]
+    return sustained
+
+
+def test_sustained_bits_equal_the_whole_masks():
+    from fascidetect.episodes import _bit_range, _set_bit_range, sustained_bits
+
+    rng = np.random.default_rng(11)
+    for n_ch, n_sub, min_ch in ((4, 3001, 2), (3, 1003, 3), (1, 999, 1), (6, 64, 2)):
+        active = rng.random((n_ch, n_sub)) < 0.15
+        for a, b, chans in ((100, 400, [0, 1 % n_ch]), (430, 700, [1 % n_ch]),
+                            (705, 900, [0, 2 % n_ch])):
+            if b < n_sub:
+                active[chans, a:b] = rng.random((len(chans), b - a)) < 0.9
+        # activity hopping between channels: each alone too sparse
+        hop = np.arange(1500, min(n_sub, 1900))
+        active[hop % n_ch, hop] = True
+        bits = np.packbits(active, axis=1)
+        got = sustained_bits(bits, n_sub, span=40, fraction=0.6, min_ch=min_ch, gap=16)
+        want = _sustained_whole(active, 40, 0.6, min_ch, 16)
+        np.testing.assert_array_equal(np.unpackbits(got, axis=1, count=n_sub).view(bool),
+                                      want)
+        if n_sub > 1000:
+            assert want.any() and not want.all()
+    mask = rng.random((3, 77)) < 0.5
+    bits = np.packbits(mask, axis=1)
+    for a, b in ((0, 77), (3, 5), (8, 16), (9, 70), (76, 77)):
+        np.testing.assert_array_equal(_bit_range(bits, a, b), mask[:, a:b])
+        new = rng.random((3, b - a)) < 0.5
+        _set_bit_range(bits, a, new)
+        mask[:, a:b] = new
+        np.testing.assert_array_equal(np.unpackbits(bits, axis=1, count=77).view(bool), mask)
