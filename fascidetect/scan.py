@@ -204,6 +204,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     clipped = np.zeros(n_ch)
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
+    merged = 0  # parts before this one are merged tables of _MERGE_BLOCKS blocks
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -245,6 +246,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch,
                                                 neighbourhood)
+        cands.narrow_integers(n)  # int32 indices (issue 14)
         with watch.stage("detect"):
             support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
                                                     params, geometry), cands)
@@ -266,6 +268,9 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
                              .astype(np.float16))
         sample.add(parts, snippet_parts)
+        if len(parts) - merged >= _MERGE_BLOCKS:
+            sample.merge(parts, snippet_parts, merged)
+            merged = len(parts)
         if progress is not None:
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
@@ -283,6 +288,11 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 rest_ratio=np.concatenate(rest_ratio, axis=1),
                 rest_threshold=np.concatenate(rest_threshold, axis=1),
                 support=support_peaks.finish())
+
+
+#: Blocks whose candidate tables are merged into one as the scan goes: a day has 1,440
+#: blocks of about 140 candidates, each table some 26 small arrays (issue 14).
+_MERGE_BLOCKS = 64
 
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
@@ -458,6 +468,20 @@ class _WaveformSample:
         self.held += rows.size
         if self.held > self.cap + self.cap // 4:
             self._prune(parts, snippet_parts)
+
+    def merge(self, parts, snippet_parts, first: int) -> None:
+        """Merge the blocks ``parts[first:]`` (and their held snippets) into one part, in
+        place; the sample and the table they make are unchanged."""
+        if len(parts) - first < 2:
+            return
+        offsets = np.cumsum([0] + [len(p) for p in parts[first:-1]])
+        rows = np.concatenate([r + o for r, o in zip(self.rows[first:], offsets)])
+        snippets = np.concatenate(snippet_parts[first:], axis=0)
+        table = Candidates.concatenate(parts[first:], consume=True)
+        del parts[first:], snippet_parts[first:], self.rows[first:]
+        parts.append(table)
+        snippet_parts.append(snippets)
+        self.rows.append(rows)
 
     def finish(self, parts, snippet_parts) -> np.ndarray:
         """Prune to the cap, set every part's ``snip_row`` and return the snippets."""

@@ -174,3 +174,81 @@ def test_sustained_bits_equal_the_whole_masks():
         _set_bit_range(bits, a, new)
         mask[:, a:b] = new
         np.testing.assert_array_equal(np.unpackbits(bits, axis=1, count=77).view(bool), mask)
+
+
+def test_int32_candidate_columns_give_the_same_events_as_int64(monkeypatch, tmp_path):
+    import warnings
+
+    from fascidetect import candidates, pipeline, simulate
+
+    rec, _ = simulate(scenario="mixed", duration_s=90, sfreq=2000, n_channels=4, seed=2)
+    seen = {}
+    run_stages = pipeline.run_stages
+
+    def spy(cands, context, stages):
+        seen.setdefault("dtypes", []).append(
+            {k: getattr(cands, k).dtype for k in candidates._INTEGER_COLUMNS})
+        return run_stages(cands, context, stages)
+
+    monkeypatch.setattr(pipeline, "run_stages", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        narrow = pipeline.detect(rec)
+        monkeypatch.setattr(candidates, "_INT32_SAMPLES", 0)  # as a 60-h 10-kHz file: int64
+        wide = pipeline.detect(rec)
+    assert all(d == np.int32 for d in seen["dtypes"][0].values())
+    assert all(d == np.int64 for d in seen["dtypes"][1].values())
+    narrow.to_tsv(tmp_path / "narrow.tsv")
+    wide.to_tsv(tmp_path / "wide.tsv")
+    assert (tmp_path / "narrow.tsv").read_bytes() == (tmp_path / "wide.tsv").read_bytes()
+    assert len(narrow.events) > 10
+    np.testing.assert_array_equal(narrow.waveforms, wide.waveforms)
+
+
+def test_narrow_integers_keeps_values_and_guards_long_recordings():
+    from fascidetect.candidates import _INT32_SAMPLES, Candidates
+
+    rng = np.random.default_rng(3)
+    n = 50
+    sample = np.sort(rng.integers(0, 2**31 - 2**25, n))
+
+    def table():
+        return Candidates(sample=sample.copy(), centre=sample + 3, channel=rng.integers(0, 8, n),
+                          channels=np.ones((n, 8), bool), amplitude=rng.random(n),
+                          snr=rng.random(n), features={"n_phases": rng.integers(0, 9, n),
+                                                       "p2p": rng.random(n)},
+                          snip_row=np.full(n, -1))
+
+    c = table()
+    c.narrow_integers(2**31 - 2**25 + 100)
+    assert c.sample.dtype == np.int32 and c.features["n_phases"].dtype == np.int32
+    assert c.features["p2p"].dtype == np.float64
+    np.testing.assert_array_equal(c.sample, sample)
+    np.testing.assert_array_equal(c.centre, sample + 3)
+    d = table()
+    d.narrow_integers(_INT32_SAMPLES)  # 2^31 samples or near: kept int64
+    assert d.sample.dtype == np.int64
+
+
+@pytest.mark.parametrize("max_waveforms", [25, 20000])
+def test_scan_merging_block_tables_changes_nothing(monkeypatch, tmp_path, max_waveforms):
+    import warnings
+
+    from fascidetect import pipeline, scan, simulate
+
+    rec, _ = simulate(scenario="mixed", duration_s=140, sfreq=2000, n_channels=4, seed=4)
+    out = {}
+    for merge in (2, 3, 10**9):  # every 2 / 3 blocks, never
+        monkeypatch.setattr(scan, "_MERGE_BLOCKS", merge)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = pipeline.detect(rec, chunk_s=20.0, max_waveforms=max_waveforms)
+        res.to_tsv(tmp_path / f"{merge}.tsv")
+        out[merge] = ((tmp_path / f"{merge}.tsv").read_bytes(), res.waveforms,
+                      res.waveform_rows)
+    ref = out[10**9]
+    assert ref[0].count(b"\n") > 10
+    for merge in (2, 3):
+        assert out[merge][0] == ref[0]
+        np.testing.assert_array_equal(out[merge][1], ref[1])
+        np.testing.assert_array_equal(out[merge][2], ref[2])
