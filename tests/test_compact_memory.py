@@ -252,3 +252,20 @@ def test_scan_merging_block_tables_changes_nothing(monkeypatch, tmp_path, max_wa
         assert out[merge][0] == ref[0]
         np.testing.assert_array_equal(out[merge][1], ref[1])
         np.testing.assert_array_equal(out[merge][2], ref[2])
+
+
+def test_choose_equals_nested_where_over_strings():
+    from fascidetect.stages import choose
+
+    rng = np.random.default_rng(9)
+    a, b, c = (rng.random(300) < p for p in (0.2, 0.4, 0.5))
+    want = np.where(a, "annotated_task", np.where(b, "in_spasm",
+                                                  np.where(c, "in_voluntary_episode",
+                                                           "outside_rest")))
+    got = choose([(a, "annotated_task"), (b, "in_spasm"), (c, "in_voluntary_episode")],
+                 "outside_rest")
+    assert got.dtype == object
+    np.testing.assert_array_equal(got.astype(str), want)
+    one = choose([(a, "isolated_discharge")], "sporadic_discharge")
+    np.testing.assert_array_equal(one.astype(str),
+                                  np.where(a, "isolated_discharge", "sporadic_discharge"))

@@ -9,7 +9,7 @@ import numpy as np
 from ..candidates import Candidates
 from ..params import DetectionParams
 from ..spans import prefix_counts
-from . import Context, decide
+from . import Context, choose, decide
 
 
 def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,
@@ -210,6 +210,6 @@ def firing_trains(cands: Candidates, ctx: Context):
     trains = clusters | ongoing
     # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
     edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
-    reason = np.where(clusters, "firing_cluster",
-                      np.where(ongoing, "ongoing_activity", "burst_edge"))
+    reason = choose([(clusters, "firing_cluster"), (ongoing, "ongoing_activity")],
+                    "burst_edge")
     return decide(len(cands), trains | edges, "voluntary", reason)
