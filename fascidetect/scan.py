@@ -183,7 +183,10 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     n = rec.n_samples
     n_ch = picks.size
     parts, snippet_parts, bad_spans, block_sigmas = [], [], [], []
-    rest_ratio, rest_threshold = [], []
+    # Rest windows filled in place (the last may be shorter: one more column); a list of
+    # blocks and its concatenation would hold them twice at the end of the scan.
+    rest_ratio = _Columns(n_ch, -(-n // geometry.rest_win))
+    rest_threshold = _Columns(n_ch, -(-n // geometry.rest_win))
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
@@ -262,8 +265,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry,
                                     params.threshold_sigma)
                 if params.rest_trim_fraction == 0 else None)
-            rest_ratio.append(ratio.astype(np.float32))
-            rest_threshold.append(np.broadcast_to(thr, ratio.shape).astype(np.float32))
+            rest_ratio.add(ratio)
+            rest_threshold.add(np.broadcast_to(thr, ratio.shape))
         parts.append(cands)
         snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
                              .astype(np.float16))
@@ -285,14 +288,34 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 raw_min=motion.rows(n_ch, n_ch), band_range=motion.rows(2 * n_ch, n_ch),
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
-                rest_ratio=np.concatenate(rest_ratio, axis=1),
-                rest_threshold=np.concatenate(rest_threshold, axis=1),
+                rest_ratio=rest_ratio.finish(), rest_threshold=rest_threshold.finish(),
                 support=support_peaks.finish())
 
 
 #: Blocks whose candidate tables are merged into one as the scan goes: a day has 1,440
 #: blocks of about 140 candidates, each table some 26 small arrays (issue 14).
 _MERGE_BLOCKS = 64
+
+
+class _Columns:
+    """A float32 array of shape (n_rows, n_columns) filled block of columns by block of
+    columns (in order); more columns than planned are appended."""
+
+    def __init__(self, n_rows: int, n_columns: int):
+        self.data = np.empty((n_rows, n_columns), dtype=np.float32)
+        self.filled = 0
+
+    def add(self, block: np.ndarray) -> None:
+        w = block.shape[1]
+        if self.filled + w > self.data.shape[1]:  # not expected: grow
+            more = np.empty((self.data.shape[0], self.filled + w - self.data.shape[1]),
+                            dtype=np.float32)
+            self.data = np.concatenate([self.data, more], axis=1)
+        self.data[:, self.filled:self.filled + w] = block  # as astype(np.float32)
+        self.filled += w
+
+    def finish(self) -> np.ndarray:
+        return self.data if self.filled == self.data.shape[1] else self.data[:, :self.filled].copy()
 
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:

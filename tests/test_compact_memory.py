@@ -269,3 +269,18 @@ def test_choose_equals_nested_where_over_strings():
     one = choose([(a, "isolated_discharge")], "sporadic_discharge")
     np.testing.assert_array_equal(one.astype(str),
                                   np.where(a, "isolated_discharge", "sporadic_discharge"))
+
+
+def test_scan_rest_windows_fill_as_the_blocks_concatenated():
+    from fascidetect.scan import _Columns
+
+    rng = np.random.default_rng(12)
+    blocks = [rng.random((3, w)) for w in (5, 5, 0, 5, 2)]
+    for planned in (17, 12, 20):  # exact, too few (grows), too many (cut)
+        cols = _Columns(3, planned)
+        for b in blocks:
+            cols.add(b)
+        got = cols.finish()
+        want = np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
