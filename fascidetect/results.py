@@ -64,6 +64,9 @@ class DetectionResult:
         Band-passed snippets (volts) of the fasciculation rows listed in
         ``waveform_rows`` (all of them, in order, unless the recording had more than
         20,000 candidate discharges; then a uniform sample). Use :meth:`waveforms_of`.
+        float32; :func:`fascidetect.detect` hands them over as float16 snippets in noise
+        units with each channel's scale, and the float32 array is built (same values)
+        the first time ``waveforms`` is read.
     templates : ndarray, shape (n_units, n_channels, n_samples)
         Mean snippet of each motor-unit template.
     params : DetectionParams
@@ -263,10 +266,30 @@ def _set_events(self, value) -> None:
         self.__dict__["_coded"], self.__dict__["_events"] = None, value
 
 
+def _get_waveforms(self) -> np.ndarray:
+    half = self.__dict__.get("_half_waveforms")
+    if half is not None:  # built once, on first reading
+        self.__dict__["_waveforms"] = half.materialise()
+        self.__dict__["_half_waveforms"] = None
+    return self.__dict__["_waveforms"]
+
+
+def _set_waveforms(self, value) -> None:
+    if hasattr(value, "materialise"):  # assemble.HalfWaveforms
+        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = value, None
+    else:
+        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = None, value
+
+
 # ``events`` is a dataclass field (the constructor takes it as before) read through a
 # property: ``detect`` hands over the event table with its text columns as codes
 # (issue 14: 23 instead of 67 MB for a day), ``to_tsv`` and ``summary`` read that, and
 # the EVENT_DTYPE array is built the first time ``events`` is read.
+# ``waveforms`` likewise: float16 snippets in noise units until read (issue 14: the
+# float32 sample of a day is 39 MB), then the float32 array (same values).
+DetectionResult.waveforms = property(
+    _get_waveforms, _set_waveforms,
+    doc="The stored waveforms (float32, V); see the class docstring.")
 DetectionResult.events = property(
     _get_events, _set_events,
     doc="The event table (structured, :data:`fascidetect.events.EVENT_DTYPE`); see the "

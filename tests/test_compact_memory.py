@@ -284,3 +284,45 @@ def test_scan_rest_windows_fill_as_the_blocks_concatenated():
         want = np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
         assert got.dtype == np.float32 and got.shape == want.shape
         np.testing.assert_array_equal(got, want)
+
+
+def test_half_waveforms_index_and_materialise_as_the_float32_waveforms():
+    from fascidetect.assemble import HalfWaveforms, _permute_rows
+
+    rng = np.random.default_rng(13)
+    data = (rng.standard_normal((2100, 3, 7)) * 4).astype(np.float16)  # > one slice
+    unit = np.array([2e-6, 3.3e-6, 1.0], dtype=np.float32)
+    want = data.astype(np.float32)  # as held_fasciculations computed them
+    want *= unit[None, :, None]
+    half = HalfWaveforms(data.copy(), unit)
+    got = half.materialise()
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+    idx = np.sort(rng.choice(2100, 50, replace=False))
+    for key in (idx, (idx, 1, slice(None)), slice(5, 40), 7, (7, 2), idx % 2 == 0):
+        if isinstance(key, np.ndarray) and key.dtype == bool:
+            key = np.resize(key, 2100)
+        np.testing.assert_array_equal(half[key], want[key])
+        assert half[key].dtype == np.float32
+    assert np.asarray(half).tobytes() == want.tobytes()
+    order = rng.permutation(2100)
+    _permute_rows(half.data, order)
+    assert half.materialise().tobytes() == want[order].tobytes()
+
+
+def test_detection_result_builds_float32_waveforms_when_read():
+    from fascidetect.assemble import HalfWaveforms
+    from fascidetect.events import empty_events
+    from fascidetect.results import DetectionResult
+
+    data = np.arange(24, dtype=np.float16).reshape(2, 3, 4)
+    unit = np.array([1.0, 0.5, 2.0], dtype=np.float32)
+    res = DetectionResult(events=empty_events(0), channels=[], templates=np.zeros((0, 3, 4)),
+                          waveforms=HalfWaveforms(data, unit), params=None, recording={},
+                          warnings=[], sfreq=1000.0)
+    assert res.__dict__["_half_waveforms"] is not None
+    wf = res.waveforms
+    assert isinstance(wf, np.ndarray) and wf.dtype == np.float32
+    np.testing.assert_array_equal(wf, data.astype(np.float32) * unit[None, :, None])
+    assert res.waveforms is wf  # built once
+    np.testing.assert_array_equal(res.waveforms_of([1]), wf[[1]])
