@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import weakref
 
 import numpy as np
 
@@ -31,6 +32,9 @@ class ColumnSpill:
             if not memory_fallback:
                 raise
             self._file = io.BytesIO()
+        # Closed when the spill is collected: results hold spills (envelopes, motion
+        # arrays) that nobody closes by hand, and an unclosed file is a ResourceWarning.
+        self._closer = weakref.finalize(self, self._file.close)
         self._starts: list[int] = []  # first column of each block
         self._widths: list[int] = []
         self._offsets: list[int] = []  # byte offset of each block in the file
@@ -55,6 +59,7 @@ class ColumnSpill:
 
     def close(self) -> None:
         """Let the file go (the array cannot be read afterwards)."""
+        self._closer()
         self._file.close()
 
     def _to_memory(self) -> None:
