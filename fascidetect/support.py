@@ -6,9 +6,11 @@ some of its discharges (about half at 3.6 sigma), so the train of its detected
 discharges has gaps too long and too many to pass :func:`fascidetect.firing_pattern.
 regular_trains`, and every detected one is reported as a fasciculation (simulator tonic
 row, tuning seed 15: 50 in 20 s of one 6.5-Hz unit). The scan also keeps the peaks of
-each channel above ``tonic_support_sigma`` (same dead time, echo and phase rules) near
-a small candidate; the tonic stage walks trains through candidates and these peaks
-together, and labels only candidates.
+each channel above ``tonic_support_sigma`` (same dead time, echo and phase rules, applied
+to each polarity apart with ``tonic_support_each_polarity``, so that both phases of a
+biphasic discharge are kept) near a small candidate; the tonic stage walks trains through
+candidates and these peaks together, per channel and polarity, and labels only
+candidates.
 
 Noise peaks at 3 sigma (3-4 per second and channel) are kept only within
 :data:`NEAR_S` of a candidate under ``tonic_support_max_sigma`` on their channel: a
@@ -68,7 +70,12 @@ class SupportPeaks:
 
 def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g) -> SupportPeaks:
     """Return a block's peaks above ``tonic_support_sigma`` and under
-    ``tonic_support_max_sigma`` times the local noise, main samples in ``[start, stop)``."""
+    ``tonic_support_max_sigma`` times the local noise, main samples in ``[start, stop)``.
+
+    With ``tonic_support_each_polarity`` the positive and negative peaks are searched
+    apart (the dead time, echo and phase rules compare a peak with its own sign only),
+    so a discharge may give one peak of each polarity.
+    """
     if params.tonic_support_sigma <= 0:
         return SupportPeaks.empty()
     thresholds = np.where(scale[:, None] > 0, params.tonic_support_sigma * local, np.inf)
@@ -78,10 +85,26 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     # and the peaks depended on the block length.
     s_lo = max(0, start - lo - g.search_margin)
     s_hi = min(filt.shape[1], stop - lo + g.search_margin)
-    ch, idx, amp = detection.find_channel_peaks(
-        filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
-        segment=g.segment, origin=start - lo, phase_samples=g.phase,
-        phase_fraction=params.phase_fraction, span_samples=g.span)
+    if params.tonic_support_each_polarity:
+        # Each polarity apart: with one search the phase rule keeps whichever phase of a
+        # biphasic discharge the noise made larger, which splits a small unit's train
+        # between the two polarity groups the walk keeps apart.
+        parts = []
+        for clip in (np.maximum, np.minimum):
+            part = clip(filt[:, s_lo:s_hi], 0.0)
+            parts.append(detection.find_channel_peaks(
+                part, thresholds, g.dead, g.shadow, params.shadow_fraction, 0, s_hi - s_lo,
+                segment=g.segment, origin=start - lo - s_lo, phase_samples=g.phase,
+                phase_fraction=params.phase_fraction, span_samples=g.span))
+            del part
+        ch, idx, amp = (np.concatenate(x) for x in zip(*parts))
+        order = np.lexsort((idx, ch))
+        ch, idx, amp = ch[order], idx[order] + s_lo, amp[order]
+    else:
+        ch, idx, amp = detection.find_channel_peaks(
+            filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
+            segment=g.segment, origin=start - lo, phase_samples=g.phase,
+            phase_fraction=params.phase_fraction, span_samples=g.span)
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
     keep = (snr < params.tonic_support_max_sigma) & (idx >= start - lo) & (idx < stop - lo)
