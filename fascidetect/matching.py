@@ -816,8 +816,12 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
         # without first copying the channels' whole rows.
         at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
         sig = np.where(at > 0, at, np.inf)
-        r = residual[chans[None, None, :], pos[:, :, None]].transpose(2, 0, 1) \
-            / sig[:, :, None]                                                    # (C_u, M, w)
+        # (A 1-D take of the flat residual: the same (M, w, C_u) array, C order, as the
+        # two-index gather, at a fraction of its cost.)
+        flat = chans[None, None, :] * residual.shape[1] + pos[:, :, None]
+        gathered = np.take(residual.reshape(-1), flat) if residual.flags.c_contiguous \
+            else residual[chans[None, None, :], pos[:, :, None]]
+        r = gathered.transpose(2, 0, 1) / sig[:, :, None]                        # (C_u, M, w)
         out[sel] = np.mean(r ** 2, axis=(0, 2))
     return out
 
