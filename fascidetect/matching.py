@@ -438,7 +438,10 @@ def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None,
     used = np.unique(np.concatenate(bank.kernel_channels))
     row = np.full(filt.shape[0], -1)
     row[used] = np.arange(used.size)
-    spec = _fft.rfft(filt[used].astype(np.float32), nfft, axis=-1)
+    # Every channel used (the usual case): no gathered float64 copy first, and float32
+    # blocks (the cache's) transformed as they are; the same values either way.
+    x = filt if used.size == filt.shape[0] else filt[used]
+    spec = _fft.rfft(x.astype(np.float32, copy=False), nfft, axis=-1)
     if nfft not in bank.spectra:  # one transform of the kernels per length
         bank.spectra[nfft] = [np.conj(_fft.rfft(k.astype(np.float32), nfft, axis=-1))
                               for k in bank.kernels]

@@ -265,3 +265,23 @@ def test_waveform_sample_holds_the_cap_smallest_keys_of_all_blocks():
     np.testing.assert_array_equal(np.sort(held[:, 0, 0]), want)
     rows = np.concatenate([b.snip_row for b in parts])
     np.testing.assert_array_equal(held[rows[rows >= 0], 0, 0], every[rows >= 0])
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf, 10.5, -10.5, 10.0, -10.0])
+def test_repair_nonfinite_quick_check_agrees_with_the_mask(bad):
+    """The two-reduction check for clean blocks leaves every block the mask would."""
+    from fascidetect.preprocessing import MAX_ABS_V, repair_nonfinite
+
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((3, 200)) * 1e-3
+    if bad is not None:
+        data[1, 17] = bad
+    fixed, mask = repair_nonfinite(data)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(data) & (np.abs(data) <= MAX_ABS_V)
+    if finite.all():
+        assert mask is None and fixed is data
+    else:
+        np.testing.assert_array_equal(mask, ~finite)
+        assert np.isfinite(fixed).all() and fixed[1, 17] == np.median(data[1][finite[1]])
+    assert repair_nonfinite(np.zeros((2, 0)))[1] is None
