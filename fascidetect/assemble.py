@@ -8,11 +8,60 @@ import dataclasses
 import numpy as np
 
 from . import templates
+from .events import column_equals
 from .scan import noise_unit
 
 #: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
 #: sample would sit beside the float32 waveforms).
 _SLICE = 2000
+
+
+class HalfWaveforms:
+    """Waveforms (V) held as the scan's float16 snippets in noise units and each
+    channel's unit (float32): indexing returns float32 volts, ``float16 -> float32``
+    times the unit, as the float32 waveforms were computed (the same bits).
+
+    The float32 sample of a day-long recording is 39 MB at its cap, this half of it
+    (issue 14); :class:`~fascidetect.results.DetectionResult` builds the float32 array
+    the first time its ``waveforms`` are read.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, data: np.ndarray, unit: np.ndarray):
+        self.data = data  # float16, (n, n_channels, n_samples)
+        self.unit = np.asarray(unit, dtype=np.float32)
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        """``waveforms[key]`` of the float32 array (rows are taken first, then scaled)."""
+        if not isinstance(key, tuple):
+            key = (key,)
+        rows = self.data[key[0]]
+        if rows.ndim < self.data.ndim:  # one row
+            return (rows.astype(np.float32) * self.unit[:, None])[key[1:]]
+        return (rows.astype(np.float32) * self.unit[None, :, None])[(slice(None),) + key[1:]]
+
+    def materialise(self) -> np.ndarray:
+        """Return the float32 waveforms (V), built a slice at a time."""
+        out = np.empty(self.data.shape, dtype=np.float32)
+        for start in range(0, len(self), _SLICE):  # loop over slices
+            out[start:start + _SLICE] = self[start:start + _SLICE]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.materialise()
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 @dataclasses.dataclass
@@ -21,8 +70,8 @@ class HeldWaveforms:
 
     Attributes
     ----------
-    waveforms : ndarray of float32, shape (n_held, n_channels, n_snippet)
-        Their multichannel snippets, V.
+    waveforms : HalfWaveforms, shape (n_held, n_channels, n_snippet)
+        Their multichannel snippets, V (float16 in noise units until read).
     discharge : ndarray of int
         Index of each among the candidates not labelled ``excluded`` (the discharges
         of the event table).
@@ -55,11 +104,12 @@ def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
     fasc = np.flatnonzero(cands.label[kept] == "fasciculation")
     rows = cands.snip_row[kept[fasc]]
     held = np.flatnonzero(rows >= 0)
-    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=np.float32)
+    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=snippets.dtype)
     for start in range(0, held.size, _SLICE):  # loop over slices
         waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
-    waveforms *= noise_unit(sigma)[None, :, None]  # in place: the sample is 39 MB when full
-    return HeldWaveforms(waveforms=waveforms, discharge=fasc[held],
+    # Scaled to volts (float32) when read: the float32 sample is 39 MB when full.
+    return HeldWaveforms(waveforms=HalfWaveforms(waveforms, noise_unit(sigma)),
+                         discharge=fasc[held],
                          channel=cands.channel[kept[fasc]][held])
 
 
@@ -69,9 +119,9 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
 
     Parameters
     ----------
-    events : ndarray
+    events : CodedEvents | ndarray
         The event table, sorted by time
-        (:func:`fascidetect.candidates.to_sorted_events`).
+        (:func:`fascidetect.candidates.to_sorted_events`); its ``unit`` column is set.
     discharge_rows : ndarray of int
         Row in ``events`` of each candidate not labelled ``excluded`` (candidate order).
     held : HeldWaveforms
@@ -82,8 +132,8 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
 
     Returns
     -------
-    waveforms : ndarray of float32, shape (n_held, n_channels, n_snippet)
-        In the order of the fasciculations in ``events``.
+    waveforms : HalfWaveforms, shape (n_held, n_channels, n_snippet)
+        In the order of the fasciculations in ``events`` (float32 volts when indexed).
     waveform_rows : ndarray of int
         Rank of each waveform's fasciculation among the events' fasciculations.
     unit_templates : ndarray of float32
@@ -99,11 +149,11 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
             waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
         events["unit"][event_rows] = units
     # Fasciculations keep their relative order: their ranks among the sorted events' ones.
-    rank = np.cumsum(events["trial_type"] == "fasciculation") - 1
+    rank = np.cumsum(column_equals(events, "trial_type", "fasciculation")) - 1
     moved = rank[event_rows]
     del rank
     order = np.argsort(moved)
-    _permute_rows(waveforms, order)
+    _permute_rows(waveforms.data if isinstance(waveforms, HalfWaveforms) else waveforms, order)
     return waveforms, moved[order], unit_templates
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import features as _features
 from . import glitches as _glitches
-from .events import empty_events
+from .events import COLUMN_NAMES, CodedEvents, empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
 #: edges, bad spans, annotated tasks, spasm and voluntary episodes): the episode rows
@@ -202,6 +202,25 @@ class Candidates:
         self.features = {k: v for k, v in self.features.items() if k in names}
         self.amplitude = self.artifact_kind = self.snip_row = None
 
+    def narrow_integers(self, n_samples: int) -> None:
+        """Hold the integer columns (sample indices, channel, snippet row) and integer
+        features as int32 when a recording of ``n_samples`` keeps them in range.
+
+        Seven to nine int64 columns of the table's ~200 bytes a row (issue 14: a day of
+        8 channels at 2 kHz has 1.7e8 samples, far under 2^31). A recording of 2^31
+        samples or more (60 h at 10 kHz) keeps int64. The values are unchanged; every
+        use computes in int64 or float64 where a product could grow (``astype`` first).
+        """
+        if n_samples >= _INT32_SAMPLES:
+            return
+        for name in _INTEGER_COLUMNS:
+            values = getattr(self, name)
+            if values is not None and values.dtype.kind == "i" and values.itemsize > 4:
+                setattr(self, name, values.astype(np.int32))
+        for key, values in self.features.items():
+            if values.dtype.kind == "i" and values.itemsize > 4:
+                self.features[key] = values.astype(np.int32)
+
     def insert_by_sample(self, other: "Candidates") -> None:
         """Add the rows of ``other`` in place, in the order a stable sort by ``sample`` of
         the two tables' concatenation (this one first) gives.
@@ -233,6 +252,13 @@ class Candidates:
 #: The per-row columns of :class:`Candidates` besides ``features``.
 _COLUMNS = ("sample", "centre", "channel", "channels", "amplitude", "snr", "snip_row",
             "artifact_kind", "label", "reason", "match_score")
+
+#: Integer columns that :meth:`Candidates.narrow_integers` holds as int32.
+_INTEGER_COLUMNS = ("sample", "centre", "channel", "snip_row")
+
+#: Recordings shorter than this (samples) hold their candidate indices as int32: the
+#: largest int32 less a margin for snippet offsets around the recording's ends.
+_INT32_SAMPLES = 2**31 - 2**24
 
 #: The features :func:`to_sorted_events` writes the event table from.
 EVENT_FEATURES = ("p2p", "duration_ms", "n_phases", "n_turns", "onset_offset", "length")
@@ -305,7 +331,7 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
 def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated: np.ndarray,
                      doublet=None, doublet_interval_ms=None,
                      episodes: np.ndarray | None = None,
-                     time_at_centre: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     time_at_centre: bool = False) -> tuple[CodedEvents, np.ndarray]:
     """Return the event rows of every candidate not labelled ``excluded`` and the
     ``episodes`` rows in one table sorted as :func:`fascidetect.events.sort_events` sorts
     their concatenation, and the row each discharge (in candidate order) took in it.
@@ -319,7 +345,9 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
 
     Each row is written straight into its sorted place: the discharge table, its
     concatenation with the episodes and a sorted copy would hold the table up to three
-    times (issue 14: it is the one result that grows with the recording).
+    times (issue 14: it is the one result that grows with the recording). The table is a
+    :class:`fascidetect.events.CodedEvents` (text columns as codes); its
+    :meth:`~fascidetect.events.CodedEvents.materialise` is the :data:`EVENT_DTYPE` table.
     """
     if episodes is None:
         episodes = empty_events(0)
@@ -332,8 +360,20 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     place = np.empty(order.size, dtype=np.int64)
     place[order] = np.arange(order.size)
     del order
-    ev = empty_events(place.size)
-    ev[place[n:]] = episodes
+    # The text columns as codes (issue 14: 224 of an event row's 334 bytes).
+    labels = set(cands.label[sel].tolist())
+    reasons = set(cands.reason[sel].tolist())
+    artifact_reasons = set(cands.reason[sel][cands.label[sel] == "artifact"].tolist())
+    vocabulary = {
+        "trial_type": sorted(labels | set(episodes["trial_type"].tolist())),
+        "reason": sorted(reasons | set(episodes["reason"].tolist())),
+        "artifact_kind": sorted(artifact_reasons | set(episodes["artifact_kind"].tolist())),
+    }
+    ev = CodedEvents.empty(place.size, vocabulary)
+    ep_rows = place[n:]
+    for name in COLUMN_NAMES:  # the episode rows, column by column
+        ev.table[name][ep_rows] = ev.encode(name, episodes[name]) if name in ev.categories \
+            else episodes[name]
     rows = place[:n]
     _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
                  doublet_interval_ms)
@@ -354,7 +394,7 @@ def _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, double
     label = cands.label[sel]
 
     def put(name, values):
-        ev[name][rows] = values
+        ev.table[name][rows] = ev.encode(name, values) if name in ev.categories else values
 
     put("peak_time", at)
     put("onset", onset)
@@ -382,9 +422,9 @@ def _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, double
     put("snr", cands.snr[sel])
     put("isolated", isolated[sel])
     reason = cands.reason[sel]
-    put("artifact_kind", np.where(label == "artifact", reason, ""))
+    put("artifact_kind", np.where(label == "artifact", reason, ""))  # object: shared strings
     put("reason", reason)
     put("match_score", cands.match_score[sel])
     if doublet is not None:
-        put("doublet", np.where(ev["trial_type"][rows] == "fasciculation", doublet[sel], 0))
+        put("doublet", np.where(label == "fasciculation", doublet[sel], 0))
         put("doublet_interval_ms", doublet_interval_ms[sel])

@@ -43,8 +43,9 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
 
     Parameters
     ----------
-    raw_max, raw_min : ndarray, shape (n_channels, n_subwindows)
-        Output of :func:`subwindow_range` over the whole recording.
+    raw_max, raw_min : ndarray | fascidetect._spill.SpilledRows, shape (n_channels, n_subwindows)
+        Output of :func:`subwindow_range` over the whole recording (the scan's are on
+        disk and read back one channel at a time).
     envelope : ndarray, shape (n_channels, n_subwindows)
         Band-passed RMS per sub-window.
     window_s : float
@@ -54,7 +55,7 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
         ``motion_range_factor`` and ``episode_margin_s``.
     beats_s : ndarray | None
         Heart beats (s): a QRS complex also swings on every channel, briefly.
-    band_range : ndarray, shape (n_channels, n_subwindows) | None
+    band_range : ndarray | SpilledRows, shape (n_channels, n_subwindows) | None
         Band-passed peak-to-peak per sub-window. When given, a swing is out of band when
         the raw range exceeds ``motion_out_of_band`` times it: several units firing close
         together swing widely too, but all in band (clusters are not motion). Without
@@ -65,22 +66,30 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     g = n // k
     if n_ch < 2 or g == 0:  # one channel cannot tell motion from a large discharge
         return []
+
     def grouped(a, reduce):
         # k == 1 (the usual tiling): the windows themselves, not a copy of them
-        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(n_ch, g, k), axis=-1)
+        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(1, g, k), axis=-1)
 
-    span = grouped(raw_max, np.max) - grouped(raw_min, np.min)
-    usual = np.median(span, axis=1, keepdims=True)
-    if band_range is not None:
-        inband = grouped(band_range, np.max)
-        out_of_band = span > params.motion_out_of_band * inband
-    else:
-        rms = np.sqrt((envelope[:, : g * k] ** 2).reshape(n_ch, g, k).mean(axis=-1))
-        out_of_band = span > _IN_BAND_RANGE * rms
-    wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
-        & out_of_band
+    # One channel at a time (each judged against its own median): the scan keeps these
+    # arrays on disk, and a day has 432,000 motion windows per channel (issue 14).
+    n_wild = np.zeros(g, dtype=np.int32)  # channels swinging wildly, per group
+    for c in range(n_ch):  # loop over channels
+        span = grouped(_row(raw_max, c), np.max) - grouped(_row(raw_min, c), np.min)
+        usual = np.median(span, axis=1, keepdims=True)
+        if band_range is not None:
+            inband = grouped(_row(band_range, c), np.max)
+            out_of_band = span > params.motion_out_of_band * inband
+            del inband
+        else:
+            rms = np.sqrt((_row(envelope, c)[:, : g * k] ** 2).reshape(1, g, k).mean(axis=-1))
+            out_of_band = span > _IN_BAND_RANGE * rms
+        wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
+            & out_of_band
+        n_wild += wild[0]
+        del span, out_of_band, wild
     need = max(2, int(np.ceil(0.5 * n_ch)))
-    moving = wild.sum(axis=0) >= need
+    moving = n_wild >= need
     group_s = k * window_s
     if beats_s is not None and beats_s.size:
         near = np.floor(beats_s / group_s).astype(int)
@@ -89,6 +98,30 @@ def motion_spans(raw_max: np.ndarray, raw_min: np.ndarray, envelope: np.ndarray,
     starts, stops = run_bounds(moving)
     margin = params.episode_margin_s
     return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
+
+
+def _bit_range(bits: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Return columns ``[a, b)`` of a mask held as bits (``np.packbits`` along axis 1)."""
+    b0 = a // 8
+    part = np.unpackbits(bits[:, b0:(b + 7) // 8], axis=1, count=b - 8 * b0)
+    return part[:, a - 8 * b0:].view(bool)
+
+
+def _set_bit_range(bits: np.ndarray, a: int, values: np.ndarray) -> None:
+    """Set columns ``[a, a + w)`` of a mask held as bits to ``values`` (shape (n, w))."""
+    b = a + values.shape[1]
+    b0, b1 = a // 8, (b + 7) // 8
+    whole = np.unpackbits(bits[:, b0:b1], axis=1).view(bool)  # the bytes touched
+    whole[:, a - 8 * b0:b - 8 * b0] = values
+    bits[:, b0:b1] = np.packbits(whole, axis=1)
+
+
+def _row(a, c: int) -> np.ndarray:
+    """Return row ``c`` of ``a`` as a (1, n) array: an array's row, or one read back from
+    a spill (:class:`fascidetect._spill.SpilledRows`)."""
+    if hasattr(a, "read_row"):
+        return a.read_row(c)[None, :]
+    return np.asarray(a[c:c + 1])
 
 
 def sustained_mask(active: np.ndarray, span: int, fraction: float) -> np.ndarray:
@@ -213,6 +246,55 @@ def without_envelopes(scan, params, geometry):
     return dataclasses.replace(scan, envelope_spill=None)
 
 
+def sustained_bits(active_bits: np.ndarray, n_sub: int, span: int, fraction: float,
+                   min_ch: int, gap: int) -> np.ndarray:
+    """Return the sustained sub-windows of each channel as bits (``np.packbits`` along
+    axis 1): each channel's own (:func:`sustained_mask`), those of activity hopping
+    between ``min_ch`` channels or more, and brief dips of at most ``gap`` sub-windows
+    between sustained stretches filled on the channels of the stretch before.
+
+    ``active_bits`` are the active sub-windows as bits. One channel is unpacked at a
+    time (issue 14: a day's masks of 8 channels are 28 MB each as bool).
+    """
+    n_ch = active_bits.shape[0]
+
+    def active_row(c):
+        return np.unpackbits(active_bits[c], count=n_sub).view(bool)
+
+    # The sustained sub-windows are kept as bits too (a day's mask of 8 channels: 28 MB
+    # as bool) and the count of active channels in the smallest integer that holds it.
+    sustained = np.zeros((n_ch, (n_sub + 7) // 8), dtype=np.uint8)
+    n_active = np.zeros(n_sub, dtype=np.min_scalar_type(n_ch))
+    for c in range(n_ch):  # loop over channels
+        row = active_row(c)
+        sustained[c] = np.packbits(_sustained_rows(row[None, :], span, fraction)[0])
+        n_active += row
+        del row
+    if min_ch >= 2:
+        # Activity that hops between channels (several muscles taking turns) is sustained
+        # for the group even when no single channel stays active.
+        need = max(min_ch, int(np.ceil(0.5 * n_ch)))
+        pooled = sustained_mask((n_active >= need)[None, :], span, fraction)[0]
+        for c in range(n_ch):  # loop over channels (no mask-sized temporary)
+            sustained[c] |= np.packbits(pooled & active_row(c))
+        del pooled
+    del n_active
+
+    def any_channel():
+        return np.unpackbits(np.bitwise_or.reduce(sustained, axis=0), count=n_sub).view(bool)
+
+    any_sustained = any_channel()
+    # A brief dip inside a spasm does not split it into two episodes.
+    starts, stops = run_bounds(any_sustained)
+    if starts.size > 1:
+        short = (starts[1:] - stops[:-1]) <= gap
+        for k in np.flatnonzero(short):  # loop over a handful of episode gaps
+            part = _bit_range(sustained, starts[k], starts[k + 1])
+            part[:, stops[k] - starts[k]:] = part[:, :stops[k] - starts[k]].any(axis=1)[:, None]
+            _set_bit_range(sustained, starts[k], part)
+    return sustained
+
+
 def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
                   motion_spans=()):
     """Return the episode rows (spasm / voluntary) and their spans widened by
@@ -234,38 +316,13 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
     span = max(1, int(round(params.spasm_min_duration_s / win_s)))
     # One channel's active sub-windows unpacked at a time (issue 14: a day's mask of 8
     # channels is 28 MB, and it sat beside the sustained mask and the rows' counts).
-    n_ch, n_sub = scan.active_bits.shape[0], scan.n_subwindows
-
-    def active_row(c):
-        return np.unpackbits(scan.active_bits[c], count=n_sub).view(bool)
-
-    sustained = np.zeros((n_ch, n_sub), dtype=bool)
-    n_active = np.zeros(n_sub, dtype=np.int32)
-    for c in range(n_ch):  # loop over channels
-        row = active_row(c)
-        sustained[c] = _sustained_rows(row[None, :], span, params.activity_fraction)[0]
-        n_active += row
-    min_ch = min(params.spasm_min_channels, len(names))
-    if min_ch >= 2:
-        # Activity that hops between channels (several muscles taking turns) is sustained
-        # for the group even when no single channel stays active.
-        need = max(min_ch, int(np.ceil(0.5 * len(names))))
-        pooled = sustained_mask((n_active >= need)[None, :], span,
-                                params.activity_fraction)[0]
-        for c in range(n_ch):  # loop over channels (no mask-sized temporary)
-            sustained[c] |= pooled & active_row(c)
-    del n_active
-    any_sustained = sustained.any(axis=0)
-    # A brief dip inside a spasm does not split it into two episodes.
+    n_sub = scan.n_subwindows
     gap = int(round(2 * params.episode_margin_s / win_s))
-    starts, stops = run_bounds(any_sustained)
-    if starts.size > 1:
-        short = (starts[1:] - stops[:-1]) <= gap
-        for k in np.flatnonzero(short):  # loop over a handful of episode gaps
-            sustained[:, stops[k]:starts[k + 1]] = (sustained[:, starts[k]:stops[k]].any(axis=1)
-                                                    [:, None])
-        any_sustained = sustained.any(axis=0)
-    starts, stops = run_bounds(any_sustained)
+    sustained = sustained_bits(scan.active_bits, n_sub, span, params.activity_fraction,
+                               min(params.spasm_min_channels, len(names)), gap)
+    min_ch = min(params.spasm_min_channels, len(names))
+    starts, stops = run_bounds(np.unpackbits(np.bitwise_or.reduce(sustained, axis=0),
+                                             count=n_sub).view(bool))
     rows = empty_events(starts.size)
     keep = np.zeros(starts.size, dtype=bool)
     spans = []
@@ -277,7 +334,7 @@ def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
         onset, end = a * win_s, b * win_s
         if motion_spans and in_spans([onset + 0.5 * (end - onset)], motion_spans)[0]:
             continue
-        chans = sustained[:, a:b].any(axis=1)
+        chans = _bit_range(sustained, a, b).any(axis=1)
         seg_rms = np.sqrt(np.mean(env[:, a:b].astype(np.float32) ** 2, axis=1)) * unit
         main = int(np.argmax(np.where(chans, seg_rms, -1)))
         in_ep = (t >= onset) & (t < end) & (cand_ch == main)

@@ -74,6 +74,131 @@ def empty_events(n: int = 0) -> np.ndarray:
     return events
 
 
+#: The fixed-width text columns: 224 of the 334 bytes of an event row. The pipeline
+#: holds them as small-int codes (:class:`CodedEvents`) until the table is handed out.
+CODED_COLUMNS = tuple(name for name, dt, _ in EVENT_COLUMNS if dt.startswith("U"))
+
+
+class CodedEvents:
+    """The event table with its text columns ``trial_type``, ``artifact_kind`` and
+    ``reason`` held as small-int codes into per-column categories.
+
+    A day-long recording's event table is 200,000 rows: 67 MB as
+    :data:`EVENT_DTYPE` (three fixed-width text columns), 23 MB coded (issue 14).
+    :class:`~fascidetect.results.DetectionResult` keeps this form for what it writes
+    (``events.tsv``, the summary) and builds the :data:`EVENT_DTYPE` array once, the
+    first time its ``events`` are read, so the public table and its dtype are as before.
+
+    Attributes
+    ----------
+    table : ndarray (structured)
+        :data:`EVENT_DTYPE` with the text columns replaced by unsigned codes.
+    categories : dict of str -> ndarray
+        Per coded column, its values in the column's own dtype (``U16``, ``U24``);
+        code 0 is ``""`` (missing).
+    """
+
+    def __init__(self, table: np.ndarray, categories: dict):
+        self.table = table
+        self.categories = categories
+
+    @classmethod
+    def empty(cls, n: int, vocabulary: dict) -> "CodedEvents":
+        """Return *n* rows with every value missing; *vocabulary* gives each coded
+        column's strings (``""`` is added first)."""
+        categories, fields = {}, []
+        for name, dt, _ in EVENT_COLUMNS:
+            if name in CODED_COLUMNS:
+                values = [""] + [v for v in vocabulary.get(name, ()) if v != ""]
+                categories[name] = np.array(values, dtype=dt)
+                fields.append((name, np.min_scalar_type(len(values) - 1)))
+            else:
+                fields.append((name, dt))
+        table = np.zeros(n, dtype=fields)
+        for name, dt, _ in EVENT_COLUMNS:
+            if dt.startswith("f"):
+                table[name] = np.nan
+            elif dt.startswith("i"):
+                table[name] = -1
+            elif dt == "O":
+                table[name] = ""
+        return cls(table, categories)
+
+    @classmethod
+    def from_events(cls, events: np.ndarray) -> "CodedEvents":
+        """Return an :data:`EVENT_DTYPE` table in coded form."""
+        coded = cls.empty(len(events), {name: sorted(set(events[name].tolist()))
+                                        for name in CODED_COLUMNS})
+        for name in COLUMN_NAMES:
+            coded.table[name] = coded.encode(name, events[name]) if name in coded.categories \
+                else events[name]
+        return coded
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def encode(self, name: str, values) -> np.ndarray:
+        """Return the codes of *values* (strings of the column's categories)."""
+        lookup = {}
+        for i, v in enumerate(self.categories[name].tolist()):
+            lookup.setdefault(v, i)
+        values = np.asarray(values)
+        if values.dtype != object:
+            values = values.astype(object)
+        width = int(self.categories[name].dtype.itemsize // 4)
+        # What a fixed-width column would hold: the string cut to the column's width.
+        return np.fromiter((lookup[v[:width]] for v in values.tolist()),
+                           dtype=self.table.dtype[name], count=values.size)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Return one column: numbers as a view (assignments reach the table), a text
+        column as its strings in the public dtype (a new array)."""
+        if name in self.categories:
+            return self.categories[name][self.table[name]]
+        return self.table[name]
+
+    def text(self, name: str, rows=None) -> np.ndarray:
+        """Return the strings of a text column at *rows* (a mask or indices; all)."""
+        codes = self.table[name] if rows is None else self.table[name][rows]
+        return self.categories[name][codes]
+
+    def equals(self, name: str, value: str) -> np.ndarray:
+        """Return ``self[name] == value`` without building the column's strings."""
+        hits = np.flatnonzero(self.categories[name] == value)
+        if hits.size == 1:
+            return self.table[name] == hits[0]
+        return np.isin(self.table[name], hits)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Return rows ``[start, stop)`` as an :data:`EVENT_DTYPE` array."""
+        part = self.table[start:stop]
+        out = np.empty(len(part), dtype=EVENT_DTYPE)
+        for name in COLUMN_NAMES:
+            out[name] = self.categories[name][part[name]] if name in self.categories \
+                else part[name]
+        return out
+
+    def materialise(self) -> np.ndarray:
+        """Return the whole table as an :data:`EVENT_DTYPE` array."""
+        return self.rows()
+
+
+def column_equals(events, name: str, value) -> np.ndarray:
+    """Return ``events[name] == value`` for an :data:`EVENT_DTYPE` array or a
+    :class:`CodedEvents` (whose text columns are compared by code)."""
+    if isinstance(events, CodedEvents) and name in events.categories:
+        return events.equals(name, value)
+    return events[name] == value
+
+
+def column_text(events, name: str, rows) -> np.ndarray:
+    """Return ``events[name][rows]`` for either form of the table (see
+    :func:`column_equals`)."""
+    if isinstance(events, CodedEvents) and name in events.categories:
+        return events.text(name, rows)
+    return events[name][rows]
+
+
 def sort_events(events: np.ndarray) -> np.ndarray:
     """Return the events sorted by onset, then peak time."""
     order = np.lexsort((events["peak_time"], events["onset"]))
@@ -268,10 +393,11 @@ def _render_rows(chunk: np.ndarray, renderers) -> bytes:
 
 
 def write_events_tsv(events: np.ndarray, path: str | os.PathLike) -> Path:
-    """Write *events* as a BIDS-style events.tsv atomically and return the path.
+    """Write *events* (:data:`EVENT_DTYPE` or a :class:`CodedEvents`) as a BIDS-style
+    events.tsv atomically and return the path.
 
-    Byte for byte what :func:`_format_value` gives per value (a test pins it), rendered
-    column-wise as bytes by numpy (:func:`_render_rows`).
+    Byte for byte what the former per-value string formatting gave (tests pin it),
+    rendered column-wise as bytes by numpy (:func:`_render_rows`).
     """
     path = Path(path)
     renderers = [(name, _RENDERERS.get(dt[0], _render_text)) for name, dt, _ in EVENT_COLUMNS]
@@ -279,7 +405,10 @@ def write_events_tsv(events: np.ndarray, path: str | os.PathLike) -> Path:
     with open(tmp, "wb") as fh:
         fh.write(("\t".join(COLUMN_NAMES) + "\n").encode("utf-8"))
         for start in range(0, len(events), _CHUNK_ROWS):
-            fh.write(_render_rows(events[start:start + _CHUNK_ROWS], renderers))
+            # A coded table's chunk is made an EVENT_DTYPE array: written as it would be.
+            chunk = events.rows(start, start + _CHUNK_ROWS) if isinstance(events, CodedEvents) \
+                else events[start:start + _CHUNK_ROWS]
+            fh.write(_render_rows(chunk, renderers))
     os.replace(tmp, path)
     return path
 

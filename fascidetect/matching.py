@@ -22,6 +22,7 @@ import dataclasses
 
 import numpy as np
 from scipy import fft as _fft
+from scipy import ndimage
 
 from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
 from .blocks import Geometry
@@ -668,7 +669,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     no scan candidate whose main channel lies in the unit's footprint is within the dead
     time of its peak (a candidate largest elsewhere is another discharge, which this
     one may overlap), no candidate with artifact evidence is within ``merge_loose_ms``,
-    and the template explains the data (misfit under :data:`_MAX_MISFIT`). On a grid
+    the template explains the data (misfit under :data:`_MAX_MISFIT`), and its unit's main
+    channel alone carries at least ``match_main_fraction`` of the fit. On a grid
     ``layout`` the residual is then searched for discharges seen together on a 3x3
     neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
@@ -729,12 +731,20 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
             new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
+            # A discharge of the unit shows on the unit's own main channel.
+            seen, fitted = main_channel_support(residual, m, bank, local, lo, seg0,
+                                                geometry.segment)
+            if params.match_main_fraction > 0:
+                new &= seen >= params.match_main_fraction * fitted
             # The scan's echo rule: under shadow_fraction of a larger discharge largest on
             # the same channel within shadow_ms, a potential is its later phase or ringing.
             own_amp = m.amplitude * np.abs(bank.templates[m.unit, bank.main[m.unit]]).max(axis=-1)
             for c in np.unique(bank.main[m.unit]):  # loop over main channels
                 sel = np.flatnonzero(bank.main[m.unit] == c)
                 big = _largest_near(peak[sel], by_main[c], amp_by_main[c], geometry.shadow)
+                # The channel's own samples too (as the scan's per-channel echo rule): a
+                # potential largest on another channel rings here as well.
+                big = np.maximum(big, _window_max(filt[c], peak[sel] - lo, geometry.shadow))
                 new[sel] &= own_amp[sel] >= params.shadow_fraction * big
             keep = np.flatnonzero(new)
             own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
@@ -797,8 +807,55 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                               found.snippets.shape[0] + np.arange(len(added)), -1)
     snippets = found.snippets if not snip_parts else \
         np.concatenate([found.snippets] + snip_parts, axis=0)
+    added.narrow_integers(rec.n_samples)  # as the scan's rows (int32 indices)
     cands.insert_by_sample(added)  # in place: the table is not held twice
     return dataclasses.replace(found, candidates=cands, snippets=snippets)
+
+
+def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0,
+                         segment) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per match, its unit's waveform as seen on the main channel alone.
+
+    The main channel's samples over the template window (the residual with the match
+    added back) are projected on the template's main-channel waveform and expressed in
+    noise sigmas of that projection (``<x, t> / (sigma ||t||)``, white-noise scale); the
+    same for the fitted template (``gain ||t|| / sigma``) gives what a discharge of that
+    unit at the fitted gain would show there.
+
+    Parameters
+    ----------
+    residual : ndarray, shape (n_channels, n)
+        The block after every match was subtracted.
+    m : BlockMatches
+    bank : UnitBank
+    local : ndarray, shape (n_channels, n_segments)
+        Local noise sigma per channel and segment of the block.
+    lo, seg0, segment : int
+        Block start, its first segment and the segment length (samples).
+
+    Returns
+    -------
+    own, fitted : ndarray of float
+        The main channel's projection and the fitted template's, in sigmas.
+    """
+    own = np.zeros(m.unit.size)
+    fitted = np.zeros(m.unit.size)
+    if m.unit.size == 0:
+        return own, fitted
+    w = bank.templates.shape[-1]
+    main = bank.main[m.unit]
+    t = bank.templates[m.unit, main]                                     # (M, w)
+    pos = np.clip(m.start[:, None] + bank.pad + np.arange(w)[None, :], 0,
+                  residual.shape[1] - 1)
+    k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
+    sig = local[main, k]
+    sig = np.where(sig > 0, sig, np.inf)
+    x = residual[main[:, None], pos] + m.amplitude[:, None] * t           # match added back
+    norm = np.sqrt(np.sum(t * t, axis=1))
+    norm = np.where(norm > 0, norm, np.inf)
+    own = np.sum(x * t, axis=1) / (norm * sig)
+    fitted = m.amplitude * norm / sig
+    return own, fitted
 
 
 def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -> np.ndarray:
@@ -915,6 +972,28 @@ def _largest_near(samples, sorted_ref, values, distance):
     idx = a[:, None] + np.arange(width)[None, :]
     inside = idx < b[:, None]
     return np.where(inside, values[np.minimum(idx, values.size - 1)], 0.0).max(axis=1)
+
+
+def _window_max(trace, at, half):
+    """Return the largest ``|trace|`` within ``half`` samples of each index in ``at``.
+
+    Parameters
+    ----------
+    trace : ndarray, shape (n,)
+        One channel's band-passed samples.
+    at : ndarray of int
+        Indices into ``trace`` (clipped to it).
+    half : int
+        Half-width of the window, samples.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    if at.size == 0 or trace.size == 0:
+        return np.zeros(at.size)
+    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * int(half) + 1, mode="nearest")
+    return running[np.clip(at, 0, trace.size - 1)]
 
 
 def _near(samples, sorted_ref, distance):

@@ -194,7 +194,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         "meas_date": rec.meas_date.isoformat() if rec.meas_date is not None else None,
     }
     return DetectionResult(
-        events=all_events, channels=channels, waveforms=waveforms.astype(np.float32, copy=False),
+        events=all_events, channels=channels, waveforms=waveforms,
         waveform_rows=waveform_rows, templates=unit_templates, params=params,
         recording=recording, warnings=warns, sfreq=fs, timings=watch.as_dict(),
         line_noise={"freq_hz": line.freq_hz, "notch_hz": list(line.notch_hz),

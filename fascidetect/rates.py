@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .events import column_equals
 from .results import poisson_rate_ci
 
 
@@ -12,7 +13,7 @@ def channel_table(names, status, sigma, line, events, rest_s, episode_rows) -> l
     """Return one dict per analysed channel (the ``channels`` of a DetectionResult)."""
     # The two columns, not the rows: a copy of the fasciculation rows is most of the
     # event table (67 MB for a day, issue 14).
-    is_fasc = events["trial_type"] == "fasciculation"
+    is_fasc = column_equals(events, "trial_type", "fasciculation")  # codes, if coded
     channel, doublet = events["channel"][is_fasc], events["doublet"][is_fasc] == 1
     counts = np.array([(channel == n).sum() for n in names])
     doubled = np.array([((channel == n) & doublet).sum() for n in names])

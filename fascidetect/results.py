@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import EVENT_DTYPE, write_events_tsv
+from .events import EVENT_DTYPE, CodedEvents, column_equals, column_text, write_events_tsv
 
 
 def poisson_rate_ci(count: np.ndarray, exposure_min: np.ndarray, level: float = 0.95):
@@ -51,7 +51,11 @@ class DetectionResult:
     ----------
     events : ndarray (structured, :data:`fascidetect.events.EVENT_DTYPE`)
         One row per fasciculation, firing-train discharge, artifact, and per spasm or
-        voluntary episode, sorted by onset.
+        voluntary episode, sorted by onset. :func:`fascidetect.detect` passes the table
+        with its text columns as codes (:class:`fascidetect.events.CodedEvents`);
+        reading ``events`` builds the structured array once (same values and dtype).
+        :meth:`to_tsv`, :meth:`to_json` and :meth:`summary` read the coded table
+        directly, so ``fascidetect detect`` never builds it.
     channels : list of dict
         Per EMG channel: ``name``, ``status``, ``noise_sigma_uv``, ``line_freq_hz``,
         ``n_fasciculations``, ``rest_s``, ``rate_per_min`` with ``rate_ci_low`` and
@@ -60,6 +64,9 @@ class DetectionResult:
         Band-passed snippets (volts) of the fasciculation rows listed in
         ``waveform_rows`` (all of them, in order, unless the recording had more than
         20,000 candidate discharges; then a uniform sample). Use :meth:`waveforms_of`.
+        float32; :func:`fascidetect.detect` hands them over as float16 snippets in noise
+        units with each channel's scale, and the float32 array is built (same values)
+        the first time ``waveforms`` is read.
     templates : ndarray, shape (n_units, n_channels, n_samples)
         Mean snippet of each motor-unit template.
     params : DetectionParams
@@ -96,10 +103,18 @@ class DetectionResult:
         """Return the fasciculation rows of :attr:`events`."""
         return self.events[self.events["trial_type"] == "fasciculation"]
 
+    def _table(self):
+        """Return the event table the exports read: the pipeline's coded table
+        (:class:`~fascidetect.events.CodedEvents`) until :attr:`events` is first read,
+        then that array (which the caller may have changed)."""
+        return self.__dict__["_events"] if self.__dict__.get("_coded") is None \
+            else self.__dict__["_coded"]
+
     def _fasciculation_column(self, name: str) -> np.ndarray:
         """Return one column of the fasciculation rows (without copying the rows: they
         are most of a long recording's event table)."""
-        return self.events[name][self.events["trial_type"] == "fasciculation"]
+        ev = self._table()
+        return ev[name][column_equals(ev, "trial_type", "fasciculation")]
 
     def waveforms_of(self, rows) -> np.ndarray:
         """Return the stored snippets (volts) of the given rows of :attr:`fasciculations`.
@@ -129,10 +144,11 @@ class DetectionResult:
 
     def summary(self) -> dict:
         """Return a JSON-friendly dict: recording, counts, rates per channel, warnings."""
-        ev = self.events
-        counts = {t: int(np.sum(ev["trial_type"] == t))
+        ev = self._table()
+        counts = {t: int(np.sum(column_equals(ev, "trial_type", t)))
                   for t in ("fasciculation", "spasm", "voluntary", "artifact")}
-        kinds, kc = np.unique(ev["artifact_kind"][ev["trial_type"] == "artifact"],
+        kinds, kc = np.unique(column_text(ev, "artifact_kind",
+                                          column_equals(ev, "trial_type", "artifact")),
                               return_counts=True)
         rest_s = max((c["rest_s"] for c in self.channels), default=0.0)
         total = counts["fasciculation"]
@@ -150,7 +166,8 @@ class DetectionResult:
             "doublet_share": _num(float(np.sum(self._fasciculation_column("doublet") == 1))
                                   / total)
             if total else None,
-            "spasm_total_s": _num(float(np.nansum(self.spasms["duration"]))),
+            "spasm_total_s": _num(float(np.nansum(
+                ev["duration"][column_equals(ev, "trial_type", "spasm")]))),
             "line_noise": self.line_noise,
             "channels": [{k: _num(v) for k, v in c.items()} for c in self.channels],
             "warnings": list(self.warnings),
@@ -161,7 +178,7 @@ class DetectionResult:
     # ------------------------------------------------------------------ exports
     def to_tsv(self, path: str | os.PathLike) -> Path:
         """Write the events as a BIDS-style events.tsv and return its path."""
-        return write_events_tsv(self.events, path)
+        return write_events_tsv(self._table(), path)
 
     def to_json(self, path: str | os.PathLike | None = None, extra: dict | None = None) -> str:
         """Return the summary as strict JSON text (no NaN or Infinity: missing numbers are
@@ -232,6 +249,51 @@ class DetectionResult:
 
             raise MissingDependencyError("to_dataframe() needs pandas: pip install pandas") from None
         return pd.DataFrame({name: self.events[name] for name in EVENT_DTYPE.names})
+
+
+def _get_events(self) -> np.ndarray:
+    coded = self.__dict__.get("_coded")
+    if coded is not None:  # built once, on first reading; from then on it is the table
+        self.__dict__["_events"] = coded.materialise()
+        self.__dict__["_coded"] = None
+    return self.__dict__["_events"]
+
+
+def _set_events(self, value) -> None:
+    if isinstance(value, CodedEvents):
+        self.__dict__["_coded"], self.__dict__["_events"] = value, None
+    else:
+        self.__dict__["_coded"], self.__dict__["_events"] = None, value
+
+
+def _get_waveforms(self) -> np.ndarray:
+    half = self.__dict__.get("_half_waveforms")
+    if half is not None:  # built once, on first reading
+        self.__dict__["_waveforms"] = half.materialise()
+        self.__dict__["_half_waveforms"] = None
+    return self.__dict__["_waveforms"]
+
+
+def _set_waveforms(self, value) -> None:
+    if hasattr(value, "materialise"):  # assemble.HalfWaveforms
+        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = value, None
+    else:
+        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = None, value
+
+
+# ``events`` is a dataclass field (the constructor takes it as before) read through a
+# property: ``detect`` hands over the event table with its text columns as codes
+# (issue 14: 23 instead of 67 MB for a day), ``to_tsv`` and ``summary`` read that, and
+# the EVENT_DTYPE array is built the first time ``events`` is read.
+# ``waveforms`` likewise: float16 snippets in noise units until read (issue 14: the
+# float32 sample of a day is 39 MB), then the float32 array (same values).
+DetectionResult.waveforms = property(
+    _get_waveforms, _set_waveforms,
+    doc="The stored waveforms (float32, V); see the class docstring.")
+DetectionResult.events = property(
+    _get_events, _set_events,
+    doc="The event table (structured, :data:`fascidetect.events.EVENT_DTYPE`); see the "
+        "class docstring.")
 
 
 SURFACE_LIMITS = (

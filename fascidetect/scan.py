@@ -47,10 +47,12 @@ class Scan:
         Kept for the signature of :func:`fascidetect.episodes.motion_spans`: the
         band-passed range (``band_range``) tells in-band swings instead, so the RMS per
         motion window is no longer held (issue 14).
-    raw_max, raw_min : ndarray, shape (n_channels, n_motion_windows)
-        Raw extremes per motion window.
-    band_range : ndarray of float32, shape (n_channels, n_motion_windows)
-        Band-passed peak-to-peak per motion window (how much of a raw swing is in band).
+    raw_max, raw_min : fascidetect._spill.SpilledRows, shape (n_channels, n_motion_windows)
+        Raw extremes per motion window (float32, in a temporary file, read back one
+        channel at a time).
+    band_range : fascidetect._spill.SpilledRows, shape (n_channels, n_motion_windows)
+        Band-passed peak-to-peak per motion window (how much of a raw swing is in band;
+        float32, as the raw extremes).
     bad_spans : list of (float, float)
         Spans of NaN/inf samples on every channel at once, s.
     channel_bad_spans : dict of int -> list of (float, float)
@@ -181,7 +183,10 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     n = rec.n_samples
     n_ch = picks.size
     parts, snippet_parts, bad_spans, block_sigmas = [], [], [], []
-    rest_ratio, rest_threshold = [], []
+    # Rest windows filled in place (the last may be shorter: one more column); a list of
+    # blocks and its concatenation would hold them twice at the end of the scan.
+    rest_ratio = _Columns(n_ch, -(-n // geometry.rest_win))
+    rest_threshold = _Columns(n_ch, -(-n // geometry.rest_win))
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
@@ -193,14 +198,16 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     envelope = ColumnSpill(n_ch, n_sub, np.float16)
     activity = BitColumns(n_ch, n_sub)
     n_mot_all = n // geometry.motion_win
-    raw_max = np.zeros((n_ch, n_mot_all), dtype=np.float32)
-    raw_min = np.zeros((n_ch, n_mot_all), dtype=np.float32)
-    band_range = np.zeros((n_ch, n_mot_all), dtype=np.float32)
+    # Raw maximum, raw minimum and band-passed range per motion window, as rows of one
+    # temporary file (float32, as the arrays held before): motion is judged channel by
+    # channel on them (41 MB for a day of 8 channels held in memory, issue 14).
+    motion = ColumnSpill(3 * n_ch, n_mot_all, np.float32)
     sample = _WaveformSample(params.max_waveforms)
     support_peaks = support.SupportKeeper(params, fs)
     clipped = np.zeros(n_ch)
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
+    merged = 0  # parts before this one are merged tables of _MERGE_BLOCKS blocks
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -236,13 +243,13 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             m = start // geometry.motion_win
             mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
             clipped += rail_windows(mx, mn)
-            raw_max[:, m:m + mx.shape[1]] = mx
-            raw_min[:, m:m + mn.shape[1]] = mn
             fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
-            band_range[:, m:m + fmx.shape[1]] = fmx - fmn
+            motion.write(m, np.concatenate([mx, mn, fmx - fmn]).astype(np.float32))
+            del mx, mn, fmx, fmn
         cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
                                                 params, geometry, band, fs, watch,
                                                 neighbourhood, missing=bad)
+        cands.narrow_integers(n)  # int32 indices (issue 14)
         with watch.stage("detect"):
             support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
                                                     params, geometry), cands, stop)
@@ -258,12 +265,15 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry,
                                     params.threshold_sigma)
                 if params.rest_trim_fraction == 0 else None)
-            rest_ratio.append(ratio.astype(np.float32))
-            rest_threshold.append(np.broadcast_to(thr, ratio.shape).astype(np.float32))
+            rest_ratio.add(ratio)
+            rest_threshold.add(np.broadcast_to(thr, ratio.shape))
         parts.append(cands)
         snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
                              .astype(np.float16))
         sample.add(parts, snippet_parts)
+        if len(parts) - merged >= _MERGE_BLOCKS:
+            sample.merge(parts, snippet_parts, merged)
+            merged = len(parts)
         if progress is not None:
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
@@ -274,13 +284,38 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 envelope_unit=unit, envelope_spill=envelope,
                 active_bits=activity.finish(), n_subwindows=n_sub,
                 block_sigma=np.concatenate(block_sigmas, axis=1),
-                motion_envelope=None, raw_max=raw_max, raw_min=raw_min,
-                band_range=band_range,
+                motion_envelope=None, raw_max=motion.rows(0, n_ch),
+                raw_min=motion.rows(n_ch, n_ch), band_range=motion.rows(2 * n_ch, n_ch),
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
-                rest_ratio=np.concatenate(rest_ratio, axis=1),
-                rest_threshold=np.concatenate(rest_threshold, axis=1),
+                rest_ratio=rest_ratio.finish(), rest_threshold=rest_threshold.finish(),
                 support=support_peaks.finish())
+
+
+#: Blocks whose candidate tables are merged into one as the scan goes: a day has 1,440
+#: blocks of about 140 candidates, each table some 26 small arrays (issue 14).
+_MERGE_BLOCKS = 64
+
+
+class _Columns:
+    """A float32 array of shape (n_rows, n_columns) filled block of columns by block of
+    columns (in order); more columns than planned are appended."""
+
+    def __init__(self, n_rows: int, n_columns: int):
+        self.data = np.empty((n_rows, n_columns), dtype=np.float32)
+        self.filled = 0
+
+    def add(self, block: np.ndarray) -> None:
+        w = block.shape[1]
+        if self.filled + w > self.data.shape[1]:  # not expected: grow
+            more = np.empty((self.data.shape[0], self.filled + w - self.data.shape[1]),
+                            dtype=np.float32)
+            self.data = np.concatenate([self.data, more], axis=1)
+        self.data[:, self.filled:self.filled + w] = block  # as astype(np.float32)
+        self.filled += w
+
+    def finish(self) -> np.ndarray:
+        return self.data if self.filled == self.data.shape[1] else self.data[:, :self.filled].copy()
 
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
@@ -521,6 +556,20 @@ class _WaveformSample:
         self.held += rows.size
         if self.held > self.cap + self.cap // 4:
             self._prune(parts, snippet_parts)
+
+    def merge(self, parts, snippet_parts, first: int) -> None:
+        """Merge the blocks ``parts[first:]`` (and their held snippets) into one part, in
+        place; the sample and the table they make are unchanged."""
+        if len(parts) - first < 2:
+            return
+        offsets = np.cumsum([0] + [len(p) for p in parts[first:-1]])
+        rows = np.concatenate([r + o for r, o in zip(self.rows[first:], offsets)])
+        snippets = np.concatenate(snippet_parts[first:], axis=0)
+        table = Candidates.concatenate(parts[first:], consume=True)
+        del parts[first:], snippet_parts[first:], self.rows[first:]
+        parts.append(table)
+        snippet_parts.append(snippets)
+        self.rows.append(rows)
 
     def finish(self, parts, snippet_parts) -> np.ndarray:
         """Prune to the cap, set every part's ``snip_row`` and return the snippets."""

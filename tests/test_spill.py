@@ -53,3 +53,69 @@ def test_column_spill_falls_back_to_memory_when_the_file_cannot_grow(monkeypatch
     spill._file = Full()
     spill.write(8, full[:, 8:])
     assert np.array_equal(spill.read(0, 20), full)
+
+
+def _motion_spans_whole(raw_max, raw_min, window_s, params, band_range):
+    """motion_spans as written before issue 14's fifth pass: all channels at once."""
+    from fascidetect.episodes import run_bounds
+
+    n_ch, n = raw_max.shape
+    k = max(1, int(round(params.motion_window_ms / 1000.0 / window_s)))
+    g = n // k
+
+    def grouped(a, reduce):
+        return a[:, :g] if k == 1 else reduce(a[:, : g * k].reshape(n_ch, g, k), axis=-1)
+
+    span = grouped(raw_max, np.max) - grouped(raw_min, np.min)
+    usual = np.median(span, axis=1, keepdims=True)
+    out_of_band = span > params.motion_out_of_band * grouped(band_range, np.max)
+    wild = (span > params.motion_range_factor * np.maximum(usual, np.finfo(float).tiny)) \
+        & out_of_band
+    moving = wild.sum(axis=0) >= max(2, int(np.ceil(0.5 * n_ch)))
+    starts, stops = run_bounds(moving)
+    group_s, margin = k * window_s, params.episode_margin_s
+    return [(a * group_s - margin, b * group_s + margin) for a, b in zip(starts, stops)]
+
+
+def test_motion_spans_from_spilled_rows_equal_the_whole_array_judgement():
+    from fascidetect.episodes import motion_spans
+    from fascidetect.params import DetectionParams
+
+    rng = np.random.default_rng(5)
+    n_ch, n = 6, 4001  # odd: the median of an odd and (k = 2) an even count
+    raw_max = rng.gamma(2.0, 1.0, (n_ch, n)).astype(np.float32)
+    raw_min = -rng.gamma(2.0, 1.0, (n_ch, n)).astype(np.float32)
+    band = (0.5 * (raw_max - raw_min) * rng.random((n_ch, n))).astype(np.float32)
+    for t in (300, 1500, 1501, 3000):  # swings on most channels
+        raw_max[:5, t:t + 3] += 40.0
+        band[:5, t:t + 3] = 1.0
+    spill = ColumnSpill(3 * n_ch, n, np.float32)
+    col = 0
+    for w in (1000, 7, 1993, 1001):  # blocks of columns, as the scan writes them
+        spill.write(col, np.concatenate([raw_max, raw_min, band])[:, col:col + w])
+        col += w
+    rows = [spill.rows(i * n_ch, n_ch) for i in range(3)]
+    assert np.array_equal(np.asarray(rows[2]), band)
+    assert np.array_equal(rows[1].read_row(3), raw_min[3])
+    for window_s in (0.2, 0.1):  # k = 1 and k = 2 windows per motion group
+        params = DetectionParams()
+        want = _motion_spans_whole(raw_max, raw_min, window_s, params, band)
+        assert want  # the swings are found
+        assert motion_spans(*rows[:2], None, window_s, params, band_range=rows[2]) == want
+        assert motion_spans(raw_max, raw_min, None, window_s, params, band_range=band) == want
+
+
+def test_a_spill_let_go_without_close_closes_its_file():
+    # Scans and results hold spills nobody closes by hand: collecting one must close its
+    # temporary file (it left a ResourceWarning per detect() before).
+    import gc
+    import warnings
+
+    spill = ColumnSpill(2, 10, np.float32)
+    spill.write(0, np.ones((2, 10)))
+    handle = spill._file
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        del spill
+        gc.collect()
+    assert handle.closed

@@ -129,3 +129,17 @@ def decide(n: int, rows: np.ndarray, label: str, reason) -> tuple[np.ndarray, np
     else:
         reasons[rows] = np.broadcast_to(coded(reason), (n,))[rows]
     return labels, reasons
+
+
+def choose(choices, default: str) -> np.ndarray:
+    """Return, per row, the string of the first ``(mask, string)`` of ``choices`` whose
+    mask is True there, else ``default``: nested ``np.where`` over strings, as an object
+    array of shared strings (issue 14: the fixed-width string arrays of nested
+    ``np.where`` took 60-80 bytes a candidate each, several at once).
+    """
+    masks = [np.asarray(m, dtype=bool) for m, _ in choices]
+    out = np.full(masks[0].shape if masks else (), default, dtype=object)
+    for mask, (_, value) in zip(reversed(masks), reversed(choices)):  # loop over choices
+        out[mask] = value
+    return out
+

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..candidates import Candidates
 from ..spans import in_channel_spans, in_spans
-from . import Context, decide
+from . import Context, choose, decide
 
 
 def excluded_spans(annotations, duration_s: float, params, nonfinite_spans):
@@ -45,7 +45,6 @@ def outside_rest(cands: Candidates, ctx: Context):
     in_episode = in_spans(t, ctx.episode_spans)
     in_task = in_spans(t, ctx.task_spans)
     bad = in_spans(t, ctx.bad_spans) | in_channel_spans(t, cands.channel, ctx.channel_spans)
-    reason = np.where(in_task, "annotated_task",
-                      np.where(in_spasm, "in_spasm",
-                               np.where(in_episode, "in_voluntary_episode", "outside_rest")))
+    reason = choose([(in_task, "annotated_task"), (in_spasm, "in_spasm"),
+                     (in_episode, "in_voluntary_episode")], "outside_rest")
     return decide(len(cands), in_task | in_episode | bad, "excluded", reason)

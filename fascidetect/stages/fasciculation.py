@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..candidates import Candidates
-from . import Context, decide
+from . import Context, choose, decide
 
 
 def isolation(times: np.ndarray, group_key: np.ndarray, interval_s: float) -> np.ndarray:
@@ -35,7 +35,7 @@ def isolation(times: np.ndarray, group_key: np.ndarray, interval_s: float) -> np
 def fasciculations(cands: Candidates, ctx: Context):
     """Stage: every candidate still undecided is a fasciculation (reason: isolated or
     sporadic, by :func:`isolation` on its channel)."""
-    reason = np.where(ctx.isolated == 1, "isolated_discharge", "sporadic_discharge")
+    reason = choose([(ctx.isolated == 1, "isolated_discharge")], "sporadic_discharge")
     return decide(len(cands), np.ones(len(cands), dtype=bool), "fasciculation", reason)
 
 

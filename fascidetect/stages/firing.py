@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..candidates import Candidates
-from ..episodes import active_subwindows
 from ..params import DetectionParams
 from ..spans import prefix_counts
-from . import Context, decide
+from . import Context, choose, decide
 
 
 def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,
@@ -43,6 +42,52 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
         rows = np.flatnonzero(main_channel == c)
         csum = prefix_counts(active[c])
         count[rows] = csum[hi[rows]] - csum[lo[rows]]
+    return count >= params.burst_active_windows
+
+
+#: Sub-windows of one channel unpacked at a time by :func:`ongoing_from_bits` (2^20:
+#: 7.3 h at 25 ms; a 1-MB mask and its 4-MB running counts).
+_CHUNK_SUBWINDOWS = 1 << 20
+
+
+def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
+                      main_channel: np.ndarray, art: np.ndarray, window: int,
+                      params: DetectionParams, sfreq: float) -> np.ndarray:
+    """Return :func:`in_ongoing_activity` of the discharges on the active sub-windows
+    held as bits (``np.packbits`` along each channel), each discharge's own sub-windows
+    (and its neighbours) on its channel and the artifacts' on every channel cleared.
+
+    One channel and at most :data:`_CHUNK_SUBWINDOWS` sub-windows (with the
+    neighbourhood on each side) are unpacked at a time: the whole mask of a day of 8
+    channels is 28 MB, and its running counts four times that per channel (issue 14).
+    """
+    n = samples.size
+    if n == 0 or n_sub == 0:
+        return np.zeros(n, dtype=bool)
+    k = int(round(params.isolation_interval_s * sfreq / window))
+    last = n_sub - 1
+    sub = np.clip(samples // window, 0, last)
+    lo = np.clip(sub - k, 0, n_sub)
+    hi = np.clip(sub + k + 1, 0, n_sub)
+    shifts = np.array([-1, 0, 1])
+    art_cols = np.clip(sub[art][:, None] + shifts, 0, last).ravel()
+    count = np.zeros(n, dtype=np.int64)
+    step = _CHUNK_SUBWINDOWS
+    for c in np.unique(main_channel):  # loop over channels
+        rows = np.flatnonzero(main_channel == c)
+        cleared = np.unique(np.concatenate(
+            [art_cols, np.clip(sub[rows][:, None] + shifts, 0, last).ravel()]))
+        chunk_of = sub[rows] // step
+        for j in np.unique(chunk_of):  # loop over the chunks with discharges
+            here = rows[chunk_of == j]
+            w0, w1 = max(0, j * step - k), min(n_sub, (j + 1) * step + k + 1)
+            b0 = w0 // 8
+            active = np.unpackbits(bits[c, b0:(w1 + 7) // 8], count=w1 - b0 * 8)[w0 - b0 * 8:]
+            active = active.view(bool)
+            gone = cleared[(cleared >= w0) & (cleared < w1)] - w0
+            active[gone] = False
+            csum = prefix_counts(active)
+            count[here] = csum[hi[here] - w0] - csum[lo[here] - w0]
     return count >= params.burst_active_windows
 
 
@@ -168,14 +213,8 @@ def firing_trains(cands: Candidates, ctx: Context):
     times = cands.times(ctx.sfreq)
     main_ch = cands.channel
     art = (cands.artifact_kind != "") | (cands.label == "artifact")
-    active = active_subwindows(ctx.scan, params, g)
-    n_sub = active.shape[1]
-    sub = np.clip(cands.sample // g.act_win, 0, max(0, n_sub - 1))
-    for shift in (-1, 0, 1):  # a handful of shifts
-        active[main_ch, np.clip(sub + shift, 0, max(0, n_sub - 1))] = False
-        active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
-    ongoing = in_ongoing_activity(cands.sample, main_ch, active, g.act_win, params, ctx.sfreq)
-    del active
+    ongoing = ongoing_from_bits(ctx.scan.active_bits, ctx.scan.n_subwindows, cands.sample,
+                                main_ch, art, g.act_win, params, ctx.sfreq)
     span_peaks = cands.features.get("span_peaks")
     weights = None if span_peaks is None else 1 + span_peaks
     clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
@@ -183,6 +222,6 @@ def firing_trains(cands: Candidates, ctx: Context):
     trains = clusters | ongoing
     # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
     edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
-    reason = np.where(clusters, "firing_cluster",
-                      np.where(ongoing, "ongoing_activity", "burst_edge"))
+    reason = choose([(clusters, "firing_cluster"), (ongoing, "ongoing_activity")],
+                    "burst_edge")
     return decide(len(cands), trains | edges, "voluntary", reason)

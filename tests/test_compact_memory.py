@@ -1,0 +1,328 @@
+"""Compact in-memory forms of issue 14's fifth pass equal the forms they replace:
+the coded event table, the firing stage's per-channel activity, int32 candidate columns."""
+
+import numpy as np
+import pytest
+
+from fascidetect.params import DetectionParams
+
+
+def _ongoing_whole(bits, n_sub, samples, main_ch, art, window, params, sfreq):
+    """The firing stage's ongoing-activity test as written before: the whole mask."""
+    from fascidetect.stages.firing import in_ongoing_activity
+
+    active = np.unpackbits(bits, axis=1, count=n_sub).view(bool)
+    sub = np.clip(samples // window, 0, max(0, n_sub - 1))
+    for shift in (-1, 0, 1):
+        active[main_ch, np.clip(sub + shift, 0, max(0, n_sub - 1))] = False
+        active[:, np.clip(sub[art] + shift, 0, max(0, n_sub - 1))] = False
+    return in_ongoing_activity(samples, main_ch, active, window, params, sfreq)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000, 1 << 20])
+def test_ongoing_activity_from_bits_per_channel_equals_the_whole_mask(monkeypatch, chunk):
+    from fascidetect.stages import firing
+
+    monkeypatch.setattr(firing, "_CHUNK_SUBWINDOWS", chunk)
+    rng = np.random.default_rng(chunk)
+    params, fs, window = DetectionParams(), 2000.0, 50
+    for n_ch, n_sub in ((3, 2001), (5, 803), (1, 17)):
+        active = rng.random((n_ch, n_sub)) < 0.4
+        active[:, n_sub // 3:n_sub // 2] = True  # a busy stretch
+        bits = np.packbits(active, axis=1)
+        samples = np.sort(rng.integers(0, n_sub * window + 30, 300))  # some past the end
+        main_ch = rng.integers(0, n_ch, samples.size)
+        art = rng.random(samples.size) < 0.1
+        want = _ongoing_whole(bits, n_sub, samples, main_ch, art, window, params, fs)
+        got = firing.ongoing_from_bits(bits, n_sub, samples, main_ch, art, window, params, fs)
+        if n_sub > 100:  # (the 17 sub-windows are all cleared by the discharges)
+            assert want.any() and not want.all()
+        np.testing.assert_array_equal(got, want)
+    empty = firing.ongoing_from_bits(bits, n_sub, samples[:0], main_ch[:0], art[:0], window,
+                                     params, fs)
+    assert empty.shape == (0,)
+
+
+def _random_events(rng, n):
+    from fascidetect.events import empty_events
+
+    ev = empty_events(n)
+    ev["onset"] = np.sort(rng.random(n) * 100)
+    ev["duration"] = rng.random(n)
+    ev["peak_time"] = ev["onset"] + 0.001
+    ev["trial_type"] = rng.choice(["fasciculation", "voluntary", "artifact", "spasm"], n)
+    ev["channel"] = rng.choice(np.array(["C1", "C2", "C3"], dtype=object), n)
+    ev["channels"] = rng.choice(np.array(["C1", "C1,C2", ""], dtype=object), n)
+    ev["unit"] = rng.integers(-1, 4, n)
+    ev["doublet"] = rng.integers(0, 2, n)
+    ev["match_score"][rng.random(n) < 0.3] = 7.25
+    art = ev["trial_type"] == "artifact"
+    ev["artifact_kind"][art] = rng.choice(["ecg", "motion", "pop"], int(art.sum()))
+    # a custom reason longer than the column: cut as a fixed-width column cuts it
+    ev["reason"] = rng.choice(["isolated_discharge", "firing_cluster", "",
+                               "a_reason_longer_than_twenty_four_characters"], n)
+    return ev
+
+
+def test_coded_events_materialise_equal_the_event_table():
+    from fascidetect.events import EVENT_DTYPE, CodedEvents, column_equals, column_text
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 500):
+        ev = _random_events(rng, n)
+        coded = CodedEvents.from_events(ev)
+        out = coded.materialise()
+        assert out.dtype == EVENT_DTYPE
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(out[name], ev[name])
+            np.testing.assert_array_equal(coded[name], ev[name])
+        part = coded.rows(3, 40)
+        assert part.dtype == EVENT_DTYPE
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(part[name], ev[name][3:40])
+        assert coded.table.itemsize < EVENT_DTYPE.itemsize / 2.5
+        for t in ("fasciculation", "artifact", "nothing", "a_reason_longer_than_twe"):
+            for name in ("trial_type", "reason"):
+                np.testing.assert_array_equal(column_equals(coded, name, t), ev[name] == t)
+        mask = ev["trial_type"] == "artifact"
+        np.testing.assert_array_equal(column_text(coded, "artifact_kind", mask),
+                                      ev["artifact_kind"][mask])
+        coded["unit"][:] = 9  # number columns are views: assignments reach the table
+        assert (coded.materialise()["unit"] == 9).all()
+
+
+def test_detection_result_from_coded_events_writes_and_reads_as_the_array(tmp_path):
+    from fascidetect.events import EVENT_DTYPE, CodedEvents
+    from fascidetect.params import DetectionParams
+    from fascidetect.results import DetectionResult
+
+    rng = np.random.default_rng(8)
+    ev = _random_events(rng, 300)
+
+    def result(events):
+        return DetectionResult(events=events, channels=[{"name": "C1", "rest_s": 90.0}],
+                               waveforms=np.zeros((0, 3, 5), np.float32),
+                               templates=np.zeros((0, 3, 5), np.float32),
+                               params=DetectionParams(), recording={}, warnings=[],
+                               sfreq=2000.0)
+
+    plain, coded = result(ev.copy()), result(CodedEvents.from_events(ev))
+    plain.to_tsv(tmp_path / "a.tsv")
+    coded.to_tsv(tmp_path / "b.tsv")
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    assert coded.summary() == plain.summary()
+    assert coded.n_units == plain.n_units
+    assert coded.__dict__["_coded"] is not None  # not built by the exports
+    # Read: the public table, as before (dtype, values); then it is the table.
+    assert coded.events.dtype == EVENT_DTYPE
+    for name in EVENT_DTYPE.names:
+        np.testing.assert_array_equal(coded.events[name], ev[name])
+    for name in EVENT_DTYPE.names:
+        np.testing.assert_array_equal(coded.fasciculations[name], plain.fasciculations[name])
+    coded.events["trial_type"][:5] = "spasm"  # changes are kept, and written
+    plain.events["trial_type"][:5] = "spasm"
+    coded.to_tsv(tmp_path / "c.tsv")
+    plain.to_tsv(tmp_path / "d.tsv")
+    assert (tmp_path / "c.tsv").read_bytes() == (tmp_path / "d.tsv").read_bytes()
+    assert coded.summary() == plain.summary()
+
+
+def _sustained_whole(active, span, fraction, min_ch, gap):
+    """The episodes' sustained mask as written before: whole bool masks."""
+    from fascidetect.episodes import run_bounds, sustained_mask
+
+    n_ch = active.shape[0]
+    sustained = sustained_mask(active, span, fraction)
+    if min_ch >= 2:
+        need = max(min_ch, int(np.ceil(0.5 * n_ch)))
+        pooled = sustained_mask((active.sum(axis=0) >= need)[None, :], span, fraction)[0]
+        sustained |= pooled & active
+    starts, stops = run_bounds(sustained.any(axis=0))
+    if starts.size > 1:
+        short = (starts[1:] - stops[:-1]) <= gap
+        for k in np.flatnonzero(short):
+            sustained[:, stops[k]:starts[k + 1]] = \
+                sustained[:, starts[k]:stops[k]].any(axis=1)[:, None]
+    return sustained
+
+
+def test_sustained_bits_equal_the_whole_masks():
+    from fascidetect.episodes import _bit_range, _set_bit_range, sustained_bits
+
+    rng = np.random.default_rng(11)
+    for n_ch, n_sub, min_ch in ((4, 3001, 2), (3, 1003, 3), (1, 999, 1), (6, 64, 2)):
+        active = rng.random((n_ch, n_sub)) < 0.15
+        for a, b, chans in ((100, 400, [0, 1 % n_ch]), (430, 700, [1 % n_ch]),
+                            (705, 900, [0, 2 % n_ch])):
+            if b < n_sub:
+                active[chans, a:b] = rng.random((len(chans), b - a)) < 0.9
+        # activity hopping between channels: each alone too sparse
+        hop = np.arange(1500, min(n_sub, 1900))
+        active[hop % n_ch, hop] = True
+        bits = np.packbits(active, axis=1)
+        got = sustained_bits(bits, n_sub, span=40, fraction=0.6, min_ch=min_ch, gap=16)
+        want = _sustained_whole(active, 40, 0.6, min_ch, 16)
+        np.testing.assert_array_equal(np.unpackbits(got, axis=1, count=n_sub).view(bool),
+                                      want)
+        if n_sub > 1000:
+            assert want.any() and not want.all()
+    mask = rng.random((3, 77)) < 0.5
+    bits = np.packbits(mask, axis=1)
+    for a, b in ((0, 77), (3, 5), (8, 16), (9, 70), (76, 77)):
+        np.testing.assert_array_equal(_bit_range(bits, a, b), mask[:, a:b])
+        new = rng.random((3, b - a)) < 0.5
+        _set_bit_range(bits, a, new)
+        mask[:, a:b] = new
+        np.testing.assert_array_equal(np.unpackbits(bits, axis=1, count=77).view(bool), mask)
+
+
+def test_int32_candidate_columns_give_the_same_events_as_int64(monkeypatch, tmp_path):
+    import warnings
+
+    from fascidetect import candidates, pipeline, simulate
+
+    rec, _ = simulate(scenario="mixed", duration_s=90, sfreq=2000, n_channels=4, seed=2)
+    seen = {}
+    run_stages = pipeline.run_stages
+
+    def spy(cands, context, stages):
+        seen.setdefault("dtypes", []).append(
+            {k: getattr(cands, k).dtype for k in candidates._INTEGER_COLUMNS})
+        return run_stages(cands, context, stages)
+
+    monkeypatch.setattr(pipeline, "run_stages", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        narrow = pipeline.detect(rec)
+        monkeypatch.setattr(candidates, "_INT32_SAMPLES", 0)  # as a 60-h 10-kHz file: int64
+        wide = pipeline.detect(rec)
+    assert all(d == np.int32 for d in seen["dtypes"][0].values())
+    assert all(d == np.int64 for d in seen["dtypes"][1].values())
+    narrow.to_tsv(tmp_path / "narrow.tsv")
+    wide.to_tsv(tmp_path / "wide.tsv")
+    assert (tmp_path / "narrow.tsv").read_bytes() == (tmp_path / "wide.tsv").read_bytes()
+    assert len(narrow.events) > 10
+    np.testing.assert_array_equal(narrow.waveforms, wide.waveforms)
+
+
+def test_narrow_integers_keeps_values_and_guards_long_recordings():
+    from fascidetect.candidates import _INT32_SAMPLES, Candidates
+
+    rng = np.random.default_rng(3)
+    n = 50
+    sample = np.sort(rng.integers(0, 2**31 - 2**25, n))
+
+    def table():
+        return Candidates(sample=sample.copy(), centre=sample + 3, channel=rng.integers(0, 8, n),
+                          channels=np.ones((n, 8), bool), amplitude=rng.random(n),
+                          snr=rng.random(n), features={"n_phases": rng.integers(0, 9, n),
+                                                       "p2p": rng.random(n)},
+                          snip_row=np.full(n, -1))
+
+    c = table()
+    c.narrow_integers(2**31 - 2**25 + 100)
+    assert c.sample.dtype == np.int32 and c.features["n_phases"].dtype == np.int32
+    assert c.features["p2p"].dtype == np.float64
+    np.testing.assert_array_equal(c.sample, sample)
+    np.testing.assert_array_equal(c.centre, sample + 3)
+    d = table()
+    d.narrow_integers(_INT32_SAMPLES)  # 2^31 samples or near: kept int64
+    assert d.sample.dtype == np.int64
+
+
+@pytest.mark.parametrize("max_waveforms", [25, 20000])
+def test_scan_merging_block_tables_changes_nothing(monkeypatch, tmp_path, max_waveforms):
+    import warnings
+
+    from fascidetect import pipeline, scan, simulate
+
+    rec, _ = simulate(scenario="mixed", duration_s=140, sfreq=2000, n_channels=4, seed=4)
+    out = {}
+    for merge in (2, 3, 10**9):  # every 2 / 3 blocks, never
+        monkeypatch.setattr(scan, "_MERGE_BLOCKS", merge)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = pipeline.detect(rec, chunk_s=20.0, max_waveforms=max_waveforms)
+        res.to_tsv(tmp_path / f"{merge}.tsv")
+        out[merge] = ((tmp_path / f"{merge}.tsv").read_bytes(), res.waveforms,
+                      res.waveform_rows)
+    ref = out[10**9]
+    assert ref[0].count(b"\n") > 10
+    for merge in (2, 3):
+        assert out[merge][0] == ref[0]
+        np.testing.assert_array_equal(out[merge][1], ref[1])
+        np.testing.assert_array_equal(out[merge][2], ref[2])
+
+
+def test_choose_equals_nested_where_over_strings():
+    from fascidetect.stages import choose
+
+    rng = np.random.default_rng(9)
+    a, b, c = (rng.random(300) < p for p in (0.2, 0.4, 0.5))
+    want = np.where(a, "annotated_task", np.where(b, "in_spasm",
+                                                  np.where(c, "in_voluntary_episode",
+                                                           "outside_rest")))
+    got = choose([(a, "annotated_task"), (b, "in_spasm"), (c, "in_voluntary_episode")],
+                 "outside_rest")
+    assert got.dtype == object
+    np.testing.assert_array_equal(got.astype(str), want)
+    one = choose([(a, "isolated_discharge")], "sporadic_discharge")
+    np.testing.assert_array_equal(one.astype(str),
+                                  np.where(a, "isolated_discharge", "sporadic_discharge"))
+
+
+def test_scan_rest_windows_fill_as_the_blocks_concatenated():
+    from fascidetect.scan import _Columns
+
+    rng = np.random.default_rng(12)
+    blocks = [rng.random((3, w)) for w in (5, 5, 0, 5, 2)]
+    for planned in (17, 12, 20):  # exact, too few (grows), too many (cut)
+        cols = _Columns(3, planned)
+        for b in blocks:
+            cols.add(b)
+        got = cols.finish()
+        want = np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_half_waveforms_index_and_materialise_as_the_float32_waveforms():
+    from fascidetect.assemble import HalfWaveforms, _permute_rows
+
+    rng = np.random.default_rng(13)
+    data = (rng.standard_normal((2100, 3, 7)) * 4).astype(np.float16)  # > one slice
+    unit = np.array([2e-6, 3.3e-6, 1.0], dtype=np.float32)
+    want = data.astype(np.float32)  # as held_fasciculations computed them
+    want *= unit[None, :, None]
+    half = HalfWaveforms(data.copy(), unit)
+    got = half.materialise()
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+    idx = np.sort(rng.choice(2100, 50, replace=False))
+    for key in (idx, (idx, 1, slice(None)), slice(5, 40), 7, (7, 2), idx % 2 == 0):
+        if isinstance(key, np.ndarray) and key.dtype == bool:
+            key = np.resize(key, 2100)
+        np.testing.assert_array_equal(half[key], want[key])
+        assert half[key].dtype == np.float32
+    assert np.asarray(half).tobytes() == want.tobytes()
+    order = rng.permutation(2100)
+    _permute_rows(half.data, order)
+    assert half.materialise().tobytes() == want[order].tobytes()
+
+
+def test_detection_result_builds_float32_waveforms_when_read():
+    from fascidetect.assemble import HalfWaveforms
+    from fascidetect.events import empty_events
+    from fascidetect.results import DetectionResult
+
+    data = np.arange(24, dtype=np.float16).reshape(2, 3, 4)
+    unit = np.array([1.0, 0.5, 2.0], dtype=np.float32)
+    res = DetectionResult(events=empty_events(0), channels=[], templates=np.zeros((0, 3, 4)),
+                          waveforms=HalfWaveforms(data, unit), params=None, recording={},
+                          warnings=[], sfreq=1000.0)
+    assert res.__dict__["_half_waveforms"] is not None
+    wf = res.waveforms
+    assert isinstance(wf, np.ndarray) and wf.dtype == np.float32
+    np.testing.assert_array_equal(wf, data.astype(np.float32) * unit[None, :, None])
+    assert res.waveforms is wf  # built once
+    np.testing.assert_array_equal(res.waveforms_of([1]), wf[[1]])
