@@ -279,6 +279,13 @@ def repair_nonfinite(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
     The mask is ``None`` when every sample is usable (the common case, no copy made).
     """
+    if np.size(data) == 0:
+        return data, None
+    data_max, data_min = np.max(data), np.min(data)  # NaN if any sample is NaN
+    if data_max <= MAX_ABS_V and data_min >= -MAX_ABS_V:
+        # Every sample finite and in range (the common case): two reductions instead of
+        # a mask of the whole block.
+        return data, None
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(data) & (np.abs(data) <= MAX_ABS_V)
     if finite.all():

@@ -86,6 +86,50 @@ def test_column_writer_is_byte_identical_to_row_writer(tmp_path, monkeypatch):
     assert (tmp_path / "empty.tsv").read_text().count("\n") == 1  # the header alone
 
 
+def _column_strings_tsv(events, path):
+    """The former (speed16) writer: Python strings column by column (``f"{v:.6f}"``
+    trimmed; for values over about 1e10 this differs from ``_format_value``, whose
+    ``format_float_positional`` prints the shortest repr)."""
+    fmts = [(name, events_module._COLUMN_FORMATTERS.get(dt[0], events_module._text_column))
+            for name, dt, _ in EVENT_COLUMNS]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write("\t".join(name for name, _, _ in EVENT_COLUMNS) + "\n")
+        columns = [fmt(events[name]) for name, fmt in fmts]
+        fh.write("".join(["\t".join(row) + "\n" for row in zip(*columns)]))
+
+
+def test_byte_writer_matches_string_writer_on_hard_values(tmp_path, monkeypatch):
+    """The numpy byte rendering (fraction rounded from f * 1e6, near-ties and large
+    values handed to Python) against the former string writer, over exact rounding ties,
+    carries into the integer part, large, tiny, signed-zero and non-finite values."""
+    monkeypatch.setattr(events_module, "_CHUNK_ROWS", 997)
+    rng = np.random.default_rng(11)
+    n = 6000
+    ev = empty_events(n)
+    k = rng.integers(0, 2 ** 22, n)
+    ev["onset"] = k / 2048.0                                   # exact 7th-decimal ties
+    ev["duration"] = rng.uniform(0, 1, n).round(6) + rng.choice([-5e-7, 5e-7, 0, 4.9999e-7], n)
+    ev["peak_time"] = np.concatenate([k[:n // 2] / 2000.0, k[n // 2:] / 128.0])
+    ev["peak_amplitude_uv"] = rng.standard_normal(n) * 10.0 ** rng.uniform(-9, 17, n)
+    ev["duration_ms"] = rng.integers(0, 10 ** 6, n) + rng.choice([0.9999995, 0.99999949,
+                                                                   0.9999996, 0.0, 0.5], n)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e15, 999999999999999.9,
+                        -1e-7, 5e-7, 1.5e-6, 2.5e-6, 9.999999999e14, 4.5, -4.5])
+    ev["snr"] = rng.choice(special, n)
+    ev["rms_uv"][::2] = rng.uniform(-1e6, 1e6, n)[::2]
+    ev["match_score"] = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(-3, 40, n))
+    ev["n_phases"] = rng.integers(-1, 2 ** 31 - 1, n)
+    ev["isolated"] = rng.integers(-1, 2, n)
+    ev["unit"] = rng.integers(-1, 40, n)
+    ev["trial_type"] = rng.choice(["fasciculation", "artifact", "", "voluntary"], n)
+    ev["reason"] = rng.choice(["a\tb", "µV large", "plain"], n)
+    ev["channel"] = rng.choice(["EMG TA", "EMG\tR1\nC1", "", "µ\u2028x"], n).astype(object)
+    ev["channels"] = [",".join(["EMG TA"] * int(j)) for j in rng.integers(0, 4, n)]
+    _column_strings_tsv(ev, tmp_path / "strings.tsv")
+    write_events_tsv(ev, tmp_path / "bytes.tsv")
+    assert (tmp_path / "bytes.tsv").read_bytes() == (tmp_path / "strings.tsv").read_bytes()
+
+
 def _blas_threads():
     from threadpoolctl import threadpool_info
 
@@ -221,3 +265,23 @@ def test_waveform_sample_holds_the_cap_smallest_keys_of_all_blocks():
     np.testing.assert_array_equal(np.sort(held[:, 0, 0]), want)
     rows = np.concatenate([b.snip_row for b in parts])
     np.testing.assert_array_equal(held[rows[rows >= 0], 0, 0], every[rows >= 0])
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf, 10.5, -10.5, 10.0, -10.0])
+def test_repair_nonfinite_quick_check_agrees_with_the_mask(bad):
+    """The two-reduction check for clean blocks leaves every block the mask would."""
+    from fascidetect.preprocessing import MAX_ABS_V, repair_nonfinite
+
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((3, 200)) * 1e-3
+    if bad is not None:
+        data[1, 17] = bad
+    fixed, mask = repair_nonfinite(data)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(data) & (np.abs(data) <= MAX_ABS_V)
+    if finite.all():
+        assert mask is None and fixed is data
+    else:
+        np.testing.assert_array_equal(mask, ~finite)
+        assert np.isfinite(fixed).all() and fixed[1, 17] == np.median(data[1][finite[1]])
+    assert repair_nonfinite(np.zeros((2, 0)))[1] is None
