@@ -63,15 +63,19 @@ _MISSING = "n/a"
 
 def empty_events(n: int = 0) -> np.ndarray:
     """Return an event table of *n* rows with every value missing."""
-    events = np.zeros(n, dtype=EVENT_DTYPE)
+    return _set_missing(np.zeros(n, dtype=EVENT_DTYPE))
+
+
+def _set_missing(table: np.ndarray) -> np.ndarray:
+    """Set every float column of ``table`` to NaN, integer to -1, object to "" (in place)."""
     for name, dt, _ in EVENT_COLUMNS:
         if dt.startswith("f"):
-            events[name] = np.nan
+            table[name] = np.nan
         elif dt.startswith("i"):
-            events[name] = -1
+            table[name] = -1
         elif dt == "O":
-            events[name] = ""
-    return events
+            table[name] = ""
+    return table
 
 
 #: The fixed-width text columns: 224 of the 334 bytes of an event row. The pipeline
@@ -114,15 +118,8 @@ class CodedEvents:
                 fields.append((name, np.min_scalar_type(len(values) - 1)))
             else:
                 fields.append((name, dt))
-        table = np.zeros(n, dtype=fields)
-        for name, dt, _ in EVENT_COLUMNS:
-            if dt.startswith("f"):
-                table[name] = np.nan
-            elif dt.startswith("i"):
-                table[name] = -1
-            elif dt == "O":
-                table[name] = ""
-        return cls(table, categories)
+        # Text columns are codes here: 0 is "" in every category, as zeros leave it.
+        return cls(_set_missing(np.zeros(n, dtype=fields)), categories)
 
     @classmethod
     def from_events(cls, events: np.ndarray) -> "CodedEvents":
