@@ -800,6 +800,12 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         rows, chans = np.nonzero(added.channels)
         seen[rows, muscle[chans]] = True
         added.features["common_muscles"] = seen[:, 1:].sum(axis=1)  # 0: undeclared
+    if "span_peaks" in cands.features:
+        # The scan's rows count the peaks their phase span absorbed (low rates, or a
+        # ``one_sample_phase_ms`` under the sample period); a matched discharge is one
+        # potential of a learnt unit: it stands for itself.
+        added.features["span_peaks"] = np.zeros(len(added),
+                                                dtype=cands.features["span_peaks"].dtype)
     if "footprint_p" in cands.features:
         # A matched discharge's footprint is its unit's template: supported.
         added.features["footprint_p"] = np.zeros(len(added))

@@ -252,3 +252,13 @@ def test_window_max_is_the_running_maximum_of_the_magnitude():
     trace = np.array([0.0, -3.0, 1.0, 0.0, 0.0, 2.0, 0.0])
     got = matching._window_max(trace, np.array([0, 3, 6, 9]), 1)
     assert np.array_equal(got, [3.0, 1.0, 2.0, 2.0])
+
+
+def test_matched_rows_carry_the_phase_span_feature():
+    """A phase span (``one_sample_phase_ms`` under the sample period) with template
+    matching on: the scan's rows have ``span_peaks``, the matched rows must too
+    (inserting them raised KeyError 'span_peaks'; review18)."""
+    edf = Path(__file__).resolve().parents[1] / "signals" / "sim_mixed_L5.edf"
+    result = fascidetect.detect(edf, params=fascidetect.DetectionParams(
+        one_sample_phase_ms=0.4))
+    assert len(result.fasciculations) > 0
