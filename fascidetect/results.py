@@ -251,47 +251,39 @@ class DetectionResult:
         return pd.DataFrame({name: self.events[name] for name in EVENT_DTYPE.names})
 
 
-def _get_events(self) -> np.ndarray:
-    coded = self.__dict__.get("_coded")
-    if coded is not None:  # built once, on first reading; from then on it is the table
-        self.__dict__["_events"] = coded.materialise()
-        self.__dict__["_coded"] = None
-    return self.__dict__["_events"]
+class _BuiltOnRead:
+    """A field held in a compact form (anything with ``materialise()``) until it is
+    first read, then as the array that built: the instance keeps the compact form under
+    ``compact`` and the array under ``full`` in its ``__dict__``."""
 
+    def __init__(self, full: str, compact: str, doc: str):
+        self.full, self.compact, self.__doc__ = full, compact, doc
 
-def _set_events(self, value) -> None:
-    if isinstance(value, CodedEvents):
-        self.__dict__["_coded"], self.__dict__["_events"] = value, None
-    else:
-        self.__dict__["_coded"], self.__dict__["_events"] = None, value
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        packed = obj.__dict__.get(self.compact)
+        if packed is not None:  # built once, on first reading; from then on it is the field
+            obj.__dict__[self.full], obj.__dict__[self.compact] = packed.materialise(), None
+        return obj.__dict__[self.full]
 
-
-def _get_waveforms(self) -> np.ndarray:
-    half = self.__dict__.get("_half_waveforms")
-    if half is not None:  # built once, on first reading
-        self.__dict__["_waveforms"] = half.materialise()
-        self.__dict__["_half_waveforms"] = None
-    return self.__dict__["_waveforms"]
-
-
-def _set_waveforms(self, value) -> None:
-    if hasattr(value, "materialise"):  # assemble.HalfWaveforms
-        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = value, None
-    else:
-        self.__dict__["_half_waveforms"], self.__dict__["_waveforms"] = None, value
+    def __set__(self, obj, value) -> None:
+        packed = hasattr(value, "materialise")  # CodedEvents, assemble.HalfWaveforms
+        obj.__dict__[self.compact] = value if packed else None
+        obj.__dict__[self.full] = None if packed else value
 
 
 # ``events`` is a dataclass field (the constructor takes it as before) read through a
-# property: ``detect`` hands over the event table with its text columns as codes
+# descriptor: ``detect`` hands over the event table with its text columns as codes
 # (issue 14: 23 instead of 67 MB for a day), ``to_tsv`` and ``summary`` read that, and
 # the EVENT_DTYPE array is built the first time ``events`` is read.
 # ``waveforms`` likewise: float16 snippets in noise units until read (issue 14: the
 # float32 sample of a day is 39 MB), then the float32 array (same values).
-DetectionResult.waveforms = property(
-    _get_waveforms, _set_waveforms,
+DetectionResult.waveforms = _BuiltOnRead(
+    "_waveforms", "_half_waveforms",
     doc="The stored waveforms (float32, V); see the class docstring.")
-DetectionResult.events = property(
-    _get_events, _set_events,
+DetectionResult.events = _BuiltOnRead(
+    "_events", "_coded",
     doc="The event table (structured, :data:`fascidetect.events.EVENT_DTYPE`); see the "
         "class docstring.")
 
