@@ -281,21 +281,23 @@ def _override(buf, mask, rows, strings):
     """Put ``strings`` (left-aligned) into rows ``rows`` of a rendered column."""
     if rows.size == 0:
         return buf, mask
-    table, lengths, inverse = _distinct_field(strings)
-    if table.shape[1] > buf.shape[1]:
-        extra = table.shape[1] - buf.shape[1]
+    part, used = _lookup(*_distinct_field(strings))
+    if part.shape[1] > buf.shape[1]:
+        extra = part.shape[1] - buf.shape[1]
         buf = np.concatenate([buf, np.zeros((buf.shape[0], extra), np.uint8)], axis=1)
         mask = np.concatenate([mask, np.zeros((mask.shape[0], extra), bool)], axis=1)
-    buf[rows, :table.shape[1]] = np.take(table, inverse, axis=0)
-    mask[rows] = np.take(np.arange(mask.shape[1])[None, :] < lengths[:, None], inverse, axis=0)
+    buf[rows, :part.shape[1]] = part
+    mask[rows] = False
+    mask[rows, :used.shape[1]] = used
     return buf, mask
 
 
-def _distinct_field(strs: list[str]):
-    """Return the distinct strings' byte table and lengths, and each string's row in it."""
+def _distinct_field(strs: list[str], clean=None):
+    """Return the distinct strings' byte table and lengths (each passed through
+    ``clean`` first, if given), and each string's row in it."""
     index = {t: i for i, t in enumerate(dict.fromkeys(strs))}
     inverse = np.fromiter(map(index.__getitem__, strs), dtype=np.intp, count=len(strs))
-    table, lengths = _strings_field(list(index))
+    table, lengths = _strings_field(list(index) if clean is None else list(map(clean, index)))
     return table, lengths, inverse
 
 
@@ -314,10 +316,7 @@ def _lookup(table, lengths, inverse):
 def _render_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Text: each distinct value cleaned and encoded once (:func:`_text_value`)."""
     strs = list(map(str, values.tolist()))  # _text_value(v) == _text_value(str(v))
-    index = {t: i for i, t in enumerate(dict.fromkeys(strs))}
-    inverse = np.fromiter(map(index.__getitem__, strs), dtype=np.intp, count=len(strs))
-    table, lengths = _strings_field([_text_value(t) for t in index])
-    return _lookup(table, lengths, inverse)
+    return _lookup(*_distinct_field(strs, _text_value))
 
 
 def _render_int(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
