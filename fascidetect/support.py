@@ -85,26 +85,20 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     # and the peaks depended on the block length.
     s_lo = max(0, start - lo - g.search_margin)
     s_hi = min(filt.shape[1], stop - lo + g.search_margin)
+    # Each polarity apart (tonic_support_each_polarity): with one search the phase rule
+    # keeps whichever phase of a biphasic discharge the noise made larger, which splits a
+    # small unit's train between the two polarity groups the walk keeps apart.
+    signals = ((np.maximum(filt, 0.0), np.minimum(filt, 0.0))
+               if params.tonic_support_each_polarity else (filt,))
+    found = [detection.find_channel_peaks(
+        x, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
+        segment=g.segment, origin=start - lo, phase_samples=g.phase,
+        phase_fraction=params.phase_fraction, span_samples=g.span) for x in signals]
+    ch, idx, amp = (np.concatenate(x) for x in zip(*found))
+    del signals, found
     if params.tonic_support_each_polarity:
-        # Each polarity apart: with one search the phase rule keeps whichever phase of a
-        # biphasic discharge the noise made larger, which splits a small unit's train
-        # between the two polarity groups the walk keeps apart.
-        parts = []
-        for clip in (np.maximum, np.minimum):
-            part = clip(filt[:, s_lo:s_hi], 0.0)
-            parts.append(detection.find_channel_peaks(
-                part, thresholds, g.dead, g.shadow, params.shadow_fraction, 0, s_hi - s_lo,
-                segment=g.segment, origin=start - lo - s_lo, phase_samples=g.phase,
-                phase_fraction=params.phase_fraction, span_samples=g.span))
-            del part
-        ch, idx, amp = (np.concatenate(x) for x in zip(*parts))
         order = np.lexsort((idx, ch))
-        ch, idx, amp = ch[order], idx[order] + s_lo, amp[order]
-    else:
-        ch, idx, amp = detection.find_channel_peaks(
-            filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
-            segment=g.segment, origin=start - lo, phase_samples=g.phase,
-            phase_fraction=params.phase_fraction, span_samples=g.span)
+        ch, idx, amp = ch[order], idx[order], amp[order]
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
     keep = (snr < params.tonic_support_max_sigma) & (idx >= start - lo) & (idx < stop - lo)
