@@ -62,16 +62,14 @@ def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
     channels is 28 MB, and its running counts four times that per channel (issue 14).
     """
     n = samples.size
+    ongoing = np.zeros(n, dtype=bool)
     if n == 0 or n_sub == 0:
-        return np.zeros(n, dtype=bool)
+        return ongoing
     k = int(round(params.isolation_interval_s * sfreq / window))
     last = n_sub - 1
     sub = np.clip(samples // window, 0, last)
-    lo = np.clip(sub - k, 0, n_sub)
-    hi = np.clip(sub + k + 1, 0, n_sub)
     shifts = np.array([-1, 0, 1])
     art_cols = np.clip(sub[art][:, None] + shifts, 0, last).ravel()
-    count = np.zeros(n, dtype=np.int64)
     step = _CHUNK_SUBWINDOWS
     for c in np.unique(main_channel):  # loop over channels
         rows = np.flatnonzero(main_channel == c)
@@ -80,15 +78,16 @@ def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
         chunk_of = sub[rows] // step
         for j in np.unique(chunk_of):  # loop over the chunks with discharges
             here = rows[chunk_of == j]
+            # The chunk with each discharge's whole neighbourhood (k sub-windows a side).
             w0, w1 = max(0, j * step - k), min(n_sub, (j + 1) * step + k + 1)
             b0 = w0 // 8
             active = np.unpackbits(bits[c, b0:(w1 + 7) // 8], count=w1 - b0 * 8)[w0 - b0 * 8:]
             active = active.view(bool)
-            gone = cleared[(cleared >= w0) & (cleared < w1)] - w0
-            active[gone] = False
-            csum = prefix_counts(active)
-            count[here] = csum[hi[here] - w0] - csum[lo[here] - w0]
-    return count >= params.burst_active_windows
+            active[cleared[(cleared >= w0) & (cleared < w1)] - w0] = False
+            ongoing[here] = in_ongoing_activity(samples[here] - w0 * window,
+                                                np.zeros(here.size, dtype=np.intp),
+                                                active[None, :], window, params, sfreq)
+    return ongoing
 
 
 def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
