@@ -219,15 +219,6 @@ def _dense(active: np.ndarray) -> np.ndarray:
     return out
 
 
-def active_subwindows(scan, params, geometry) -> np.ndarray:
-    """Return the envelope sub-windows above ``activity_sigma`` times their segment's noise.
-
-    The scan judges them block by block (:func:`fascidetect.scan._active_columns`) and
-    keeps them as bits; this unpacks them.
-    """
-    return np.unpackbits(scan.active_bits, axis=1, count=scan.n_subwindows).view(bool)
-
-
 def without_motion_ranges(scan):
     """Return the scan without its whole-recording motion-window arrays (raw extremes,
     band-passed range and RMS: 16 bytes per 200 ms and channel), once

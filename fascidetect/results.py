@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import EVENT_DTYPE, CodedEvents, column_equals, column_text, write_events_tsv
+from .events import EVENT_DTYPE, column_equals, column_text, write_events_tsv
 
 
 def poisson_rate_ci(count: np.ndarray, exposure_min: np.ndarray, level: float = 0.95):

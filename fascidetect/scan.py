@@ -68,8 +68,7 @@ class Scan:
         The ratio above which each rest window is active.
     active_bits : ndarray of uint8
         The sub-windows above ``activity_sigma`` times their segment's noise
-        (:func:`fascidetect.episodes.active_subwindows`) as bits (``np.packbits`` along
-        each channel).
+        (:func:`_active_columns`) as bits (``np.packbits`` along each channel).
     n_subwindows : int
         Number of activity sub-windows.
     support : fascidetect.support.SupportPeaks | None
@@ -320,8 +319,7 @@ class _Columns:
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:
     """Return a block's envelope sub-windows above ``activity_sigma`` times their
-    segment's noise (as :func:`fascidetect.episodes.active_subwindows` judges them over
-    the whole recording: a sub-window past the last segment uses the last one's)."""
+    segment's noise (a sub-window past the last segment uses the last one's)."""
     per = geometry.segment // geometry.act_win
     thr = (params.activity_sigma * local / unit[:, None]).astype(np.float32)
     seg = np.minimum(np.arange(env16.shape[1]) // per, thr.shape[1] - 1)
