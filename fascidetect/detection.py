@@ -86,12 +86,8 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     extra = int(with_echoes) + int(with_spanned)
     if idx.size == 0:
         return (ch, idx, np.empty(0)) + ((ch, idx),) * extra
-    at = _gather(filtered, ch, idx)
-    absx_c = np.abs(filtered[ch, idx] if at is None else at(0))
-    if at is None:
-        before, after = np.abs(filtered[ch, idx - 1]), np.abs(filtered[ch, idx + 1])
-    else:
-        before, after = np.abs(at(-1)), np.abs(at(1))
+    absx_c = np.abs(take_2d(filtered, ch, idx))
+    before, after = np.abs(take_2d(filtered, ch, idx - 1)), np.abs(take_2d(filtered, ch, idx + 1))
     is_max = (absx_c > before) & (absx_c >= after)
     ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
     sign = np.sign(filtered[ch, idx]) if phase_samples > 0 else None
@@ -112,15 +108,15 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     return out
 
 
-def _gather(data: np.ndarray, ch: np.ndarray, idx: np.ndarray):
-    """Return ``f(shift)`` giving ``data[ch, idx + shift]`` by a 1-D take of the flat
-    array (the same elements, several times cheaper than a two-index gather), or None
-    when ``data`` is not C-contiguous."""
-    if not data.flags.c_contiguous or data.ndim != 2:
-        return None
-    flat = data.reshape(-1)
-    base = ch * data.shape[1] + idx
-    return lambda shift: np.take(flat, base + shift)
+def take_2d(data: np.ndarray, rows, cols) -> np.ndarray:
+    """Return ``data[rows, cols]`` (index arrays broadcast together).
+
+    On a C-contiguous 2-D array by a 1-D take of the flat array: the same elements, 2-3
+    times cheaper than numpy's two-index gather.
+    """
+    if data.ndim != 2 or not data.flags.c_contiguous:
+        return data[rows, cols]
+    return np.take(data.reshape(-1), np.asarray(rows, dtype=np.intp) * data.shape[1] + cols)
 
 
 def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK):

@@ -732,9 +732,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             new &= ~in_spans(peak / fs, skip_spans)
             new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
             # A discharge of the unit shows on the unit's own main channel.
-            seen, fitted = main_channel_support(residual, m, bank, local, lo, seg0,
-                                                geometry.segment)
             if params.match_main_fraction > 0:
+                seen, fitted = main_channel_support(residual, m, bank, local, lo, seg0,
+                                                    geometry.segment)
                 new &= seen >= params.match_main_fraction * fitted
             # The scan's echo rule: under shadow_fraction of a larger discharge largest on
             # the same channel within shadow_ms, a potential is its later phase or ringing.
@@ -882,11 +882,7 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
         # without first copying the channels' whole rows.
         at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
         sig = np.where(at > 0, at, np.inf)
-        # (A 1-D take of the flat residual: the same (M, w, C_u) array, C order, as the
-        # two-index gather, at a fraction of its cost.)
-        flat = chans[None, None, :] * residual.shape[1] + pos[:, :, None]
-        gathered = np.take(residual.reshape(-1), flat) if residual.flags.c_contiguous \
-            else residual[chans[None, None, :], pos[:, :, None]]
+        gathered = detection.take_2d(residual, chans[None, None, :], pos[:, :, None])
         r = gathered.transpose(2, 0, 1) / sig[:, :, None]                        # (C_u, M, w)
         out[sel] = np.mean(r ** 2, axis=(0, 2))
     return out
