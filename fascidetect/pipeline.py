@@ -23,7 +23,6 @@ from .low_rate import rate_warnings
 from .params import DetectionParams
 from .rates import channel_table
 from .results import DetectionResult
-from .spans import union_length
 from .rest import channel_rest_s
 from .stages import (Context, activity, artifacts, exclusion, fasciculation, firing, footprint,
                      run_stages, tonic)
@@ -181,8 +180,11 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             all_events, discharge_rows, held, sigma, params, fs)
         del held, discharge_rows
 
-    rest_s = duration - union_length(bad + task + motion + episode_spans, duration)
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
+    # The longest rest of a channel, as the summary states it: the recording's time
+    # outside bad, task, motion and episode spans also counted a channel's own activity
+    # (a needle record of a steady contraction: 0 s of rest, but "12 s analysed").
+    rest_s = max((c["rest_s"] for c in channels), default=0.0)
     if rest_s < params.min_rest_s:
         warns.append(f"only {rest_s:.0f} s of rest were analysed: about "
                      f"{params.min_rest_s:.0f} s are needed before 'no fasciculations' means much")

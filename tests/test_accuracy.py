@@ -91,6 +91,14 @@ def test_needle_contraction_has_no_rest(shared_data):
     assert (res.events["trial_type"] == "voluntary").sum() > 100
 
 
+def test_rest_warning_states_the_rest_the_summary_states(shared_data):
+    # The short-rest warning counted the recording's time outside spans ("only 12 s of
+    # rest were analysed") beside a summary and channel table of 0 s of rest.
+    res = fascidetect.detect(fascidetect.read(shared_data / "physionet-emgdb/emg_healthy.hea"))
+    rest = res.summary()["rest_s"]
+    assert any(f"only {rest:.0f} s of rest were analysed" in w for w in res.warnings)
+
+
 def test_hd_semg_ramp_contraction_reports_no_fasciculations(shared_data):
     # 64-channel HD-sEMG of a 3-26 % MVC ramp contraction (vastus lateralis): the ramps,
     # the plateau and the derecruitment tail are activity, not rest.
