@@ -545,11 +545,13 @@ class DetectionParams:
     saturation_flat_samples: int = 4
     glitch_max_neighbour_ratio: float = 0.25
     glitch_noise_sigmas: float = 2.5
-    glitch_min_area: float = 0.4
+    glitch_min_area: float = 0.0
     glitch_min_height_sigmas: float = 4.0
     glitch_unit_min_neighbour_ratio: float = 0.3
+    glitch_unit_max_neighbour_ratio: float = 0.6
     glitch_unit_amplitude_tolerance: float = 0.15
     glitch_unit_min_matches: int = 2
+    glitch_unit_lone_share: float = 0.5
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0
