@@ -47,7 +47,7 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     -------
     dict of ndarray
         ``spike_neighbour_ratio``: the largest deviation from the baseline of the samples
-        within ``window_ms`` of the raw peak, over the peak's; ``spike_noise_ratio``: the
+        within ``window_ms`` (at most 2 samples) of the raw peak, over the peak's; ``spike_noise_ratio``: the
         baseline's robust noise sigma over the peak; ``spike_area``: net area within
         ``window_ms`` of the peak in units of the peak sample (a lone sample about 1, a
         potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
@@ -78,7 +78,12 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     size = np.maximum(np.abs(peak), np.finfo(float).tiny)
     offsets = np.arange(-half, half + 1)
     around = dev[rows[:, None], k[:, None] + offsets]
-    beside = np.abs(np.delete(around, half, axis=1)).max(axis=1)
+    # Beside the peak: its other phase lies up to 2 samples off where a phase is one
+    # sample (200-250 Hz); at higher rates the next sample already carries the potential
+    # and farther ones would only add noise to a glitch's neighbours.
+    reach = min(2, half)
+    near = np.r_[half - reach:half, half + 1:half + reach + 1]
+    beside = np.abs(around[:, near]).max(axis=1)
     area = around.sum(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
@@ -128,9 +133,15 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
                 continue
             size = np.abs(amp[q])
             lone = np.sort(size)
+            other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
             lo, hi = size * (1 - tol), size * (1 + tol)
             n_like = np.searchsorted(ref, hi) - np.searchsorted(ref, lo)
             n_lone = np.searchsorted(lone, hi) - np.searchsorted(lone, lo)
-            kept[q] = (n_like >= params.glitch_unit_min_matches) \
-                & (n_lone <= params.glitch_unit_lone_share * n_like)
+            n_other = np.searchsorted(other, hi) - np.searchsorted(other, lo)
+            # Glitches come in both polarities alike; a unit's one-sample-wide potentials
+            # in its own. Lone samples of this size in excess over the other polarity's
+            # are the unit's.
+            unit_share = (n_lone <= params.glitch_unit_lone_share * n_like) \
+                | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
+            kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
     return alone & ~kept

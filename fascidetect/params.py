@@ -287,7 +287,12 @@ class DetectionParams:
         ... and the lone samples of that size number at most this share of those
         matches: more are a glitch train, not the unit (tuning seeds 0-17 of the 200-Hz
         board: 0.5 keeps the real-background rows' true lone samples; glitches beside a
-        unit of their size were all rescued before).
+        unit of their size were all rescued before) ...
+    glitch_unit_lone_excess : float
+        ... or at least this share of them are in excess over the lone samples of the
+        other polarity and that size: a data error has no preferred sign, a unit's
+        one-sample-wide potentials have (a glitch-sized unit with brief potentials on
+        tuning seed 9 lost 10 of its discharges to the share test alone).
     electrode : {"auto", "surface", "needle"}
         How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
         header comments, channel names: "needle", "concentric"...), else surface.
@@ -561,6 +566,7 @@ class DetectionParams:
     glitch_unit_amplitude_tolerance: float = 0.15
     glitch_unit_min_matches: int = 2
     glitch_unit_lone_share: float = 0.5
+    glitch_unit_lone_excess: float = 0.67
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0

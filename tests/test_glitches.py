@@ -61,19 +61,25 @@ def test_a_glitch_train_cannot_vouch_for_itself():
 
 
 def test_a_unit_of_glitch_size_does_not_rescue_a_more_frequent_glitch_train():
-    # A unit sampled narrow twice and five lone samples of its size: more lone samples
-    # than such a unit gives, so they are glitches; with a unit sampled narrow ten times
-    # the same five are its own.
-    lone = [0.1] * 5
-    amps = [25.0, 24.0, 26.0, 25.0, 24.5]
+    # A unit sampled narrow twice, and a glitch train of its size in both polarities
+    # (five positive, four negative lone samples): more lone samples than such a unit
+    # gives, and no more of its polarity than of the other, so they are glitches.
+    lone = [0.1] * 9
+    amps = [25.0, 24.0, 26.0, 25.0, 24.5, -25.0, -24.0, -26.0, -25.5]
     f = _features(lone + [0.5, 0.5], amps + [25.0, 25.0])
-    assert lone_samples(f, np.zeros(7, int), DetectionParams()).tolist() == [True] * 5 + [False] * 2
+    assert lone_samples(f, np.zeros(11, int), DetectionParams()).tolist() == [True] * 9 + [False] * 2
+    # A unit sampled narrow ten times: the same five positive ones are its own.
     f = _features(lone + [0.5] * 10, amps + [25.0] * 10)
-    assert not lone_samples(f, np.zeros(15, int), DetectionParams()).any()
+    mask = lone_samples(f, np.zeros(19, int), DetectionParams())
+    assert mask.tolist() == [False] * 5 + [True] * 4 + [False] * 10
+    # Five positive lone samples and no negative ones beside a unit sampled narrow twice:
+    # the excess over the other polarity is the unit's one-sample-wide potentials.
+    f = _features(lone[:5] + [0.5, 0.5], amps[:5] + [25.0, 25.0])
+    assert not lone_samples(f, np.zeros(7, int), DetectionParams()).any()
     # Broad potentials of that size (neighbours as large as the peak) never sample one
     # sample wide: they do not vouch.
     f = _features(lone + [0.95] * 10, amps + [25.0] * 10)
-    assert lone_samples(f, np.zeros(15, int), DetectionParams()).tolist() == [True] * 5 + [False] * 10
+    assert lone_samples(f, np.zeros(19, int), DetectionParams()).tolist() == [True] * 9 + [False] * 10
 
 
 def test_glitch_on_a_steep_baseline_is_a_lone_sample():
