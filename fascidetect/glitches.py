@@ -4,11 +4,18 @@ Consumer boards (and radio links) now and then deliver one wrong sample. After t
 band-pass it rings like a small biphasic potential, and at 125-250 Hz, where a
 motor-unit potential spans only 1-4 samples, its filtered shape is close to a real
 one's. In the raw samples the two differ: every potential has passed the board's
-anti-alias (decimation) filter, so its neighbours carry part of it, and the charge of
-the transmembrane currents that make it balances, so its net area is near zero; a
-glitch happens after that filter, its neighbours sit at the baseline and its area is
-the sample's own. Real units recur with the same polarity and size on their channel,
-so a lone sample that matches a unit firing with a real waveform there is kept.
+anti-alias (decimation) filter, so its neighbours carry part of it, and its phases lie
+up to 10 ms apart (2 samples at 200 Hz); a glitch happens after that filter, and the
+samples within 10 ms of it sit on the baseline, wherever that drifts.
+
+At 200 Hz a few per cent of real potentials are sampled at a phase that leaves them one
+sample wide (tuning seeds 0-17 of the simulator's 200-Hz board: 2.7 %; about 2 % of the
+candidates of the real Ganglion task files). They cannot be told from a glitch by
+their own samples. Such a lone sample is kept when a unit of its channel, polarity and
+size samples narrow at the neighbouring phases (potentials with a waveform, but a small
+one beside the peak), unless lone samples of that size outnumber what such a unit
+gives: a glitch train beside a unit of glitch size is not that unit's, and lone
+samples never vouch for each other.
 """
 
 from __future__ import annotations
@@ -21,21 +28,27 @@ from .params import DetectionParams
 def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10.0) -> dict:
     """Return how much each raw snippet's centre looks like one lone sample.
 
+    The baseline is a straight line through the samples 2-4 windows either side (beyond
+    a potential's waveform), so a glitch on a steep or drifting baseline stands alone
+    from it as on a flat one; the noise comes from the second differences there, which a
+    slope does not enter either.
+
     Parameters
     ----------
     raw_snippets : ndarray, shape (n_events, n_samples)
         Unfiltered samples of each event's main channel, centred on its filtered peak.
     sfreq : float
     window_ms : float
-        Half-width of the area window; the baseline is taken from 2-5 windows away (far
-        enough to leave out the rest of a potential's waveform).
+        How far a potential's waveform reaches either side of its peak (the samples
+        judged beside it, and the area's window): 10 ms, the phases of a biphasic
+        potential that a 200-Hz board samples 2 samples apart.
 
     Returns
     -------
     dict of ndarray
-        ``spike_neighbour_ratio``: the larger deviation of the two samples beside the
-        raw peak from the local baseline, over the peak's; ``spike_noise_ratio``: the
-        baseline's robust sigma (from its sample-to-sample steps) over the peak; ``spike_area``: net area within
+        ``spike_neighbour_ratio``: the largest deviation from the baseline of the samples
+        within ``window_ms`` (at most 2 samples) of the raw peak, over the peak's; ``spike_noise_ratio``: the
+        baseline's robust noise sigma over the peak; ``spike_area``: net area within
         ``window_ms`` of the peak in units of the peak sample (a lone sample about 1, a
         potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
     """
@@ -48,22 +61,30 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         # Too short to judge: nothing looks like a lone sample.
         return {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
     x = np.asarray(raw_snippets, dtype=float)
-    flank = np.concatenate([x[:, c - 5 * half:c - 2 * half],
-                            x[:, c + 2 * half + 1:c + 5 * half + 1]], axis=1)
-    base = np.median(flank, axis=1)
-    # Noise from sample-to-sample steps: slow wander of the baseline does not count.
-    steps = np.concatenate([np.diff(x[:, c - 5 * half:c - 2 * half], axis=1),
-                            np.diff(x[:, c + 2 * half + 1:c + 5 * half + 1], axis=1)], axis=1)
-    sigma = 1.4826 * np.median(np.abs(steps), axis=1) / np.sqrt(2.0)
+    # Least-squares line through the flanks; their offsets are symmetric about c.
+    t = np.r_[-4 * half:-2 * half + 1, 2 * half:4 * half + 1].astype(float)
+    flank = x[:, c + t.astype(np.int64)]
+    level = flank.mean(axis=1)
+    slope = flank @ t / (t @ t)
+    dev = x - (level[:, None] + slope[:, None] * (np.arange(w) - c)[None, :])
+    # Noise from second differences: neither a slope nor slow wander enters it.
+    curv = np.concatenate([np.diff(x[:, c - 5 * half:c - 2 * half], 2, axis=1),
+                           np.diff(x[:, c + 2 * half + 1:c + 5 * half + 1], 2, axis=1)], axis=1)
+    sigma = 1.4826 * np.median(np.abs(curv), axis=1) / np.sqrt(6.0)
     # The raw peak: the filtered one may sit a sample off for a potential.
-    near = x[:, c - 1:c + 2] - base[:, None]
-    k = c - 1 + np.argmax(np.abs(near), axis=1)
+    k = c - 1 + np.argmax(np.abs(dev[:, c - 1:c + 2]), axis=1)
     rows = np.arange(n_ev)
-    peak = x[rows, k] - base
+    peak = dev[rows, k]
     size = np.maximum(np.abs(peak), np.finfo(float).tiny)
-    beside = np.maximum(np.abs(x[rows, k - 1] - base), np.abs(x[rows, k + 1] - base))
     offsets = np.arange(-half, half + 1)
-    area = (x[rows[:, None], k[:, None] + offsets] - base[:, None]).sum(axis=1)
+    around = dev[rows[:, None], k[:, None] + offsets]
+    # Beside the peak: its other phase lies up to 2 samples off where a phase is one
+    # sample (200-250 Hz); at higher rates the next sample already carries the potential
+    # and farther ones would only add noise to a glitch's neighbours.
+    reach = min(2, half)
+    near = np.r_[half - reach:half, half + 1:half + reach + 1]
+    beside = np.abs(around[:, near]).max(axis=1)
+    area = around.sum(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
             "spike_amplitude": peak}
@@ -72,15 +93,19 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
     """Return a mask of candidates that are single-sample glitches.
 
-    A candidate is a lone sample when the samples beside its raw peak stay within
-    ``glitch_max_neighbour_ratio`` of it (or within ``glitch_noise_sigmas`` of the
-    baseline noise), its net area is at least ``glitch_min_area`` of the peak sample and
-    it rises at least ``glitch_min_height_sigmas`` above the baseline noise.
-    It is kept as a discharge when at least ``glitch_unit_min_matches`` candidates of
-    the same channel with a real waveform (neighbour ratio above
-    ``glitch_unit_min_neighbour_ratio``) have the same polarity and a size within
-    ``glitch_unit_amplitude_tolerance``: a unit whose potential happened to be sampled
-    narrow.
+    A candidate is a lone sample when the samples within 10 ms of its raw peak stay
+    within ``glitch_max_neighbour_ratio`` of it (or within ``glitch_noise_sigmas`` of
+    the baseline noise), its net area is at least ``glitch_min_area`` of the peak sample
+    and it rises at least ``glitch_min_height_sigmas`` above the baseline noise.
+
+    It is kept as a discharge when a unit of its channel samples narrow: at least
+    ``glitch_unit_min_matches`` candidates of the same channel and polarity, with a size
+    within ``glitch_unit_amplitude_tolerance``, have a narrow waveform of their own (a
+    neighbour ratio over the noise's and ``glitch_unit_min_neighbour_ratio`` and under
+    ``glitch_unit_max_neighbour_ratio``: the sub-sample phases beside the one that leaves
+    a potential one sample wide), and the lone samples of that size number at most
+    ``glitch_unit_lone_share`` of them. Lone samples do not vouch for each other, and a
+    glitch train more frequent than a unit's narrow samples is not that unit's.
     """
     ratio = features["spike_neighbour_ratio"]
     # Beside a small glitch the noise alone can reach a quarter of its height; never
@@ -96,16 +121,27 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
         return alone
     amp = features["spike_amplitude"]
     sign = np.sign(amp)
-    shaped = ratio > params.glitch_unit_min_neighbour_ratio
+    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
+        & (ratio < params.glitch_unit_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
-            ref = np.sort(np.abs(amp[(channel == c) & shaped & (sign == s)]))
+            ref = np.sort(np.abs(amp[(channel == c) & narrow & (sign == s)]))
             q = np.flatnonzero(alone & (channel == c) & (sign == s))
             if ref.size == 0 or q.size == 0:
                 continue
             size = np.abs(amp[q])
-            n_like = np.searchsorted(ref, size * (1 + tol)) - np.searchsorted(ref, size * (1 - tol))
-            kept[q] = n_like >= params.glitch_unit_min_matches
+            lone = np.sort(size)
+            other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
+            lo, hi = size * (1 - tol), size * (1 + tol)
+            n_like = np.searchsorted(ref, hi) - np.searchsorted(ref, lo)
+            n_lone = np.searchsorted(lone, hi) - np.searchsorted(lone, lo)
+            n_other = np.searchsorted(other, hi) - np.searchsorted(other, lo)
+            # Glitches come in both polarities alike; a unit's one-sample-wide potentials
+            # in its own. Lone samples of this size in excess over the other polarity's
+            # are the unit's.
+            unit_share = (n_lone <= params.glitch_unit_lone_share * n_like) \
+                | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
+            kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
     return alone & ~kept
