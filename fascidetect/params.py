@@ -108,6 +108,11 @@ class DetectionParams:
         Fewest discharges in such a window that make a firing cluster: fasciculating
         units fire doublets and multiplets of 2-5 discharges (Kleine et al. 2012), which
         are fasciculations however unlikely under a Poisson law.
+    cluster_support : bool
+        The cluster test also counts each channel's sub-threshold support peaks (above
+        ``tonic_support_sigma``, not a candidate's own) in a window, and adds the
+        channel's rate of them to what a sporadic window holds: a burst whose small
+        potentials cross the threshold on only some discharges is still a burst.
     max_fasciculation_rate_per_min : float
         Highest plausible sporadic rate on one channel (est.; ALS cohorts: median ~40/min
         per muscle). Channels firing faster are judged as continual firing.
@@ -510,6 +515,7 @@ class DetectionParams:
     isolation_interval_s: float = 0.25
     cluster_p_value: float = 1e-4
     cluster_min_discharges: int = 6
+    cluster_support: bool = True
     max_fasciculation_rate_per_min: float = 120.0
     burst_active_windows: int = 5
     widespread_fraction: float = 0.6

@@ -203,3 +203,64 @@ def train_members(cands, peaks: SupportPeaks, use: np.ndarray, params, sfreq: fl
                              max_cv=params.tonic_max_cv)
     out[rows] = regular[:rows.size]
     return out
+
+
+
+def noise_peak_rate(band_hz, sfreq: float, level_sigma: float) -> float:
+    """Return the rate (per second, one polarity) at which band-limited Gaussian noise
+    crosses ``level_sigma`` upwards: Rice's ``sqrt(m2 / m0) / (2 pi) * exp(-u^2 / 2)``
+    for a flat band (about the rate of its peaks above that level).
+
+    Examples
+    --------
+    >>> round(noise_peak_rate((20.0, 450.0), 2048.0, 3.0), 1)
+    3.0
+    >>> round(noise_peak_rate((20.0, 56.25), 125.0, 3.0), 2)
+    0.44
+    """
+    lo, hi = band_hz
+    hi = min(hi, sfreq / 2.0)
+    if hi <= lo:
+        return 0.0
+    rms_freq = np.sqrt((hi ** 3 - lo ** 3) / (3.0 * (hi - lo)))
+    return float(rms_freq * np.exp(-0.5 * level_sigma ** 2))
+
+
+def cluster_peaks(cands, peaks: SupportPeaks, params, sfreq: float, dead: int,
+                  band_hz, phases_count: bool):
+    """Return the support peaks that are no candidate's own, for the firing-cluster count,
+    and the rate at which noise alone makes them.
+
+    A burst of small potentials crosses the threshold on only some of its discharges
+    (a 4-5 spike burst at 125 Hz gave two candidates and four 3-4-sigma peaks): counted
+    with its sub-threshold peaks it is as dense as a burst that crosses it everywhere.
+    Noise makes such peaks too (about 6 per second and channel at 3 sigma in a 20-450 Hz
+    band, under 1 at 125 Hz), so the cluster test adds their rate
+    (:func:`noise_peak_rate`, both polarities when searched apart) to its expectation.
+
+    A peak within ``dead`` samples of a candidate on its channel is that discharge's own
+    phase; where a potential's phases count as peaks in the cluster test
+    (``phases_count``: rates where ``phase_span_ms`` applies, as ``span_peaks`` counts
+    them), only its peak of the candidate's own polarity is.
+
+    Returns
+    -------
+    times : ndarray of float
+        Peak times, s.
+    channel : ndarray of int
+    rate : ndarray of float, shape (n_channels,)
+        Noise peaks per second expected on each channel.
+    """
+    n_ch = int(max(cands.channel.max(initial=-1), peaks.channel.max(initial=-1))) + 1
+    per_polarity = noise_peak_rate(band_hz, sfreq, params.tonic_support_sigma)
+    rate = np.full(max(n_ch, 0), per_polarity * (2 if params.tonic_support_each_polarity else 1))
+    if len(peaks) == 0:
+        return np.zeros(0), np.zeros(0, np.int64), rate
+    if phases_count and cands.amplitude is not None:
+        own = _within(peaks.channel.astype(np.int64) * 2 + peaks.positive, peaks.sample,
+                      cands.channel.astype(np.int64) * 2 + (cands.amplitude > 0), cands.sample,
+                      dead)
+    else:
+        own = _within(peaks.channel, peaks.sample, cands.channel, cands.sample, dead)
+    free = peaks.select(~own)
+    return free.sample / sfreq, free.channel.astype(np.int64), rate

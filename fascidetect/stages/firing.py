@@ -92,7 +92,7 @@ def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
 
 def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
                     analysed_s: float, ignore: np.ndarray | None = None,
-                    weights: np.ndarray | None = None) -> np.ndarray:
+                    weights: np.ndarray | None = None, extra=None) -> np.ndarray:
     """Return a mask of discharges in clusters too dense for sporadic firing.
 
     Fasciculations are sporadic: on each channel their count in any window of
@@ -135,22 +135,31 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     if use.sum() == 0:
         return out
     idx = np.flatnonzero(use)
-    order = idx[np.lexsort((times[idx], main_channel[idx]))]
-    t, c = times[order], main_channel[order]
+    w_all = np.ones(n, np.int64) if weights is None else np.asarray(weights)
+    t, c, w = times[idx], main_channel[idx], w_all[idx]
+    # A channel busier than any sporadic fasciculation rate is firing continually: judge
+    # its windows against the highest plausible fasciculation rate instead.
+    rates = np.minimum(background_rate(t, c, analysed_s, params, w),
+                       params.max_fasciculation_rate_per_min / 60.0)
+    entry = np.arange(idx.size)  # row of idx, or -1 for an extra peak
+    if extra is not None and len(extra[0]):
+        e_t, e_c, e_rate = (np.asarray(a) for a in extra)
+        n_ch = max(rates.size, e_rate.size, int(e_c.max()) + 1)
+        rates = np.pad(rates, (0, n_ch - rates.size)) + np.pad(e_rate, (0, n_ch - e_rate.size))
+        t, c = np.concatenate([t, e_t]), np.concatenate([c, e_c.astype(c.dtype)])
+        w = np.concatenate([w, np.ones(e_t.size, w.dtype)])
+        entry = np.concatenate([entry, np.full(e_t.size, -1)])
+    o = np.lexsort((t, c))
+    t, c, w, entry = t[o], c[o], w[o], entry[o]
     # Put channels far apart on one time axis so one searchsorted serves all of them.
     key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
     half = params.isolation_interval_s
-    w = np.ones(key.size, np.int64) if weights is None else np.asarray(weights)[order]
     csum = np.concatenate([[0], np.cumsum(w)])
     count = csum[np.searchsorted(key, key + half, side="right")] - \
         csum[np.searchsorted(key, key - half, side="left")]
-    # A channel busier than any sporadic fasciculation rate is firing continually: judge
-    # its windows against the highest plausible fasciculation rate instead.
-    rate = np.minimum(background_rate(t, c, analysed_s, params, w)[c],
-                      params.max_fasciculation_rate_per_min / 60.0)
-    lam = rate * 2 * half
+    lam = rates[c] * 2 * half
     dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
-        (count >= params.cluster_min_discharges)
+        (count >= params.cluster_min_discharges) & (entry >= 0)
     # Every member of a dense window is part of the cluster.
     start = np.searchsorted(key, key - half, side="left")
     stop = np.searchsorted(key, key + half, side="right")
@@ -158,7 +167,7 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     np.add.at(marks, start[dense], 1)
     np.add.at(marks, stop[dense], -1)
     member = np.cumsum(marks)[:-1] > 0
-    out[order] = member
+    out[idx[entry[entry >= 0]]] = member[entry >= 0]
     return out
 
 
@@ -216,8 +225,14 @@ def firing_trains(cands: Candidates, ctx: Context):
                                 main_ch, art, g.act_win, params, ctx.sfreq)
     span_peaks = cands.features.get("span_peaks")
     weights = None if span_peaks is None else 1 + span_peaks
+    extra = None
+    if params.cluster_support and ctx.scan.support is not None:
+        from ..support import cluster_peaks
+
+        extra = cluster_peaks(cands, ctx.scan.support, params, ctx.sfreq, g.dead,
+                              params.band_for(ctx.sfreq), g.span > g.dead)
     clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
-                               weights=weights)
+                               weights=weights, extra=extra)
     trains = clusters | ongoing
     # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
     edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
