@@ -75,13 +75,21 @@ def derecruitment(cands: Candidates, ctx: Context):
         mine = [k for k, chans in enumerate(held) if c in chans]
         if not mine:
             continue
-        on = cands.channel == c
-        marks = t[on & evidence]
+        on = np.flatnonzero(cands.channel == c)
+        on = on[np.argsort(t[on], kind="stable")]
+        marks = t[on[evidence[on]]]
         if support is not None and len(support):
-            marks = np.concatenate([marks, support.sample[support.channel == c] / ctx.sfreq])
-        marks.sort()
+            marks = np.sort(np.concatenate([marks,
+                                            support.sample[support.channel == c] / ctx.sfreq]))
         e = ends[mine]
         reach = tail_ends(marks, e, p.derecruitment_gap_s, p.derecruitment_max_s)
-        for a, b in zip(e[reach > e], reach[reach > e]):  # loop over the tails
-            rows |= on & (t > a) & (t <= b)
+        tail = reach > e
+        # The channel's candidates in (end, reach] of any tail: counts of tails opened
+        # minus closed before each candidate, on the sorted times.
+        lo = np.searchsorted(t[on], e[tail], side="right")
+        hi = np.searchsorted(t[on], reach[tail], side="right")
+        step = np.zeros(on.size + 1, dtype=np.int64)
+        np.add.at(step, lo, 1)
+        np.add.at(step, hi, -1)
+        rows[on[np.cumsum(step[:-1]) > 0]] = True
     return decide(n, rows, "voluntary", "derecruitment")
