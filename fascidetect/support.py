@@ -250,12 +250,21 @@ def cluster_peaks(cands, peaks: SupportPeaks, params, sfreq: float, dead: int,
     channel : ndarray of int
     rate : ndarray of float, shape (n_channels,)
         Noise peaks per second expected on each channel.
+    covered : ndarray of bool, shape (len(cands),)
+        Candidates whose cluster window lies where peaks were kept (within
+        :data:`NEAR_S` less ``isolation_interval_s`` of a candidate under
+        ``tonic_support_max_sigma`` on their channel): only there does the noise rate
+        apply.
     """
     n_ch = int(max(cands.channel.max(initial=-1), peaks.channel.max(initial=-1))) + 1
     per_polarity = noise_peak_rate(band_hz, sfreq, params.tonic_support_sigma)
     rate = np.full(max(n_ch, 0), per_polarity * (2 if params.tonic_support_each_polarity else 1))
+    small = cands.snr < params.tonic_support_max_sigma
+    reach = max(0, round((NEAR_S - params.isolation_interval_s) * sfreq))
+    covered = _within(cands.channel, cands.sample, cands.channel[small], cands.sample[small],
+                      reach)
     if len(peaks) == 0:
-        return np.zeros(0), np.zeros(0, np.int64), rate
+        return np.zeros(0), np.zeros(0, np.int64), rate, covered
     if phases_count and cands.amplitude is not None:
         own = _within(peaks.channel.astype(np.int64) * 2 + peaks.positive, peaks.sample,
                       cands.channel.astype(np.int64) * 2 + (cands.amplitude > 0), cands.sample,
@@ -263,4 +272,4 @@ def cluster_peaks(cands, peaks: SupportPeaks, params, sfreq: float, dead: int,
     else:
         own = _within(peaks.channel, peaks.sample, cands.channel, cands.sample, dead)
     free = peaks.select(~own)
-    return free.sample / sfreq, free.channel.astype(np.int64), rate
+    return free.sample / sfreq, free.channel.astype(np.int64), rate, covered

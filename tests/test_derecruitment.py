@@ -77,8 +77,12 @@ def test_sub_threshold_peaks_complete_a_burst():
     quiet = np.array([2 * noise_peak_rate((20.0, 56.25), 125.0, 3.0)])
     busy = np.array([2 * noise_peak_rate((20.0, 450.0), 2048.0, 3.0)])
     assert not firing_clusters(t, ch, p, 120.0)[inside].any()
-    assert firing_clusters(t, ch, p, 120.0, extra=(*peaks, quiet))[inside].all()
-    assert not firing_clusters(t, ch, p, 120.0, extra=(*peaks, busy))[inside].any()
+    everywhere = np.ones(t.size, bool)
+    assert firing_clusters(t, ch, p, 120.0, extra=(*peaks, quiet, everywhere))[inside].all()
+    assert not firing_clusters(t, ch, p, 120.0, extra=(*peaks, busy, everywhere))[inside].any()
+    # Where no peaks were looked for, the noise rate is not expected either.
+    nowhere = np.zeros(t.size, bool)
+    assert firing_clusters(t, ch, p, 120.0, extra=(*peaks, busy, nowhere))[inside].all()
 
 
 # --- the real recordings (skipped when ../shared/data is absent) ---------------------

@@ -142,22 +142,25 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     rates = np.minimum(background_rate(t, c, analysed_s, params, w),
                        params.max_fasciculation_rate_per_min / 60.0)
     entry = np.arange(idx.size)  # row of idx, or -1 for an extra peak
+    noise = np.zeros(idx.size)  # peaks per second noise adds to a discharge's window
     if extra is not None and len(extra[0]):
-        e_t, e_c, e_rate = (np.asarray(a) for a in extra)
-        n_ch = max(rates.size, e_rate.size, int(e_c.max()) + 1)
-        rates = np.pad(rates, (0, n_ch - rates.size)) + np.pad(e_rate, (0, n_ch - e_rate.size))
+        e_t, e_c, e_rate, covered = (np.asarray(a) for a in extra)
+        # Only where the peaks were looked for: elsewhere none is counted.
+        noise = np.where(covered[idx], e_rate[np.minimum(c, e_rate.size - 1)], 0.0)
         t, c = np.concatenate([t, e_t]), np.concatenate([c, e_c.astype(c.dtype)])
         w = np.concatenate([w, np.ones(e_t.size, w.dtype)])
         entry = np.concatenate([entry, np.full(e_t.size, -1)])
+        noise = np.concatenate([noise, np.zeros(e_t.size)])
+        rates = np.pad(rates, (0, max(0, int(c.max()) + 1 - rates.size)))
     o = np.lexsort((t, c))
-    t, c, w, entry = t[o], c[o], w[o], entry[o]
+    t, c, w, entry, noise = t[o], c[o], w[o], entry[o], noise[o]
     # Put channels far apart on one time axis so one searchsorted serves all of them.
     key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
     half = params.isolation_interval_s
     csum = np.concatenate([[0], np.cumsum(w)])
     count = csum[np.searchsorted(key, key + half, side="right")] - \
         csum[np.searchsorted(key, key - half, side="left")]
-    lam = rates[c] * 2 * half
+    lam = (rates[c] + noise) * 2 * half
     dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
         (count >= params.cluster_min_discharges) & (entry >= 0)
     # Every member of a dense window is part of the cluster.
