@@ -108,16 +108,6 @@ class DetectionParams:
         Fewest discharges in such a window that make a firing cluster: fasciculating
         units fire doublets and multiplets of 2-5 discharges (Kleine et al. 2012), which
         are fasciculations however unlikely under a Poisson law.
-    cluster_support_window_s : float
-        A second cluster test counts each channel's sub-threshold support peaks (above
-        ``tonic_support_sigma``, not a candidate's own) with its discharges in windows
-        this long, the rate at which noise makes such peaks added to what a sporadic
-        window holds: a short burst whose spikes cross the threshold on only some
-        discharges is still a burst (125-Hz sleep record: 6-7 peaks in 0.11 s, two
-        candidates). Short, since a fasciculating unit's multiplets spread over 20-200
-        ms intervals and at low rates each potential's lobes count (tuning seed 2 of
-        the 125-Hz board: triplets over 0.27 s became clusters in 0.5-s windows). 0
-        switches it off.
     max_fasciculation_rate_per_min : float
         Highest plausible sporadic rate on one channel (est.; ALS cohorts: median ~40/min
         per muscle). Channels firing faster are judged as continual firing.
@@ -520,7 +510,6 @@ class DetectionParams:
     isolation_interval_s: float = 0.25
     cluster_p_value: float = 1e-4
     cluster_min_discharges: int = 6
-    cluster_support_window_s: float = 0.2
     max_fasciculation_rate_per_min: float = 120.0
     burst_active_windows: int = 5
     widespread_fraction: float = 0.6
@@ -656,9 +645,6 @@ class DetectionParams:
         if self.band_low_hz >= self.band_high_hz:
             raise ParameterError(
                 f"band_low_hz ({self.band_low_hz}) must be below band_high_hz ({self.band_high_hz})")
-        if self.cluster_support_window_s < 0:
-            raise ParameterError(f"cluster_support_window_s must be >= 0, got "
-                                 f"{self.cluster_support_window_s!r}")
         if self.derecruitment_gap_s <= 0 or self.derecruitment_max_s < 0:
             raise ParameterError(
                 f"need derecruitment_gap_s > 0 and derecruitment_max_s >= 0, got "

@@ -92,8 +92,7 @@ def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
 
 def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: DetectionParams,
                     analysed_s: float, ignore: np.ndarray | None = None,
-                    weights: np.ndarray | None = None, extra=None,
-                    half_s: float | None = None) -> np.ndarray:
+                    weights: np.ndarray | None = None) -> np.ndarray:
     """Return a mask of discharges in clusters too dense for sporadic firing.
 
     Fasciculations are sporadic: on each channel their count in any window of
@@ -136,41 +135,22 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     if use.sum() == 0:
         return out
     idx = np.flatnonzero(use)
-    w_all = np.ones(n, np.int64) if weights is None else np.asarray(weights)
-    t, c, w = times[idx], main_channel[idx], w_all[idx]
-    # A channel busier than any sporadic fasciculation rate is firing continually: judge
-    # its windows against the highest plausible fasciculation rate instead.
-    rates = np.minimum(background_rate(t, c, analysed_s, params, w),
-                       params.max_fasciculation_rate_per_min / 60.0)
-    entry = np.arange(idx.size)  # row of idx, or -1 for an extra peak
-    noise = np.zeros(idx.size)  # peaks per second noise adds to a discharge's window
-    free = np.zeros(idx.size, bool)  # an extra peak no discharge explains
-    if extra is not None and len(extra[0]):
-        e_t, e_c, e_rate, covered = (np.asarray(a) for a in extra[:4])
-        e_free = np.asarray(extra[4]) if len(extra) > 4 else np.ones(e_t.size, bool)
-        # Only where the peaks were looked for: elsewhere none is counted.
-        noise = np.where(covered[idx], e_rate[np.minimum(c, e_rate.size - 1)], 0.0)
-        t, c = np.concatenate([t, e_t]), np.concatenate([c, e_c.astype(c.dtype)])
-        w = np.concatenate([w, np.ones(e_t.size, w.dtype)])
-        entry = np.concatenate([entry, np.full(e_t.size, -1)])
-        noise = np.concatenate([noise, np.zeros(e_t.size)])
-        free = np.concatenate([free, e_free])
-        rates = np.pad(rates, (0, max(0, int(c.max()) + 1 - rates.size)))
-    o = np.lexsort((t, c))
-    t, c, w, entry, noise, free = t[o], c[o], w[o], entry[o], noise[o], free[o]
+    order = idx[np.lexsort((times[idx], main_channel[idx]))]
+    t, c = times[order], main_channel[order]
     # Put channels far apart on one time axis so one searchsorted serves all of them.
     key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
-    half = params.isolation_interval_s if half_s is None else half_s
+    half = params.isolation_interval_s
+    w = np.ones(key.size, np.int64) if weights is None else np.asarray(weights)[order]
     csum = np.concatenate([[0], np.cumsum(w)])
     count = csum[np.searchsorted(key, key + half, side="right")] - \
         csum[np.searchsorted(key, key - half, side="left")]
-    lam = (rates[c] + noise) * 2 * half
+    # A channel busier than any sporadic fasciculation rate is firing continually: judge
+    # its windows against the highest plausible fasciculation rate instead.
+    rate = np.minimum(background_rate(t, c, analysed_s, params, w)[c],
+                      params.max_fasciculation_rate_per_min / 60.0)
+    lam = rate * 2 * half
     dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
-        (count >= params.cluster_min_discharges) & (entry >= 0)
-    if extra is not None and len(extra[0]):
-        fsum = np.concatenate([[0], np.cumsum(free)])
-        dense &= (fsum[np.searchsorted(key, key + half, side="right")]
-                  - fsum[np.searchsorted(key, key - half, side="left")]) > 0
+        (count >= params.cluster_min_discharges)
     # Every member of a dense window is part of the cluster.
     start = np.searchsorted(key, key - half, side="left")
     stop = np.searchsorted(key, key + half, side="right")
@@ -178,7 +158,7 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
     np.add.at(marks, start[dense], 1)
     np.add.at(marks, stop[dense], -1)
     member = np.cumsum(marks)[:-1] > 0
-    out[idx[entry[entry >= 0]]] = member[entry >= 0]
+    out[order] = member
     return out
 
 
@@ -238,16 +218,6 @@ def firing_trains(cands: Candidates, ctx: Context):
     weights = None if span_peaks is None else 1 + span_peaks
     clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
                                weights=weights)
-    if params.cluster_support_window_s > 0 and ctx.scan.support is not None:
-        # A short burst whose spikes cross the threshold only in part: counted with the
-        # channel's sub-threshold peaks, over the burst's own short window.
-        from ..support import cluster_peaks
-
-        extra = cluster_peaks(cands, ctx.scan.support, params, ctx.sfreq, g.dead,
-                              params.band_for(ctx.sfreq), g.span)
-        clusters |= firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
-                                    weights=weights, extra=extra,
-                                    half_s=params.cluster_support_window_s / 2)
     trains = clusters | ongoing
     # The sparse edges of a burst (recruitment, derecruitment) belong to it too.
     edges = near_members(times, main_ch, trains & ~art, params.burst_edge_s)
