@@ -58,6 +58,7 @@ SCENARIOS = [
     ("tonic firing 6-20 Hz near the floor", "tonic", None),
     ("one steady 8 Hz unit for 24 s", "tonic_single", None),
     ("fasciculations beside activity", "near_activity", None),
+    ("derecruitment tails, fasciculations 0.5-3 s beside", "derecruitment", None),
     ("doublets 5-25 ms", "doublets", None),
     ("bursty units (clusters 20-200 ms)", "bursty", None),
     ("ECG on 1-2 channels, 20 min", "ecg_partial", None),

@@ -286,6 +286,13 @@ def sustained_bits(active_bits: np.ndarray, n_sub: int, span: int, fraction: flo
     return sustained
 
 
+def channel_sets(rows, names) -> list:
+    """Return, per episode row, the set of indexes into ``names`` of its ``channels``."""
+    index = {name: i for i, name in enumerate(names)}
+    return [{index[c] for c in str(chans).split(",") if c in index}
+            for chans in rows["channels"]]
+
+
 def find_episodes(scan, sigma, names, params, geometry, sfreq, voluntary_spans,
                   motion_spans=()):
     """Return the episode rows (spasm / voluntary) and their spans widened by

@@ -400,6 +400,14 @@ class DetectionParams:
         Windows next to an active run whose excess reaches this share of the threshold's
         excess join the run (recruitment and derecruitment tails; "detect high, delimit
         low").
+    derecruitment_gap_s : float
+        After an episode ends, its channels' discharges and support peaks closer than
+        this to the one before still belong to its derecruitment tail (a fading unit
+        fires at about 5-8 Hz: 0.2 s and its jitter; :mod:`fascidetect.stages.
+        derecruitment`).
+    derecruitment_max_s : float
+        Longest derecruitment tail after an episode (domain: units derecruit over about
+        0.5-2 s); 0 switches the rule off.
     tonic_min_rate_hz, tonic_max_rate_hz : float
         Firing band of regular (tonic or voluntary) trains: tonic units fire at about
         6-20 Hz (domain.md, Rest, voluntary firing and discharge patterns).
@@ -603,6 +611,8 @@ class DetectionParams:
     flat_ratio: float = 0.05
     flat_max_sigma_uv: float = 1e-4
     rest_hysteresis: float = 0.5
+    derecruitment_gap_s: float = 0.25
+    derecruitment_max_s: float = 2.0
     tonic_min_rate_hz: float = 5.0
     tonic_max_rate_hz: float = 25.0
     tonic_min_intervals: int = 6
@@ -652,6 +662,10 @@ class DetectionParams:
         if self.band_low_hz >= self.band_high_hz:
             raise ParameterError(
                 f"band_low_hz ({self.band_low_hz}) must be below band_high_hz ({self.band_high_hz})")
+        if self.derecruitment_gap_s <= 0 or self.derecruitment_max_s < 0:
+            raise ParameterError(
+                f"need derecruitment_gap_s > 0 and derecruitment_max_s >= 0, got "
+                f"{self.derecruitment_gap_s!r}, {self.derecruitment_max_s!r}")
         if self.dead_time_ms >= 30:
             raise ParameterError(
                 f"dead_time_ms={self.dead_time_ms} would merge real paired discharges "

@@ -24,8 +24,8 @@ from .params import DetectionParams
 from .rates import channel_table
 from .results import DetectionResult
 from .rest import channel_rest_s
-from .stages import (Context, activity, artifacts, exclusion, fasciculation, firing, footprint,
-                     run_stages, tonic)
+from .stages import (Context, activity, artifacts, derecruitment, exclusion, fasciculation,
+                     firing, footprint, run_stages, tonic)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -38,6 +38,7 @@ STAGES = (
     activity.background_activity,  # channel's background above its floor -> voluntary
     tonic.tonic_firing,           # regular 5-25 Hz trains -> voluntary
     firing.firing_trains,         # dense clusters, burst edges, ongoing activity -> voluntary
+    derecruitment.derecruitment,  # an episode's fading tail on its channels -> voluntary
     fasciculation.fasciculations,  # the rest -> fasciculation
 )
 
@@ -152,7 +153,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,
-                      episode_types=list(episode_rows["trial_type"]))
+                      episode_types=list(episode_rows["trial_type"]),
+                      episode_channels=episodes.channel_sets(episode_rows, names))
     context.channel_spans = faults.channel_spans(found, context.flat_windows,
                                                  geometry.rest_win / fs, params.edge_guard_s,
                                                  names, warns)

@@ -19,7 +19,7 @@ from ._ranges import _draw, _pair
 from ._sources import (_background_noise, _baseline, _detection_band_sos, _ecg, _glitches,
                        _in_band_rms, _line, _motion, _pops, _saturation_rows)
 from ._tonic import _tonic
-from ._units import _episode, _fasciculations
+from ._units import TAIL_UNIT_BASE, _episode, _fasciculations
 from ._waveforms import _Renderer
 from .scenarios import ScenarioParams, get_scenario
 
@@ -293,10 +293,11 @@ def _add_episodes(rng, sp, kinds, spans, montage, renderer, noise, out):
     contraction.
     """
     rows, marks = [], []
-    for (s, e), k in zip(spans, kinds):  # a loop over a handful of episodes
+    for j, ((s, e), k) in enumerate(zip(spans, kinds)):  # a loop over a handful of episodes
         if k not in ("spasm", "voluntary"):
             continue
-        sig, row = _episode(rng, sp, k, montage, renderer, s, e - s, noise)
+        sig, row = _episode(rng, sp, k, montage, renderer, s, e - s, noise,
+                            TAIL_UNIT_BASE + 10 * j)
         out += sig
         rows.append(row)
         if k == "voluntary":

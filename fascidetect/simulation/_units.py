@@ -18,16 +18,21 @@ from .scenarios import ScenarioParams
 #: No fasciculation within this of an episode unless the scenario asks (s); the zone
 #: "right beside activity" of ``fasc_beside_activity_share`` is the same width.
 ACTIVITY_MARGIN_S = 0.3
+#: Unit ids of the derecruitment tails start here (10 per episode): apart from the
+#: fasciculating and tonic units.
+TAIL_UNIT_BASE = 100_000
 
 
 def _trapezoid(t, dur, up, down):
     return np.clip(np.minimum(t / up, (dur - t) / down), 0.0, 1.0)
 
 
-def _beside_zones(spans, margin_s, lo_s, hi_s):
-    """Return the spans of ``margin_s`` just before and just after each span, in [lo, hi]."""
-    zones = [(max(lo_s, s - margin_s), min(hi_s, s)) for s, _ in spans]
-    zones += [(max(lo_s, e), min(hi_s, e + margin_s)) for _, e in spans]
+def _beside_zones(spans, window_s, lo_s, hi_s):
+    """Return the zones from ``window_s[0]`` to ``window_s[1]`` s before and after each
+    span, clipped to [lo, hi]."""
+    near, far = window_s
+    zones = [(max(lo_s, s - far), min(hi_s, s - near)) for s, _ in spans]
+    zones += [(max(lo_s, e + near), min(hi_s, e + far)) for _, e in spans]
     return [(a, b) for a, b in zones if b > a]
 
 
@@ -54,7 +59,7 @@ def _fasciculations(rng, sp: ScenarioParams, montage, renderer, duration, exclud
         hosts = np.concatenate([paired, hosts[~np.isin(hosts, paired)]])
     leader = None
     refr = sp.refractory_ms / 1000.0
-    zones = _beside_zones(beside, ACTIVITY_MARGIN_S, sp.edge_s, duration - sp.edge_s)
+    zones = _beside_zones(beside, _pair(sp.fasc_beside_window_s), sp.edge_s, duration - sp.edge_s)
     forced = False
     for u in range(n_units):  # a loop over a handful of units
         if montage.grid and not (sp.pair_muscles and u < 2):
@@ -168,8 +173,10 @@ def _discharge_rows(renderer, unit, times, amps, unit_id, montage, noise, sp,
     return rows
 
 
-def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
-    """Return (buffer, truth row) of one spasm or voluntary contraction."""
+def _episode(rng, sp, kind, montage, renderer, onset, dur, noise, first_tail_unit=TAIL_UNIT_BASE):
+    """Return (buffer, truth rows) of one spasm or voluntary contraction: the episode's
+    row, then a ``voluntary`` row per discharge of its derecruitment tails (units from
+    ``first_tail_unit``), if the scenario has them."""
     spasm = kind == "spasm"
     n_units = _draw_int(rng, sp.spasm_n_units if spasm else sp.voluntary_n_units)
     hosts = montage.channels_for(sp.spasm_muscles if spasm else sp.voluntary_muscles)
@@ -191,7 +198,7 @@ def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
         env = env * (1 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.8) * t + rng.uniform(0, 6.3)))
     thr = np.sort(rng.uniform(0.0, 0.7 if spasm else 0.8, n_units))
     buf = renderer.new_buffer()
-    rates = []
+    rates, units, trains = [], [], []
     for i in range(n_units):  # a loop over the episode's motor units
         # Size principle: later-recruited units are larger.
         unit = _make_unit(rng, renderer, montage, centres[i], rng.uniform(0.4, 1.0),
@@ -212,6 +219,12 @@ def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
         if times.size >= 2:
             rates.append((times.size - 1) / (times[-1] - times[0]))
         renderer.place(buf, unit, onset + times, 1.0 + 0.05 * rng.standard_normal(times.size))
+        units.append(unit)
+        trains.append(times)
+    tails = _derecruitment_tails(rng, sp, units, trains, dur) if _pair(sp.derecruit_tail_s)[1] > 0 \
+        else []
+    for unit, times, amps in tails:  # a loop over one to three fading units
+        renderer.place(buf, unit, onset + times, amps)
     sig = renderer.trim(buf)
     a, b = int(round(onset * renderer.sfreq)), int(round((onset + dur) * renderer.sfreq))
     rms = np.sqrt(np.mean(sig[:, a:b] ** 2, axis=1))
@@ -219,6 +232,9 @@ def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
     scale = target / max(rms.max(), 1e-12)
     sig *= scale
     rms *= scale
+    tail_rows = [_discharge_rows(renderer, unit, onset + times, amps * scale, first_tail_unit + k,
+                                 montage, noise, sp, trial_type="voluntary")
+                 for k, (unit, times, amps) in enumerate(tails)]
     main = int(np.argmax(rms))
     row = empty_events(1)
     row["trial_type"] = kind
@@ -228,4 +244,29 @@ def _episode(rng, sp, kind, montage, renderer, onset, dur, noise):
     row["channels"] = _join(montage.names, _visible(rms, noise, sp.visibility_snr) | (np.arange(montage.n) == main))
     row["rms_uv"] = rms[main]
     row["firing_rate_hz"] = float(np.mean(rates)) if rates else np.nan
-    return sig, row
+    return sig, (np.concatenate([row] + tail_rows) if tail_rows else row)
+
+
+def _derecruitment_tails(rng, sp, units, trains, dur):
+    """Return (unit, times, amplitudes) of the fading discharges of an episode's
+    ``derecruit_n_units`` lowest-threshold units after its end ``dur`` (times from onset).
+
+    Each keeps firing from its last discharge of the episode until up to
+    ``derecruit_tail_s`` after the end, its rate falling steadily from
+    ``derecruit_rate_hz[0]`` to ``derecruit_rate_hz[1]`` (drawn per unit), interval CV
+    ``derecruit_cv``: the last units of a fading contraction slow down and drop out.
+    """
+    out = []
+    for i in range(min(len(units), _draw_int(rng, sp.derecruit_n_units))):  # 1-3 units
+        last = trains[i][-1] if trains[i].size else dur
+        stop = dur + _draw(rng, sp.derecruit_tail_s)
+        if stop <= last:
+            continue
+        t = np.arange(0.0, stop - last, 1e-3)
+        start_hz, end_hz = (_draw(rng, r) for r in sp.derecruit_rate_hz)
+        rate = start_hz + (end_hz - start_hz) * t / max(t[-1], 1e-9)
+        times = last + _operational_time_train(rng, t, rate, _draw(rng, sp.derecruit_cv))
+        times = times[times > last + 0.5 / start_hz]  # keep the unit's refractory period
+        if times.size:
+            out.append((units[i], times, 1.0 + 0.05 * rng.standard_normal(times.size)))
+    return out

@@ -81,6 +81,10 @@ class ScenarioParams:
         discharges right beside activity: uniformly within 0.3 s before or after a spasm
         or voluntary episode (not inside it), keeping the refractory period. 0 keeps the
         rule above; patients often twitch as a cramp fades.
+    fasc_beside_window_s : range
+        Where those extra discharges go: from the first to the second number of seconds
+        before or after an episode ((0, 0.3): right beside it; (0.5, 3): in and past the
+        derecruitment tails).
     burst_prob : float
         Probability that an ordinary discharge starts a cluster of the same unit
         (pathological fasciculating units fire doublets, triplets and short clusters).
@@ -101,6 +105,15 @@ class ScenarioParams:
         Channels (or grid rows/cols) a spasm's units spread over.
     spasm_muscles : tuple of str
         Muscle tokens hosting spasms (empty: any).
+    derecruit_tail_s : range
+        After each spasm or voluntary contraction its ``derecruit_n_units`` lowest-threshold
+        units go on firing until this long after its end (0: they stop with it), their
+        rate falling steadily from a start to an end rate drawn from the two ranges of
+        ``derecruit_rate_hz``, interval CV ``derecruit_cv``. Truth: a ``voluntary`` row per
+        tail discharge with its unit.
+    derecruit_n_units : int or range
+    derecruit_rate_hz : tuple of two ranges
+    derecruit_cv : range
     n_voluntary, voluntary_duration_s, voluntary_n_units, voluntary_rate_hz, voluntary_cv,
     voluntary_rms_uv, voluntary_extent_ch, voluntary_muscles :
         Voluntary contractions: regular firing from 8 Hz at recruitment up to 35 Hz.
@@ -197,6 +210,7 @@ class ScenarioParams:
     pair_interval_ms: Range = (4.0, 15.0)
     fasc_during_activity: bool = False
     fasc_beside_activity_share: float = 0.0
+    fasc_beside_window_s: Range = (0.0, 0.3)
     burst_prob: float = 0.0
     burst_size: Range = (2, 5)
     burst_interval_ms: Range = (20.0, 200.0)
@@ -209,6 +223,11 @@ class ScenarioParams:
     spasm_rms_uv: Range = (150.0, 400.0)
     spasm_extent_ch: int = 3
     spasm_muscles: tuple = ()
+    # derecruitment tails (spasms and voluntary contractions)
+    derecruit_tail_s: Range = 0.0
+    derecruit_n_units: Range = (1, 3)
+    derecruit_rate_hz: tuple = ((7.0, 10.0), (4.0, 6.0))
+    derecruit_cv: Range = (0.1, 0.25)
     # voluntary contractions
     n_voluntary: int = 0
     voluntary_duration_s: Range = (3.0, 8.0)
@@ -258,7 +277,8 @@ class ScenarioParams:
     def __post_init__(self):
         for name in ("noise_uv", "fasc_amplitude_uv", "fasc_duration_ms", "fasc_rate_per_min",
                      "spasm_rms_uv", "voluntary_rms_uv", "ecg_uv", "line_uv", "ecg_snr",
-                     "tonic_snr", "tonic_rate_hz", "glitch_uv", "burst_interval_ms"):
+                     "tonic_snr", "tonic_rate_hz", "glitch_uv", "burst_interval_ms",
+                     "fasc_beside_window_s", "derecruit_tail_s"):
             lo, hi = _pair(getattr(self, name))
             if lo < 0 or hi < lo:
                 raise ParameterError(f"{name} must be >= 0 and given as a number or (low, high), "
@@ -364,6 +384,14 @@ SCENARIOS: dict[str, ScenarioParams] = {
         description="fasciculations right beside (within 0.3 s of) two spasms and two voluntary "
                     "contractions (10 % of each unit's discharges) and during a tonic stretch",
         n_spasms=2, n_voluntary=2, fasc_beside_activity_share=0.1, n_tonic=1),
+    "derecruitment": ScenarioParams(
+        name="derecruitment",
+        description="two spasms and two voluntary contractions whose 1-3 lowest-threshold "
+                    "units fade out over up to 0.5-2 s after each ends (7-10 Hz slowing to "
+                    "4-6 Hz); extra fasciculations 0.5-3 s before or after each episode "
+                    "(20 % of each unit's discharges)",
+        n_spasms=2, n_voluntary=2, derecruit_tail_s=(0.5, 2.0),
+        fasc_beside_activity_share=0.2, fasc_beside_window_s=(0.5, 3.0)),
     "doublets": ScenarioParams(
         name="doublets",
         description="fasciculating units that fire doublets: 40 % of discharges are followed "

@@ -52,6 +52,8 @@ class Context:
     channel_spans : dict of int -> list of (float, float)
         Spans lost on single channels only (NaN stretches widened by ``edge_guard_s``,
         flat stretches): not rest for that channel, the others stay analysed.
+    episode_channels : list of set of int
+        The channels each episode of ``episode_spans`` held (its ``channels``).
     """
 
     params: DetectionParams
@@ -67,6 +69,7 @@ class Context:
     episode_spans: list
     episode_types: list
     channel_spans: dict = dataclasses.field(default_factory=dict)
+    episode_channels: list = dataclasses.field(default_factory=list)
 
     @property
     def n_channels(self) -> int:
