@@ -994,8 +994,16 @@ def _window_max(trace, at, half):
     """
     if at.size == 0 or trace.size == 0:
         return np.zeros(at.size)
-    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * int(half) + 1, mode="nearest")
-    return running[np.clip(at, 0, trace.size - 1)]
+    at = np.clip(at, 0, trace.size - 1)
+    width = 2 * int(half) + 1
+    if at.size * width > trace.size:
+        running = ndimage.maximum_filter1d(np.abs(trace), size=width, mode="nearest")
+        return running[at]
+    # Few indices (the usual case): only their windows, not the whole trace (the same
+    # maxima: clipping the window to the trace is the filter's "nearest" edge).
+    window = np.clip(at[:, None] + np.arange(-int(half), int(half) + 1)[None, :], 0,
+                     trace.size - 1)
+    return np.abs(np.take(trace, window)).max(axis=1)
 
 
 def _near(samples, sorted_ref, distance):

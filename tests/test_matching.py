@@ -254,6 +254,21 @@ def test_window_max_is_the_running_maximum_of_the_magnitude():
     assert np.array_equal(got, [3.0, 1.0, 2.0, 2.0])
 
 
+def test_window_max_of_few_indices_equals_the_running_maximum():
+    """Few indices take their own windows, many the whole trace's running maximum:
+    the same values, edges and indices beyond the trace included."""
+    from scipy import ndimage
+    rng = np.random.default_rng(3)
+    trace = rng.standard_normal(1000).astype(np.float32)
+    at = np.concatenate([[-5, 0, 2, 997, 999, 1004], rng.integers(0, 1000, 40)])
+    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * 7 + 1, mode="nearest")
+    want = running[np.clip(at, 0, trace.size - 1)]
+    few = matching._window_max(trace, at, 7)                   # 46 x 15 < 1000: windows
+    many = matching._window_max(trace, np.repeat(at, 3), 7)     # 138 x 15 > 1000: filter
+    assert np.array_equal(few, want)
+    assert np.array_equal(many, np.repeat(want, 3))
+
+
 def test_matched_rows_carry_the_phase_span_feature():
     """A phase span (``one_sample_phase_ms`` under the sample period) with template
     matching on: the scan's rows have ``span_peaks``, the matched rows must too
