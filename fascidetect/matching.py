@@ -25,6 +25,7 @@ from scipy import fft as _fft
 from scipy import ndimage
 
 from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
+from . import features as _features
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .spans import in_spans
@@ -869,12 +870,13 @@ def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, s
     w = bank.templates.shape[-1]
     main = bank.main[m.unit]
     t = bank.templates[m.unit, main]                                     # (M, w)
-    pos = np.clip(m.start[:, None] + bank.pad + np.arange(w)[None, :], 0,
-                  residual.shape[1] - 1)
-    k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
+    centre = m.start + bank.pad + w // 2
+    k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
+                local.shape[1] - 1)
     sig = local[main, k]
     sig = np.where(sig > 0, sig, np.inf)
-    x = residual[main[:, None], pos] + m.amplitude[:, None] * t           # match added back
+    x = _features.cut_channel_snippets(residual, main, centre, w // 2)
+    x += m.amplitude[:, None] * t                                        # match added back
     norm = np.sqrt(np.sum(t * t, axis=1))
     norm = np.where(norm > 0, norm, np.inf)
     own = np.sum(x * t, axis=1) / (norm * sig)
@@ -889,20 +891,22 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
     on some of those channels)."""
     out = np.zeros(m.unit.size)
     w = bank.templates.shape[-1]
+    half = w // 2
     for u in np.unique(m.unit):  # loop over units
         sel = np.flatnonzero(m.unit == u)
         chans = bank.kernel_channels[u]
-        pos = np.clip(m.start[sel, None] + bank.pad + np.arange(w)[None, :], 0,
-                      residual.shape[1] - 1)
-        k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
-        # Gathers laid out (M, C_u) and (M, w, C_u) as ``local[chans][:, k]`` and
-        # ``residual[chans][:, pos]`` lay them out (the mean's sums run in that order),
-        # without first copying the channels' whole rows.
-        at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
-        sig = np.where(at > 0, at, np.inf)
-        gathered = detection.take_2d(residual, chans[None, None, :], pos[:, :, None])
-        r = gathered.transpose(2, 0, 1) / sig[:, :, None]                        # (C_u, M, w)
-        out[sel] = np.mean(r ** 2, axis=(0, 2))
+        centre = m.start[sel] + bank.pad + half
+        k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
+                    local.shape[1] - 1)
+        sig = local[chans[:, None], k[None, :]]                                  # (C_u, M)
+        sig = np.where(sig > 0, sig, np.inf)
+        # Each channel's window of each match, copied as a whole run of samples.
+        r = _features.cut_channel_snippets(
+            residual, np.repeat(chans, sel.size), np.tile(centre, chans.size), half
+        ).reshape(chans.size, sel.size, w)                                       # (C_u, M, w)
+        r /= sig[:, :, None]
+        np.square(r, out=r)
+        out[sel] = r.mean(axis=(0, 2))
     return out
 
 
