@@ -303,3 +303,22 @@ def test_channel_snippets_from_the_sliding_view_equal_the_full_cut(dtype):
             assert got.shape == want.shape and np.array_equal(got, want)
     empty = features.cut_channel_snippets(data, np.zeros(0, int), np.zeros(0, int), 10)
     assert empty.shape == (0, 21)
+
+
+def test_allocator_thresholds_are_fixed_once_unless_the_environment_sets_them():
+    """glibc's thresholds are set in a fresh process (once: a second call is a no-op
+    that reports them set) and left alone when the environment chooses them."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc thresholds: Linux only")
+    code = ("from fascidetect._malloc import steady_block_allocations as s; "
+            "print(s(), s())")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    if out[0] == "False":
+        pytest.skip("not glibc")
+    assert out == ["True", "True"]
+    env["MALLOC_TRIM_THRESHOLD_"] = "65536"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["False", "False"]
