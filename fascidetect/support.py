@@ -88,14 +88,15 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     # Each polarity apart (tonic_support_each_polarity): with one search the phase rule
     # keeps whichever phase of a biphasic discharge the noise made larger, which splits a
     # small unit's train between the two polarity groups the walk keeps apart.
-    signals = ((np.maximum(filt, 0.0), np.minimum(filt, 0.0))
-               if params.tonic_support_each_polarity else (filt,))
+    # (The peaks of np.maximum(filt, 0) and np.minimum(filt, 0), found without making them.)
+    polarities = (1, -1) if params.tonic_support_each_polarity else (0,)
     found = [detection.find_channel_peaks(
-        x, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
+        filt, thresholds, g.dead, g.shadow, params.shadow_fraction, s_lo, s_hi,
         segment=g.segment, origin=start - lo, phase_samples=g.phase,
-        phase_fraction=params.phase_fraction, span_samples=g.span) for x in signals]
+        phase_fraction=params.phase_fraction, span_samples=g.span, polarity=sign)
+        for sign in polarities]
     ch, idx, amp = (np.concatenate(x) for x in zip(*found))
-    del signals, found
+    del found
     if params.tonic_support_each_polarity:
         order = np.lexsort((idx, ch))
         ch, idx, amp = ch[order], idx[order], amp[order]

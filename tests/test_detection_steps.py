@@ -190,3 +190,29 @@ def test_rest_windows_of_a_block_never_merge_a_short_tail():
     merged = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0))[1]
     alone = active_windows(x, 1000.0, [1.0], band_hz=(0.0, 500.0), merge_tail=False)[1]
     assert merged.shape == (1, 1) and alone.shape == (1, 2)
+
+
+@pytest.mark.parametrize("busy", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_peaks_of_one_polarity_equal_those_of_the_clipped_signal(busy, dtype):
+    """``polarity=1`` / ``-1`` finds the peaks of ``np.maximum(x, 0)`` /
+    ``np.minimum(x, 0)`` without making them: the same peaks, amplitudes, echoes and
+    spanned peaks, per-segment thresholds and the phase rule included, sparse crossings
+    (a few blocks expanded) and busy ones (one mask of the whole array)."""
+    rng = np.random.default_rng(7 + busy)
+    x = rng.standard_normal((3, 20_000)).astype(dtype)
+    if not busy:
+        x *= 0.2
+        for c, i in [(0, 1000), (1, 5003), (2, 12000), (0, 19_990)]:
+            x[c, i - 3:i + 4] += np.array([1, -3, 6, -9, 7, -2, 1], dtype=dtype)
+    thresholds = np.abs(rng.normal(2.0, 0.3, (3, 5)))
+    kw = dict(lo=7, hi=19_995, segment=4000, origin=0, phase_samples=9, phase_fraction=0.6,
+              with_echoes=True, span_samples=12, with_spanned=True)
+    for polarity, clipped in ((1, np.maximum(x, 0.0)), (-1, np.minimum(x, 0.0))):
+        want = detection.find_channel_peaks(clipped, thresholds, 5, 30, 0.25, **kw)
+        got = detection.find_channel_peaks(x, thresholds, 5, 30, 0.25, polarity=polarity, **kw)
+        assert want[0].size > 0
+        for w, g in zip(want[:3], got[:3]):
+            assert np.array_equal(w, g)
+        for w, g in zip(want[3:], got[3:]):
+            assert np.array_equal(w[0], g[0]) and np.array_equal(w[1], g[1])

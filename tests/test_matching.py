@@ -254,6 +254,21 @@ def test_window_max_is_the_running_maximum_of_the_magnitude():
     assert np.array_equal(got, [3.0, 1.0, 2.0, 2.0])
 
 
+def test_window_max_of_few_indices_equals_the_running_maximum():
+    """Few indices take their own windows, many the whole trace's running maximum:
+    the same values, edges and indices beyond the trace included."""
+    from scipy import ndimage
+    rng = np.random.default_rng(3)
+    trace = rng.standard_normal(1000).astype(np.float32)
+    at = np.concatenate([[-5, 0, 2, 997, 999, 1004], rng.integers(0, 1000, 40)])
+    running = ndimage.maximum_filter1d(np.abs(trace), size=2 * 7 + 1, mode="nearest")
+    want = running[np.clip(at, 0, trace.size - 1)]
+    few = matching._window_max(trace, at, 7)                   # 46 x 15 < 1000: windows
+    many = matching._window_max(trace, np.repeat(at, 3), 7)     # 138 x 15 > 1000: filter
+    assert np.array_equal(few, want)
+    assert np.array_equal(many, np.repeat(want, 3))
+
+
 def test_matched_rows_carry_the_phase_span_feature():
     """A phase span (``one_sample_phase_ms`` under the sample period) with template
     matching on: the scan's rows have ``span_peaks``, the matched rows must too
@@ -262,3 +277,54 @@ def test_matched_rows_carry_the_phase_span_feature():
     result = fascidetect.detect(edf, params=fascidetect.DetectionParams(
         one_sample_phase_ms=0.4))
     assert len(result.fasciculations) > 0
+
+
+def test_drift_rows_hold_the_ratio_at_every_lag():
+    """The score floor's rows: per unit and lag, the unit's scale times the noise ratio
+    of the segment its main-channel peak falls in (what ``at`` returns lag by lag)."""
+    rng = np.random.default_rng(5)
+    ratio = 1.0 + rng.random((3, 4))
+    drift = matching._Drift(ratio, lo=1030, seg0=2, segment=500, offset=np.array([0, 37, 499]))
+    scale = np.array([2.0, 0.5, 3.0])
+    n = 1700
+    rows = drift.rows(n, scale)
+    lags = np.arange(n)
+    want = np.stack([(scale[u] * drift.at(lags, np.full(n, u))).astype(np.float32)
+                     for u in range(3)])
+    assert rows.dtype == np.float32
+    assert np.array_equal(rows, want)
+
+
+def _bank_of(templates, pad):
+    n_u = templates.shape[0]
+    return matching.UnitBank(templates=templates, kernels=[], kernel_channels=[],
+                             norm=np.ones(n_u), scale=np.ones(n_u), main=np.zeros(n_u, int),
+                             peak_offset=np.zeros(n_u, int),
+                             channels=np.ones(templates.shape[:2], bool), pad=pad)
+
+
+@pytest.mark.parametrize("n_matches", [3, 400])
+def test_subtract_adds_every_template_once(n_matches):
+    """Few matches (a loop) or many (one scatter per channel): every fitted template
+    lands on its samples, overlaps and templates cut by the block's edges included, and
+    adding them back restores the block (to rounding)."""
+    rng = np.random.default_rng(n_matches)
+    temps = rng.standard_normal((3, 4, 21))
+    temps[1, 2] = 0.0  # a channel a template does not reach
+    bank = _bank_of(temps, pad=5)
+    n = 2000
+    data = rng.standard_normal((4, n))
+    start = np.concatenate([[-20, -8, n - 10], rng.integers(-5, n - 20, n_matches - 3)])
+    m = matching.BlockMatches(unit=rng.integers(0, 3, start.size), start=start,
+                              amplitude=rng.uniform(0.5, 2.0, start.size),
+                              score=np.zeros(start.size))
+    want = data.copy()
+    for u, s0, a in zip(m.unit, m.start, m.amplitude):  # the definition, sample by sample
+        for j in range(21):
+            if 0 <= s0 + 5 + j < n:
+                want[:, s0 + 5 + j] -= a * temps[u, :, j]
+    got = data.copy()
+    matching.subtract(got, m, bank)
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
+    matching.subtract(got, m, bank, sign=-1.0)
+    assert np.allclose(got, data, rtol=0, atol=1e-12)

@@ -285,3 +285,40 @@ def test_repair_nonfinite_quick_check_agrees_with_the_mask(bad):
         np.testing.assert_array_equal(mask, ~finite)
         assert np.isfinite(fixed).all() and fixed[1, 17] == np.median(data[1][finite[1]])
     assert repair_nonfinite(np.zeros((2, 0)))[1] is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_snippets_from_the_sliding_view_equal_the_full_cut(dtype):
+    """Each event's window on its own channel, rows of a sliding-window view: equal to
+    cutting every channel and taking the event's, windows cut by either edge (edge
+    samples repeated), a transposed (non-contiguous) array and no events included."""
+    rng = np.random.default_rng(11)
+    data = rng.standard_normal((5, 3000)).astype(dtype)
+    centers = np.concatenate([[0, 3, 10, 2990, 2999], rng.integers(0, 3000, 200)])
+    channels = rng.integers(0, 5, centers.size).astype(np.int16)
+    for arr in (data, np.asfortranarray(data)):
+        for half in (0, 10, 40):
+            want = features.cut_snippets(arr, centers, half)[np.arange(centers.size), channels]
+            got = features.cut_channel_snippets(arr, channels, centers, half)
+            assert got.shape == want.shape and np.array_equal(got, want)
+    empty = features.cut_channel_snippets(data, np.zeros(0, int), np.zeros(0, int), 10)
+    assert empty.shape == (0, 21)
+
+
+def test_allocator_thresholds_are_fixed_once_unless_the_environment_sets_them():
+    """glibc's thresholds are set in a fresh process (once: a second call is a no-op
+    that reports them set) and left alone when the environment chooses them."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc thresholds: Linux only")
+    code = ("from fascidetect._malloc import steady_block_allocations as s; "
+            "print(s(), s())")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    if out[0] == "False":
+        pytest.skip("not glibc")
+    assert out == ["True", "True"]
+    env["MALLOC_TRIM_THRESHOLD_"] = "65536"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["False", "False"]
