@@ -138,6 +138,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                              geometry, fs, task, motion)
         # Measured: the stages need only which sub-windows are active (1 bit of 16).
         found = episodes.without_envelopes(found, params, geometry)
+    _memory.release()  # the episodes' temporaries, before the matching pass's
     if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.
@@ -179,6 +180,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
             all_events, discharge_rows, held, sigma, params, fs)
         del held, discharge_rows
+        _memory.release()  # the clustering's temporaries, before the output is written
 
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
     # The longest rest of a channel, as the summary states it: the recording's time

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
                support)
-from ._spill import BitColumns, ColumnSpill
+from ._spill import BitColumns, ColumnSpill, RowSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .support import SupportPeaks
@@ -36,9 +36,10 @@ class Scan:
     Attributes
     ----------
     candidates : Candidates
-    snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
+    snippets : RowSpill (or ndarray) of float16, shape (n_held, n_channels, n_snippet)
         Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
-        in units of each channel's noise floor (:func:`noise_unit`).
+        in units of each channel's noise floor (:func:`noise_unit`); in a temporary file
+        (:class:`fascidetect._spill.RowSpill`), indexed by rows as the array.
     envelope_unit : ndarray of float32
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
@@ -569,7 +570,7 @@ class _WaveformSample:
         snippet_parts.append(snippets)
         self.rows.append(rows)
 
-    def finish(self, parts, snippet_parts) -> np.ndarray:
+    def finish(self, parts, snippet_parts) -> RowSpill:
         """Prune to the cap, set every part's ``snip_row`` and return the snippets."""
         if self.held > self.cap:
             self._prune(parts, snippet_parts)
@@ -577,7 +578,13 @@ class _WaveformSample:
         for part, rows in zip(parts, self.rows):
             part.snip_row[rows] = offset + np.arange(rows.size)
             offset += rows.size
-        return np.concatenate(snippet_parts, axis=0)
+        # To a temporary file, part by part (issue 14: concatenated, the sample of a day
+        # was 20 MB, held beside its parts, then through the matching and the stages).
+        spill = RowSpill(snippet_parts[0].shape[1:], np.float16)
+        for i in range(len(snippet_parts)):  # loop over the merged parts
+            spill.append(snippet_parts[i])
+            snippet_parts[i] = None
+        return spill
 
     def _prune(self, parts, snippet_parts) -> None:
         keys = np.concatenate([_waveform_key(p.sample[r]) for p, r in zip(parts, self.rows)])
