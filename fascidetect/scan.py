@@ -527,6 +527,10 @@ def _waveform_key(samples: np.ndarray) -> np.ndarray:
     return (samples.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
 
 
+#: Snippets copied from the staging file to the sample's at a time.
+_COPY_ROWS = 2000
+
+
 class _WaveformSample:
     """A uniform sample of at most ``cap`` candidates whose snippets are held.
 
@@ -542,15 +546,25 @@ class _WaveformSample:
         # Largest key kept by the last pruning: a later candidate with a larger key can
         # never be among the cap smallest, so its snippet is not held at all.
         self.limit = None
+        # The held snippets go to a temporary file as they come; the ``snippet_parts``
+        # hold their rows there (issue 14: in memory they were up to 24 MB for a day).
+        self.staging = None
 
     def add(self, parts, snippet_parts) -> None:
         """Hold the newest block's snippets that can still be sampled; past a quarter over
         the cap, prune to the cap (issue 14: at twice the cap the held snippets peaked
-        at 39 MB for 8 channels)."""
+        at 39 MB for 8 channels). ``snippet_parts[-1]``, the block's snippets, becomes
+        their rows in the staging file."""
         rows = np.arange(len(parts[-1]))
+        snippets = snippet_parts[-1]
         if self.limit is not None:
             rows = rows[_waveform_key(parts[-1].sample) <= self.limit]
-            snippet_parts[-1] = snippet_parts[-1][rows]
+            snippets = snippets[rows]
+        if self.staging is None:
+            self.staging = RowSpill(snippets.shape[1:], snippets.dtype)
+        snippet_parts[-1] = self.staging.n_rows + np.arange(rows.size)
+        self.staging.append(snippets)
+        del snippets
         self.rows.append(rows)
         self.held += rows.size
         if self.held > self.cap + self.cap // 4:
@@ -563,7 +577,7 @@ class _WaveformSample:
             return
         offsets = np.cumsum([0] + [len(p) for p in parts[first:-1]])
         rows = np.concatenate([r + o for r, o in zip(self.rows[first:], offsets)])
-        snippets = np.concatenate(snippet_parts[first:], axis=0)
+        snippets = np.concatenate(snippet_parts[first:], axis=0)  # their rows in the staging
         table = Candidates.concatenate(parts[first:], consume=True)
         del parts[first:], snippet_parts[first:], self.rows[first:]
         parts.append(table)
@@ -578,12 +592,15 @@ class _WaveformSample:
         for part, rows in zip(parts, self.rows):
             part.snip_row[rows] = offset + np.arange(rows.size)
             offset += rows.size
-        # To a temporary file, part by part (issue 14: concatenated, the sample of a day
-        # was 20 MB, held beside its parts, then through the matching and the stages).
-        spill = RowSpill(snippet_parts[0].shape[1:], np.float16)
-        for i in range(len(snippet_parts)):  # loop over the merged parts
-            spill.append(snippet_parts[i])
-            snippet_parts[i] = None
+        # The kept rows, in order, to a temporary file of their own (issue 14: the sample
+        # of a day is 20 MB, held through the matching and the stages before).
+        staged = np.concatenate(snippet_parts)
+        spill = RowSpill(self.staging.row_shape, self.staging.dtype)
+        for start in range(0, staged.size, _COPY_ROWS):  # loop over slices
+            spill.append(self.staging.take(staged[start:start + _COPY_ROWS]))
+        self.staging.close()
+        self.staging = None
+        snippet_parts.clear()
         return spill
 
     def _prune(self, parts, snippet_parts) -> None:
