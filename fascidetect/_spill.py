@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tempfile
 import weakref
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -298,3 +299,67 @@ def append_rows(array, parts: list):
             array.append(part)
         return array
     return np.concatenate([array] + list(parts), axis=0)
+
+
+class SpilledColumns(MutableMapping):
+    """A dict of 1-D arrays (the candidate table's features) kept in a temporary file:
+    each read returns the stored array afresh, each assignment writes it.
+
+    The features of a day's candidates are about 18 MB (issue 14); the matching pass and
+    the stages read a few of them at a time, a few dozen reads in all. Where no temporary
+    file can be made or grow, the arrays are held in memory (as a dict would). Names keep
+    their order as in a dict. Pickled, it becomes a dict.
+    """
+
+    def __init__(self, columns=None):
+        # name -> (offset, dtype, shape) in the file, or the array itself when held
+        self._where: dict = {}
+        self._end = 0
+        try:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the object)
+        except OSError:  # no writable temporary directory
+            self._file = None
+        self._closer = weakref.finalize(self, self._file.close) if self._file else None
+        for name, values in (columns or {}).items():
+            self[name] = values
+
+    def __setitem__(self, name, values) -> None:
+        data = np.ascontiguousarray(values)
+        if self._file is not None:
+            try:
+                self._file.seek(self._end)
+                self._file.write(data.tobytes())
+            except OSError:  # a full disk: this one stays in memory
+                self._where[name] = data
+                return
+            self._where[name] = (self._end, data.dtype, data.shape)
+            self._end += data.nbytes
+        else:
+            self._where[name] = data
+
+    def __getitem__(self, name) -> np.ndarray:
+        where = self._where[name]
+        if isinstance(where, np.ndarray):
+            return where
+        offset, dtype, shape = where
+        out = np.empty(shape, dtype=dtype)
+        if out.size:
+            self._file.seek(offset)
+            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+                raise OSError("the spill file was cut short")
+        return out
+
+    def __delitem__(self, name) -> None:
+        del self._where[name]
+
+    def __iter__(self):
+        return iter(list(self._where))
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, name) -> bool:
+        return name in self._where
+
+    def __reduce__(self):
+        return (dict, (dict(self.items()),))

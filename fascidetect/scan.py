@@ -278,7 +278,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
     del snippet_parts
-    candidates = Candidates.concatenate(parts, consume=True)  # not held twice
+    # Not held twice; the features in a temporary file (18 MB for a day, issue 14).
+    candidates = Candidates.concatenate(parts, consume=True, spill=True)
     del parts
     return Scan(candidates=candidates, snippets=snippets,
                 envelope_unit=unit, envelope_spill=envelope,
@@ -578,7 +579,7 @@ class _WaveformSample:
         offsets = np.cumsum([0] + [len(p) for p in parts[first:-1]])
         rows = np.concatenate([r + o for r, o in zip(self.rows[first:], offsets)])
         snippets = np.concatenate(snippet_parts[first:], axis=0)  # their rows in the staging
-        table = Candidates.concatenate(parts[first:], consume=True)
+        table = Candidates.concatenate(parts[first:], consume=True, spill=True)
         del parts[first:], snippet_parts[first:], self.rows[first:]
         parts.append(table)
         snippet_parts.append(snippets)
