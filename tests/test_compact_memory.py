@@ -418,3 +418,24 @@ def test_regular_trains_with_anchors_in_slices_equal_one_slice(monkeypatch):
     assert whole.sum() > 100
     monkeypatch.setattr(firing_pattern, "_CHAIN_SLICE", 7)
     np.testing.assert_array_equal(firing_pattern.regular_trains(t, g), whole)
+
+
+def test_hysteresis_per_channel_equals_all_channels_at_once():
+    from fascidetect.rest import with_hysteresis
+
+    def at_once(ratio, thr, hysteresis):  # the former form: every channel in one array
+        ratio = np.nan_to_num(np.asarray(ratio, dtype=float), nan=0.0)
+        thr = np.asarray(thr, dtype=float)
+        thr = thr[None, :] if thr.ndim == 1 else thr
+        strong, weak = ratio > thr, ratio > 1.0 + hysteresis * (thr - 1.0)
+        n_ch, n = ratio.shape
+        run = np.cumsum(~weak, axis=1) + (n + 1) * np.arange(n_ch)[:, None]
+        return weak & (np.bincount(run[strong], minlength=(n + 1) * n_ch) > 0)[run]
+
+    rng = np.random.default_rng(9)
+    ratio = (1 + 0.05 * rng.standard_normal((5, 3000)).cumsum(axis=1)).astype(np.float32)
+    ratio[rng.random(ratio.shape) < 0.02] = np.nan
+    for thr in (1.2 + 0.1 * rng.random(3000), 1.2 + 0.1 * rng.random((5, 3000))):
+        want = at_once(ratio, thr, 0.4)
+        assert want.any() and not want.all()
+        np.testing.assert_array_equal(with_hysteresis(ratio, thr, 0.4), want)
