@@ -123,7 +123,7 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
 
 
 #: Candidate chains walked at once (bounds the (chains x steps x neighbours) temporaries).
-_CHAIN_SLICE = 20_000
+_CHAIN_SLICE = 5_000
 
 
 def _reached(t, g, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
