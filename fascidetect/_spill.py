@@ -3,6 +3,7 @@ and masks packed to bits, so that what a day-long recording holds stays small.""
 
 from __future__ import annotations
 
+import errno
 import io
 import tempfile
 import weakref
@@ -168,6 +169,27 @@ class BitColumns:
         return self.bits
 
 
+def _unbuffered_temporary_file():
+    """Return an unbuffered temporary file, or None where none can be made. Unbuffered,
+    a write that fails (a full disk, a file size limit) raises at the write, where it is
+    caught, not at a later seek or at closing."""
+    try:
+        return tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 (lives with its owner)
+    except OSError:  # no writable temporary directory
+        return None
+
+
+def _write_at(file, offset: int, data: np.ndarray) -> None:
+    """Write the bytes of ``data`` at ``offset``, all of them or raise OSError."""
+    file.seek(offset)
+    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+    while view.nbytes:  # a raw file may write part of it (up to a size limit)
+        done = file.write(view)
+        if not done:
+            raise OSError(errno.ENOSPC, "the temporary file cannot grow")
+        view = view[done:]
+
+
 class RowSpill:
     """An array of rows (any row shape) kept in a temporary file, read back by rows.
 
@@ -189,10 +211,7 @@ class RowSpill:
         self.row_shape = tuple(row_shape)
         self.n_rows = 0
         self._row_bytes = int(np.prod(self.row_shape, dtype=np.int64)) * self.dtype.itemsize
-        try:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the object)
-        except OSError:  # no writable temporary directory
-            self._file = io.BytesIO()
+        self._file = _unbuffered_temporary_file() or io.BytesIO()
         self._closer = weakref.finalize(self, self._file.close)
 
     @classmethod
@@ -220,15 +239,13 @@ class RowSpill:
             raise ValueError(f"rows of shape {data.shape[1:]} added to rows of {self.row_shape}")
         end = self.n_rows * self._row_bytes
         try:
-            self._file.seek(end)
-            self._file.write(data.tobytes())
+            _write_at(self._file, end, data)
         except OSError:  # the disk (or the file size limit) is full: hold it in memory
-            self._file.seek(0)
-            held = io.BytesIO(self._file.read(end))
+            held = io.BytesIO(self._read(0, self.n_rows).tobytes())
             self._file.close()
             self._file = held
-            self._file.seek(end)
-            self._file.write(data.tobytes())
+            self._closer.detach()
+            _write_at(self._file, end, data)
         self.n_rows += data.shape[0]
 
     def _read(self, first: int, stop: int) -> np.ndarray:
@@ -315,10 +332,7 @@ class SpilledColumns(MutableMapping):
         # name -> (offset, dtype, shape) in the file, or the array itself when held
         self._where: dict = {}
         self._end = 0
-        try:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the object)
-        except OSError:  # no writable temporary directory
-            self._file = None
+        self._file = _unbuffered_temporary_file()
         self._closer = weakref.finalize(self, self._file.close) if self._file else None
         for name, values in (columns or {}).items():
             self[name] = values
@@ -327,8 +341,7 @@ class SpilledColumns(MutableMapping):
         data = np.ascontiguousarray(values)
         if self._file is not None:
             try:
-                self._file.seek(self._end)
-                self._file.write(data.tobytes())
+                _write_at(self._file, self._end, data)
             except OSError:  # a full disk: this one stays in memory
                 self._where[name] = data
                 return

@@ -166,8 +166,8 @@ def test_row_spill_falls_back_to_memory_when_the_file_cannot_grow():
         def seek(self, *a):
             return real.seek(*a)
 
-        def read(self, *a):
-            return real.read(*a)
+        def readinto(self, buffer):
+            return real.readinto(buffer)
 
         def write(self, data):
             raise OSError(28, "No space left on device")
