@@ -3,9 +3,11 @@ and masks packed to bits, so that what a day-long recording holds stays small.""
 
 from __future__ import annotations
 
+import errno
 import io
 import tempfile
 import weakref
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -165,3 +167,212 @@ class BitColumns:
             self.bits[:, self._byte:self._byte + 1] = np.packbits(self._pending, axis=1)
             self._pending = self._pending[:, :0]
         return self.bits
+
+
+def _unbuffered_temporary_file():
+    """Return an unbuffered temporary file, or None where none can be made. Unbuffered,
+    a write that fails (a full disk, a file size limit) raises at the write, where it is
+    caught, not at a later seek or at closing."""
+    try:
+        return tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 (lives with its owner)
+    except OSError:  # no writable temporary directory
+        return None
+
+
+def _write_at(file, offset: int, data: np.ndarray) -> None:
+    """Write the bytes of ``data`` at ``offset``, all of them or raise OSError."""
+    file.seek(offset)
+    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+    while view.nbytes:  # a raw file may write part of it (up to a size limit)
+        done = file.write(view)
+        if not done:
+            raise OSError(errno.ENOSPC, "the temporary file cannot grow")
+        view = view[done:]
+
+
+class RowSpill:
+    """An array of rows (any row shape) kept in a temporary file, read back by rows.
+
+    The scan's float16 waveform sample and the result's waveforms are 20 MB each for a
+    day at their cap (issue 14), and are read a few rows at a time (the units learnt,
+    the fasciculations' snippets, the motor units' slices): here they cost the page
+    cache, not the process. Rows are read with ``readinto`` a window at a time, not
+    through a memory map (touched mapped pages would count in the process's memory).
+    Where no temporary file can be made or grow, the rows are held in memory.
+    Indexing (``spill[rows]``, ``spill[rows, ...]``) returns arrays, as the array would;
+    pickled, it becomes the array.
+    """
+
+    #: Bytes read at a time when rows are gathered.
+    WINDOW_BYTES = 4 * 2 ** 20
+
+    def __init__(self, row_shape: tuple, dtype):
+        self.dtype = np.dtype(dtype)
+        self.row_shape = tuple(row_shape)
+        self.n_rows = 0
+        self._row_bytes = int(np.prod(self.row_shape, dtype=np.int64)) * self.dtype.itemsize
+        self._file = _unbuffered_temporary_file() or io.BytesIO()
+        self._closer = weakref.finalize(self, self._file.close)
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> RowSpill:
+        """Return ``array`` (rows along its first axis) written to a spill."""
+        spill = cls(array.shape[1:], array.dtype)
+        spill.append(array)
+        return spill
+
+    @property
+    def shape(self) -> tuple:
+        return (self.n_rows,) + self.row_shape
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.row_shape)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def append(self, rows: np.ndarray) -> None:
+        """Add ``rows`` (shape ``(n,) + row_shape``) after the last row."""
+        data = np.ascontiguousarray(rows, dtype=self.dtype)
+        if data.shape[1:] != self.row_shape:
+            raise ValueError(f"rows of shape {data.shape[1:]} added to rows of {self.row_shape}")
+        end = self.n_rows * self._row_bytes
+        try:
+            _write_at(self._file, end, data)
+        except OSError:  # the disk (or the file size limit) is full: hold it in memory
+            held = io.BytesIO(self._read(0, self.n_rows).tobytes())
+            self._file.close()
+            self._file = held
+            self._closer.detach()
+            _write_at(self._file, end, data)
+        self.n_rows += data.shape[0]
+
+    def _read(self, first: int, stop: int) -> np.ndarray:
+        """Return rows ``[first, stop)`` (in range)."""
+        out = np.empty((stop - first,) + self.row_shape, dtype=self.dtype)
+        if out.size:
+            self._file.seek(first * self._row_bytes)
+            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+                raise OSError("the spill file was cut short")
+        return out
+
+    def take(self, index) -> np.ndarray:
+        """Return the rows ``index`` (integers or a boolean mask), as ``array[index]``."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            if index.shape != (self.n_rows,):
+                raise IndexError(f"a mask of {index.shape} for {self.n_rows} rows")
+            index = np.flatnonzero(index)
+        index = index.astype(np.int64, copy=False)
+        if index.size and (index.min() < -self.n_rows or index.max() >= self.n_rows):
+            raise IndexError(f"row index out of range for {self.n_rows} rows")
+        index = np.where(index < 0, index + self.n_rows, index)
+        flat = index.reshape(-1)
+        out = np.empty((flat.size,) + self.row_shape, dtype=self.dtype)
+        order = np.argsort(flat, kind="stable")
+        wanted = flat[order]
+        window = max(1, self.WINDOW_BYTES // max(1, self._row_bytes))
+        i = 0
+        while i < wanted.size:  # loop over windows of the file holding wanted rows
+            first = int(wanted[i])
+            j = int(np.searchsorted(wanted, first + window, side="left"))
+            block = self._read(first, int(wanted[j - 1]) + 1)
+            out[order[i:j]] = block[wanted[i:j] - first]
+            i = j
+        return out.reshape(index.shape + self.row_shape)
+
+    def __getitem__(self, key) -> np.ndarray:
+        rest = ()
+        if isinstance(key, tuple):
+            key, rest = key[0], key[1:]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.n_rows)
+            rows = self._read(start, max(start, stop)) if step == 1 \
+                else self.take(np.arange(start, stop, step))
+        elif isinstance(key, (int, np.integer)):
+            return self.take(np.array([key]))[0][rest]
+        else:
+            rows = self.take(key)
+        return rows[(slice(None),) + rest] if rest else rows
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self._read(0, self.n_rows)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __reduce__(self):
+        return (np.asarray, (np.asarray(self),))
+
+    def close(self) -> None:
+        """Let the file go (the rows cannot be read afterwards)."""
+        self._closer()
+
+
+def append_rows(array, parts: list):
+    """Return ``array`` (an ndarray or a :class:`RowSpill`) with the rows of ``parts``
+    added: a spill grows in place, an array is concatenated."""
+    if isinstance(array, RowSpill):
+        for part in parts:
+            array.append(part)
+        return array
+    return np.concatenate([array] + list(parts), axis=0)
+
+
+class SpilledColumns(MutableMapping):
+    """A dict of 1-D arrays (the candidate table's features) kept in a temporary file:
+    each read returns the stored array afresh, each assignment writes it.
+
+    The features of a day's candidates are about 18 MB (issue 14); the matching pass and
+    the stages read a few of them at a time, a few dozen reads in all. Where no temporary
+    file can be made or grow, the arrays are held in memory (as a dict would). Names keep
+    their order as in a dict. Pickled, it becomes a dict.
+    """
+
+    def __init__(self, columns=None):
+        # name -> (offset, dtype, shape) in the file, or the array itself when held
+        self._where: dict = {}
+        self._end = 0
+        self._file = _unbuffered_temporary_file()
+        self._closer = weakref.finalize(self, self._file.close) if self._file else None
+        for name, values in (columns or {}).items():
+            self[name] = values
+
+    def __setitem__(self, name, values) -> None:
+        data = np.ascontiguousarray(values)
+        if self._file is not None:
+            try:
+                _write_at(self._file, self._end, data)
+            except OSError:  # a full disk: this one stays in memory
+                self._where[name] = data
+                return
+            self._where[name] = (self._end, data.dtype, data.shape)
+            self._end += data.nbytes
+        else:
+            self._where[name] = data
+
+    def __getitem__(self, name) -> np.ndarray:
+        where = self._where[name]
+        if isinstance(where, np.ndarray):
+            return where
+        offset, dtype, shape = where
+        out = np.empty(shape, dtype=dtype)
+        if out.size:
+            self._file.seek(offset)
+            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+                raise OSError("the spill file was cut short")
+        return out
+
+    def __delitem__(self, name) -> None:
+        del self._where[name]
+
+    def __iter__(self):
+        return iter(list(self._where))
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, name) -> bool:
+        return name in self._where
+
+    def __reduce__(self):
+        return (dict, (dict(self.items()),))

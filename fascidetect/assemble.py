@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 
 from . import templates
+from ._spill import RowSpill
 from .events import column_equals
 from .scan import noise_unit
 
@@ -28,33 +29,44 @@ class HalfWaveforms:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, data: np.ndarray, unit: np.ndarray):
-        self.data = data  # float16, (n, n_channels, n_samples)
+    def __init__(self, data, unit: np.ndarray):
+        # float16, (n, n_channels, n_samples): an array, or a _spill.RowSpill (a day's
+        # 20 MB in a temporary file until read, issue 14)
+        self.data = data
         self.unit = np.asarray(unit, dtype=np.float32)
+        self._order = None  # row i is data[_order[i]] once reordered (a spill)
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return (len(self),) + tuple(self.data.shape[1:])
 
     @property
     def ndim(self) -> int:
         return self.data.ndim
 
     def __len__(self) -> int:
-        return self.data.shape[0]
+        return self.data.shape[0] if self._order is None else self._order.size
 
     def __getitem__(self, key) -> np.ndarray:
         """``waveforms[key]`` of the float32 array (rows are taken first, then scaled)."""
         if not isinstance(key, tuple):
             key = (key,)
-        rows = self.data[key[0]]
+        rows = self.data[key[0] if self._order is None else self._order[key[0]]]
         if rows.ndim < self.data.ndim:  # one row
             return (rows.astype(np.float32) * self.unit[:, None])[key[1:]]
         return (rows.astype(np.float32) * self.unit[None, :, None])[(slice(None),) + key[1:]]
 
+    def reorder(self, order: np.ndarray) -> None:
+        """Set the rows to ``self[order]`` (in place in an array; a spill is not
+        rewritten, its rows are read through ``order``)."""
+        if isinstance(self.data, np.ndarray) and self._order is None:
+            _permute_rows(self.data, order)
+        else:
+            self._order = order if self._order is None else self._order[order]
+
     def materialise(self) -> np.ndarray:
         """Return the float32 waveforms (V), built a slice at a time."""
-        out = np.empty(self.data.shape, dtype=np.float32)
+        out = np.empty(self.shape, dtype=np.float32)
         for start in range(0, len(self), _SLICE):  # loop over slices
             out[start:start + _SLICE] = self[start:start + _SLICE]
         return out
@@ -95,7 +107,7 @@ def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
     ----------
     cands : Candidates
         Labelled by the stages.
-    snippets : ndarray of float16
+    snippets : ndarray or RowSpill of float16
         The scan's waveform sample (:attr:`fascidetect.scan.Scan.snippets`).
     sigma : ndarray
     """
@@ -104,9 +116,11 @@ def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
     fasc = np.flatnonzero(cands.label[kept] == "fasciculation")
     rows = cands.snip_row[kept[fasc]]
     held = np.flatnonzero(rows >= 0)
-    waveforms = np.empty((held.size,) + snippets.shape[1:], dtype=snippets.dtype)
+    # In a temporary file (issue 14: 20 MB for a day), read back by the motor units'
+    # slices and when the result's waveforms are first read.
+    waveforms = RowSpill(snippets.shape[1:], snippets.dtype)
     for start in range(0, held.size, _SLICE):  # loop over slices
-        waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
+        waveforms.append(snippets[rows[held[start:start + _SLICE]]])
     # Scaled to volts (float32) when read: the float32 sample is 39 MB when full.
     return HeldWaveforms(waveforms=HalfWaveforms(waveforms, noise_unit(sigma)),
                          discharge=fasc[held],
@@ -153,7 +167,10 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
     moved = rank[event_rows]
     del rank
     order = np.argsort(moved)
-    _permute_rows(waveforms.data if isinstance(waveforms, HalfWaveforms) else waveforms, order)
+    if isinstance(waveforms, HalfWaveforms):
+        waveforms.reorder(order)
+    else:
+        _permute_rows(waveforms, order)
     return waveforms, moved[order], unit_templates
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import features as _features
 from . import glitches as _glitches
+from ._spill import SpilledColumns
 from .events import COLUMN_NAMES, CodedEvents, empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
@@ -87,6 +88,8 @@ class Candidates:
     snr : ndarray of float
         Absolute peak over the main channel's local noise sigma.
     features : dict of str -> ndarray
+        (or a :class:`fascidetect._spill.SpilledColumns`, the same mapping kept in a
+        temporary file: the scan's table for a day has 18 MB of features, issue 14)
         ``p2p`` (V), ``duration_ms``, ``n_phases``, ``n_turns``, ``onset_offset`` and
         ``length`` (samples) from :func:`fascidetect.features.waveform_features`;
         ``lf_ratio``, ``step_ratio``, ``flat_top`` from
@@ -170,11 +173,15 @@ class Candidates:
                           match_score=self.match_score[keep])
 
     @classmethod
-    def concatenate(cls, parts: list["Candidates"], consume: bool = False) -> "Candidates":
+    def concatenate(cls, parts: list["Candidates"], consume: bool = False,
+                    spill: bool = False) -> "Candidates":
         """Return one table from the blocks' tables (in block order).
 
         With ``consume`` the parts' columns are let go as each is joined (the parts are
-        unusable after), so the table is not held twice while it is built.
+        unusable after), so the table is not held twice while it is built. With
+        ``spill``, or when a part's features are spilled, the features are kept in a
+        temporary file (:class:`fascidetect._spill.SpilledColumns`), each written as it
+        is joined.
         """
         if not parts:
             raise ValueError("no candidate tables to concatenate")
@@ -194,13 +201,16 @@ class Candidates:
             return out
 
         columns = {name: cat(name) for name in _COLUMNS}
-        features = {k: cat_feature(k) for k in list(parts[0].features)}
+        spill = spill or any(isinstance(p.features, SpilledColumns) for p in parts)
+        features = SpilledColumns() if spill else {}
+        for k in list(parts[0].features):  # loop over the features
+            features[k] = cat_feature(k)
         return cls(features=features, **columns)
 
     def keep_features(self, names) -> None:
         """Drop every feature but ``names``, and the columns no event is written from
         (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
-        self.features = {k: v for k, v in self.features.items() if k in names}
+        self.features = {k: self.features[k] for k in self.features if k in names}
         self.amplitude = self.artifact_kind = self.snip_row = None
 
     def narrow_integers(self, n_samples: int) -> None:

@@ -160,10 +160,12 @@ def _sustained_row(active: np.ndarray, span: int, fraction: float) -> np.ndarray
     sub-windows per channel, and each int64 index array of that length is 28 MB.
     """
     n = active.size
-    csum = prefix_counts(active)
     need = int(np.ceil(fraction * span - 1e-9))
-    hit = (csum[span:] - csum[:-span]) >= need  # windows starting at 0..n-span
-    del csum
+    hit = np.empty(n - span + 1, dtype=bool)  # windows starting at 0..n-span
+    for a in range(0, hit.size, _CHUNK):  # chunks: counts of the whole row were 28 MB a day
+        b = min(hit.size, a + _CHUNK)
+        counts = prefix_counts(active[a:b + span - 1])  # active in [a, a + k) at k
+        np.greater_equal(counts[span:] - counts[:-span], need, out=hit[a:b])
     # Dilate: every sub-window inside a qualifying span is sustained. A run of ``hit``
     # over window starts [s, e) covers the sub-windows [s, e + span - 1).
     starts, stops = run_bounds(hit)
@@ -202,20 +204,27 @@ def _mark(n: int, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
 _DENSE_SUBWINDOWS = 8
 
 
+#: Sub-windows whose running counts are held at a time (a day has 3.5 million).
+_CHUNK = 2 ** 18
+
+
 def _dense(active: np.ndarray) -> np.ndarray:
     """Return sub-windows at least half of whose centred neighbourhood is active (one
     row; the neighbourhood is clipped at the ends)."""
     h = _DENSE_SUBWINDOWS // 2
     n = active.size
-    csum = prefix_counts(active)
     out = np.empty(n, dtype=bool)
-    # Inside, the neighbourhood is [i - h, i + h + 1): shifted slices of the counts.
+    # Inside, the neighbourhood is [i - h, i + h + 1): shifted slices of running counts,
+    # a chunk at a time (issue 14: the whole row's counts were 28 MB for a day).
     a, b = min(h, n), max(min(h, n), n - h)
-    # 2 * count >= 2 h + 1 for integer counts: count > h (one int32 temporary, not two).
-    np.greater(np.subtract(csum[a + h + 1:b + h + 1], csum[a - h:b - h]), h, out=out[a:b])
+    for lo in range(a, b, _CHUNK):  # loop over chunks
+        hi = min(b, lo + _CHUNK)
+        counts = prefix_counts(active[lo - h:hi + h])  # active in [lo - h, lo - h + k) at k
+        # 2 * count >= 2 h + 1 for integer counts: count > h.
+        np.greater(np.subtract(counts[2 * h + 1:], counts[:hi - lo]), h, out=out[lo:hi])
     for i in list(range(a)) + list(range(b, n)):  # loop over the 2 h end sub-windows
         lo, hi = max(i - h, 0), min(i + h + 1, n)
-        out[i] = 2 * (csum[hi] - csum[lo]) >= hi - lo
+        out[i] = 2 * int(np.count_nonzero(active[lo:hi])) >= hi - lo
     return out
 
 

@@ -123,7 +123,7 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
 
 
 #: Candidate chains walked at once (bounds the (chains x steps x neighbours) temporaries).
-_CHAIN_SLICE = 20_000
+_CHAIN_SLICE = 5_000
 
 
 def _reached(t, g, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
@@ -132,15 +132,24 @@ def _reached(t, g, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multip
     chain that qualifies as a regular train."""
     n = t.size
     member = np.zeros(n, dtype=bool)
-    # Candidate chains: an anchor and a period, from its intervals to its next neighbours.
+    # Candidate chains: an anchor and a period, from its intervals to its next neighbours
+    # (a slice of anchors at a time: for a day's candidates and support peaks the
+    # (discharges x neighbours) arrays took tens of MB at once, issue 14).
     lag = np.arange(1, neighbours + 1)
-    nxt = np.arange(n)[:, None] + lag[None, :]
-    ok = nxt < n
-    nxt = np.minimum(nxt, n - 1)
-    ok &= g[nxt] == g[:, None]
-    d = t[nxt] - t[:, None]
-    anchor, which = np.nonzero(ok & (d >= p_lo) & (d <= p_hi))
-    period = d[anchor, which]
+    anchors, periods = [], []
+    for a in range(0, n, _CHAIN_SLICE):  # loop over slices of anchors
+        here = np.arange(a, min(n, a + _CHAIN_SLICE))
+        nxt = here[:, None] + lag[None, :]
+        ok = nxt < n
+        nxt = np.minimum(nxt, n - 1)
+        ok &= g[nxt] == g[here, None]
+        d = t[nxt] - t[here, None]
+        rows, which = np.nonzero(ok & (d >= p_lo) & (d <= p_hi))
+        anchors.append(rows + a)
+        periods.append(d[rows, which])
+    anchor = np.concatenate(anchors) if anchors else np.zeros(0, dtype=np.intp)
+    period = np.concatenate(periods) if periods else np.zeros(0)
+    del anchors, periods
     for a in range(0, anchor.size, _CHAIN_SLICE):  # slices bound the temporaries
         sl = slice(a, a + _CHAIN_SLICE)
         _walk_chains(t, g, anchor[sl], period[sl], member, lag, p_lo, p_hi, min_intervals,

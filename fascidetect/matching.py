@@ -831,7 +831,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     added.snip_row = np.where(np.arange(len(added)) < room,
                               found.snippets.shape[0] + np.arange(len(added)), -1)
     snippets = found.snippets if not snip_parts else \
-        np.concatenate([found.snippets] + snip_parts, axis=0)
+        _spill.append_rows(found.snippets, snip_parts)
     added.narrow_integers(rec.n_samples)  # as the scan's rows (int32 indices)
     cands.insert_by_sample(added)  # in place: the table is not held twice
     return dataclasses.replace(found, candidates=cands, snippets=snippets)

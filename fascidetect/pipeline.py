@@ -8,6 +8,7 @@ what is not rest (edges, bad spans, tasks, motion, episodes) -> the classificati
 
 from __future__ import annotations
 
+import dataclasses
 import warnings as _warnings
 from typing import Callable
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
+from ._spill import SpilledColumns
 from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import EVENT_FEATURES, to_sorted_events
@@ -26,6 +28,9 @@ from .results import DetectionResult
 from .rest import channel_rest_s
 from .stages import (Context, activity, artifacts, derecruitment, exclusion, fasciculation,
                      firing, footprint, run_stages, tonic)
+
+#: Scan fields the matching pass does not read (rest windows, active sub-windows).
+_PARKED = ("rest_ratio", "rest_threshold", "active_bits")
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -139,14 +144,22 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                              geometry, fs, task, motion)
         # Measured: the stages need only which sub-windows are active (1 bit of 16).
         found = episodes.without_envelopes(found, params, geometry)
+    _memory.release()  # the episodes' temporaries, before the matching pass's
     if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.
         with watch.stage("template_matching"):
+            # What only the stages read waits in a temporary file under the pass's block
+            # temporaries (issue 14: 9 MB for a day, a peak of the pass).
+            parked = SpilledColumns({name: getattr(found, name) for name in _PARKED
+                                     if isinstance(getattr(found, name), np.ndarray)})
+            found = dataclasses.replace(found, **dict.fromkeys(parked))
             found = matching.add_matched_discharges(
                 rec, picks, prep, sigma, params, geometry, band, found,
                 bad + task + motion + episode_spans, ecg_model=model, cache=cache,
                 montage=montage)
+            found = dataclasses.replace(found, **dict(parked.items()))
+            del parked
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
@@ -181,6 +194,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
         waveforms, waveform_rows, unit_templates = assemble.motor_units(
             all_events, discharge_rows, held, sigma, params, fs)
         del held, discharge_rows
+        _memory.release()  # the clustering's temporaries, before the output is written
 
     channels = channel_table(names, status, sigma, line, all_events, channel_rest, episode_rows)
     # The longest rest of a channel, as the summary states it: the recording's time

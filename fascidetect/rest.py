@@ -317,16 +317,21 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     >>> with_hysteresis(ratio, np.full(6, 1.2)).astype(int)
     array([[0, 1, 1, 1, 0, 0]])
     """
-    ratio = np.nan_to_num(np.asarray(ratio, dtype=float), nan=0.0)
-    thr = np.asarray(threshold, dtype=float)
-    thr = thr[None, :] if thr.ndim == 1 else thr
-    strong = ratio > thr
-    weak = ratio > 1.0 + hysteresis * (thr - 1.0)
+    ratio = np.asarray(ratio)
+    threshold = np.asarray(threshold, dtype=float)
     n_ch, n = ratio.shape
-    # Label each run of weak windows per channel and keep the runs holding a strong one.
-    run = np.cumsum(~weak, axis=1) + (n + 1) * np.arange(n_ch)[:, None]
-    has_strong = np.bincount(run[strong], minlength=(n + 1) * n_ch) > 0
-    return weak & has_strong[run]
+    out = np.zeros((n_ch, n), dtype=bool)
+    for c in range(n_ch):  # one channel at a time (issue 14: float64 and int64 copies of
+        # a day's windows of every channel at once were tens of MB)
+        r = np.nan_to_num(np.asarray(ratio[c], dtype=float), nan=0.0)
+        thr = threshold if threshold.ndim == 1 else threshold[c]
+        strong = r > thr
+        weak = r > 1.0 + hysteresis * (thr - 1.0)
+        # Label each run of weak windows and keep the runs holding a strong one.
+        run = np.cumsum(~weak)
+        has_strong = np.bincount(run[strong], minlength=n + 1) > 0
+        out[c] = weak & has_strong[run]
+    return out
 
 
 def channel_rest_s(active, window_s: float, duration_s: float, excluded_spans,

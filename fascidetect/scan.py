@@ -17,7 +17,7 @@ import numpy as np
 
 from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
                support)
-from ._spill import BitColumns, ColumnSpill
+from ._spill import BitColumns, ColumnSpill, RowSpill
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .support import SupportPeaks
@@ -36,9 +36,10 @@ class Scan:
     Attributes
     ----------
     candidates : Candidates
-    snippets : ndarray of float16, shape (n_held, n_channels, n_snippet)
+    snippets : RowSpill (or ndarray) of float16, shape (n_held, n_channels, n_snippet)
         Multichannel snippets of a uniform sample of candidates (``candidates.snip_row``),
-        in units of each channel's noise floor (:func:`noise_unit`).
+        in units of each channel's noise floor (:func:`noise_unit`); in a temporary file
+        (:class:`fascidetect._spill.RowSpill`), indexed by rows as the array.
     envelope_unit : ndarray of float32
         Volts per envelope unit, per channel.
     block_sigma : ndarray, shape (n_channels, n_segments)
@@ -277,7 +278,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             progress(stop / n)
     snippets = sample.finish(parts, snippet_parts)
     del snippet_parts
-    candidates = Candidates.concatenate(parts, consume=True)  # not held twice
+    # Not held twice; the features in a temporary file (18 MB for a day, issue 14).
+    candidates = Candidates.concatenate(parts, consume=True, spill=True)
     del parts
     return Scan(candidates=candidates, snippets=snippets,
                 envelope_unit=unit, envelope_spill=envelope,
@@ -526,6 +528,10 @@ def _waveform_key(samples: np.ndarray) -> np.ndarray:
     return (samples.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
 
 
+#: Snippets copied from the staging file to the sample's at a time.
+_COPY_ROWS = 2000
+
+
 class _WaveformSample:
     """A uniform sample of at most ``cap`` candidates whose snippets are held.
 
@@ -541,15 +547,25 @@ class _WaveformSample:
         # Largest key kept by the last pruning: a later candidate with a larger key can
         # never be among the cap smallest, so its snippet is not held at all.
         self.limit = None
+        # The held snippets go to a temporary file as they come; the ``snippet_parts``
+        # hold their rows there (issue 14: in memory they were up to 24 MB for a day).
+        self.staging = None
 
     def add(self, parts, snippet_parts) -> None:
         """Hold the newest block's snippets that can still be sampled; past a quarter over
         the cap, prune to the cap (issue 14: at twice the cap the held snippets peaked
-        at 39 MB for 8 channels)."""
+        at 39 MB for 8 channels). ``snippet_parts[-1]``, the block's snippets, becomes
+        their rows in the staging file."""
         rows = np.arange(len(parts[-1]))
+        snippets = snippet_parts[-1]
         if self.limit is not None:
             rows = rows[_waveform_key(parts[-1].sample) <= self.limit]
-            snippet_parts[-1] = snippet_parts[-1][rows]
+            snippets = snippets[rows]
+        if self.staging is None:
+            self.staging = RowSpill(snippets.shape[1:], snippets.dtype)
+        snippet_parts[-1] = self.staging.n_rows + np.arange(rows.size)
+        self.staging.append(snippets)
+        del snippets
         self.rows.append(rows)
         self.held += rows.size
         if self.held > self.cap + self.cap // 4:
@@ -562,14 +578,14 @@ class _WaveformSample:
             return
         offsets = np.cumsum([0] + [len(p) for p in parts[first:-1]])
         rows = np.concatenate([r + o for r, o in zip(self.rows[first:], offsets)])
-        snippets = np.concatenate(snippet_parts[first:], axis=0)
-        table = Candidates.concatenate(parts[first:], consume=True)
+        snippets = np.concatenate(snippet_parts[first:], axis=0)  # their rows in the staging
+        table = Candidates.concatenate(parts[first:], consume=True, spill=True)
         del parts[first:], snippet_parts[first:], self.rows[first:]
         parts.append(table)
         snippet_parts.append(snippets)
         self.rows.append(rows)
 
-    def finish(self, parts, snippet_parts) -> np.ndarray:
+    def finish(self, parts, snippet_parts) -> RowSpill:
         """Prune to the cap, set every part's ``snip_row`` and return the snippets."""
         if self.held > self.cap:
             self._prune(parts, snippet_parts)
@@ -577,7 +593,16 @@ class _WaveformSample:
         for part, rows in zip(parts, self.rows):
             part.snip_row[rows] = offset + np.arange(rows.size)
             offset += rows.size
-        return np.concatenate(snippet_parts, axis=0)
+        # The kept rows, in order, to a temporary file of their own (issue 14: the sample
+        # of a day is 20 MB, held through the matching and the stages before).
+        staged = np.concatenate(snippet_parts)
+        spill = RowSpill(self.staging.row_shape, self.staging.dtype)
+        for start in range(0, staged.size, _COPY_ROWS):  # loop over slices
+            spill.append(self.staging.take(staged[start:start + _COPY_ROWS]))
+        self.staging.close()
+        self.staging = None
+        snippet_parts.clear()
+        return spill
 
     def _prune(self, parts, snippet_parts) -> None:
         keys = np.concatenate([_waveform_key(p.sample[r]) for p, r in zip(parts, self.rows)])

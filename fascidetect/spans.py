@@ -93,9 +93,18 @@ def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> run_bounds(np.array([0, 1, 1, 0, 1], dtype=bool))
     (array([1, 4]), array([3, 5]))
     """
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(padded)
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.size == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    # Compared shifted, not differenced: a padded int8 copy and its difference were
+    # 7 MB each for a day's 25-ms sub-windows (issue 14).
+    starts = np.flatnonzero(mask[1:] > mask[:-1]) + 1
+    stops = np.flatnonzero(mask[:-1] > mask[1:]) + 1
+    if mask[0]:
+        starts = np.concatenate([[0], starts])
+    if mask[-1]:
+        stops = np.concatenate([stops, [mask.size]])
+    return starts, stops
 
 
 def run_length(mask: np.ndarray) -> np.ndarray:

@@ -22,8 +22,11 @@ _CHI2_99 = (0.0, 6.63, 9.21, 11.34, 13.28, 15.09)
 _RELATIVE_TOLERANCE = 0.3
 #: Waveforms used to estimate the principal components.
 _MAX_BASIS = 400
-#: Discharges aligned and placed per slice (bounds the temporaries).
-_SLICE = 2000
+#: Discharges aligned and placed per slice (bounds the temporaries: the alignment of a
+#: slice takes about 25 kB a discharge for 8 channels at 2 kHz, issue 14).
+_SLICE = 500
+#: Pairs of discharges whose distance tolerance is computed at a time.
+_PAIRS = 2 ** 16
 
 
 def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarray,
@@ -66,8 +69,13 @@ def assign_units(snippets: np.ndarray, main_channel: np.ndarray, sigma: np.ndarr
         chosen = idx if idx.size <= _MAX_CLUSTERED else \
             np.sort(rng.choice(idx, _MAX_CLUSTERED, replace=False))
         ref = (snippets[chosen, ch, :] / scale[0, ch]).astype(float).mean(axis=0)
-        aligned = align_to_template(snippets[chosen] / scale, ch, reference=ref)
+        aligned = np.empty((chosen.size,) + snippets.shape[1:])
+        for start in range(0, chosen.size, _SLICE):  # slices: each row is aligned alone
+            part = chosen[start:start + _SLICE]
+            aligned[start:start + _SLICE] = align_to_template(snippets[part] / scale, ch,
+                                                              reference=ref)
         local, model = _fit_clusters(aligned.reshape(chosen.size, -1), rng)
+        del aligned
         labels[chosen] = local + next_label
         rest = np.setdiff1d(idx, chosen, assume_unique=True)
         for start in range(0, rest.size, _SLICE):
@@ -177,19 +185,31 @@ def _fit_clusters(vectors: np.ndarray, rng):
     # Condensed (upper-triangle) distances: a square matrix of pairwise differences would
     # take hundreds of MB for a busy channel.
     diff = pdist(proj)
-    iu, ju = np.triu_indices(n, k=1)
     # With more dimensions than discharges, the top components of pure (whitened) noise
     # have variance up to the Marchenko-Pastur edge (1 + sqrt(p/n))^2, not 1.
     mp_edge = (1.0 + np.sqrt(vectors.shape[1] / basis.size)) ** 2
     noise_distance = np.sqrt(2.0 * mp_edge * _CHI2_99[k])
-    tol = np.maximum(noise_distance, _RELATIVE_TOLERANCE * 0.5 * (own[iu] + own[ju]))
-    del iu, ju
-    z = linkage(diff / tol, method="average")
+    _divide_by_tolerance(diff, own, n, noise_distance)
+    z = linkage(diff, method="average")
     labels = fcluster(z, t=1.0, criterion="distance") - 1
     centroids = np.zeros((labels.max() + 1, k))
     np.add.at(centroids, labels, proj)
     centroids /= np.bincount(labels)[:, None]
     return labels, (mean, vt[:k], centroids)
+
+
+def _divide_by_tolerance(diff: np.ndarray, own: np.ndarray, n: int, noise_distance) -> None:
+    """Divide the condensed distances ``diff`` (pairs ``i < j`` of ``n``, as ``pdist``)
+    by their tolerance, in place and :data:`_PAIRS` pairs at a time: the pairs' index
+    arrays and tolerance of 1,000 discharges took 28 MB at once (issue 14)."""
+    # First condensed position of each row i: its pairs (i, i+1..n-1) follow.
+    first = np.concatenate([[0], np.cumsum(np.arange(n - 1, 0, -1))])
+    for a in range(0, diff.size, _PAIRS):  # loop over pieces of the condensed array
+        pos = np.arange(a, min(diff.size, a + _PAIRS))
+        iu = np.searchsorted(first, pos, side="right") - 1
+        ju = pos - first[iu] + iu + 1
+        tol = np.maximum(noise_distance, _RELATIVE_TOLERANCE * 0.5 * (own[iu] + own[ju]))
+        diff[a:a + pos.size] /= tol
 
 
 def _nearest_cluster(vectors: np.ndarray, model) -> np.ndarray:

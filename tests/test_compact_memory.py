@@ -326,3 +326,116 @@ def test_detection_result_builds_float32_waveforms_when_read():
     np.testing.assert_array_equal(wf, data.astype(np.float32) * unit[None, :, None])
     assert res.waveforms is wf  # built once
     np.testing.assert_array_equal(res.waveforms_of([1]), wf[[1]])
+
+
+def test_spilled_half_waveforms_reorder_and_read_as_the_array():
+    from fascidetect._spill import RowSpill
+    from fascidetect.assemble import HalfWaveforms, _permute_rows
+
+    rng = np.random.default_rng(17)
+    data = (rng.standard_normal((1300, 3, 7)) * 4).astype(np.float16)
+    unit = np.array([2e-6, 3.3e-6, 1.0], dtype=np.float32)
+    in_memory = HalfWaveforms(data.copy(), unit)
+    spilled = HalfWaveforms(RowSpill.of(data), unit)
+    for order in (rng.permutation(1300), np.arange(1300)[::-1]):  # twice: orders compose
+        in_memory.reorder(order)
+        spilled.reorder(order)
+    assert spilled.shape == in_memory.shape and len(spilled) == 1300
+    assert spilled.materialise().tobytes() == in_memory.materialise().tobytes()
+    idx = rng.choice(1300, 40, replace=False)
+    for key in (idx, (idx, 1), slice(10, 900), 3, (3, 0), np.resize(idx % 2 == 0, 1300)):
+        assert spilled[key].tobytes() == in_memory[key].tobytes()
+    reference = data.copy()
+    _permute_rows(reference, np.arange(1300))
+    assert reference.tobytes() == data.tobytes()
+
+
+def test_scan_features_spilled_equal_the_in_memory_table(monkeypatch):
+    from fascidetect import scan as _scan
+    from fascidetect._spill import SpilledColumns
+    from fascidetect.candidates import Candidates
+
+    rng = np.random.default_rng(8)
+
+    def table(n, start):
+        return Candidates(sample=np.arange(start, start + n), centre=np.arange(start, start + n),
+                          channel=rng.integers(0, 3, n), channels=rng.random((n, 3)) < 0.5,
+                          amplitude=rng.standard_normal(n), snr=rng.random(n),
+                          features={"p2p": rng.random(n), "n_turns": rng.integers(0, 9, n)},
+                          snip_row=np.full(n, -1))
+
+    parts = [table(n, 100 * i) for i, n in enumerate((5, 0, 17, 3))]
+    plain = Candidates.concatenate(parts)
+    spilled = Candidates.concatenate(parts, spill=True)
+    assert isinstance(spilled.features, SpilledColumns) and not isinstance(plain.features,
+                                                                            SpilledColumns)
+    for k in plain.features:
+        assert spilled.features[k].tobytes() == plain.features[k].tobytes()
+    extra = table(6, 150)
+    extra_copy = extra.select(np.arange(6))
+    plain.insert_by_sample(extra)
+    spilled.insert_by_sample(extra_copy)
+    for k in plain.features:
+        assert spilled.features[k].tobytes() == plain.features[k].tobytes()
+    assert np.array_equal(spilled.sample, plain.sample)
+    spilled.keep_features(("p2p",))
+    assert type(spilled.features) is dict and list(spilled.features) == ["p2p"]
+    np.testing.assert_array_equal(spilled.features["p2p"], plain.features["p2p"])
+
+
+@pytest.mark.parametrize("chunk", [3, 64, 2 ** 18])
+def test_sustained_and_dense_rows_counted_in_chunks_equal_the_whole_row(monkeypatch, chunk):
+    from fascidetect import episodes
+    from fascidetect.spans import run_bounds
+
+    rng = np.random.default_rng(21)
+    active = np.zeros(5000, dtype=bool)
+    for a in rng.integers(0, 5000, 40):  # bursts over sparse noise
+        active[a:a + rng.integers(5, 300)] = True
+    active |= rng.random(5000) < 0.05
+    h = episodes._DENSE_SUBWINDOWS // 2
+    dense = np.array([2 * active[max(i - h, 0):i + h + 1].sum() >= min(i + h + 1, 5000)
+                      - max(i - h, 0) for i in range(5000)])
+    monkeypatch.setattr(episodes, "_CHUNK", 2 ** 30)
+    whole = episodes._sustained_row(active, 80, 0.6)
+    monkeypatch.setattr(episodes, "_CHUNK", chunk)
+    np.testing.assert_array_equal(episodes._dense(active), dense)
+    np.testing.assert_array_equal(episodes._sustained_row(active, 80, 0.6), whole)
+    padded = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
+    starts, stops = run_bounds(active)
+    np.testing.assert_array_equal(starts, np.flatnonzero(padded == 1))
+    np.testing.assert_array_equal(stops, np.flatnonzero(padded == -1))
+
+
+def test_regular_trains_with_anchors_in_slices_equal_one_slice(monkeypatch):
+    from fascidetect import firing_pattern
+
+    rng = np.random.default_rng(4)
+    t = np.concatenate([np.sort(rng.random(3000) * 300),
+                        np.arange(0, 60, 0.1) + 0.005 * rng.standard_normal(600)])
+    g = np.concatenate([rng.integers(0, 3, 3000), np.ones(600, dtype=int)])
+    whole = firing_pattern.regular_trains(t, g)
+    assert whole.sum() > 100
+    monkeypatch.setattr(firing_pattern, "_CHAIN_SLICE", 7)
+    np.testing.assert_array_equal(firing_pattern.regular_trains(t, g), whole)
+
+
+def test_hysteresis_per_channel_equals_all_channels_at_once():
+    from fascidetect.rest import with_hysteresis
+
+    def at_once(ratio, thr, hysteresis):  # the former form: every channel in one array
+        ratio = np.nan_to_num(np.asarray(ratio, dtype=float), nan=0.0)
+        thr = np.asarray(thr, dtype=float)
+        thr = thr[None, :] if thr.ndim == 1 else thr
+        strong, weak = ratio > thr, ratio > 1.0 + hysteresis * (thr - 1.0)
+        n_ch, n = ratio.shape
+        run = np.cumsum(~weak, axis=1) + (n + 1) * np.arange(n_ch)[:, None]
+        return weak & (np.bincount(run[strong], minlength=(n + 1) * n_ch) > 0)[run]
+
+    rng = np.random.default_rng(9)
+    ratio = (1 + 0.05 * rng.standard_normal((5, 3000)).cumsum(axis=1)).astype(np.float32)
+    ratio[rng.random(ratio.shape) < 0.02] = np.nan
+    for thr in (1.2 + 0.1 * rng.random(3000), 1.2 + 0.1 * rng.random((5, 3000))):
+        want = at_once(ratio, thr, 0.4)
+        assert want.any() and not want.all()
+        np.testing.assert_array_equal(with_hysteresis(ratio, thr, 0.4), want)

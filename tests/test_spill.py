@@ -119,3 +119,85 @@ def test_a_spill_let_go_without_close_closes_its_file():
         del spill
         gc.collect()
     assert handle.closed
+
+
+def test_row_spill_indexes_as_the_array():
+    import pickle
+
+    from fascidetect._spill import RowSpill
+
+    rng = np.random.default_rng(5)
+    full = (rng.standard_normal((700, 3, 9)) * 3).astype(np.float16)
+    spill = RowSpill(full.shape[1:], np.float16)
+    start = 0
+    for n in (0, 13, 200, 1, 486):  # appended in uneven parts
+        spill.append(full[start:start + n])
+        start += n
+    spill.WINDOW_BYTES = 5 * full[0].nbytes  # gathers across many windows
+    assert spill.shape == full.shape and len(spill) == 700 and spill.ndim == 3
+    idx = rng.integers(0, 700, 60)  # unsorted, repeated
+    mask = rng.random(700) < 0.2
+    for key in (idx, idx[:0], mask, slice(None), slice(5, 90), slice(650, 900),
+                slice(3, 400, 7), 0, 699, -1, (idx, 1), (slice(2, 30), slice(None), 4),
+                (5, 2), idx.reshape(6, 10), [3, 1, 2]):
+        got, want = spill[key], full[key]
+        assert got.dtype == want.dtype and got.shape == want.shape, key
+        assert got.tobytes() == want.tobytes(), key
+    assert np.asarray(spill).tobytes() == full.tobytes()
+    assert pickle.loads(pickle.dumps(spill)).tobytes() == full.tobytes()  # as the array
+    for bad in (np.array([700]), np.array([-701])):
+        try:
+            spill[bad]
+        except IndexError:
+            pass
+        else:
+            raise AssertionError("an index out of range was read")
+
+
+def test_row_spill_falls_back_to_memory_when_the_file_cannot_grow():
+    from fascidetect._spill import RowSpill
+
+    full = np.arange(60, dtype=np.float32).reshape(10, 6)
+    spill = RowSpill((6,), np.float32)
+    spill.append(full[:4])
+    real = spill._file
+
+    class Full:  # a file whose next write fails as a full disk does
+        def seek(self, *a):
+            return real.seek(*a)
+
+        def readinto(self, buffer):
+            return real.readinto(buffer)
+
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            real.close()
+
+    spill._file = Full()
+    spill.append(full[4:])
+    assert spill[:].tobytes() == full.tobytes()
+    assert spill[np.array([9, 0, 5])].tobytes() == full[[9, 0, 5]].tobytes()
+
+
+def test_spilled_columns_read_back_as_the_dict():
+    import pickle
+
+    from fascidetect._spill import SpilledColumns
+
+    rng = np.random.default_rng(6)
+    cols = {"a": rng.standard_normal(1000), "n": np.arange(1000, dtype=np.int32),
+            "flag": rng.random(1000) < 0.5, "empty": np.zeros(0)}
+    spill = SpilledColumns(cols)
+    assert list(spill) == list(cols) and len(spill) == 4 and "n" in spill and "x" not in spill
+    for k, v in cols.items():
+        assert spill[k].dtype == v.dtype and spill[k].tobytes() == v.tobytes()
+    spill["n"] = spill["n"].astype(np.int64) * 2  # replaced in place: order kept
+    assert list(spill) == list(cols) and spill["n"].dtype == np.int64
+    np.testing.assert_array_equal(spill["n"], 2 * cols["n"])
+    assert spill.get("missing", 7) == 7
+    assert spill.pop("flag").tobytes() == cols["flag"].tobytes() and "flag" not in spill
+    back = pickle.loads(pickle.dumps(spill))
+    assert type(back) is dict and list(back) == ["a", "n", "empty"]
+    np.testing.assert_array_equal(back["a"], cols["a"])

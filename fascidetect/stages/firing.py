@@ -45,9 +45,10 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
     return count >= params.burst_active_windows
 
 
-#: Sub-windows of one channel unpacked at a time by :func:`ongoing_from_bits` (2^20:
-#: 7.3 h at 25 ms; a 1-MB mask and its 4-MB running counts).
-_CHUNK_SUBWINDOWS = 1 << 20
+#: Sub-windows of one channel unpacked at a time by :func:`ongoing_from_bits` (2^18:
+#: 1.8 h at 25 ms; a 256-kB mask and its 1-MB running counts: at 2^20 the stage's
+#: temporaries made a day's peak, issue 14).
+_CHUNK_SUBWINDOWS = 1 << 18
 
 
 def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
