@@ -15,6 +15,10 @@ from .scan import noise_unit
 #: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
 #: sample would sit beside the float32 waveforms).
 _SLICE = 2000
+#: Waveform samples up to this size stay in memory: a spill's temporary file stays open
+#: as long as the result holds it, and a script keeping the results of a few hundred
+#: short recordings ran out of file descriptors (open() failed with EMFILE).
+_SPILL_MIN_BYTES = 2 ** 20
 
 
 class HalfWaveforms:
@@ -117,10 +121,16 @@ def held_fasciculations(cands, snippets, sigma) -> HeldWaveforms:
     rows = cands.snip_row[kept[fasc]]
     held = np.flatnonzero(rows >= 0)
     # In a temporary file (issue 14: 20 MB for a day), read back by the motor units'
-    # slices and when the result's waveforms are first read.
-    waveforms = RowSpill(snippets.shape[1:], snippets.dtype)
-    for start in range(0, held.size, _SLICE):  # loop over slices
-        waveforms.append(snippets[rows[held[start:start + _SLICE]]])
+    # slices and when the result's waveforms are first read; a small sample in memory.
+    row_bytes = int(np.prod(snippets.shape[1:])) * np.dtype(snippets.dtype).itemsize
+    if held.size * row_bytes > _SPILL_MIN_BYTES:
+        waveforms = RowSpill(snippets.shape[1:], snippets.dtype)
+        for start in range(0, held.size, _SLICE):  # loop over slices
+            waveforms.append(snippets[rows[held[start:start + _SLICE]]])
+    else:
+        waveforms = np.empty((held.size,) + tuple(snippets.shape[1:]), dtype=snippets.dtype)
+        for start in range(0, held.size, _SLICE):  # loop over slices
+            waveforms[start:start + _SLICE] = snippets[rows[held[start:start + _SLICE]]]
     # Scaled to volts (float32) when read: the float32 sample is 39 MB when full.
     return HeldWaveforms(waveforms=HalfWaveforms(waveforms, noise_unit(sigma)),
                          discharge=fasc[held],

@@ -1,6 +1,8 @@
 """Compact in-memory forms of issue 14's fifth pass equal the forms they replace:
 the coded event table, the firing stage's per-channel activity, int32 candidate columns."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -439,3 +441,27 @@ def test_hysteresis_per_channel_equals_all_channels_at_once():
         want = at_once(ratio, thr, 0.4)
         assert want.any() and not want.all()
         np.testing.assert_array_equal(with_hysteresis(ratio, thr, 0.4), want)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
+def test_results_of_short_recordings_hold_no_open_file(monkeypatch):
+    # A script keeping the results of a few hundred short recordings ran out of file
+    # descriptors: each result held its waveforms' temporary file open.
+    import gc
+
+    import fascidetect
+    from fascidetect import assemble
+
+    rec, _ = fascidetect.simulate(scenario="ecg", seed=2, duration_s=30.0, n_channels=2)
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    kept = [fascidetect.detect(rec) for _ in range(2)]
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(kept[0].waveforms) > 0
+    # A large sample still goes to a temporary file, and reads back the same.
+    monkeypatch.setattr(assemble, "_SPILL_MIN_BYTES", 0)
+    spilled = fascidetect.detect(rec)
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before + 1
+    assert spilled.waveforms.tobytes() == kept[0].waveforms.tobytes()
