@@ -353,7 +353,6 @@ def test_spilled_half_waveforms_reorder_and_read_as_the_array():
 
 
 def test_scan_features_spilled_equal_the_in_memory_table(monkeypatch):
-    from fascidetect import scan as _scan
     from fascidetect._spill import SpilledColumns
     from fascidetect.candidates import Candidates
 
