@@ -169,9 +169,13 @@ def test_kill_and_ctrl_c_leave_complete_files(tmp_path):
                                          "--file", str(csv), "--master-board", "cyton"),
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for(tmp_path / "k" / "killed.bdf", 30)
+        # Timed from the played file's own start: 6 s of file, then the stream stalls,
+        # and it would end by itself 5 s later. A slow start of the other process must
+        # not eat that margin (the suite may run beside other work).
         _wait_for(tmp_path / "c" / "played.bdf", 30)
-        time.sleep(8.0)   # 6 s of file, then the stream stalls
+        played_from = time.time()
+        _wait_for(tmp_path / "k" / "killed.bdf", 30)
+        time.sleep(max(0.0, played_from + 8.0 - time.time()))
         killed.send_signal(signal.SIGKILL)
         stopped.send_signal(signal.SIGINT)
         killed.wait(10)
