@@ -298,6 +298,9 @@ def test_killed_run_leaves_complete_outputs_and_resume_finishes(tmp_path, sig):
             os.killpg(proc.pid, signal.SIGKILL)
     if sig != signal.SIGKILL:
         assert proc.returncode in (130, 0)  # 0 only if it finished before the signal
+        if proc.returncode == 0:
+            pytest.skip("the batch finished before the signal reached it (a loaded machine "
+                        "starved this test's polling): nothing was interrupted")
         assert (out / "batch_summary.tsv").is_file()
         assert not list(out.glob(".*.tmp*"))
     _complete_outputs_only(out)
