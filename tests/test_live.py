@@ -7,13 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from _interruptible import INTERRUPTIBLE_CLI
 
 import fascidetect
 from fascidetect.evaluation import match_times
@@ -151,7 +152,7 @@ def _cyton_playback_file(path: Path, fs: float, seconds: float):
 
 
 def _live_cmd(out: Path, stem: str, *args):
-    return [sys.executable, "-m", "fascidetect.cli", "live", "--out", str(out), "--stem", stem,
+    return [*INTERRUPTIBLE_CLI, "live", "--out", str(out), "--stem", stem,
             "--no-plot", "--flush", "1", *args]
 
 
