@@ -210,7 +210,7 @@ def detect_file(path: str | os.PathLike, out_dir: str | os.PathLike,
         ``n_units``, ``warnings``, ``events_tsv``, ``summary_json``.
     """
     from . import io
-    from ._malloc import steady_block_allocations
+    from ._memory import steady_block_allocations
     from ._threads import one_blas_thread
     from .pipeline import detect
 

@@ -310,7 +310,7 @@ def test_allocator_thresholds_are_fixed_once_unless_the_environment_sets_them():
     that reports them set) and left alone when the environment chooses them."""
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc thresholds: Linux only")
-    code = ("from fascidetect._malloc import steady_block_allocations as s; "
+    code = ("from fascidetect._memory import steady_block_allocations as s; "
             "print(s(), s())")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
