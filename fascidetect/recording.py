@@ -98,7 +98,9 @@ class Chunk(NamedTuple):
     data: np.ndarray
 
 
-@dataclasses.dataclass
+# eq=False: comparing field by field would compare arrays (ValueError); results
+# and recordings compare by identity, as MNE's Raw does.
+@dataclasses.dataclass(eq=False)
 class Recording:
     """A multichannel recording in volts, with the context needed to analyse it.
 

@@ -43,7 +43,9 @@ def poisson_rate_ci(count: np.ndarray, exposure_min: np.ndarray, level: float = 
                 np.where(exposure > 0, high / exposure, np.nan))
 
 
-@dataclasses.dataclass
+# eq=False: comparing field by field would compare arrays (ValueError); results
+# and recordings compare by identity, as MNE's Raw does.
+@dataclasses.dataclass(eq=False)
 class DetectionResult:
     """What :func:`fascidetect.detect` found in one recording.
 

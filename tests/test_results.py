@@ -164,3 +164,16 @@ def test_to_dataframe_has_one_row_per_event_and_the_tsv_columns(hum_motion):
     assert len(df) == len(result.events)
     assert df["trial_type"].value_counts().to_dict() == {
         k: v for k, v in result.summary()["counts"].items() if v}
+
+
+def test_results_and_recordings_compare_by_identity_without_raising(hum_motion):
+    # Field-by-field equality would compare arrays and raise "truth value of an array is
+    # ambiguous"; a set of results or `result in results` must just work.
+    import copy
+
+    _, result = hum_motion
+    twin = copy.copy(result)
+    assert result == result and result != twin and result in [twin, result]
+    assert len({result, twin}) == 2
+    rec = Recording.from_raw(hum_motion[0])
+    assert rec == rec and rec != copy.copy(rec)
