@@ -133,7 +133,8 @@ def read_bids_recording(bids_path):
     except (ValueError, RuntimeError, OSError) as exc:
         raise InputError(f"'{fpath}': MNE-BIDS cannot read it ({exc})") from None
     bads = set(raw.info["bads"])
-    emg = [c for c, t in zip(raw.ch_names, raw.get_channel_types()) if t == "emg" and c not in bads]
+    every_emg = [c for c, t in zip(raw.ch_names, raw.get_channel_types()) if t == "emg"]
+    emg = [c for c in every_emg if c not in bads]
     if not emg:
         raise InputError(f"'{fpath}': no good EMG channel in its channels.tsv "
                          f"(bad: {sorted(bads) or 'none'})")
@@ -155,18 +156,28 @@ def read_bids_recording(bids_path):
         "line_freq_hz": raw.info.get("line_freq") or info.get("PowerLineFrequency"),
         "emg_placement": info.get("EMGPlacementScheme"),
         "bad_channels": sorted(bads),
+        # Where the bad ones sat among the EMG channels: the holes of a declared grid.
+        "bad_emg_numbers": [k + 1 for k, c in enumerate(every_emg) if c in bads],
+        "n_emg_declared": len(every_emg),
     })
     return dataclasses.replace(rec, metadata=meta)
 
 
 def params_for(recording, params):
-    """Return *params* with the notch set from ``PowerLineFrequency`` when it is ``auto``."""
-    from .params import DetectionParams
+    """Return *params* for one BIDS recording: the notch from ``PowerLineFrequency`` when
+    it is ``auto``; on a declared ``layout`` covering every EMG channel, the ``bad`` ones
+    as ``layout_missing`` (unless it is given)."""
+    from .params import DetectionParams, layout_size
 
     params = params or DetectionParams()
-    freq = recording.metadata.get("line_freq_hz")
+    meta = recording.metadata
+    freq = meta.get("line_freq_hz")
     if params.notch == "auto" and freq in (50, 60, 50.0, 60.0):
-        return dataclasses.replace(params, notch=str(int(freq)))
+        params = dataclasses.replace(params, notch=str(int(freq)))
+    holes = meta.get("bad_emg_numbers") or []
+    if params.layout is not None and holes and not params.layout_missing \
+            and meta.get("n_emg_declared") == layout_size(params.layout):
+        params = dataclasses.replace(params, layout_missing=tuple(holes))
     return params
 
 

@@ -82,8 +82,8 @@ def detection_options(func):
         click.option("--layout", default=None,
                      help="Electrode array ROWSxCOLS: 8x8 for an HD grid, 1x8 for a linear "
                           "array (channels merge only with neighbouring electrodes), or a grid "
-                          "name: GR08MM1305, GR04MM1305 (OTB 13x5). Muscles: "
-                          "--param muscles=auto."),
+                          "name: GR08MM1305, GR04MM1305 (OTB 13x5); electrodes without a channel: "
+                          "--param layout_missing=12,40. Muscles: --param muscles=auto."),
         click.option("--param", "extra_params", multiple=True, metavar="NAME=VALUE",
                      help="Any DetectionParams field, e.g. --param dead_time_ms=12 (repeatable)."),
     ]

@@ -28,14 +28,11 @@ def _otb_1305() -> np.ndarray:
 GRIDS = {"GR08MM1305": _otb_1305, "GR04MM1305": _otb_1305}
 
 
-def positions(name: str, n_channels: int) -> np.ndarray:
-    """Return the (row, col) of each channel of the named grid, in electrode units."""
+def positions(name: str) -> np.ndarray:
+    """Return the (row, col) of every electrode of the named grid in the maker's channel
+    order, in electrode units."""
     key = str(name).upper()
     if key not in GRIDS:
         raise ParameterError(f"unknown electrode grid {name!r}; known: {sorted(GRIDS)}, or give "
                              "layout=(rows, cols) for a grid in row-major order")
-    pos = GRIDS[key]()
-    if pos.shape[0] != n_channels:
-        raise ParameterError(f"grid {key} has {pos.shape[0]} electrodes but the recording has "
-                             f"{n_channels} EMG channels; pick its channels with emg_channels")
-    return pos
+    return GRIDS[key]()

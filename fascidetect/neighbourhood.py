@@ -16,13 +16,14 @@ import numpy as np
 from . import detection
 
 
-def grid_shape(layout, n_channels: int) -> tuple[int, int] | None:
+def grid_shape(layout, n_channels: int, missing=()) -> tuple[int, int] | None:
     """Return (rows, cols) when ``layout`` is a grid of the channels with 3x3
-    neighbourhoods (at least 3 rows and 3 columns), else None."""
+    neighbourhoods (at least 3 rows and 3 columns; ``missing`` electrodes have no
+    channel), else None."""
     if layout is None or isinstance(layout, str):  # a named grid is not row-major
         return None
     rows, cols = (int(v) for v in layout)
-    if rows < 3 or cols < 3 or rows * cols != n_channels:
+    if rows < 3 or cols < 3 or rows * cols - len(missing) != n_channels:
         return None
     return rows, cols
 
@@ -54,7 +55,7 @@ def wilson_hilferty(chi2: np.ndarray, dof: int) -> np.ndarray:
 
 
 def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold: float,
-                             dead: int, white: np.ndarray | None = None):
+                             dead: int, white: np.ndarray | None = None, missing=()):
     """Return discharges seen together on a 3x3 neighbourhood of a grid.
 
     Parameters
@@ -68,6 +69,8 @@ def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold:
         Fewest samples between two discharges (largest first).
     white : ndarray, shape (n_channels, n_channels) | None
         Spatial whitening matrix applied to ``y`` first.
+    missing : sequence of int
+        1-based row-major numbers of the grid's electrodes with no row in ``y``.
 
     Returns
     -------
@@ -76,13 +79,23 @@ def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold:
     channel : ndarray of int
         The electrode of its neighbourhood where it is largest.
     members : ndarray of int, shape (n, 9)
-        The neighbourhood's electrodes.
+        The neighbourhood's electrodes (``channel`` in place of a missing one).
     z : ndarray
         Its neighbourhood z.
     """
     hoods = neighbourhoods(*shape)
     w = y if white is None else white.astype(np.float32) @ y.astype(np.float32)
     sq = np.square(w, dtype=np.float32)
+    # Grid slot -> channel; a missing electrode is a silent slot (its neighbourhoods'
+    # sums have fewer terms than the 9 the bar assumes: conservative).
+    channel_of = np.arange(shape[0] * shape[1])
+    if len(missing):
+        present = np.setdiff1d(channel_of, np.asarray(missing, dtype=int) - 1)
+        channel_of = np.full(channel_of.size, -1)
+        channel_of[present] = np.arange(present.size)
+        full = np.zeros((channel_of.size, sq.shape[1]), dtype=np.float32)
+        full[present] = sq
+        sq = full
     # 3x3 box sums of squares over the grid (separable: rows, then columns).
     grid = sq.reshape(shape[0], shape[1], -1)
     rows3 = grid[:-2] + grid[1:-1] + grid[2:]
@@ -100,6 +113,8 @@ def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold:
     idx = idx[(best[idx] > best[idx - 1]) & (best[idx] >= best[idx + 1])]
     keep = detection._suppress(np.zeros(idx.size, dtype=int), idx, best[idx], dead, 0, 0.0)
     idx = idx[keep]
-    members = hoods[best_hood[idx]]
-    main = members[np.arange(idx.size), np.argmax(np.abs(y[members, idx[:, None]]), axis=1)]
+    members = channel_of[hoods[best_hood[idx]]]
+    size = np.where(members >= 0, np.abs(y[np.maximum(members, 0), idx[:, None]]), -1.0)
+    main = members[np.arange(idx.size), np.argmax(size, axis=1)]
+    members = np.where(members >= 0, members, main[:, None])  # a missing slot: the main
     return idx, main, members, wilson_hilferty(best[idx], 9)

@@ -65,23 +65,34 @@ def undeclared(n_channels: int) -> Neighbourhood:
                          muscle=np.zeros(n_channels, dtype=int), n_muscles=0, declared=False)
 
 
-def electrode_positions(layout, n_channels: int) -> np.ndarray:
-    """Return (row, col) of each channel of a ``(rows, cols)`` layout in row-major order.
+def electrode_positions(layout, n_channels: int, missing=()) -> np.ndarray:
+    """Return (row, col) of each analysed channel of a ``(rows, cols)`` layout in row-major
+    order.
 
     A linear array is ``(1, n)``; the positions are in electrode units. A grid name
-    (:mod:`fascidetect.grids`) gives the maker's channel order.
+    (:mod:`fascidetect.grids`) gives the maker's channel order. ``missing`` are the
+    1-based numbers of electrodes with no analysed channel (a dead or bad electrode): the
+    channels fill the other positions in order.
     """
     if isinstance(layout, str):
         from .grids import positions
 
-        return positions(layout, n_channels)
-    rows, cols = (int(v) for v in layout)
-    if rows * cols != n_channels:
-        raise ParameterError(f"layout {rows}x{cols} has {rows * cols} electrodes but the recording "
-                             f"has {n_channels} EMG channels; give layout=(rows, cols) of the "
-                             "analysed channels")
-    r, c = np.divmod(np.arange(n_channels), cols)
-    return np.column_stack([r, c]).astype(float)
+        every = positions(layout)
+        name = layout
+    else:
+        rows, cols = (int(v) for v in layout)
+        r, c = np.divmod(np.arange(rows * cols), cols)
+        every = np.column_stack([r, c]).astype(float)
+        name = f"layout {rows}x{cols}"
+    keep = np.ones(every.shape[0], dtype=bool)
+    keep[np.asarray(missing, dtype=int) - 1] = False
+    if keep.sum() != n_channels:
+        gone = f" less {len(missing)} missing" if len(missing) else ""
+        raise ParameterError(f"{name} has {every.shape[0]} electrodes{gone} but the recording "
+                             f"has {n_channels} EMG channels; give the analysed channels' layout, "
+                             "pick its channels with emg_channels, or name the electrodes "
+                             "without a channel in layout_missing")
+    return every[keep]
 
 
 def muscle_labels(names, spec) -> list:
@@ -125,7 +136,7 @@ def build(names, params: DetectionParams) -> Neighbourhood:
         adjacent &= muscle[:, None] == muscle[None, :]
     dist = None
     if params.layout is not None:
-        pos = electrode_positions(params.layout, n)
+        pos = electrode_positions(params.layout, n, params.layout_missing)
         dist = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
         adjacent &= dist <= params.neighbour_radius
     linear = params.layout is not None and not isinstance(params.layout, str) \

@@ -161,6 +161,13 @@ class DetectionParams:
         13 x 5 grids, one corner empty) places channels 1-64 in the maker's order
         (:mod:`fascidetect.grids`). ``None``: positions unknown (every channel may join
         every other).
+    layout_missing : tuple of int
+        Electrodes of ``layout`` with no analysed channel: a dead electrode, or a channel
+        marked ``bad`` (a BIDS dataset's bad channels of a declared grid fill this in).
+        1-based numbers in the layout's channel order (row-major for ``(rows, cols)``, the
+        maker's order for a named grid); the analysed channels fill the other positions
+        in order. On the command line: ``--param layout_missing=12,40``. Neighbourhood
+        detection counts a missing electrode as silent (conservative).
     muscles : str | dict | sequence | None
         Which muscle each channel records: ``"auto"`` (the muscles the channel names
         name, ``"EMG TA_R"``), a map ``"1=TA_R,2=TA_R,3=GAS_R"`` (1-based channel numbers
@@ -540,6 +547,7 @@ class DetectionParams:
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
     layout: Any = None
+    layout_missing: tuple = ()
     muscles: Any = None
     neighbour_radius: float = 3.0
     join_radius: float = 4.0
@@ -678,6 +686,8 @@ class DetectionParams:
             raise ParameterError("artifact_sigma must exceed threshold_sigma")
         if self.layout is not None:
             object.__setattr__(self, "layout", normalise_layout(self.layout))
+        object.__setattr__(self, "layout_missing",
+                           normalise_layout_missing(self.layout_missing, self.layout))
         if isinstance(self.muscles, list):
             object.__setattr__(self, "muscles", tuple(self.muscles))
         if self.muscles is not None and not isinstance(self.muscles, (str, dict, tuple)):
@@ -772,6 +782,40 @@ def normalise_layout(layout) -> tuple[int, int] | str:
     if len(values) != 2 or min(values) < 1 or not whole:
         raise bad
     return values[0], values[1]
+
+
+def layout_size(layout) -> int:
+    """Return the number of electrodes of a normalised ``layout``."""
+    if isinstance(layout, str):
+        from .grids import positions
+
+        return positions(layout).shape[0]
+    return layout[0] * layout[1]
+
+
+def normalise_layout_missing(missing, layout) -> tuple[int, ...]:
+    """Return the missing electrodes of ``layout`` as sorted unique 1-based numbers, or
+    raise when they are not electrodes of it."""
+    if missing is None or (isinstance(missing, str) and not missing.strip()):
+        return ()
+    given = missing
+    if isinstance(missing, str) or not hasattr(missing, "__iter__"):  # "12,40" or 12
+        missing = str(missing).split(",")
+    try:
+        numbers = sorted({int(str(v).strip()) for v in missing})
+    except (TypeError, ValueError):
+        raise ParameterError(f"layout_missing must be 1-based electrode numbers, got "
+                             f"{given!r}") from None
+    if not numbers:
+        return ()
+    if layout is None:
+        raise ParameterError("layout_missing names electrodes of a layout: declare the layout "
+                             "too (layout=(rows, cols) or a grid name)")
+    size = layout_size(layout)
+    if numbers[0] < 1 or numbers[-1] > size or len(numbers) >= size:
+        raise ParameterError(f"layout_missing {tuple(numbers)} must be electrode numbers 1-{size} "
+                             f"of the layout, leaving at least one")
+    return tuple(numbers)
 
 
 def parse_param_overrides(pairs: Sequence[tuple[str, str]]) -> dict:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import fascidetect
 from fascidetect.cli import cli
 
 mne_bids = pytest.importorskip("mne_bids", reason="BIDS tests need mne-bids (the bids extra)")
@@ -76,6 +77,14 @@ def test_read_bids_recording_uses_channels_tsv_and_emg_json(bids_root):
     assert rec.metadata["muscles"] == {"EMG1": "TA_R", "EMG2": "GAS_R"}
     assert rec.metadata["line_freq_hz"] == 60
     assert params_for(rec, None).notch == "60"
+    # A declared array of all three EMG channels gets the bad one as its hole; a layout
+    # of the two good ones is left as it is.
+    from fascidetect.params import DetectionParams
+
+    assert params_for(rec, DetectionParams(layout="1x3")).layout_missing == (3,)
+    assert params_for(rec, DetectionParams(layout="1x2")).layout_missing == ()
+    result = fascidetect.detect(rec, params_for(rec, DetectionParams(layout="1x3")))
+    assert result.summary()["params"]["layout_missing"] == [3]
     with pytest.raises(Exception, match="no EMG recording"):
         find_emg_recordings(bids_root, subjects=["07"])
 

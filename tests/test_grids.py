@@ -7,12 +7,12 @@ import pytest
 
 from fascidetect.errors import ParameterError
 from fascidetect.grids import positions
-from fascidetect.neighbours import build
+from fascidetect.neighbours import build, electrode_positions
 from fascidetect.params import DetectionParams, parse_param_overrides
 
 
 def test_otb_1305_positions_follow_the_makers_order():
-    pos = positions("GR08MM1305", 64)
+    pos = positions("GR08MM1305")
     # Channel 1 is under the empty corner, the first column runs down, the second up.
     assert pos[0].tolist() == [1, 0] and pos[11].tolist() == [12, 0]
     assert pos[12].tolist() == [12, 1] and pos[24].tolist() == [0, 1]
@@ -33,13 +33,13 @@ def test_unknown_grid_and_wrong_channel_count_are_clear_errors():
     with pytest.raises(ParameterError, match="GR08MM1305"):
         DetectionParams(layout="GR99")
     with pytest.raises(ParameterError, match="64 electrodes but the recording has 32"):
-        positions("GR08MM1305", 32)
+        electrode_positions("GR08MM1305", 32)
 
 
 def test_cli_layout_text_parses_to_a_name_or_a_shape():
     assert parse_param_overrides([("layout", "GR08MM1305")])["layout"] == "GR08MM1305"
     assert parse_param_overrides([("layout", "8x8")])["layout"] == (8, 8)
-    assert np.all(positions("GR04MM1305", 64) == positions("GR08MM1305", 64))
+    assert np.all(positions("GR04MM1305") == positions("GR08MM1305"))
 
 
 @pytest.mark.parametrize("value, expected", [("8x8", (8, 8)), ("8X8", (8, 8)), (" 1 x 8 ", (1, 8)),
@@ -66,3 +66,30 @@ def test_simulator_layout_takes_the_text_form_and_refuses_a_grid_name():
     assert len(rec.ch_names) == 9 and rec.metadata["layout"] == (3, 3)
     with pytest.raises(ParameterError, match="row-major"):
         simulate(layout="GR08MM1305", duration_s=5.0)
+
+
+def test_missing_electrodes_are_holes_the_channels_skip():
+    pos = electrode_positions((3, 3), 8, missing=(5,))
+    assert [0, 0] in pos.tolist() and [1, 1] not in pos.tolist() and pos[4].tolist() == [1, 2]
+    otb = electrode_positions("GR08MM1305", 63, missing=(1,))
+    assert otb[0].tolist() == [2, 0]  # channel 1's electrode is gone: the next is first
+    nb = build([f"EMG{i}" for i in range(8)], DetectionParams(layout="3x3", layout_missing="5"))
+    assert nb.distance[3, 4] == pytest.approx(2.0)  # either side of the hole
+    with pytest.raises(ParameterError, match="less 1 missing but the recording has 9"):
+        electrode_positions((3, 3), 9, missing=(5,))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(layout_missing=(3,)), "declare the layout too"),
+    (dict(layout="3x3", layout_missing=(10,)), "electrode numbers 1-9"),
+    (dict(layout="3x3", layout_missing=tuple(range(1, 10))), "leaving at least one"),
+    (dict(layout="3x3", layout_missing="a"), "1-based electrode numbers, got 'a'"),
+])
+def test_bad_missing_electrodes_give_a_parameter_error(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        DetectionParams(**kwargs)
+
+
+def test_missing_electrodes_from_the_command_line_text():
+    given = parse_param_overrides([("layout", "8x8"), ("layout_missing", "40,12")])
+    assert DetectionParams(**given).layout_missing == (12, 40)

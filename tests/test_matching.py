@@ -156,6 +156,36 @@ def test_nine_neighbours_at_three_sigma_are_found_on_a_grid():
     assert all(set(ch.split(",")) <= {names[i] for i in patch} for ch in new["channels"])
 
 
+def test_a_grid_with_a_dead_electrode_keeps_neighbourhood_detection():
+    # The same patch with its centre electrode dead and left out (an HD grid with a bad
+    # channel): declared as a hole, the other eight still find the discharges, and no
+    # discharge is put on the missing electrode. Before layout_missing, the 63 channels
+    # could not be declared as the 8x8 grid at all (layout-size ParameterError).
+    rng = np.random.default_rng(1)
+    n = int(60 * FS)
+    x = 5e-6 * rng.standard_normal((64, n))
+    wave = _potential(3.0 * _band_sigma(x[0]))
+    times = np.arange(2.0, 58.0, 1.37)
+    patch = [r * 8 + c for r in (2, 3, 4) for c in (3, 4, 5)]
+    for t in times:
+        i = int(t * FS)
+        x[patch, i - 40:i + 41] += wave
+    dead = 3 * 8 + 4
+    names = [f"EMG{k + 1}" for k in range(64) if k != dead]
+    kw = dict(sfreq=FS, ch_names=names, layout=(8, 8), layout_missing=(dead + 1,),
+              match_min_discharges=10_000, neighbourhood_sigma=6.0)
+    on = fascidetect.detect(np.delete(x, dead, axis=0), **kw)
+    hit_on, fasc = _found(on.events, times)
+    assert hit_on.mean() >= 0.85
+    new = fasc[np.isfinite(fasc["match_score"])]
+    assert new.size
+    live = {f"EMG{k + 1}" for k in patch if k != dead}
+    assert all(set(ch.split(",")) <= live for ch in new["channels"])
+    quiet = fascidetect.detect(np.delete(5e-6 * np.random.default_rng(5).standard_normal(
+        (64, n)), dead, axis=0), **kw)
+    assert np.isfinite(quiet.events["match_score"]).sum() == 0
+
+
 def test_neighbourhood_detection_is_silent_on_grid_noise():
     x = 5e-6 * np.random.default_rng(5).standard_normal((64, int(60 * FS)))
     on = fascidetect.detect(x, sfreq=FS, layout=(8, 8), neighbourhood_sigma=6.0)

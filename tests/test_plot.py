@@ -120,6 +120,12 @@ def test_waveforms_by_channel_and_on_a_grid_layout(sim):
     ax = fig.axes[0]
     assert len(ax.lines) == 6                                     # one trace per electrode
     assert "grid 2x3" in ax.get_xlabel() and "µV p-p" in ax.get_title()
+    # The same six channels on a 3x3 grid with three dead electrodes: one trace per
+    # channel, placed around the holes (the grid view was dropped for any hole).
+    holed = dataclasses.replace(res, params=dataclasses.replace(
+        res.params, layout=(3, 3), layout_missing=(2, 5, 9)))
+    ax = plot.plot_waveforms(holed, max_panels=2).axes[0]
+    assert len(ax.lines) == 6 and "grid 3x3" in ax.get_xlabel()
 
 
 def test_waveforms_without_fasciculations(sim):

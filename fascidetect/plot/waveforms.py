@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
+from ..neighbours import electrode_positions
 from . import _common as c
 
 #: Snippets drawn per panel (the mean uses all of them).
@@ -66,8 +68,8 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
     ncols = min(4, len(groups))
     nrows = int(np.ceil(len(groups) / ncols))
     fig, ax_list = c.figure_and_axes(axes, nrows, ncols, figsize=(11, 2.6 * nrows + 0.6))
-    layout = getattr(result.params, "layout", None)
     names = list(result.recording.get("emg_channels") or [])
+    pos = _grid_positions(result.params, result.waveforms.shape[1])
     fasc = result.fasciculations
     ms = (np.arange(result.waveforms.shape[-1]) - result.waveforms.shape[-1] // 2) \
         / result.sfreq * 1000.0
@@ -79,8 +81,8 @@ def plot_waveforms(result, *, axes=None, by: str = "unit", max_snippets: int = _
         amp = float(np.nanmedian(fasc["peak_amplitude_uv"][rows]))
         dur = float(np.nanmedian(fasc["duration_ms"][rows]))
         color = c.unit_color(unit) if unit >= 0 else "k"
-        if layout and not isinstance(layout, str) and snippets.shape[1] == layout[0] * layout[1]:
-            _grid_template(ax, snippets.mean(axis=0), layout, ms, color)
+        if pos is not None:
+            _grid_template(ax, snippets.mean(axis=0), pos, ms, color)
             main = None
         else:
             ch = _main_channel(snippets)
@@ -114,13 +116,24 @@ def _main_channel(snippets: np.ndarray) -> int:
     return int(np.argmax(np.ptp(mean, axis=-1)))
 
 
-def _grid_template(ax, template: np.ndarray, layout, ms, color):
-    """Draw a (channels, samples) template as mini-waveforms at their grid positions."""
-    rows, cols = layout
+def _grid_positions(params, n_channels: int):
+    """Return the analysed channels' (row, col) on a declared electrode array, else None."""
+    layout = getattr(params, "layout", None)
+    if layout is None:
+        return None
+    try:
+        return electrode_positions(layout, n_channels, getattr(params, "layout_missing", ()))
+    except ParameterError:  # a result whose waveforms do not cover the layout
+        return None
+
+
+def _grid_template(ax, template: np.ndarray, pos: np.ndarray, ms, color):
+    """Draw a (channels, samples) template as mini-waveforms at their grid positions
+    (``pos``: (row, col) of each channel; a missing electrode stays blank)."""
+    rows, cols = int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1
     width = (ms[-1] - ms[0]) * 1.15
     height = max(float(np.ptp(template)), 1e-9) * 0.9
-    for k in range(rows * cols):
-        r, col = divmod(k, cols)
+    for k, (r, col) in enumerate(pos):
         ax.plot(col * width + ms - ms[0], template[k] - r * height, color=color, lw=0.8)
     ax.set_xticks([])
     ax.set_yticks([])
