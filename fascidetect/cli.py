@@ -59,7 +59,7 @@ def read_options(func):
         click.option("--emg-channels", default=None,
                      help="Comma-separated channel names to analyse (default: EMG-typed)."),
         click.option("--format", "file_format", default=None,
-                     help="Force the input format (edf, bdf, openbci, brainflow, wfdb, csv, npy)."),
+                     help="Force the input format (edf, bdf, openbci, brainflow, wfdb, otb-mat, csv, tsv, npy)."),
         click.option("--board", default=None,
                      help="BrainFlow board id or name for BrainFlow CSV files (default Cyton)."),
         click.option("--units", type=click.Choice(["V", "mV", "uV"], case_sensitive=False),

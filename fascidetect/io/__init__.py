@@ -1,7 +1,7 @@
 """Reading recordings: one :func:`read` for every supported format, returning a Recording.
 
-Formats: EDF/EDF+/BDF/BDF+ (MNE), OpenBCI GUI text, BrainFlow CSV, PhysioNet WFDB, and
-plain CSV/TSV/NPY arrays (with the sampling rate given). The format is found from the
+Formats: EDF/EDF+/BDF/BDF+ (MNE), OpenBCI GUI text, BrainFlow CSV, PhysioNet WFDB,
+OT Bioelettronica OTBiolab+ MAT exports, and plain CSV/TSV/NPY arrays (with the sampling rate given). The format is found from the
 file's content first and its suffix second; ``format=`` forces it.
 """
 
@@ -16,7 +16,7 @@ from ..errors import FileMissingError, UnknownFormatError
 from ..recording import Recording
 
 #: Names accepted by ``format=`` / ``--format``.
-FORMATS = ("edf", "bdf", "openbci", "brainflow", "wfdb", "csv", "tsv", "npy")
+FORMATS = ("edf", "bdf", "openbci", "brainflow", "wfdb", "otb-mat", "csv", "tsv", "npy")
 
 __all__ = ["read", "detect_format", "describe_recording", "FORMATS"]
 
@@ -109,6 +109,10 @@ def read(path: str | os.PathLike, *, format: str | None = None, sfreq: float | N
         from ._wfdb import read_wfdb
 
         rec = read_wfdb(path)
+    elif fmt == "otb-mat":
+        from ._otb import read_otb_mat
+
+        rec = read_otb_mat(path)
     else:
         from ._arrays import read_array_file
 
@@ -144,6 +148,8 @@ def detect_format(path: str | os.PathLike) -> str:
         return "bdf" if suffix == ".bdf" else "edf"
     if head[:6] == b"\x93NUMPY":
         return "npy"
+    if head.startswith(b"MATLAB 5.0 MAT-file") or suffix == ".mat":
+        return "otb-mat"  # the MATLAB files read are OTBiolab+ exports
     text = head.decode("latin-1", errors="replace")
     first = text.splitlines()[0] if text.strip() else ""
     from ._brainflow import looks_like_brainflow
@@ -163,7 +169,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "csv"
     raise UnknownFormatError(
         f"'{path}': unknown format (suffix {suffix or 'none'!r}, content not EDF/BDF, OpenBCI, "
-        f"BrainFlow or NumPy); force one with format=... / --format ({', '.join(FORMATS)})")
+        f"BrainFlow, MATLAB or NumPy); force one with format=... / --format ({', '.join(FORMATS)})")
 
 
 def _wfdb_header(path: Path) -> Path:

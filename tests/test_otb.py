@@ -1,0 +1,86 @@
+"""OTBiolab+ MAT exports: the real openhdemg sample, written look-alikes, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fascidetect
+from fascidetect.errors import CorruptFileError
+from fascidetect.io import detect_format
+
+sio = pytest.importorskip("scipy.io")
+FS = 2048.0
+
+
+def _write_export(path, emg_unit="mV", force=None, n=4 * 2048, description=True):
+    """Write a MAT file laid out as OTBiolab+ exports it: Data and Description in cells."""
+    rng = np.random.default_rng(0)
+    emg = 0.01 * rng.standard_normal((n, 4))  # 10 µV in mV
+    cols = [emg]
+    names = [f"Tibialis Anterior - AUX 1 - GR10MM0808 ({k + 1})[{emg_unit}]" for k in range(4)]
+    if force is not None:
+        cols.append(force[:, None])
+        names.append("acquired data[ %(MVC)]")
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = np.hstack(cols).astype(np.float32)
+    content = {"Data": cell,
+               "SamplingFrequency": np.array([[FS]]), "Time": np.arange(n)[:, None] / FS}
+    if description:
+        content["Description"] = np.array([[name] for name in names], dtype=object)
+    sio.savemat(path, content)
+    return path
+
+
+def test_the_openhdemg_sample_reads_as_volts_with_its_grid_and_contraction(shared_data):
+    path = shared_data / "openhdemg-otb-sample" / "otb_testfile.mat"
+    assert detect_format(path) == "otb-mat"
+    rec = fascidetect.read(path)
+    assert rec.sfreq == FS and rec.n_samples == 66_560
+    assert rec.ch_names[:2] == ["EMG1", "EMG2"] and len(rec.emg_picks) == 64
+    # µV in the file: the channels' SD is about 114 µV (PROVENANCE.md).
+    assert 80e-6 < np.std(rec.data[0]) < 150e-6
+    assert rec.metadata["electrode_grid"] == "GR08MM1305"
+    assert rec.metadata["force_channel"] == "acquired data"
+    # The force ramps above 10 % MVC 2.9 s into the export (9.9 s on its own clock) and
+    # back down at 29.5 s: the contraction annotation covers that and a little more.
+    (ann,) = rec.annotations
+    assert "voluntary" in ann.description and "% MVC" in ann.description
+    assert 1.0 < ann.onset < 2.9 and 29.5 < ann.onset + ann.duration < 32.0
+    result = fascidetect.detect(rec, layout=rec.metadata["electrode_grid"])
+    assert result.summary()["counts"]["fasciculation"] == 0
+
+
+def test_a_written_export_in_millivolts_with_a_force_channel(tmp_path):
+    force = np.zeros(4 * 2048) + 1.0
+    force[2048:6144] = 20.0                                      # 1-3 s at 20 % MVC
+    path = _write_export(tmp_path / "ta.mat", force=force)
+    rec = fascidetect.read(path)
+    assert rec.format == "otb-mat" and rec.ch_types == ["emg"] * 4 + ["misc"]
+    assert np.std(rec.data[0]) == pytest.approx(10e-6, rel=0.05)  # mV -> V
+    assert rec.metadata["electrode_grid"] == "GR10MM0808"
+    (ann,) = rec.annotations
+    assert ann.onset == pytest.approx(1.0, abs=1e-3) and ann.duration == pytest.approx(2.0, abs=1e-3)
+    # Without a force channel nothing is annotated.
+    assert fascidetect.read(_write_export(tmp_path / "plain.mat")).annotations == []
+
+
+def test_a_mat_file_that_is_not_an_export_names_what_is_missing(tmp_path):
+    path = _write_export(tmp_path / "other.mat", description=False)
+    with pytest.raises(CorruptFileError, match="not an OTBiolab\\+ export: no Description"):
+        fascidetect.read(path)
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes(_write_export(tmp_path / "whole.mat").read_bytes()[:3000])
+    with pytest.raises(CorruptFileError, match="cannot read this MATLAB file"):
+        fascidetect.read(cut)
+
+
+def test_the_command_line_detects_an_export(tmp_path):
+    from click.testing import CliRunner
+
+    from fascidetect.cli import cli
+
+    path = _write_export(tmp_path / "ta.mat")
+    res = CliRunner().invoke(cli, ["detect", str(path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "ta_events.tsv").is_file()
