@@ -1,4 +1,5 @@
-"""A seeded mutation fuzzer over every reader (EDF/BDF, OpenBCI, BrainFlow, CSV, NPY, WFDB).
+"""A seeded mutation fuzzer over every reader (EDF/BDF, OpenBCI, BrainFlow, CSV, NPY, WFDB,
+OTBiolab+ MAT).
 
 Each case takes a small valid seed file of one format, damages it (header fields set to
 nonsense, bytes flipped, lines cut, doubled or dropped, cells replaced by nasty tokens,
@@ -28,7 +29,8 @@ import numpy as np
 #: Seconds one case may take (read, and detect when it runs).
 TIME_LIMIT_S = 20.0
 #: Formats and the file suffix of their seed.
-FORMATS = ("edf", "bdf", "openbci_v6", "openbci_legacy", "brainflow", "csv", "npy", "wfdb")
+FORMATS = ("edf", "bdf", "openbci_v6", "openbci_legacy", "brainflow", "csv", "npy", "wfdb",
+           "otbmat")
 
 _NASTY = [b"", b"-1", b"0", b"nan", b"inf", b"-inf", b"1e308", b"-1e308", b"99999999",
           b"1e3", b".", b"-", b"abc", b"\x00", b"\xff\xfe", b"\t", b";", b",", b"\n",
@@ -94,6 +96,15 @@ def make_seeds(folder: Path, repo: Path) -> dict[str, list[Path]]:
     wfdb.wrsamp("seed_wfdb", fs=4000, units=["mV"], sig_name=["EMG"],
                 p_signal=rng.normal(0, 0.05, (8000, 1)), fmt=["16"], write_dir=str(folder))
     seeds["wfdb"] = [folder / "seed_wfdb.hea", folder / "seed_wfdb.dat"]
+    import scipy.io
+
+    cell = np.empty((1, 1), dtype=object)  # OTBiolab+ keeps Data in a 1 x 1 cell
+    force = np.where((np.arange(6000) > 2000) & (np.arange(6000) < 4000), 20.0, 1.0)
+    cell[0, 0] = np.column_stack([rng.normal(0, 10, (6000, 2)), force]).astype(np.float32)
+    names = [[f"TA - GR04MM1305 ({k})[uV]"] for k in (1, 2)] + [["acquired data[ %(MVC)]"]]
+    scipy.io.savemat(folder / "seed_otb.mat", {"Data": cell, "SamplingFrequency": [[fs]],
+                                               "Description": np.array(names, dtype=object)})
+    seeds["otbmat"] = [folder / "seed_otb.mat"]
     return seeds
 
 
@@ -130,7 +141,7 @@ def mutate(raw: bytes, fmt: str, rng: np.random.Generator, part: int = 0) -> byt
 def _one_mutation(data: bytearray, fmt: str, rng, part: int) -> bytearray:
     if not data:
         return bytearray(rng.choice(_NASTY))
-    binary = fmt in ("edf", "bdf", "npy") or (fmt == "wfdb" and part == 1)
+    binary = fmt in ("edf", "bdf", "npy", "otbmat") or (fmt == "wfdb" and part == 1)
     choice = rng.random()
     if fmt in ("edf", "bdf") and choice < 0.5:
         offset, width = _edf_field_offsets(bytes(data))[int(rng.integers(

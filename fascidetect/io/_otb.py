@@ -12,6 +12,7 @@ force channel is for is telling a voluntary ramp from a spasm.
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -44,12 +45,11 @@ def read_otb_mat(path) -> Recording:
     """
     import scipy.io
 
+    _check_announced_sizes(path)
     try:
         mat = scipy.io.loadmat(str(path))
     except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        # MATLAB v7.3 files are HDF5 (NotImplementedError); damaged ones raise ValueError.
-        raise CorruptFileError(f"'{path}': scipy cannot read this MATLAB file ({exc}); "
-                               "export it from OTBiolab+ as a v5 MAT file") from None
+        raise _unreadable(path, exc) from None
     missing = [k for k in ("Data", "Description", "SamplingFrequency") if k not in mat]
     if missing:
         raise CorruptFileError(f"'{path}': a MATLAB file, but not an OTBiolab+ export: no "
@@ -87,6 +87,33 @@ def read_otb_mat(path) -> Recording:
         metadata={"electrode_grid": grids.pop() if len(grids) == 1 else None,
                   "force_channel": labels[force[0]] if force else None},
     )
+
+
+def _check_announced_sizes(path) -> None:
+    """Refuse a file whose headers announce a cell or struct larger than the file could
+    hold: scipy allocates the announced object array before reading its elements (a
+    damaged size took 100 MB for a 70-kB file)."""
+    import scipy.io
+
+    try:
+        listing = scipy.io.whosmat(str(path))
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise _unreadable(path, exc) from None
+    size = os.path.getsize(path)
+    for name, shape, kind in listing:
+        count = int(np.prod(np.asarray(shape, dtype=float)))
+        if kind in ("cell", "struct", "object") and count > size:
+            raise CorruptFileError(f"'{path}': damaged: variable {name!r} announces a "
+                                   f"{'x'.join(map(str, shape))} {kind}, more elements than "
+                                   f"the file's {size} bytes hold")
+
+
+def _unreadable(path, exc) -> CorruptFileError:
+    if isinstance(exc, NotImplementedError):  # scipy's word for MATLAB v7.3 (HDF5)
+        return CorruptFileError(f"'{path}': a MATLAB v7.3 (HDF5) file, which scipy cannot "
+                                "read: save or export it as MATLAB v7 or older")
+    return CorruptFileError(f"'{path}': scipy cannot read this MATLAB file: damaged or "
+                            f"truncated ({exc})")
 
 
 def _unwrap(value):
