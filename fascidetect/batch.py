@@ -366,7 +366,7 @@ def _worker_init(parent_pid: int) -> None:
 
 
 #: Modules a worker imports before its first file (the pipeline, SciPy and MNE with it).
-_PRELOAD = ("fascidetect.jobs", "fascidetect.pipeline", "fascidetect.io")
+_PRELOAD = ("fascidetect.worker_imports",)
 
 
 def _mp_context():
@@ -523,9 +523,10 @@ def _execute_dask(tasks: list[dict], params, phash: str, jobs: int, scheduler,
         own_client = True
     else:
         with _worker_environment():
-            # Workers import the pipeline as they start, as the local pool's forkserver
-            # does: otherwise each worker's first file carried the imports (Dask's first
-            # files 3.4 s against the pool's 2.6 s, the others about 1.3 s; issue 14).
+            # Workers import the pipeline, SciPy and MNE as they start, as the local pool's
+            # fork server does: otherwise each worker's first file carried the imports
+            # (Dask's first files 3.4 s against the pool's 2.6 s, the others about 1.3 s;
+            # issue 14).
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR,
                                    preload=list(_PRELOAD))
@@ -563,8 +564,8 @@ def _execute_dask(tasks: list[dict], params, phash: str, jobs: int, scheduler,
 
 @contextlib.contextmanager
 def _worker_environment():
-    """Start local Dask workers without the nanny's ``MALLOC_TRIM_THRESHOLD_=65536``, and
-    leave this process's environment as it was.
+    """Start local Dask workers without the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` and
+    without the workers' profiler, and leave this process's environment as it was.
 
     With that threshold glibc hands every freed block of more than 64 kB back to the
     system, so each block's arrays are fresh page-faulted allocations: a 5-minute file
@@ -577,7 +578,10 @@ def _worker_environment():
 
     saved = dict(os.environ)
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        # The workers' statistical profiler samples every thread's stack each 10 ms for
+        # the dashboard; the cluster started here has none.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                              "distributed.worker.profile.enabled": False}):
             yield
     finally:
         for name in set(os.environ) - set(saved):

@@ -331,10 +331,16 @@ def test_detect_writes_a_bids_events_sidecar(tmp_path):
 
 
 def _worker_env(task, params, phash):
-    """A task that reports the worker's memory-trim setting instead of detecting."""
+    """A task that reports the worker's set-up instead of detecting."""
+    import sys
+
+    import dask
+
     return {"path": task["path"], "status": "ok",
             "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-            "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
+            "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "imported": [m for m in ("scipy.signal", "mne.io.edf.edf") if m in sys.modules],
+            "profiler": dask.config.get("distributed.worker.profile.enabled")}
 
 
 def test_dask_workers_start_without_the_nannys_malloc_trim(tmp_path, monkeypatch):
@@ -346,4 +352,7 @@ def test_dask_workers_start_without_the_nannys_malloc_trim(tmp_path, monkeypatch
                         rows.__setitem__, func=_worker_env)
     assert rows[0]["malloc_trim"] is None  # the nanny's 65536 would page-fault every block
     assert rows[0]["blas"] == "1"          # its one-thread settings still hold
+    # SciPy and MNE came with the worker, not inside its first file; no profiler.
+    assert rows[0]["imported"] == ["scipy.signal", "mne.io.edf.edf"]
+    assert rows[0]["profiler"] is False
     assert dict(os.environ) == before      # and this process's environment is as it was
