@@ -253,15 +253,18 @@ def summary_figure(summary: dict):
             fig.text(0.27, y, part, fontsize=9, va="top")
             y -= 1.45 * 9 / 72 / _SUMMARY_SIZE[1]
     y -= 0.012
+    rows, note = _rows_on_page(summary["table_rows"])
     line("Per channel (rates over each channel's own rest time; 95 % exact Poisson CI)", 10,
          "bold")
-    n_rows = len(summary["table_rows"]) + 1
+    if note:
+        line(note, 8, color="0.3", width=130)
+    n_rows = len(rows) + 1
     height = min(0.4, 0.022 * n_rows)
     ax = fig.add_axes([0.06, y - height, 0.88, height])
     ax.axis("off")
-    if summary["table_rows"]:
+    if rows:
         widths = [0.11, 0.22, 0.05, 0.06, 0.07, 0.08, 0.12, 0.08, 0.09, 0.1]
-        table = ax.table(cellText=summary["table_rows"], colLabels=summary["table_header"],
+        table = ax.table(cellText=rows, colLabels=summary["table_header"],
                          loc="upper center", cellLoc="center", bbox=[0, 0, 1, 1],
                          colWidths=widths[:len(summary["table_header"])])
         table.auto_set_font_size(False)
@@ -289,6 +292,42 @@ def summary_figure(summary: dict):
                 break
             line(f"- {w}", 8, color="0.25", width=125)
     return fig
+
+
+#: Channel rows the summary page holds; an HD grid's other channels go into one row.
+MAX_PAGE_ROWS = 20
+
+
+def _rows_on_page(rows: list) -> tuple[list, str]:
+    """Return the channel rows the summary page shows and a note on those left out.
+
+    Up to :data:`MAX_PAGE_ROWS` rows all show; beyond that (an HD grid), the channels
+    with the most fasciculations, then spasm time, in their order, and one row adding up
+    the others (the HTML report and the JSON summary keep every channel).
+    """
+    if len(rows) <= MAX_PAGE_ROWS:
+        return rows, ""
+    def count(row, col):
+        try:
+            return float(row[col])
+        except ValueError:
+            return 0.0
+
+    keep = MAX_PAGE_ROWS - 1
+    order = sorted(range(len(rows)), key=lambda i: (-count(rows[i], 3), -count(rows[i], 7), i))
+    shown = sorted(order[:keep])
+    rest = [rows[i] for i in order[keep:]]
+    rest_s = [count(r, 4) for r in rest]
+    other = [f"{len(rest)} others", "", "", str(int(sum(count(r, 3) for r in rest))),
+             _span(min(rest_s), max(rest_s)), "", "",
+             f"{sum(count(r, 7) for r in rest):.1f}", "", ""]
+    return [rows[i] for i in shown] + [other], (
+        f"Of {len(rows)} channels, the {keep} with the most fasciculations and spasm time; "
+        "the others summed in the last row (every channel in the JSON summary and HTML report).")
+
+
+def _span(low: float, high: float) -> str:
+    return f"{low:.0f}" if f"{low:.0f}" == f"{high:.0f}" else f"{low:.0f}-{high:.0f}"
 
 
 # ---------------------------------------------------------------------- pages

@@ -119,6 +119,33 @@ def test_summary_states_rates_root_and_limits(sim):
     assert summary["limits"] == SURFACE_LIMITS and "fibrillation" in SURFACE_LIMITS
 
 
+def test_an_hd_grid_keeps_its_busiest_channels_on_the_page(tmp_path):
+    # 36 channels (a 6x6 grid): 36 table rows and bars did not fit a page (the rows
+    # overlapped). The page shows the busiest 19 and one row summing the others; the
+    # overview the 24 highest rates; the HTML keeps every channel.
+    from fascidetect.plot import plot_overview
+    from fascidetect.report import MAX_PAGE_ROWS, _rows_on_page
+
+    rec, _ = simulate(duration_s=30, n_channels=36, layout=(6, 6), seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FascidetectWarning)
+        res = detect(rec, layout=(6, 6))
+    summary = report_summary(res)
+    rows, note = _rows_on_page(summary["table_rows"])
+    assert len(rows) == MAX_PAGE_ROWS and rows[-1][0] == f"{36 - MAX_PAGE_ROWS + 1} others"
+    assert "Of 36 channels" in note
+    counts = [int(r[3]) for r in summary["table_rows"]]
+    assert sum(int(r[3]) for r in rows) == sum(counts) > 0      # nothing lost from the sum
+    shown = [int(r[3]) for r in rows[:-1]]
+    assert min(shown) >= max(sorted(counts)[:36 - len(shown)])  # the busiest are shown
+    fig = plot_overview(res)
+    assert len([p for p in fig.axes[0].patches if p.get_gid() == "rate_bar"]) == 24
+    assert "24 highest of 36" in fig.axes[0].get_title()
+    html = write_report(rec, tmp_path, result=res, formats=("html",))
+    text = html["html"].read_text()
+    assert all(f"<td>{r[0]}</td>" in text for r in summary["table_rows"])
+
+
 def test_pdf_png_and_html(sim, tmp_path):
     rec, res = sim
     names = [p.name for p in build_pages(res, rec)]

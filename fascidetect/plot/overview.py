@@ -31,7 +31,8 @@ def plot_overview(result, muscles=None, *, axes=None, min_rate_per_min: float = 
     """
     from ..myotomes import rates_by_muscle, root_pattern
 
-    chans = result.channels
+    every = result.channels
+    chans = _channels_shown(every)
     names = [ch["name"] for ch in chans]
     labels = c.channel_labels(names, muscles)
     own = axes is None
@@ -64,8 +65,9 @@ def plot_overview(result, muscles=None, *, axes=None, min_rate_per_min: float = 
     ax_r.set_xlim(0, xmax * 1.35)
     ax_r.set_xlabel("Fasciculations per minute of rest (bar: 95 % Poisson CI)")
     rest_s = max((ch.get("rest_s") or 0.0 for ch in chans), default=0.0)
-    ax_r.set_title(f"Fasciculation rate per channel ({rest_s:.0f} s of rest analysed)",
-                   fontsize=10)
+    which = "per channel" if len(chans) == len(every) else \
+        f"of the {len(chans)} highest of {len(every)} channels"
+    ax_r.set_title(f"Fasciculation rate {which} ({rest_s:.0f} s of rest analysed)", fontsize=10)
 
     spasm_s = np.array([ch.get("spasm_s") or 0.0 for ch in chans], float)
     for patch in ax_s.barh(y, spasm_s, color=c.SPASM_COLOR, alpha=0.85).patches:
@@ -77,7 +79,7 @@ def plot_overview(result, muscles=None, *, axes=None, min_rate_per_min: float = 
     ax_s.set_title(f"Spasms: {n_sp} episode(s)", fontsize=10)
     ax_s.set_xlim(0, max(1.0, spasm_s.max(initial=0.0) * 1.25))
 
-    pattern = root_pattern(rates_by_muscle(chans, muscles), min_rate_per_min=min_rate_per_min)
+    pattern = root_pattern(rates_by_muscle(every, muscles), min_rate_per_min=min_rate_per_min)
     text = "Root pattern: " + pattern.text
     if ax_t is not None:
         ax_t.axis("off")
@@ -87,3 +89,19 @@ def plot_overview(result, muscles=None, *, axes=None, min_rate_per_min: float = 
         fig.text(0.01, 0.005, textwrap.fill(text, 150), fontsize=8, va="bottom",
                  gid="root_pattern")
     return fig
+
+
+#: Channels a readable bar chart holds; an HD grid shows its highest rates.
+MAX_BARS = 24
+
+
+def _channels_shown(channels: list) -> list:
+    """Return every channel, or beyond :data:`MAX_BARS` those with the highest rates and
+    spasm time (in their order)."""
+    if len(channels) <= MAX_BARS:
+        return channels
+    def key(i):
+        ch = channels[i]
+        return (-(ch.get("rate_per_min") or 0.0), -(ch.get("spasm_s") or 0.0), i)
+
+    return [channels[i] for i in sorted(sorted(range(len(channels)), key=key)[:MAX_BARS])]
