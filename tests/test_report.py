@@ -141,6 +141,13 @@ def test_an_hd_grid_keeps_its_busiest_channels_on_the_page(tmp_path):
     fig = plot_overview(res)
     assert len([p for p in fig.axes[0].patches if p.get_gid() == "rate_bar"]) == 24
     assert "24 highest of 36" in fig.axes[0].get_title()
+    from fascidetect.plot import plot_traces
+
+    ax = plot_traces(rec, res).axes[0]
+    drawn = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(drawn) == 16 and "(16 of 36 channels)" in ax.get_title(loc="left")
+    busiest = max(summary["table_rows"], key=lambda r: int(r[3]))[0]
+    assert busiest in drawn
     html = write_report(rec, tmp_path, result=res, formats=("html",))
     text = html["html"].read_text()
     assert all(f"<td>{r[0]}</td>" in text for r in summary["table_rows"])

@@ -101,8 +101,13 @@ def _busiest_window(result, length_s: float) -> tuple[float, float]:
     return start, start + length_s
 
 
+#: Traces one panel shows; beyond this (an HD grid) the busiest channels and an even
+#: spread of the others.
+MAX_TRACES = 16
+
+
 def plot_traces(recording, result, start: float | None = None, stop: float | None = None,
-                *, ax=None, muscles=None, window_s: float = 10.0):
+                *, ax=None, muscles=None, window_s: float = 10.0, channels=None):
     """Return a figure of stacked band-passed EMG with the detected events marked.
 
     Fasciculations are triangles above their channel, coloured by motor-unit template;
@@ -122,6 +127,9 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
         Channel-to-muscle map for the labels (see :func:`fascidetect.myotomes.parse_muscle_map`).
     window_s : float
         Length of the default window.
+    channels : list of str | None
+        EMG channels to draw; default all of them up to :data:`MAX_TRACES`, beyond that
+        the channels with the most fasciculations and an even spread of the others.
 
     Returns
     -------
@@ -145,6 +153,9 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     # Spasm bursts would cover the neighbouring channels: clip the drawing (not the data).
     clip = 0.6 * spacing
     tt, yy, names, any_clipped = window_envelope(recording, result, start, stop, n_bins, clip)
+    rows = _rows_drawn(result, names, channels)
+    of = f" ({len(rows)} of {len(names)} channels)" if len(rows) < len(names) else ""
+    yy, names = yy[rows], [names[k] for k in rows]
     offsets = -spacing * np.arange(len(names))
     for k in range(len(names)):
         ax.plot(tt, yy[k] + offsets[k], color="0.15", lw=0.5, rasterized=True)
@@ -157,11 +168,31 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     ax.set_ylabel("Channel (band-passed EMG)")
     _scale_bar(ax, spacing, start, stop)
     clipped = f"; clipped at ±{clip:.0f} µV" if any_clipped else ""
-    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s: {n_marked} fasciculation(s){clipped}",
+    ax.set_title(f"EMG {start:.1f}-{stop:.1f} s{of}: {n_marked} fasciculation(s){clipped}",
                  fontsize=10, loc="left")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return fig
+
+
+def _rows_drawn(result, names, channels=None) -> np.ndarray:
+    """Return the indices (in channel order) of the traces to draw."""
+    from ..errors import ParameterError
+
+    if channels is not None:
+        missing = [ch for ch in channels if ch not in names]
+        if missing:
+            raise ParameterError(f"channels {missing} are not EMG channels of the result "
+                                 f"({names})")
+        return np.array([k for k, n in enumerate(names) if n in set(channels)], dtype=int)
+    if len(names) <= MAX_TRACES:
+        return np.arange(len(names))
+    found, counts = np.unique(result.fasciculations["channel"], return_counts=True)
+    per = dict(zip(found.tolist(), counts.tolist()))
+    busy = sorted((k for k, n in enumerate(names) if per.get(n)), key=lambda k: -per[names[k]])
+    spread = np.linspace(0, len(names) - 1, MAX_TRACES).round().astype(int).tolist()
+    chosen = list(dict.fromkeys(busy[:MAX_TRACES] + spread))[:MAX_TRACES]
+    return np.sort(np.array(chosen, dtype=int))
 
 
 def _shade_episodes(ax, events, start, stop):
