@@ -74,7 +74,9 @@ def plot_raster_rate(result, *, axes=None, by: str = "channel", window_s: float 
     if rows:
         ax_r.eventplot(rows, colors=colors, lineoffsets=np.arange(len(rows)), linelengths=0.7,
                        linewidths=1.0)
-    ax_r.set_yticks(np.arange(len(rows)), labels)
+    # One row per channel; on an HD grid every k-th row is labelled (at most 24 labels).
+    every = max(1, -(-len(rows) // 24))
+    ax_r.set_yticks(np.arange(0, len(rows), every), labels[::every])
     ax_r.set_ylim(len(rows) - 0.5, -0.5)
     ax_r.set_ylabel("Fasciculations")
     ax_r.set_title("Fasciculation raster (shaded: spasm orange, voluntary blue)", fontsize=10)
