@@ -702,7 +702,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     fs = rec.sfreq
     cands = found.candidates
     n_ch = len(sigma)
-    grid = neighbourhood.grid_shape(params.layout, n_ch, params.layout_missing)
+    grid = neighbourhood.grid_slots(params.layout, n_ch, params.layout_missing)
     temps, counts = learn_units(found, sigma, params, fs, skip_spans)
     if temps.shape[0] == 0 and grid is None:
         return found
@@ -921,7 +921,7 @@ def _grid_discharges(clean, local, lo, seg0, start, stop, grid, white, params, g
     scale = np.where(local > 0, local, np.inf).astype(np.float32)
     y = clean.astype(np.float32) / scale[:, k]
     idx, main, members, z = neighbourhood.find_neighbourhood_peaks(
-        y, grid, params.neighbourhood_sigma, geometry.merge, white, params.layout_missing)
+        y, grid, params.neighbourhood_sigma, geometry.merge, white)
     t = idx + lo
     new = (t >= start) & (t < stop) & ~_near(t, art_times, geometry.merge_loose)
     new &= ~in_spans(t / fs, skip_spans)

@@ -13,19 +13,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import NamedTuple
+
 from . import detection
+from .errors import ParameterError
 
 
-def grid_shape(layout, n_channels: int, missing=()) -> tuple[int, int] | None:
-    """Return (rows, cols) when ``layout`` is a grid of the channels with 3x3
-    neighbourhoods (at least 3 rows and 3 columns; ``missing`` electrodes have no
-    channel), else None."""
-    if layout is None or isinstance(layout, str):  # a named grid is not row-major
+class Grid(NamedTuple):
+    """A 2-D electrode grid: its ``(rows, cols)`` and, per row-major slot, the channel
+    there (-1: no channel, a missing electrode or an empty corner)."""
+
+    shape: tuple[int, int]
+    channel_of: np.ndarray
+
+
+def grid_slots(layout, n_channels: int, missing=()) -> Grid | None:
+    """Return the :class:`Grid` of the channels when ``layout`` (``(rows, cols)`` or a
+    named grid, ``missing`` electrodes without a channel) has 3x3 neighbourhoods (at least
+    3 rows and 3 columns), else None."""
+    from .neighbours import electrode_positions
+
+    if layout is None:
         return None
-    rows, cols = (int(v) for v in layout)
-    if rows < 3 or cols < 3 or rows * cols - len(missing) != n_channels:
+    try:
+        pos = electrode_positions(layout, n_channels, missing).astype(int)
+    except ParameterError:
         return None
-    return rows, cols
+    rows, cols = int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1
+    if rows < 3 or cols < 3:
+        return None
+    channel_of = np.full(rows * cols, -1)
+    channel_of[pos[:, 0] * cols + pos[:, 1]] = np.arange(n_channels)
+    return Grid((rows, cols), channel_of)
 
 
 def neighbourhoods(rows: int, cols: int) -> np.ndarray:
@@ -54,23 +73,22 @@ def wilson_hilferty(chi2: np.ndarray, dof: int) -> np.ndarray:
     return (np.cbrt(chi2 / dof) - (1.0 - k)) / np.sqrt(k)
 
 
-def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold: float,
-                             dead: int, white: np.ndarray | None = None, missing=()):
+def find_neighbourhood_peaks(y: np.ndarray, grid: Grid, z_threshold: float, dead: int,
+                             white: np.ndarray | None = None):
     """Return discharges seen together on a 3x3 neighbourhood of a grid.
 
     Parameters
     ----------
     y : ndarray, shape (n_channels, n)
         Band-passed samples in units of each channel's local noise sigma.
-    shape : (rows, cols)
+    grid : Grid
+        The electrodes' slots (:func:`grid_slots`).
     z_threshold : float
         Gaussian-equivalent z of the neighbourhood statistic a discharge must reach.
     dead : int
         Fewest samples between two discharges (largest first).
     white : ndarray, shape (n_channels, n_channels) | None
         Spatial whitening matrix applied to ``y`` first.
-    missing : sequence of int
-        1-based row-major numbers of the grid's electrodes with no row in ``y``.
 
     Returns
     -------
@@ -83,18 +101,16 @@ def find_neighbourhood_peaks(y: np.ndarray, shape: tuple[int, int], z_threshold:
     z : ndarray
         Its neighbourhood z.
     """
+    shape, channel_of = grid
     hoods = neighbourhoods(*shape)
     w = y if white is None else white.astype(np.float32) @ y.astype(np.float32)
     sq = np.square(w, dtype=np.float32)
-    # Grid slot -> channel; a missing electrode is a silent slot (its neighbourhoods'
-    # sums have fewer terms than the 9 the bar assumes: conservative).
-    channel_of = np.arange(shape[0] * shape[1])
-    if len(missing):
-        present = np.setdiff1d(channel_of, np.asarray(missing, dtype=int) - 1)
-        channel_of = np.full(channel_of.size, -1)
-        channel_of[present] = np.arange(present.size)
+    present = channel_of >= 0
+    if not present.all() or (channel_of != np.arange(channel_of.size)).any():
+        # Slots in grid order; a slot without an electrode is silent (its neighbourhoods'
+        # sums have fewer terms than the 9 the bar assumes: conservative).
         full = np.zeros((channel_of.size, sq.shape[1]), dtype=np.float32)
-        full[present] = sq
+        full[present] = sq[channel_of[present]]
         sq = full
     # 3x3 box sums of squares over the grid (separable: rows, then columns).
     grid = sq.reshape(shape[0], shape[1], -1)

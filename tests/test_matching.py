@@ -186,6 +186,35 @@ def test_a_grid_with_a_dead_electrode_keeps_neighbourhood_detection():
     assert np.isfinite(quiet.events["match_score"]).sum() == 0
 
 
+def test_neighbourhood_detection_on_a_named_otb_grid():
+    # OTB's 13x5 grid in the maker's channel order (one corner empty): the patch is found
+    # where the electrodes are, not where row-major order would put channels. Named
+    # grids had no neighbourhood detection before.
+    grid = neighbourhood.grid_slots("GR08MM1305", 64)
+    rng = np.random.default_rng(2)
+    n = int(60 * FS)
+    x = 5e-6 * rng.standard_normal((64, n))
+    wave = _potential(3.0 * _band_sigma(x[0]))
+    times = np.arange(2.0, 58.0, 1.37)
+    patch = [int(grid.channel_of[r * 5 + c]) for r in (5, 6, 7) for c in (1, 2, 3)]
+    for t in times:
+        i = int(t * FS)
+        x[patch, i - 40:i + 41] += wave
+    kw = dict(sfreq=FS, layout="GR08MM1305", match_min_discharges=10_000,
+              neighbourhood_sigma=6.0)
+    on = fascidetect.detect(x, **kw)
+    hit_on, fasc = _found(on.events, times)
+    assert hit_on.mean() >= 0.9
+    new = fasc[np.isfinite(fasc["match_score"])]
+    names = on.recording["emg_channels"]
+    patch_names = {names[i] for i in patch}
+    # Each new discharge is seen mostly on the patch's electrodes (a neighbourhood one
+    # column over may add an edge electrode that noise lifted), its main one on the patch.
+    assert new.size >= 20
+    assert all(len(set(ch.split(",")) & patch_names) >= 5 for ch in new["channels"])
+    assert np.isin(new["channel"], list(patch_names)).mean() >= 0.9
+
+
 def test_neighbourhood_detection_is_silent_on_grid_noise():
     x = 5e-6 * np.random.default_rng(5).standard_normal((64, int(60 * FS)))
     on = fascidetect.detect(x, sfreq=FS, layout=(8, 8), neighbourhood_sigma=6.0)
@@ -196,8 +225,14 @@ def test_neighbourhoods_of_a_grid():
     hoods = neighbourhood.neighbourhoods(4, 5)
     assert hoods.shape == (2 * 3, 9)
     assert list(hoods[0]) == [0, 1, 2, 5, 6, 7, 10, 11, 12]
-    assert neighbourhood.grid_shape((1, 8), 8) is None
-    assert neighbourhood.grid_shape((8, 8), 64) == (8, 8)
+    assert neighbourhood.grid_slots((1, 8), 8) is None
+    assert neighbourhood.grid_slots((8, 8), 64).shape == (8, 8)
+    assert neighbourhood.grid_slots((8, 8), 63) is None  # the channels do not fill it
+    holed = neighbourhood.grid_slots((3, 3), 8, missing=(5,))
+    assert holed.channel_of.tolist() == [0, 1, 2, 3, -1, 4, 5, 6, 7]
+    # OTB's 13x5 grid: the maker's order, one corner empty.
+    otb = neighbourhood.grid_slots("GR08MM1305", 64)
+    assert otb.shape == (13, 5) and otb.channel_of[0] == -1 and otb.channel_of[5] == 0
     # Wilson-Hilferty: the chi-square median maps to about 0.
     assert abs(neighbourhood.wilson_hilferty(np.array([8.343]), 9)[0]) < 0.05
 
