@@ -84,3 +84,13 @@ def test_the_command_line_detects_an_export(tmp_path):
     res = CliRunner().invoke(cli, ["detect", str(path), "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "ta_events.tsv").is_file()
+
+
+def test_signals_without_a_unit_are_not_taken_as_emg_silently(tmp_path):
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = np.zeros((2048, 2), dtype=np.float32)
+    sio.savemat(tmp_path / "bare.mat", {"Data": cell, "SamplingFrequency": [[FS]],
+                                        "Description": np.array([["a"], ["b"]], dtype=object)})
+    rec = fascidetect.read(tmp_path / "bare.mat")
+    assert rec.ch_types == ["misc", "misc"]
+    assert any("state no unit" in w for w in rec.warnings)

@@ -77,13 +77,19 @@ def read_otb_mat(path) -> Recording:
     out = np.asarray(data, dtype=np.float64).T.copy()
     out[is_emg] *= scale[is_emg, None]
     labels = _short_names(names, is_emg)
+    warnings = []
+    unitless = [labels[k] for k, u in enumerate(units) if not u]
+    if unitless:
+        warnings.append(f"signal(s) {', '.join(unitless[:6])}{' ...' if len(unitless) > 6 else ''} "
+                        "state no unit in brackets ([uV], [mV], [V]): not analysed as EMG; "
+                        "values picked with emg_channels are taken as volts")
     grids = {g.group(1).upper() for n in names if (g := _GRID.search(n))}
     force = [k for k, u in enumerate(units) if "mvc" in u.lower().replace(" ", "")]
     annotations = _contractions(out[force[0]], sfreq) if force else []
     return Recording(
         data=out, sfreq=sfreq, ch_names=labels,
         ch_types=["emg" if e else "misc" for e in is_emg], source=str(path), format="otb-mat",
-        annotations=annotations,
+        annotations=annotations, warnings=warnings,
         metadata={"electrode_grid": grids.pop() if len(grids) == 1 else None,
                   "force_channel": labels[force[0]] if force else None},
     )
