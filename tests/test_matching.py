@@ -129,24 +129,35 @@ def test_switch_off_gives_the_threshold_scans_events(name, tmp_path):
         assert np.isfinite(on["match_score"]).sum() == 1
 
 
+#: Times of the patch discharges of the grid tests (s).
+PATCH_TIMES = np.arange(2.0, 58.0, 1.37)
+
+
+def _grid_with_patch(patch, seed: int) -> np.ndarray:
+    """Return 60 s of 5-µV noise on 64 electrodes with a potential of 3 band-passed
+    sigmas on each electrode of ``patch`` at :data:`PATCH_TIMES`."""
+    x = 5e-6 * np.random.default_rng(seed).standard_normal((64, int(60 * FS)))
+    wave = _potential(3.0 * _band_sigma(x[0]))
+    for t in PATCH_TIMES:
+        i = int(t * FS)
+        x[patch, i - 40:i + 41] += wave
+    return x
+
+
+#: No units learnt (match_min_discharges too high): neighbourhood detection alone.
+_NEIGHBOURHOOD_ONLY = dict(sfreq=FS, match_min_discharges=10_000, neighbourhood_sigma=6.0)
+
+
 def test_nine_neighbours_at_three_sigma_are_found_on_a_grid():
     # A potential at 3 band-passed sigmas on each of 9 neighbouring electrodes of an 8x8
     # grid: rarely over the 5-sigma threshold on any one of them.
-    rng = np.random.default_rng(1)
-    n = int(60 * FS)
-    x = 5e-6 * rng.standard_normal((64, n))
-    wave = _potential(3.0 * _band_sigma(x[0]))
-    times = np.arange(2.0, 58.0, 1.37)
     patch = [r * 8 + c for r in (2, 3, 4) for c in (3, 4, 5)]
-    for t in times:
-        i = int(t * FS)
-        x[patch, i - 40:i + 41] += wave
-    # No units learnt (match_min_discharges too high): neighbourhood detection alone.
-    kw = dict(sfreq=FS, layout=(8, 8), match_min_discharges=10_000, neighbourhood_sigma=6.0)
+    x = _grid_with_patch(patch, seed=1)
+    kw = dict(_NEIGHBOURHOOD_ONLY, layout=(8, 8))
     off = fascidetect.detect(x, template_matching=False, **kw)
     on = fascidetect.detect(x, **kw)
-    hit_off, _ = _found(off.events, times)
-    hit_on, fasc = _found(on.events, times)
+    hit_off, _ = _found(off.events, PATCH_TIMES)
+    hit_on, fasc = _found(on.events, PATCH_TIMES)
     assert hit_off.mean() < 0.7
     assert hit_on.mean() >= 0.9
     new = fasc[np.isfinite(fasc["match_score"])]
@@ -161,28 +172,19 @@ def test_a_grid_with_a_dead_electrode_keeps_neighbourhood_detection():
     # channel): declared as a hole, the other eight still find the discharges, and no
     # discharge is put on the missing electrode. Before layout_missing, the 63 channels
     # could not be declared as the 8x8 grid at all (layout-size ParameterError).
-    rng = np.random.default_rng(1)
-    n = int(60 * FS)
-    x = 5e-6 * rng.standard_normal((64, n))
-    wave = _potential(3.0 * _band_sigma(x[0]))
-    times = np.arange(2.0, 58.0, 1.37)
     patch = [r * 8 + c for r in (2, 3, 4) for c in (3, 4, 5)]
-    for t in times:
-        i = int(t * FS)
-        x[patch, i - 40:i + 41] += wave
+    x = _grid_with_patch(patch, seed=1)
     dead = 3 * 8 + 4
     names = [f"EMG{k + 1}" for k in range(64) if k != dead]
-    kw = dict(sfreq=FS, ch_names=names, layout=(8, 8), layout_missing=(dead + 1,),
-              match_min_discharges=10_000, neighbourhood_sigma=6.0)
+    kw = dict(_NEIGHBOURHOOD_ONLY, ch_names=names, layout=(8, 8), layout_missing=(dead + 1,))
     on = fascidetect.detect(np.delete(x, dead, axis=0), **kw)
-    hit_on, fasc = _found(on.events, times)
+    hit_on, fasc = _found(on.events, PATCH_TIMES)
     assert hit_on.mean() >= 0.85
     new = fasc[np.isfinite(fasc["match_score"])]
     assert new.size
     live = {f"EMG{k + 1}" for k in patch if k != dead}
     assert all(set(ch.split(",")) <= live for ch in new["channels"])
-    quiet = fascidetect.detect(np.delete(5e-6 * np.random.default_rng(5).standard_normal(
-        (64, n)), dead, axis=0), **kw)
+    quiet = fascidetect.detect(np.delete(_grid_with_patch([], seed=5), dead, axis=0), **kw)
     assert np.isfinite(quiet.events["match_score"]).sum() == 0
 
 
@@ -191,19 +193,10 @@ def test_neighbourhood_detection_on_a_named_otb_grid():
     # where the electrodes are, not where row-major order would put channels. Named
     # grids had no neighbourhood detection before.
     grid = neighbourhood.grid_slots("GR08MM1305", 64)
-    rng = np.random.default_rng(2)
-    n = int(60 * FS)
-    x = 5e-6 * rng.standard_normal((64, n))
-    wave = _potential(3.0 * _band_sigma(x[0]))
-    times = np.arange(2.0, 58.0, 1.37)
     patch = [int(grid.channel_of[r * 5 + c]) for r in (5, 6, 7) for c in (1, 2, 3)]
-    for t in times:
-        i = int(t * FS)
-        x[patch, i - 40:i + 41] += wave
-    kw = dict(sfreq=FS, layout="GR08MM1305", match_min_discharges=10_000,
-              neighbourhood_sigma=6.0)
-    on = fascidetect.detect(x, **kw)
-    hit_on, fasc = _found(on.events, times)
+    on = fascidetect.detect(_grid_with_patch(patch, seed=2), layout="GR08MM1305",
+                            **_NEIGHBOURHOOD_ONLY)
+    hit_on, fasc = _found(on.events, PATCH_TIMES)
     assert hit_on.mean() >= 0.9
     new = fasc[np.isfinite(fasc["match_score"])]
     names = on.recording["emg_channels"]
