@@ -68,3 +68,59 @@ def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
         near = np.where(masked <= 1.3 * floor[..., None], masked, np.nan)
         out = np.nanmedian(near, axis=-1)
     return np.nan_to_num(out, nan=0.0)
+
+
+
+def segment_floors(window_sigmas_of, n: int, window: int, segment: int,
+                   percentile: float) -> np.ndarray:
+    """Return each channel's quiet floor per segment of a block's owned part, shape
+    (n_channels, n_segments): the floor (:func:`channel_sigma`) of the robust sigmas of
+    a segment's noise windows.
+
+    Parameters
+    ----------
+    window_sigmas_of : callable
+        ``window_sigmas_of(i0, i1)`` returns the per-window sigmas, shape (n_channels,
+        n_windows), of the owned samples ``i0:i1`` (as :func:`window_sigmas` does).
+    n : int
+        Owned samples (whole segments but perhaps the last).
+    window, segment : int
+        Noise window and segment lengths in samples (a segment is whole windows).
+    percentile : float
+    """
+    per_window = window_sigmas_of(0, n)
+    k = segment // window
+    n_ch, n_w = per_window.shape
+    full = n_w // k
+    local = channel_sigma(per_window[:, :full * k].reshape(n_ch, full, k), percentile)
+    if full * k < n_w or full == 0:  # a last, partial segment
+        tail = channel_sigma(per_window[:, full * k:], percentile)
+        local = np.concatenate([local, tail[:, None]], axis=1)
+    elif n_w * window < n:
+        # A last segment shorter than one noise window: judged on its own samples, as a
+        # block holding only it would be (block-by-block output equals whole-file output).
+        tail = channel_sigma(window_sigmas_of(n_w * window, n), percentile)
+        local = np.concatenate([local, tail[:, None]], axis=1)
+    return local
+
+
+def step_window_sigmas(raw: np.ndarray, i0: int, i1: int, window: int) -> np.ndarray:
+    """Return the robust sigma of the raw samples' white noise in each whole window of
+    ``raw[:, i0:i1]``, shape (n_channels, n_windows), from their second differences
+    (which neither a DC offset, nor a slope, nor slow wander enters; sigma =
+    median |d2| / 0.6745 / sqrt(6)).
+
+    Computed on the same subsample of each window as :func:`window_sigmas`; the samples
+    just outside ``i0:i1`` (a block's margins) complete the first and last differences.
+    """
+    n_all = raw.shape[1]
+    n = i1 - i0
+    n_win = n // window
+    if n_win == 0:
+        n_win, window = 1, n
+    stride = max(1, window // _SAMPLES_PER_WINDOW)
+    pos = i0 + (np.arange(n_win)[:, None] * window + np.arange(0, window, stride)[None, :])
+    before = raw[:, np.maximum(pos - 1, 0)]
+    after = raw[:, np.minimum(pos + 1, n_all - 1)]
+    d2 = np.abs(before + after - 2.0 * raw[:, pos])
+    return np.median(d2, axis=-1) / (_MAD_TO_SIGMA * np.sqrt(6.0))
