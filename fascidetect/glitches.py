@@ -59,7 +59,8 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
     """
     n_ev, w = raw_snippets.shape
-    names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_area", "spike_amplitude")
+    names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
+             "spike_area", "spike_amplitude")
     c = w // 2
     half = max(2, round(window_ms * 1e-3 * sfreq))
     half = min(half, (c - 1) // 5)
@@ -81,6 +82,11 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         sigma = 1.4826 * np.median(np.abs(curv), axis=1) / np.sqrt(6.0)
     else:
         sigma = np.asarray(noise_sigma, dtype=float)
+    # The background's own noise over the whole snippet beside the waveform: above the
+    # floor inside activity, where single samples are not judged.
+    wide = np.concatenate([np.diff(x[:, :c - 2 * half], 2, axis=1),
+                           np.diff(x[:, c + 2 * half + 1:], 2, axis=1)], axis=1)
+    background = 1.4826 * np.median(np.abs(wide), axis=1) / np.sqrt(6.0)
     # The raw peak: the filtered one may sit a sample off for a potential.
     k = c - 1 + np.argmax(np.abs(dev[:, c - 1:c + 2]), axis=1)
     rows = np.arange(n_ev)
@@ -96,6 +102,7 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     beside = np.abs(around[:, near]).max(axis=1)
     area = around.sum(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
+            "spike_background_ratio": background / size,
             "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
             "spike_amplitude": peak}
 
@@ -104,7 +111,8 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     """Return a mask of candidates that are single-sample glitches.
 
     A candidate is a lone sample when it rises at least ``glitch_min_height_sigmas``
-    above the noise, its net area is at least ``glitch_min_area`` of the peak sample, and
+    above the noise and above its background's own noise (inside activity single samples
+    are not judged), its net area is at least ``glitch_min_area`` of the peak sample, and
     the samples within 10 ms of its raw peak stay within ``glitch_max_neighbour_ratio``
     of it. Between that and ``glitch_noise_sigmas`` noise sigmas (never beyond 0.4 of
     the peak, where a sampled potential's own neighbours begin) the noise alone may have
@@ -128,7 +136,8 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     noise = features["spike_noise_ratio"]
     # A lone sample stands out of a quiet baseline; inside an interference pattern
     # single samples are not judged.
-    judged = (noise * params.glitch_min_height_sigmas <= 1.0) \
+    quiet = np.maximum(noise, features.get("spike_background_ratio", noise))
+    judged = (quiet * params.glitch_min_height_sigmas <= 1.0) \
         & (features["spike_area"] >= params.glitch_min_area)
     clear = judged & (ratio < params.glitch_max_neighbour_ratio)
     # Beside a small glitch the noise alone can reach a third of its height (the largest
