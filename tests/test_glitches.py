@@ -130,7 +130,9 @@ def test_potential_with_phases_two_samples_apart_is_not_a_lone_sample():
 def test_simulated_board_glitches_are_artifacts_not_fasciculations():
     # Ganglion-like board at 200 Hz with 30 single-sample glitches a minute: before the
     # glitch test nearly every one was a fasciculation (seed 11: 24.6 false a minute);
-    # then 25 of its 52 glitches (11.3 false a minute, precision 0.918), now 14 (5.6).
+    # then 25 of its 52 glitches (11.3 false a minute, precision 0.918), then 14 (5.6),
+    # now 7 (2.0 false a minute, precision 0.984): the noise the neighbours are judged
+    # against is the channel's floor, not 8 samples' worth.
     rec, truth = simulate(scenario="glitches", seed=11)
     ev = detect(rec).events
     glitch_t = truth["peak_time"][truth["artifact_kind"] == "glitch"]
@@ -138,17 +140,17 @@ def test_simulated_board_glitches_are_artifacts_not_fasciculations():
     as_fasc, _ = match_times(fas["peak_time"], glitch_t, 0.01)
     art = ev[ev["artifact_kind"] == "glitch"]
     as_glitch, _ = match_times(art["peak_time"], glitch_t, 0.01)
-    assert as_fasc.size <= 0.35 * glitch_t.size, (as_fasc.size, glitch_t.size)
-    assert as_glitch.size >= 0.6 * glitch_t.size, (as_glitch.size, glitch_t.size)
+    assert as_fasc.size <= 0.2 * glitch_t.size, (as_fasc.size, glitch_t.size)
+    assert as_glitch.size >= 0.75 * glitch_t.size, (as_glitch.size, glitch_t.size)
     report = evaluate(ev, truth)
-    assert report.precision >= 0.94, report
+    assert report.precision >= 0.975, report
 
 
 def test_unit_of_glitch_size_beside_glitches_still_counts():
     # Tuning seed 6 of the 200-Hz board: the main unit's raw peaks are glitch-sized
     # (median 22 µV; glitches 20-30 µV, 30 a minute). Its discharges that sample one
     # sample wide are kept, the glitch train of its size is not (main: 11 of 54 glitches
-    # were fasciculations, 5.0 false a minute; now 6, 2.5).
+    # were fasciculations, 5.0 false a minute; then 6, 2.5; now 4, 1.5).
     rec, truth = simulate(scenario="glitches", seed=6)
     ev = detect(rec).events
     fas = ev[ev["trial_type"] == "fasciculation"]
@@ -159,4 +161,27 @@ def test_unit_of_glitch_size_beside_glitches_still_counts():
     assert found.size >= 0.9 * unit.size, (found.size, unit.size)
     glitch_t = truth["peak_time"][truth["artifact_kind"] == "glitch"]
     as_fasc, _ = match_times(fas["peak_time"], glitch_t, 0.01)
-    assert as_fasc.size <= 0.15 * glitch_t.size, (as_fasc.size, glitch_t.size)
+    assert as_fasc.size <= 0.1 * glitch_t.size, (as_fasc.size, glitch_t.size)
+
+
+def test_step_noise_is_the_raw_white_noise_whatever_the_baseline():
+    # The glitch test's noise: second differences of the raw samples, so neither a DC
+    # offset, a slope nor slow wander enters it; one floor per noise segment, from
+    # 1024-sample subsamples of each window, is within a few per cent of the truth.
+    from fascidetect.noise import segment_floors, step_window_sigmas
+
+    rng = np.random.default_rng(4)
+    n, window, segment = 24000, 400, 4000
+    t = np.arange(n) / FS
+    white = rng.normal(0.0, 3e-6, (2, n))
+    raw = white + np.array([[20e-3], [-5e-3]]) + 100e-6 * np.sin(2 * np.pi * 0.3 * t) \
+        + 2e-6 * np.arange(n)[None, :] / FS
+    floors = segment_floors(lambda i0, i1: step_window_sigmas(raw, i0, i1, window), n,
+                            window, segment, 10.0)
+    assert floors.shape == (2, n // segment)
+    assert np.all(np.abs(floors / 3e-6 - 1.0) < 0.1), floors / 3e-6
+    # A burst filling one window of a segment leaves that segment's floor where it was.
+    raw[:, 4000:4400] += rng.normal(0.0, 30e-6, (2, 400))
+    again = segment_floors(lambda i0, i1: step_window_sigmas(raw, i0, i1, window), n,
+                           window, segment, 10.0)
+    assert np.all(np.abs(again / 3e-6 - 1.0) < 0.1), again / 3e-6
