@@ -30,15 +30,18 @@ def window_sigmas(filtered: np.ndarray, window: int) -> np.ndarray:
     blocks = filtered[:, : n_win * window].reshape(n_ch, n_win, window)
     stride = max(1, window // _SAMPLES_PER_WINDOW)
     sub = np.abs(blocks[:, :, ::stride])  # a fresh array: partition it in place
+    return _median_in_place(sub) / _MAD_TO_SIGMA
+
+
+def _median_in_place(sub: np.ndarray) -> np.ndarray:
+    """Return the median along the last axis of ``sub``, partitioning it in place."""
     n = sub.shape[-1]
     k = n // 2
     if n % 2:
         sub.partition(k, axis=-1)
-        median = sub[..., k]
-    else:
-        sub.partition((k - 1, k), axis=-1)
-        median = 0.5 * (sub[..., k - 1] + sub[..., k])
-    return median / _MAD_TO_SIGMA
+        return sub[..., k]
+    sub.partition((k - 1, k), axis=-1)
+    return 0.5 * (sub[..., k - 1] + sub[..., k])
 
 
 def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
@@ -110,17 +113,30 @@ def step_window_sigmas(raw: np.ndarray, i0: int, i1: int, window: int) -> np.nda
     (which neither a DC offset, nor a slope, nor slow wander enters; sigma =
     median |d2| / 0.6745 / sqrt(6)).
 
-    Computed on the same subsample of each window as :func:`window_sigmas`; the samples
-    just outside ``i0:i1`` (a block's margins) complete the first and last differences.
+    Computed on the same subsample of each window as :func:`window_sigmas`, from views
+    of ``raw`` (one array of the subsample's size is made); the samples just outside
+    ``i0:i1`` (a block's margins) complete the first and last differences, and at the
+    recording's ends the end sample stands in for the missing one.
     """
-    n_all = raw.shape[1]
     n = i1 - i0
     n_win = n // window
     if n_win == 0:
         n_win, window = 1, n
+    span = n_win * window
+    if i0 < 1 or i0 + span + 1 > raw.shape[1]:  # at a recording's end: pad a copy
+        lo, hi = max(i0 - 1, 0), min(i0 + span + 1, raw.shape[1])
+        raw = np.pad(raw[:, lo:hi], ((0, 0), (lo - (i0 - 1), (i0 + span + 1) - hi)),
+                     mode="edge")
+        i0 = 1
     stride = max(1, window // _SAMPLES_PER_WINDOW)
-    pos = i0 + (np.arange(n_win)[:, None] * window + np.arange(0, window, stride)[None, :])
-    before = raw[:, np.maximum(pos - 1, 0)]
-    after = raw[:, np.minimum(pos + 1, n_all - 1)]
-    d2 = np.abs(before + after - 2.0 * raw[:, pos])
-    return np.median(d2, axis=-1) / (_MAD_TO_SIGMA * np.sqrt(6.0))
+
+    def at(offset):
+        part = raw[:, i0 + offset:i0 + offset + span]
+        return part.reshape(raw.shape[0], n_win, window)[:, :, ::stride]
+
+    d2 = at(-1) + at(1)  # a fresh array: the rest in place
+    centre = at(0)
+    d2 -= centre
+    d2 -= centre
+    np.abs(d2, out=d2)
+    return _median_in_place(d2) / (_MAD_TO_SIGMA * np.sqrt(6.0))
