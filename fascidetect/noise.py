@@ -119,24 +119,35 @@ def step_window_sigmas(raw: np.ndarray, i0: int, i1: int, window: int) -> np.nda
 
     Computed on a subsample of each window (every k-th sample, at least
     ``_STEP_SAMPLES_PER_WINDOW``), from views of ``raw`` (one array of the subsample's
-    size is made); the samples just outside
-    ``i0:i1`` (a block's margins) complete the first and last differences, and at the
-    recording's ends the end sample stands in for the missing one.
+    size is made); the samples just outside ``i0:i1`` (a block's margins) complete the
+    first and last differences, and at the recording's ends the end sample stands in for
+    the missing one (a copy of that one window only).
     """
     n = i1 - i0
     n_win = n // window
     if n_win == 0:
         n_win, window = 1, n
-    span = n_win * window
-    if i0 < 1 or i0 + span + 1 > raw.shape[1]:  # at a recording's end: pad a copy
-        lo, hi = max(i0 - 1, 0), min(i0 + span + 1, raw.shape[1])
-        raw = np.pad(raw[:, lo:hi], ((0, 0), (lo - (i0 - 1), (i0 + span + 1) - hi)),
-                     mode="edge")
-        i0 = 1
     stride = max(1, window // _STEP_SAMPLES_PER_WINDOW)
+    n_all = raw.shape[1]
+    first = 0 if i0 >= 1 else 1  # windows [first, last) have both outer neighbours
+    last = n_win if i0 + n_win * window + 1 <= n_all else n_win - 1
+    parts = []
+    if first == 1:
+        parts.append(_edge_window(raw, i0, window, stride))
+    if last > first:
+        parts.append(_step_medians(raw, i0 + first * window, last - first, window, stride))
+    if last < n_win and (last > 0 or first == 0):
+        parts.append(_edge_window(raw, i0 + last * window, window, stride))
+    return np.concatenate(parts, axis=1) / (_MAD_TO_SIGMA * np.sqrt(6.0))
+
+
+def _step_medians(raw, s0, n_win, window, stride):
+    """Median |second difference| over the subsample of ``n_win`` windows from ``s0``
+    (``raw[:, s0 - 1]`` and the sample after the last window must exist)."""
+    span = n_win * window
 
     def at(offset):
-        part = raw[:, i0 + offset:i0 + offset + span]
+        part = raw[:, s0 + offset:s0 + offset + span]
         return part.reshape(raw.shape[0], n_win, window)[:, :, ::stride]
 
     d2 = at(-1) + at(1)  # a fresh array: the rest in place
@@ -144,4 +155,12 @@ def step_window_sigmas(raw: np.ndarray, i0: int, i1: int, window: int) -> np.nda
     d2 -= centre
     d2 -= centre
     np.abs(d2, out=d2)
-    return _median_in_place(d2) / (_MAD_TO_SIGMA * np.sqrt(6.0))
+    return _median_in_place(d2)
+
+
+def _edge_window(raw, s0, window, stride):
+    """:func:`_step_medians` of one window at a recording's end, its missing outer
+    neighbour replaced by the end sample."""
+    lo, hi = max(s0 - 1, 0), min(s0 + window + 1, raw.shape[1])
+    part = np.pad(raw[:, lo:hi], ((0, 0), (lo - (s0 - 1), (s0 + window + 1) - hi)), mode="edge")
+    return _step_medians(part, 1, 1, window, stride)
