@@ -14,6 +14,7 @@ import numpy as np
 
 from . import features as _features
 from . import glitches as _glitches
+from . import noise as _noise
 from ._spill import SpilledColumns
 from .events import COLUMN_NAMES, CodedEvents, empty_events
 
@@ -323,7 +324,12 @@ def describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order, main,
                                      params.delimit_fraction)
     raw_main = _features.cut_channel_snippets(raw, main_ch, main_idx, g.art_half)
     af = _features.artifact_features(raw_main, fs, band[0])
-    af.update(_glitches.spike_features(raw_main, fs))
+    # The raw samples' noise floor per segment, for the glitch test (a few samples beside
+    # one event cannot tell it: their median varies by a factor 2 either way).
+    step_floor = _noise.segment_floors(
+        lambda i0, i1: _noise.step_window_sigmas(raw, start - lo + i0, start - lo + i1, g.noise_win),
+        stop - start, g.noise_win, g.segment, params.noise_percentile)
+    af.update(_glitches.spike_features(raw_main, fs, noise_sigma=step_floor[main_ch, seg]))
     peak_abs = np.abs(filt[main_ch, main_idx])
     # How evenly the event spreads: a unit's footprint decays away from its main channel,
     # a common-mode artifact (ECG, motion) is similar everywhere.

@@ -25,7 +25,8 @@ import numpy as np
 from .params import DetectionParams
 
 
-def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10.0) -> dict:
+def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10.0,
+                   noise_sigma: np.ndarray | None = None) -> dict:
     """Return how much each raw snippet's centre looks like one lone sample.
 
     The baseline is a straight line through the samples 2-4 windows either side (beyond
@@ -42,18 +43,24 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         How far a potential's waveform reaches either side of its peak (the samples
         judged beside it, and the area's window): 10 ms, the phases of a biphasic
         potential that a 200-Hz board samples 2 samples apart.
+    noise_sigma : ndarray, shape (n_events,), optional
+        The raw samples' noise sigma at each event (V), e.g. its channel's floor over the
+        noise segment (:func:`fascidetect.noise.step_window_sigmas`). Default: from the
+        second differences of the snippet's flanks, which hold too few samples to tell
+        it within a factor 2 (tuning seeds 0-17 of the simulator's 200-Hz board).
 
     Returns
     -------
     dict of ndarray
         ``spike_neighbour_ratio``: the largest deviation from the baseline of the samples
         within ``window_ms`` (at most 2 samples) of the raw peak, over the peak's; ``spike_noise_ratio``: the
-        baseline's robust noise sigma over the peak; ``spike_area``: net area within
+        noise sigma over the peak; ``spike_area``: net area within
         ``window_ms`` of the peak in units of the peak sample (a lone sample about 1, a
         potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
     """
     n_ev, w = raw_snippets.shape
-    names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_area", "spike_amplitude")
+    names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
+             "spike_area", "spike_amplitude")
     c = w // 2
     half = max(2, round(window_ms * 1e-3 * sfreq))
     half = min(half, (c - 1) // 5)
@@ -67,10 +74,19 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     level = flank.mean(axis=1)
     slope = flank @ t / (t @ t)
     dev = x - (level[:, None] + slope[:, None] * (np.arange(w) - c)[None, :])
-    # Noise from second differences: neither a slope nor slow wander enters it.
-    curv = np.concatenate([np.diff(x[:, c - 5 * half:c - 2 * half], 2, axis=1),
-                           np.diff(x[:, c + 2 * half + 1:c + 5 * half + 1], 2, axis=1)], axis=1)
-    sigma = 1.4826 * np.median(np.abs(curv), axis=1) / np.sqrt(6.0)
+    if noise_sigma is None:
+        # Noise from second differences: neither a slope nor slow wander enters it.
+        curv = np.concatenate([np.diff(x[:, c - 5 * half:c - 2 * half], 2, axis=1),
+                               np.diff(x[:, c + 2 * half + 1:c + 5 * half + 1], 2, axis=1)],
+                              axis=1)
+        sigma = 1.4826 * np.median(np.abs(curv), axis=1) / np.sqrt(6.0)
+    else:
+        sigma = np.asarray(noise_sigma, dtype=float)
+    # The background's own noise over the whole snippet beside the waveform: above the
+    # floor inside activity, where single samples are not judged.
+    wide = np.concatenate([np.diff(x[:, :c - 2 * half], 2, axis=1),
+                           np.diff(x[:, c + 2 * half + 1:], 2, axis=1)], axis=1)
+    background = 1.4826 * np.median(np.abs(wide), axis=1) / np.sqrt(6.0)
     # The raw peak: the filtered one may sit a sample off for a potential.
     k = c - 1 + np.argmax(np.abs(dev[:, c - 1:c + 2]), axis=1)
     rows = np.arange(n_ev)
@@ -86,6 +102,7 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     beside = np.abs(around[:, near]).max(axis=1)
     area = around.sum(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
+            "spike_background_ratio": background / size,
             "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
             "spike_amplitude": peak}
 
@@ -93,34 +110,51 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
     """Return a mask of candidates that are single-sample glitches.
 
-    A candidate is a lone sample when the samples within 10 ms of its raw peak stay
-    within ``glitch_max_neighbour_ratio`` of it (or within ``glitch_noise_sigmas`` of
-    the baseline noise), its net area is at least ``glitch_min_area`` of the peak sample
-    and it rises at least ``glitch_min_height_sigmas`` above the baseline noise.
+    A candidate is a lone sample when it rises at least ``glitch_min_height_sigmas``
+    above the noise and above its background's own noise (inside activity single samples
+    are not judged), its net area is at least ``glitch_min_area`` of the peak sample, and
+    the samples within 10 ms of its raw peak stay within ``glitch_max_neighbour_ratio``
+    of it. Between that and ``glitch_noise_sigmas`` noise sigmas (never beyond 0.4 of
+    the peak, where a sampled potential's own neighbours begin) the noise alone may have
+    lifted a glitch's neighbours, as the brief potentials of a small unit may leave
+    them: such a candidate is a glitch only on a channel seen to glitch, that is, with
+    at least ``glitch_sign_evidence`` clear lone samples of the other polarity (a data
+    error has no sign, a unit's potentials have theirs).
 
     It is kept as a discharge when a unit of its channel samples narrow: at least
     ``glitch_unit_min_matches`` candidates of the same channel and polarity, with a size
     within ``glitch_unit_amplitude_tolerance``, have a narrow waveform of their own (a
-    neighbour ratio over the noise's and ``glitch_unit_min_neighbour_ratio`` and under
-    ``glitch_unit_max_neighbour_ratio``: the sub-sample phases beside the one that leaves
-    a potential one sample wide), and the lone samples of that size number at most
-    ``glitch_unit_lone_share`` of them. Lone samples do not vouch for each other, and a
-    glitch train more frequent than a unit's narrow samples is not that unit's.
+    neighbour ratio over what noise explains and ``glitch_unit_min_neighbour_ratio`` and
+    under ``glitch_unit_max_neighbour_ratio``: the sub-sample phases beside the one that
+    leaves a potential one sample wide), and either the lone samples of that size number
+    at most ``glitch_unit_lone_share`` of them and none of that size has the other
+    polarity, or at least ``glitch_unit_lone_excess`` of them are in excess over the
+    other polarity's. Lone samples do not vouch for each other, and a glitch train more
+    frequent than a unit's narrow samples is not that unit's.
     """
     ratio = features["spike_neighbour_ratio"]
-    # Beside a small glitch the noise alone can reach a quarter of its height; never
-    # more than 0.4, where a sampled potential's own neighbours begin.
-    beside_limit = np.clip(params.glitch_noise_sigmas * features["spike_noise_ratio"],
-                           params.glitch_max_neighbour_ratio, 0.4)
+    noise = features["spike_noise_ratio"]
     # A lone sample stands out of a quiet baseline; inside an interference pattern
     # single samples are not judged.
-    alone = (ratio < beside_limit) \
-        & (features["spike_area"] >= params.glitch_min_area) \
-        & (features["spike_noise_ratio"] * params.glitch_min_height_sigmas <= 1.0)
-    if not alone.any():
-        return alone
+    quiet = np.maximum(noise, features.get("spike_background_ratio", noise))
+    judged = (quiet * params.glitch_min_height_sigmas <= 1.0) \
+        & (features["spike_area"] >= params.glitch_min_area)
+    clear = judged & (ratio < params.glitch_max_neighbour_ratio)
+    # Beside a small glitch the noise alone can reach a third of its height (the largest
+    # of 4 neighbours passes 3.5 sigmas in about 1 % of glitches); never more than 0.4.
+    beside_limit = np.clip(params.glitch_noise_sigmas * noise,
+                           params.glitch_max_neighbour_ratio, 0.4)
+    unclear = judged & ~clear & (ratio < beside_limit)
     amp = features["spike_amplitude"]
     sign = np.sign(amp)
+    alone = clear.copy()
+    for c in np.unique(channel[unclear]):  # loop over the channels with unclear ones
+        for s in (-1.0, 1.0):
+            q = unclear & (channel == c) & (sign == s)
+            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
+            alone[q] = seen >= params.glitch_sign_evidence
+    if not alone.any():
+        return alone
     narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
         & (ratio < params.glitch_unit_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
@@ -139,9 +173,10 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             n_lone = np.searchsorted(lone, hi) - np.searchsorted(lone, lo)
             n_other = np.searchsorted(other, hi) - np.searchsorted(other, lo)
             # Glitches come in both polarities alike; a unit's one-sample-wide potentials
-            # in its own. Lone samples of this size in excess over the other polarity's
-            # are the unit's.
-            unit_share = (n_lone <= params.glitch_unit_lone_share * n_like) \
+            # in its own. Where the other polarity holds lone samples of this size, the
+            # channel glitches at this size and only the excess over them is the unit's;
+            # where it holds none, the unit's narrow samples vouch for a few.
+            unit_share = ((n_lone <= params.glitch_unit_lone_share * n_like) & (n_other == 0)) \
                 | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
     return alone & ~kept

@@ -269,12 +269,24 @@ class DetectionParams:
         Low-frequency ratio a one-channel step needs to be a pop (est.).
     saturation_flat_samples : int
         Samples at the same extreme value (a flat top) that mark clipping.
-    glitch_max_neighbour_ratio, glitch_noise_sigmas : float
+    glitch_max_neighbour_ratio : float
         A single-sample glitch: the raw samples within 10 ms of the peak deviate from the
         local baseline (a line through the samples 20-40 ms either side) by less than
-        this share of the peak, or by less than this many baseline noise sigmas (from
-        second differences) (:mod:`fascidetect.glitches`; est. on the simulator's 200-Hz
-        board, tuning seeds 0-17: 89 % of glitches, 2.7 % of true discharges).
+        this share of the peak (:mod:`fascidetect.glitches`).
+    glitch_noise_sigmas : float
+        ... or by less than this many noise sigmas of the raw samples (their channel's
+        floor over the noise segment, from second differences), up to 0.4 of the peak:
+        the largest of a glitch's 4 neighbours passes 3.5 sigmas in about 1 % of the
+        simulator's glitches far from any discharge (tuning seeds 0-17 of the 200-Hz
+        board; 2.5 sigmas in 13 %). Such a candidate is a glitch only on a channel seen
+        to glitch (``glitch_sign_evidence``).
+    glitch_sign_evidence : int
+        Clear lone samples (neighbours under ``glitch_max_neighbour_ratio``) of the
+        other polarity a channel needs before a candidate whose neighbours only noise
+        sigmas explain is a glitch: a data error has no sign, the one-sample-wide
+        potentials of a small unit have their unit's (tuning seeds 0-17: the
+        real-background rows keep 8 true discharges that 2.5 sigmas of a local noise
+        estimate made glitches).
     glitch_min_height_sigmas : float
         A glitch stands this many baseline noise sigmas out of a quiet background (none
         is judged inside an interference pattern).
@@ -574,7 +586,8 @@ class DetectionParams:
     pop_lf_ratio: float = 1.0
     saturation_flat_samples: int = 4
     glitch_max_neighbour_ratio: float = 0.25
-    glitch_noise_sigmas: float = 2.5
+    glitch_noise_sigmas: float = 3.5
+    glitch_sign_evidence: int = 2
     glitch_min_area: float = 0.0
     glitch_min_height_sigmas: float = 4.0
     glitch_unit_min_neighbour_ratio: float = 0.3

@@ -481,21 +481,9 @@ def segment_sigmas(filt_core, sigma, params, geometry: Geometry) -> np.ndarray:
     stays at the noise (tried: needle EMG of a gentle contraction then produced 20
     false fasciculations instead of 0).
     """
-    per_window = noise.window_sigmas(filt_core, geometry.noise_win)
-    k = geometry.segment // geometry.noise_win
-    n_ch, n_w = per_window.shape
-    full = n_w // k
-    local = noise.channel_sigma(per_window[:, :full * k].reshape(n_ch, full, k),
-                                params.noise_percentile)
-    if full * k < n_w or full == 0:  # a last, partial segment
-        tail = noise.channel_sigma(per_window[:, full * k:], params.noise_percentile)
-        local = np.concatenate([local, tail[:, None]], axis=1)
-    elif n_w * geometry.noise_win < filt_core.shape[1]:
-        # A last segment shorter than one noise window: judged on its own samples, as a
-        # block holding only it would be (block-by-block output equals whole-file output).
-        rest = noise.window_sigmas(filt_core[:, n_w * geometry.noise_win:], geometry.noise_win)
-        tail = noise.channel_sigma(rest, params.noise_percentile)
-        local = np.concatenate([local, tail[:, None]], axis=1)
+    local = noise.segment_floors(
+        lambda i0, i1: noise.window_sigmas(filt_core[:, i0:i1], geometry.noise_win),
+        filt_core.shape[1], geometry.noise_win, geometry.segment, params.noise_percentile)
     return np.clip(local, sigma[:, None], params.noise_drift_max * sigma[:, None])
 
 

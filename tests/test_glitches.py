@@ -47,17 +47,28 @@ def test_lone_sample_matching_a_unit_on_its_channel_is_kept():
     # Two potentials of a unit (same channel, polarity and size) sampled narrow at the
     # phases beside the one-sample phase vouch for a third that happened to be sampled
     # one sample wide.
-    f = _features([0.1, 0.45, 0.5, 0.1], [30.0, 31.0, 29.0, -30.0])
+    f = _features([0.1, 0.45, 0.5, 0.1], [30.0, 31.0, 29.0, -20.0])
     mask = lone_samples(f, np.zeros(4, int), DetectionParams())
     assert mask.tolist() == [False, False, False, True]  # opposite polarity: no unit
+    # A lone sample of its size in the other polarity shows the channel glitching at
+    # that size: the unit vouches only for lone samples in excess over those.
+    f = _features([0.1, 0.45, 0.5, 0.1], [30.0, 31.0, 29.0, -30.0])
+    mask = lone_samples(f, np.zeros(4, int), DetectionParams())
+    assert mask.tolist() == [True, False, False, True]
 
 
 def test_a_glitch_train_cannot_vouch_for_itself():
-    # Six lone samples of one size on one channel: none has a waveform, so none is a
-    # unit's; on main the noise lifted a few over 0.3 and those rescued the rest.
-    f = _features([0.1, 0.2, 0.35, 0.36, 0.1, 0.15], [25.0, 26.0, 24.0, 25.5, 24.5, 25.0],
+    # Six lone samples of one size on one channel, in both polarities: none has a
+    # waveform, so none is a unit's; the noise lifted two over 0.3 (within 3.5 noise
+    # sigmas), and on main such ones rescued the rest.
+    f = _features([0.1, 0.2, 0.35, 0.36, 0.1, 0.15], [25.0, 26.0, 24.0, 25.5, -24.5, -25.0],
                   noise=0.15)
     assert lone_samples(f, np.zeros(6, int), DetectionParams()).all()
+    # Without a lone sample of the other polarity the channel is not seen to glitch:
+    # neighbours of 0.35 of the peak, which a small unit's brief potential may leave,
+    # are not called a glitch on the noise's word alone.
+    f = _features([0.1, 0.2, 0.35, 0.36], [25.0, 26.0, 24.0, 25.5], noise=0.15)
+    assert lone_samples(f, np.zeros(4, int), DetectionParams()).tolist() == [True, True, False, False]
 
 
 def test_a_unit_of_glitch_size_does_not_rescue_a_more_frequent_glitch_train():
@@ -68,10 +79,16 @@ def test_a_unit_of_glitch_size_does_not_rescue_a_more_frequent_glitch_train():
     amps = [25.0, 24.0, 26.0, 25.0, 24.5, -25.0, -24.0, -26.0, -25.5]
     f = _features(lone + [0.5, 0.5], amps + [25.0, 25.0])
     assert lone_samples(f, np.zeros(11, int), DetectionParams()).tolist() == [True] * 9 + [False] * 2
-    # A unit sampled narrow ten times: the same five positive ones are its own.
+    # A unit sampled narrow ten times beside that train: five positive lone samples
+    # against four negative ones are the train's, not the unit's (on main the unit's
+    # share vouched for all five).
     f = _features(lone + [0.5] * 10, amps + [25.0] * 10)
     mask = lone_samples(f, np.zeros(19, int), DetectionParams())
-    assert mask.tolist() == [False] * 5 + [True] * 4 + [False] * 10
+    assert mask.tolist() == [True] * 9 + [False] * 10
+    # The same unit beside lone samples of its polarity only (none of the other): they
+    # are its one-sample-wide potentials.
+    f = _features(lone[:3] + [0.5] * 10, amps[:3] + [25.0] * 10)
+    assert not lone_samples(f, np.zeros(13, int), DetectionParams()).any()
     # Five positive lone samples and no negative ones beside a unit sampled narrow twice:
     # the excess over the other polarity is the unit's one-sample-wide potentials.
     f = _features(lone[:5] + [0.5, 0.5], amps[:5] + [25.0, 25.0])
@@ -113,7 +130,9 @@ def test_potential_with_phases_two_samples_apart_is_not_a_lone_sample():
 def test_simulated_board_glitches_are_artifacts_not_fasciculations():
     # Ganglion-like board at 200 Hz with 30 single-sample glitches a minute: before the
     # glitch test nearly every one was a fasciculation (seed 11: 24.6 false a minute);
-    # then 25 of its 52 glitches (11.3 false a minute, precision 0.918), now 14 (5.6).
+    # then 25 of its 52 glitches (11.3 false a minute, precision 0.918), then 14 (5.6),
+    # now 7 (2.0 false a minute, precision 0.984): the noise the neighbours are judged
+    # against is the channel's floor, not 8 samples' worth.
     rec, truth = simulate(scenario="glitches", seed=11)
     ev = detect(rec).events
     glitch_t = truth["peak_time"][truth["artifact_kind"] == "glitch"]
@@ -121,17 +140,17 @@ def test_simulated_board_glitches_are_artifacts_not_fasciculations():
     as_fasc, _ = match_times(fas["peak_time"], glitch_t, 0.01)
     art = ev[ev["artifact_kind"] == "glitch"]
     as_glitch, _ = match_times(art["peak_time"], glitch_t, 0.01)
-    assert as_fasc.size <= 0.35 * glitch_t.size, (as_fasc.size, glitch_t.size)
-    assert as_glitch.size >= 0.6 * glitch_t.size, (as_glitch.size, glitch_t.size)
+    assert as_fasc.size <= 0.2 * glitch_t.size, (as_fasc.size, glitch_t.size)
+    assert as_glitch.size >= 0.75 * glitch_t.size, (as_glitch.size, glitch_t.size)
     report = evaluate(ev, truth)
-    assert report.precision >= 0.94, report
+    assert report.precision >= 0.975, report
 
 
 def test_unit_of_glitch_size_beside_glitches_still_counts():
     # Tuning seed 6 of the 200-Hz board: the main unit's raw peaks are glitch-sized
     # (median 22 µV; glitches 20-30 µV, 30 a minute). Its discharges that sample one
     # sample wide are kept, the glitch train of its size is not (main: 11 of 54 glitches
-    # were fasciculations, 5.0 false a minute; now 6, 2.5).
+    # were fasciculations, 5.0 false a minute; then 6, 2.5; now 4, 1.5).
     rec, truth = simulate(scenario="glitches", seed=6)
     ev = detect(rec).events
     fas = ev[ev["trial_type"] == "fasciculation"]
@@ -142,4 +161,27 @@ def test_unit_of_glitch_size_beside_glitches_still_counts():
     assert found.size >= 0.9 * unit.size, (found.size, unit.size)
     glitch_t = truth["peak_time"][truth["artifact_kind"] == "glitch"]
     as_fasc, _ = match_times(fas["peak_time"], glitch_t, 0.01)
-    assert as_fasc.size <= 0.15 * glitch_t.size, (as_fasc.size, glitch_t.size)
+    assert as_fasc.size <= 0.1 * glitch_t.size, (as_fasc.size, glitch_t.size)
+
+
+def test_step_noise_is_the_raw_white_noise_whatever_the_baseline():
+    # The glitch test's noise: second differences of the raw samples, so neither a DC
+    # offset, a slope nor slow wander enters it; one floor per noise segment, from
+    # 1024-sample subsamples of each window, is within a few per cent of the truth.
+    from fascidetect.noise import segment_floors, step_window_sigmas
+
+    rng = np.random.default_rng(4)
+    n, window, segment = 24000, 400, 4000
+    t = np.arange(n) / FS
+    white = rng.normal(0.0, 3e-6, (2, n))
+    raw = white + np.array([[20e-3], [-5e-3]]) + 100e-6 * np.sin(2 * np.pi * 0.3 * t) \
+        + 2e-6 * np.arange(n)[None, :] / FS
+    floors = segment_floors(lambda i0, i1: step_window_sigmas(raw, i0, i1, window), n,
+                            window, segment, 10.0)
+    assert floors.shape == (2, n // segment)
+    assert np.all(np.abs(floors / 3e-6 - 1.0) < 0.1), floors / 3e-6
+    # A burst filling one window of a segment leaves that segment's floor where it was.
+    raw[:, 4000:4400] += rng.normal(0.0, 30e-6, (2, 400))
+    again = segment_floors(lambda i0, i1: step_window_sigmas(raw, i0, i1, window), n,
+                           window, segment, 10.0)
+    assert np.all(np.abs(again / 3e-6 - 1.0) < 0.1), again / 3e-6
