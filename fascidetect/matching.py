@@ -749,22 +749,32 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                     sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
-            new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
+            # The tests below judge each match on its own: only the matches still new are
+            # judged (on a busy block most matches are discharges the scan found already).
             # A discharge of the unit shows on the unit's own main channel.
             if params.match_main_fraction > 0:
-                seen, fitted = main_channel_support(residual, m, bank, local, lo, seg0,
-                                                    geometry.segment)
-                new &= seen >= params.match_main_fraction * fitted
+                rest = np.flatnonzero(new)
+                seen, fitted = main_channel_support(residual, _rows(m, rest), bank, local, lo,
+                                                    seg0, geometry.segment)
+                new[rest] = seen >= params.match_main_fraction * fitted
             # The scan's echo rule: under shadow_fraction of a larger discharge largest on
             # the same channel within shadow_ms, a potential is its later phase or ringing.
-            own_amp = m.amplitude * np.abs(bank.templates[m.unit, bank.main[m.unit]]).max(axis=-1)
-            for c in np.unique(bank.main[m.unit]):  # loop over main channels
-                sel = np.flatnonzero(bank.main[m.unit] == c)
-                big = _largest_near(peak[sel], by_main[c], amp_by_main[c], geometry.shadow)
+            rest = np.flatnonzero(new)
+            unit_r = m.unit[rest]
+            own_amp = m.amplitude[rest] * np.abs(bank.templates[unit_r, bank.main[unit_r]]
+                                                 ).max(axis=-1)
+            for c in np.unique(bank.main[unit_r]):  # loop over main channels
+                sel = np.flatnonzero(bank.main[unit_r] == c)
+                at = peak[rest[sel]]
+                big = _largest_near(at, by_main[c], amp_by_main[c], geometry.shadow)
                 # The channel's own samples too (as the scan's per-channel echo rule): a
                 # potential largest on another channel rings here as well.
-                big = np.maximum(big, _window_max(filt[c], peak[sel] - lo, geometry.shadow))
-                new[sel] &= own_amp[sel] >= params.shadow_fraction * big
+                big = np.maximum(big, _window_max(filt[c], at - lo, geometry.shadow))
+                new[rest[sel]] = own_amp[sel] >= params.shadow_fraction * big
+            # The template explains the data (the costliest test, so the last).
+            rest = np.flatnonzero(new)
+            new[rest] = _fits(residual, m, bank, local, lo, seg0, geometry.segment,
+                              rows=rest) <= _MAX_MISFIT
             keep = np.flatnonzero(new)
             own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
             # Features on the block with the other matches subtracted: an overlapped
@@ -884,30 +894,43 @@ def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, s
     return own, fitted
 
 
-def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -> np.ndarray:
+def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment,
+          rows: np.ndarray | None = None) -> np.ndarray:
     """Return each match's misfit: the mean squared residual, in local noise sigmas, over
     its unit's kernel channels and template window (about 1 when the template explains
     the discharge; far more when the score came from a larger potential of another shape
-    on some of those channels)."""
-    out = np.zeros(m.unit.size)
+    on some of those channels). ``rows``: only of these matches (in that order)."""
+    rows = np.arange(m.unit.size) if rows is None else np.asarray(rows)
+    units = m.unit[rows]
+    out = np.zeros(rows.size)
     w = bank.templates.shape[-1]
     half = w // 2
-    for u in np.unique(m.unit):  # loop over units
-        sel = np.flatnonzero(m.unit == u)
+    for u in np.unique(units):  # loop over units
+        sel = np.flatnonzero(units == u)
+        judged = sel
+        if sel.size == 1 and np.count_nonzero(m.unit == u) > 1:
+            # The mean over (channel, sample) of a single match's (C_u, 1, w) array sums
+            # in another order than a (C_u, M, w) array's: as if judged with the others.
+            judged = np.r_[sel, sel]
         chans = bank.kernel_channels[u]
-        centre = m.start[sel] + bank.pad + half
+        centre = m.start[rows[judged]] + bank.pad + half
         k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
                     local.shape[1] - 1)
         sig = local[chans[:, None], k[None, :]]                                  # (C_u, M)
         sig = np.where(sig > 0, sig, np.inf)
         # Each channel's window of each match, copied as a whole run of samples.
         r = _features.cut_channel_snippets(
-            residual, np.repeat(chans, sel.size), np.tile(centre, chans.size), half
-        ).reshape(chans.size, sel.size, w)                                       # (C_u, M, w)
+            residual, np.repeat(chans, judged.size), np.tile(centre, chans.size), half
+        ).reshape(chans.size, judged.size, w)                                    # (C_u, M, w)
         r /= sig[:, :, None]
         np.square(r, out=r)
-        out[sel] = r.mean(axis=(0, 2))
+        out[sel] = r.mean(axis=(0, 2))[:sel.size]
     return out
+
+
+def _rows(m: BlockMatches, rows: np.ndarray) -> BlockMatches:
+    """Return the matches ``rows`` of ``m``."""
+    return BlockMatches(m.unit[rows], m.start[rows], m.amplitude[rows], m.score[rows])
 
 
 def _grid_discharges(clean, local, lo, seg0, start, stop, grid, white, params, geometry,
