@@ -557,11 +557,12 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     # bound, loosened by 1e-5 against float32 rounding (on a busy block nearly every lag
     # has some unit over the plain bar, but only a few entries per discharge pass).
     slack = 1.0 - 1e-5
-    floor = drift.rows(n_valid, params.match_sigma * bank.norm * bank.scale * slack)
-    np.maximum(floor, (lo_amp * bank.norm ** 2 * slack).astype(np.float32)[:, None], out=floor)
+    floor = drift.runs(n_valid, params.match_sigma * bank.norm * bank.scale * slack,
+                       (lo_amp * bank.norm ** 2 * slack).astype(np.float32))
+    hit = np.empty(scores[:, :n_valid].shape, dtype=bool)
     touched = None  # lags whose scores the last subtraction changed
     for it in range(iterations):
-        hit = scores >= floor
+        _at_least(scores, floor, out=hit)
         if touched is not None:  # later iterations: where the subtraction changed scores
             hit &= touched[None, :]
         uu, jj = np.divmod(np.flatnonzero(hit), n_valid)  # (faster than a 2-D nonzero)
@@ -997,15 +998,39 @@ class _Drift:
 
     def rows(self, n, scale):
         """Return ``scale[u] * ratio`` at every lag ``0..n-1``, float32, (n_units, n)."""
+        values, bounds = self.runs(n, scale)
+        n_u = values.shape[0]
+        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
+
+    def runs(self, n, scale, minimum=None):
+        """Return :meth:`rows` as runs: the float32 values (n_units, n_segments), at
+        least ``minimum[u]`` (float32) when given, and each run's lag bounds (n_units,
+        n_segments + 1): unit ``u`` has ``values[u, j]`` at lags
+        ``bounds[u, j]:bounds[u, j + 1]``."""
         n_u, n_seg = self.ratio.shape
-        # Per unit, the lags from which the segment index has grown past 0, 1, ...: one
-        # repeat of every unit's segment values fills all rows.
+        # Per unit, the lags from which the segment index has grown past 0, 1, ...
         edges = (self.seg0 + np.arange(1, n_seg))[None, :] * self.segment - self.lo \
             - self.offset[:, None]
         bounds = np.concatenate([np.zeros((n_u, 1), dtype=edges.dtype), np.clip(edges, 0, n),
                                  np.full((n_u, 1), n, dtype=edges.dtype)], axis=1)
         values = (np.asarray(scale)[:, None] * self.ratio).astype(np.float32)
-        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
+        if minimum is not None:
+            np.maximum(values, np.asarray(minimum, dtype=np.float32)[:, None], out=values)
+        return values, bounds
+
+
+def _at_least(scores: np.ndarray, floor, out: np.ndarray) -> np.ndarray:
+    """Return ``scores >= floor`` in ``out`` (shape (n_units, n)), the floor given as the
+    runs of :meth:`_Drift.runs`: a comparison per unit and noise segment with its float32
+    value, instead of a (n_units, n) array of floors (a busy block's 15 MB, filled and
+    read once per iteration)."""
+    values, bounds = floor
+    for u in range(values.shape[0]):  # loop over units
+        for j in range(values.shape[1]):  # a few noise segments
+            a, b = bounds[u, j], bounds[u, j + 1]
+            if b > a:
+                np.greater_equal(scores[u, a:b], values[u, j], out=out[u, a:b])
+    return out
 
 
 def _largest_near(samples, sorted_ref, values, distance):

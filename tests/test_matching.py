@@ -293,6 +293,14 @@ def test_drift_rows_hold_the_ratio_at_every_lag():
                      for u in range(3)])
     assert rows.dtype == np.float32
     assert np.array_equal(rows, want)
+    # The floor compared run by run equals the comparison with the rows (at least a
+    # per-unit minimum, float32, as the matching pass takes it); ties included.
+    minimum = np.array([2.5, 0.1, 1.0], dtype=np.float32)
+    floor = np.maximum(rows, minimum[:, None])
+    scores = rng.uniform(0.0, 8.0, (3, n)).astype(np.float32)
+    scores[:, ::7] = floor[:, ::7]
+    got = matching._at_least(scores, drift.runs(n, scale, minimum), out=np.ones((3, n), bool))
+    assert np.array_equal(got, scores >= floor)
 
 
 def _bank_of(templates, pad):
