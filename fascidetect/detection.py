@@ -11,6 +11,10 @@ import numpy as np
 
 _MAX_NEIGHBOURS = 64
 _BLOCK = 512
+#: Share of a block's samples crossing from which only the crossings that are local
+#: maxima are expanded (each crossing costs three gathers; two more comparisons over the
+#: block pay off beyond a few per cent: busy blocks 7-9 %, a quiet hour's 0.3 %).
+_DENSE = 0.02
 
 
 def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_samples: int,
@@ -81,12 +85,13 @@ def find_channel_peaks(filtered: np.ndarray, thresholds: np.ndarray, dead_sample
     lo, hi = max(lo, 1), min(hi, n - 1)
     per_segment = np.ndim(thresholds) == 2
     screen = thresholds.min(axis=1) if per_segment else thresholds
-    ch, idx = _supra_threshold(filtered[:, lo:hi], screen, polarity=polarity)
-    idx = idx + lo
     # The magnitude of the signal searched: |x|, or of one polarity max(+-x, 0) (a
     # supra-threshold sample of that polarity is +-x itself).
     size = np.abs if polarity == 0 else \
         (lambda v: np.maximum(polarity * v, 0.0).astype(v.dtype, copy=False))
+    ch, idx = _supra_threshold(filtered[:, lo:hi], screen, polarity=polarity,
+                               maxima_of=(filtered, lo, hi, size) if hi > lo else None)
+    idx = idx + lo
     if per_segment and idx.size:
         k = np.clip((idx - origin) // segment, 0, thresholds.shape[1] - 1)
         above = size(filtered[ch, idx]) > thresholds[ch, k]
@@ -129,13 +134,21 @@ def take_2d(data: np.ndarray, rows, cols) -> np.ndarray:
 
 
 def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOCK,
-                     polarity: int = 0):
+                     polarity: int = 0, maxima_of=None):
     """Return (channel, sample) of samples whose magnitude exceeds the channel threshold
     (``polarity`` 1 or -1: whose value exceeds it, or lies under its negative).
 
     Crossings are sparse, so blocks are screened with max/min reductions (no temporaries)
     and only the blocks that cross are expanded: much cheaper than ``np.nonzero`` on a
     full-size boolean mask.
+
+    ``maxima_of``, ``(filtered, lo, hi, size)`` with ``seg = filtered[:, lo:hi]``: where
+    most blocks cross and at least :data:`_DENSE` of the samples (a busy recording),
+    only the crossings that are local maxima of ``size`` (over the sample before, at
+    least the one after: the test :func:`find_channel_peaks` applies next) are
+    returned, found on the mask of the whole array; a busy block has about six times
+    more crossings than maxima, and each crossing cost three gathers. Elsewhere all
+    crossings, as without it.
     """
     n_ch, n = seg.shape
     m = (n // block) * block
@@ -159,7 +172,22 @@ def _supra_threshold(seg: np.ndarray, thresholds: np.ndarray, block: int = _BLOC
     if hot_c.size * 4 > blocks.shape[0] * blocks.shape[1]:
         # Most blocks cross (a busy recording): one mask of the whole array is cheaper
         # than gathering the blocks (the same samples, in the same order).
-        return np.nonzero(crossing(seg, thr))
+        if maxima_of is None:
+            return np.nonzero(crossing(seg, thr))
+        filtered, lo, hi, size = maxima_of
+        # One polarity: a crossing is over 0, where max(+-x, 0) orders as +-x does.
+        x = size(filtered[:, lo - 1:hi + 1]) if polarity == 0 else filtered[:, lo - 1:hi + 1]
+        core = x[:, 1:-1]
+        mask = crossing(core, thr) if polarity else core > thr  # core is |seg| when 0
+        if np.count_nonzero(mask) < _DENSE * mask.size:
+            return np.nonzero(mask)
+        if polarity >= 0:
+            mask &= core > x[:, :-2]
+            mask &= core >= x[:, 2:]
+        else:
+            mask &= core < x[:, :-2]
+            mask &= core <= x[:, 2:]
+        return np.nonzero(mask)
     pos = hot_b[:, None] * block + np.arange(block)[None, :]
     vals = seg[hot_c[:, None], pos]
     sel = crossing(vals, thresholds[hot_c][:, None])

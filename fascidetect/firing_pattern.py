@@ -166,35 +166,39 @@ def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
     n = t.size
     c = anchor.size
     cur = anchor.copy()
-    alive = np.ones(c, dtype=bool)
     total = np.zeros(c)  # sum of normalised intervals so far (running period estimate)
     x = np.zeros((c, max_steps))  # period-normalised interval of each step
     mult = np.zeros((c, max_steps))
     members = np.zeros((c, max_steps), dtype=np.int64)
     steps_ok = np.zeros((c, max_steps), dtype=bool)
-    rows = np.arange(c)
+    live = np.arange(c)  # the chains still alive: only they take the next step
     for s in range(max_steps):  # a handful of steps
-        p = period if s == 0 else total / s
-        nb = cur[:, None] + lag[None, :]
+        # A chain that broke stays where it is, adds nothing and takes no step (most
+        # chains break within a few steps).
+        members[:, s] = cur
+        here = cur[live]
+        p = period[live] if s == 0 else total[live] / s
+        nb = here[:, None] + lag[None, :]
         valid = nb < n
         nb = np.minimum(nb, n - 1)
-        valid &= g[nb] == g[cur][:, None]
-        dd = t[nb] - t[cur][:, None]
+        valid &= g[nb] == g[here][:, None]
+        dd = t[nb] - t[here][:, None]
         m = np.rint(dd / p[:, None])
         dev = np.abs(dd - m * p[:, None]) / (np.sqrt(np.maximum(m, 1.0)) * p[:, None])
         good = valid & (m >= 1) & (m <= max_multiple) & (dev <= step_tolerance) \
             & (dd <= max_gap_s)
         cost = np.where(good, m + dev, np.inf)
         best = np.argmin(cost, axis=1)
-        found = good[rows, best] & alive
-        alive = found
+        rows = np.arange(live.size)
+        found = good[rows, best]
         mm = m[rows, best]
         xx = np.where(found, dd[rows, best] / np.maximum(mm, 1.0), 0.0)
-        x[:, s], mult[:, s], steps_ok[:, s] = xx, np.where(found, mm, 0.0), found
-        members[:, s] = np.where(found, nb[rows, best], cur)
-        total = total + xx
+        x[live, s], mult[live, s], steps_ok[live, s] = xx, np.where(found, mm, 0.0), found
+        members[live, s] = np.where(found, nb[rows, best], here)
+        total[live] = total[live] + xx
         cur = members[:, s]
-        if not alive.any():
+        live = live[found]
+        if live.size == 0:
             break
 
     # Statistics of every prefix of each chain; a chain qualifies at its longest

@@ -557,11 +557,12 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     # bound, loosened by 1e-5 against float32 rounding (on a busy block nearly every lag
     # has some unit over the plain bar, but only a few entries per discharge pass).
     slack = 1.0 - 1e-5
-    floor = drift.rows(n_valid, params.match_sigma * bank.norm * bank.scale * slack)
-    np.maximum(floor, (lo_amp * bank.norm ** 2 * slack).astype(np.float32)[:, None], out=floor)
+    floor = drift.runs(n_valid, params.match_sigma * bank.norm * bank.scale * slack,
+                       (lo_amp * bank.norm ** 2 * slack).astype(np.float32))
+    hit = np.empty(scores[:, :n_valid].shape, dtype=bool)
     touched = None  # lags whose scores the last subtraction changed
     for it in range(iterations):
-        hit = scores >= floor
+        _at_least(scores, floor, out=hit)
         if touched is not None:  # later iterations: where the subtraction changed scores
             hit &= touched[None, :]
         uu, jj = np.divmod(np.flatnonzero(hit), n_valid)  # (faster than a 2-D nonzero)
@@ -749,22 +750,32 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                     sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
-            new &= _fits(residual, m, bank, local, lo, seg0, geometry.segment) <= _MAX_MISFIT
+            # The tests below judge each match on its own: only the matches still new are
+            # judged (on a busy block most matches are discharges the scan found already).
             # A discharge of the unit shows on the unit's own main channel.
             if params.match_main_fraction > 0:
-                seen, fitted = main_channel_support(residual, m, bank, local, lo, seg0,
-                                                    geometry.segment)
-                new &= seen >= params.match_main_fraction * fitted
+                rest = np.flatnonzero(new)
+                seen, fitted = main_channel_support(residual, _rows(m, rest), bank, local, lo,
+                                                    seg0, geometry.segment)
+                new[rest] = seen >= params.match_main_fraction * fitted
             # The scan's echo rule: under shadow_fraction of a larger discharge largest on
             # the same channel within shadow_ms, a potential is its later phase or ringing.
-            own_amp = m.amplitude * np.abs(bank.templates[m.unit, bank.main[m.unit]]).max(axis=-1)
-            for c in np.unique(bank.main[m.unit]):  # loop over main channels
-                sel = np.flatnonzero(bank.main[m.unit] == c)
-                big = _largest_near(peak[sel], by_main[c], amp_by_main[c], geometry.shadow)
+            rest = np.flatnonzero(new)
+            unit_r = m.unit[rest]
+            own_amp = m.amplitude[rest] * np.abs(bank.templates[unit_r, bank.main[unit_r]]
+                                                 ).max(axis=-1)
+            for c in np.unique(bank.main[unit_r]):  # loop over main channels
+                sel = np.flatnonzero(bank.main[unit_r] == c)
+                at = peak[rest[sel]]
+                big = _largest_near(at, by_main[c], amp_by_main[c], geometry.shadow)
                 # The channel's own samples too (as the scan's per-channel echo rule): a
                 # potential largest on another channel rings here as well.
-                big = np.maximum(big, _window_max(filt[c], peak[sel] - lo, geometry.shadow))
-                new[sel] &= own_amp[sel] >= params.shadow_fraction * big
+                big = np.maximum(big, _window_max(filt[c], at - lo, geometry.shadow))
+                new[rest[sel]] = own_amp[sel] >= params.shadow_fraction * big
+            # The template explains the data (the costliest test, so the last).
+            rest = np.flatnonzero(new)
+            new[rest] = _fits(residual, m, bank, local, lo, seg0, geometry.segment,
+                              rows=rest) <= _MAX_MISFIT
             keep = np.flatnonzero(new)
             own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
             # Features on the block with the other matches subtracted: an overlapped
@@ -884,30 +895,43 @@ def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, s
     return own, fitted
 
 
-def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment) -> np.ndarray:
+def _fits(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0, segment,
+          rows: np.ndarray | None = None) -> np.ndarray:
     """Return each match's misfit: the mean squared residual, in local noise sigmas, over
     its unit's kernel channels and template window (about 1 when the template explains
     the discharge; far more when the score came from a larger potential of another shape
-    on some of those channels)."""
-    out = np.zeros(m.unit.size)
+    on some of those channels). ``rows``: only of these matches (in that order)."""
+    rows = np.arange(m.unit.size) if rows is None else np.asarray(rows)
+    units = m.unit[rows]
+    out = np.zeros(rows.size)
     w = bank.templates.shape[-1]
     half = w // 2
-    for u in np.unique(m.unit):  # loop over units
-        sel = np.flatnonzero(m.unit == u)
+    for u in np.unique(units):  # loop over units
+        sel = np.flatnonzero(units == u)
+        judged = sel
+        if sel.size == 1 and np.count_nonzero(m.unit == u) > 1:
+            # The mean over (channel, sample) of a single match's (C_u, 1, w) array sums
+            # in another order than a (C_u, M, w) array's: as if judged with the others.
+            judged = np.r_[sel, sel]
         chans = bank.kernel_channels[u]
-        centre = m.start[sel] + bank.pad + half
+        centre = m.start[rows[judged]] + bank.pad + half
         k = np.clip((lo + np.clip(centre, 0, residual.shape[1] - 1)) // segment - seg0, 0,
                     local.shape[1] - 1)
         sig = local[chans[:, None], k[None, :]]                                  # (C_u, M)
         sig = np.where(sig > 0, sig, np.inf)
         # Each channel's window of each match, copied as a whole run of samples.
         r = _features.cut_channel_snippets(
-            residual, np.repeat(chans, sel.size), np.tile(centre, chans.size), half
-        ).reshape(chans.size, sel.size, w)                                       # (C_u, M, w)
+            residual, np.repeat(chans, judged.size), np.tile(centre, chans.size), half
+        ).reshape(chans.size, judged.size, w)                                    # (C_u, M, w)
         r /= sig[:, :, None]
         np.square(r, out=r)
-        out[sel] = r.mean(axis=(0, 2))
+        out[sel] = r.mean(axis=(0, 2))[:sel.size]
     return out
+
+
+def _rows(m: BlockMatches, rows: np.ndarray) -> BlockMatches:
+    """Return the matches ``rows`` of ``m``."""
+    return BlockMatches(m.unit[rows], m.start[rows], m.amplitude[rows], m.score[rows])
 
 
 def _grid_discharges(clean, local, lo, seg0, start, stop, grid, white, params, geometry,
@@ -974,15 +998,39 @@ class _Drift:
 
     def rows(self, n, scale):
         """Return ``scale[u] * ratio`` at every lag ``0..n-1``, float32, (n_units, n)."""
+        values, bounds = self.runs(n, scale)
+        n_u = values.shape[0]
+        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
+
+    def runs(self, n, scale, minimum=None):
+        """Return :meth:`rows` as runs: the float32 values (n_units, n_segments), at
+        least ``minimum[u]`` (float32) when given, and each run's lag bounds (n_units,
+        n_segments + 1): unit ``u`` has ``values[u, j]`` at lags
+        ``bounds[u, j]:bounds[u, j + 1]``."""
         n_u, n_seg = self.ratio.shape
-        # Per unit, the lags from which the segment index has grown past 0, 1, ...: one
-        # repeat of every unit's segment values fills all rows.
+        # Per unit, the lags from which the segment index has grown past 0, 1, ...
         edges = (self.seg0 + np.arange(1, n_seg))[None, :] * self.segment - self.lo \
             - self.offset[:, None]
         bounds = np.concatenate([np.zeros((n_u, 1), dtype=edges.dtype), np.clip(edges, 0, n),
                                  np.full((n_u, 1), n, dtype=edges.dtype)], axis=1)
         values = (np.asarray(scale)[:, None] * self.ratio).astype(np.float32)
-        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
+        if minimum is not None:
+            np.maximum(values, np.asarray(minimum, dtype=np.float32)[:, None], out=values)
+        return values, bounds
+
+
+def _at_least(scores: np.ndarray, floor, out: np.ndarray) -> np.ndarray:
+    """Return ``scores >= floor`` in ``out`` (shape (n_units, n)), the floor given as the
+    runs of :meth:`_Drift.runs`: a comparison per unit and noise segment with its float32
+    value, instead of a (n_units, n) array of floors (a busy block's 15 MB, filled and
+    read once per iteration)."""
+    values, bounds = floor
+    for u in range(values.shape[0]):  # loop over units
+        for j in range(values.shape[1]):  # a few noise segments
+            a, b = bounds[u, j], bounds[u, j + 1]
+            if b > a:
+                np.greater_equal(scores[u, a:b], values[u, j], out=out[u, a:b])
+    return out
 
 
 def _largest_near(samples, sorted_ref, values, distance):

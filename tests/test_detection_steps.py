@@ -216,3 +216,25 @@ def test_peaks_of_one_polarity_equal_those_of_the_clipped_signal(busy, dtype):
             assert np.array_equal(w, g)
         for w, g in zip(want[3:], got[3:]):
             assert np.array_equal(w[0], g[0]) and np.array_equal(w[1], g[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("polarity", [0, 1, -1])
+def test_busy_crossings_found_as_maxima_are_the_maxima_among_all_crossings(dtype, polarity):
+    """On a busy array the crossings are screened for local maxima in the same pass
+    (``maxima_of``): exactly the crossings that pass the peak test (larger than the
+    sample before, at least the one after), equal neighbours (a quantised signal) and
+    the searched range's ends included."""
+    rng = np.random.default_rng(11 + polarity)
+    x = np.round(rng.standard_normal((4, 9000)) * 4).astype(dtype) / 4  # ties
+    thresholds = np.array([1.0, 1.5, 0.5, np.inf])
+    lo, hi = 1, 8999
+    size = np.abs if polarity == 0 else \
+        (lambda v: np.maximum(polarity * v, 0.0).astype(v.dtype, copy=False))
+    ch, idx = detection._supra_threshold(x[:, lo:hi], thresholds, polarity=polarity)
+    idx = idx + lo
+    peak = (size(x[ch, idx]) > size(x[ch, idx - 1])) & (size(x[ch, idx]) >= size(x[ch, idx + 1]))
+    got_ch, got_idx = detection._supra_threshold(x[:, lo:hi], thresholds, polarity=polarity,
+                                                 maxima_of=(x, lo, hi, size))
+    assert got_idx.size < idx.size  # the busy path (crossings that are no maxima left out)
+    assert np.array_equal(got_ch, ch[peak]) and np.array_equal(got_idx + lo, idx[peak])

@@ -351,6 +351,14 @@ def test_drift_rows_hold_the_ratio_at_every_lag():
                      for u in range(3)])
     assert rows.dtype == np.float32
     assert np.array_equal(rows, want)
+    # The floor compared run by run equals the comparison with the rows (at least a
+    # per-unit minimum, float32, as the matching pass takes it); ties included.
+    minimum = np.array([2.5, 0.1, 1.0], dtype=np.float32)
+    floor = np.maximum(rows, minimum[:, None])
+    scores = rng.uniform(0.0, 8.0, (3, n)).astype(np.float32)
+    scores[:, ::7] = floor[:, ::7]
+    got = matching._at_least(scores, drift.runs(n, scale, minimum), out=np.ones((3, n), bool))
+    assert np.array_equal(got, scores >= floor)
 
 
 def _bank_of(templates, pad):
@@ -386,3 +394,36 @@ def test_subtract_adds_every_template_once(n_matches):
     assert np.allclose(got, want, rtol=0, atol=1e-12)
     matching.subtract(got, m, bank, sign=-1.0)
     assert np.allclose(got, data, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fits_and_main_support_of_some_matches_equal_those_of_all(seed):
+    """The matching pass judges only the matches still new: a match's misfit and its
+    main-channel support are those it has when every match of the block is judged, to
+    the last bit (a unit with one judged match among several included), windows cut by
+    the block's edges too."""
+    rng = np.random.default_rng(seed)
+    n_u, n_ch, w, pad, n = 4, 5, 41, 7, 3000
+    temps = rng.standard_normal((n_u, n_ch, w))
+    bank = _bank_of(temps, pad)
+    bank.kernel_channels = [np.array([0, 1, 3]), np.array([2]), np.array([0, 4]),
+                            np.arange(n_ch)]
+    bank.main = np.array([0, 2, 4, 1])
+    residual = rng.standard_normal((n_ch, n))
+    segment = 250
+    local = rng.uniform(0.5, 2.0, (n_ch, n // segment + 2))
+    local[1, 3] = 0.0  # a segment without a noise estimate
+    start = np.concatenate([[-30, n - 20], rng.integers(-10, n - 40, 60)])
+    unit = rng.integers(0, n_u, start.size)
+    unit[:2] = 3
+    m = matching.BlockMatches(unit=unit, start=start, amplitude=rng.uniform(0.5, 2, start.size),
+                              score=np.zeros(start.size))
+    every = matching._fits(residual, m, bank, local, 0, 0, segment)
+    own_all, fitted_all = matching.main_channel_support(residual, m, bank, local, 0, 0, segment)
+    one_of_unit = np.array([np.flatnonzero(unit == u)[0] for u in range(n_u)])
+    for rows in (one_of_unit, np.flatnonzero(rng.random(start.size) < 0.3), np.arange(0)):
+        some = matching._fits(residual, m, bank, local, 0, 0, segment, rows=rows)
+        assert np.array_equal(some, every[rows])
+        own, fitted = matching.main_channel_support(residual, matching._rows(m, rows), bank,
+                                                    local, 0, 0, segment)
+        assert np.array_equal(own, own_all[rows]) and np.array_equal(fitted, fitted_all[rows])
