@@ -15,7 +15,7 @@ import numpy as np
 from . import features as _features
 from . import glitches as _glitches
 from ._spill import SpilledColumns
-from .events import COLUMN_NAMES, CodedEvents, empty_events
+from .events import COLUMN_NAMES, CodedEvents, _missing, empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
 #: edges, bad spans, annotated tasks, spasm and voluntary episodes): the episode rows
@@ -207,6 +207,34 @@ class Candidates:
             features[k] = cat_feature(k)
         return cls(features=features, **columns)
 
+    def park(self) -> tuple:
+        """Move every column but the features to a temporary file (the text columns as
+        codes) and return what :meth:`unpark` brings back; the table is unusable until
+        then.
+
+        The matching pass reads the table before and after its blocks, not during them:
+        a day's 14 MB of columns sat under the blocks' temporaries (issue 14).
+        """
+        store, vocabulary = SpilledColumns(), {}
+        for name in _COLUMNS:  # each column let go as it is written
+            values = getattr(self, name)
+            if values is None:
+                continue
+            if values.dtype == object:  # shared strings: codes into the distinct ones
+                vocabulary[name], codes = np.unique(values, return_inverse=True)
+                values = codes.reshape(values.shape).astype(
+                    np.min_scalar_type(max(0, vocabulary[name].size - 1)))
+            store[name] = values
+            setattr(self, name, None)
+        return store, vocabulary
+
+    def unpark(self, parked: tuple) -> None:
+        """Bring back the columns :meth:`park` moved (the same values and dtypes)."""
+        store, vocabulary = parked
+        for name in store:  # loop over the columns
+            values = store[name]
+            setattr(self, name, vocabulary[name][values] if name in vocabulary else values)
+
     def keep_features(self, names) -> None:
         """Drop every feature but ``names``, and the columns no event is written from
         (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
@@ -380,15 +408,71 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
         "reason": sorted(reasons | set(episodes["reason"].tolist())),
         "artifact_kind": sorted(artifact_reasons | set(episodes["artifact_kind"].tolist())),
     }
-    ev = CodedEvents.empty(place.size, vocabulary)
-    ep_rows = place[n:]
-    for name in COLUMN_NAMES:  # the episode rows, column by column
-        ev.table[name][ep_rows] = ev.encode(name, episodes[name]) if name in ev.categories \
-            else episodes[name]
+    categories = CodedEvents.categories_of(vocabulary)
+    name_arr = np.asarray(names, dtype=object)
+    sets, set_codes = _channel_sets(cands.channels[sel], name_arr)
+    categories["channel"] = np.array([""] + _new_strings(list(names), episodes["channel"]),
+                                     dtype=object)
+    categories["channels"] = np.array([""] + _new_strings(sets, episodes["channels"]),
+                                      dtype=object)
     rows = place[:n]
-    _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
-                 doublet_interval_ms)
+    ep_rows = place[n:]
+    ev = CodedEvents({}, categories, place.size)
+    if ev.nbytes > _SPILL_MIN_BYTES:
+        ev.spill()  # each column goes to the file as it is made (issue 14: 20 MB a day)
+    name_codes = ev.encode("channel", name_arr) if name_arr.size else np.zeros(0, np.intp)
+    values = _event_values(cands, sel, onset, at, sfreq, isolated, doublet,
+                           doublet_interval_ms, name_codes, set_codes)
+    for name in COLUMN_NAMES:  # one whole column at a time: episode rows, then discharges
+        coded = name in categories
+        column = np.zeros(place.size, CodedEvents.code_dtype(categories[name])) if coded \
+            else _missing(name, place.size)
+        column[ep_rows] = ev.encode(name, episodes[name]) if coded else episodes[name]
+        if n:
+            part = values(name, ev)
+            if part is not None:
+                column[rows] = part
+        ev.columns[name] = column
+        del column
     return ev, rows
+
+
+#: Event tables up to this size are held in memory: a spilled one holds an open
+#: temporary file as long as the result does (see :data:`fascidetect.assemble.
+#: _SPILL_MIN_BYTES`).
+_SPILL_MIN_BYTES = 2 ** 20
+
+
+def _new_strings(first: list, more) -> list:
+    """Return the strings of ``first`` then those of ``more`` not among them (no "")."""
+    out = dict.fromkeys(v for v in first if v != "")
+    out.update(dict.fromkeys(v for v in more.tolist() if v != ""))
+    return list(out)
+
+
+def _channel_sets(masks: np.ndarray, name_arr: np.ndarray) -> tuple[list, np.ndarray]:
+    """Return the distinct channel sets of ``masks`` (rows of channel membership) as
+    comma-joined names, in order of first appearance without the empty set, and each
+    row's code among them (1 + its index; 0 for no channel)."""
+    n = masks.shape[0]
+    if n == 0:
+        return [], np.zeros(0, np.intp)
+    packed = np.packbits(masks, axis=1)
+    key = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    texts = [",".join(name_arr[masks[i]]) for i in first.tolist()]
+    lookup, sets = {}, []
+    code_of = np.empty(uniq.size, np.intp)
+    for j in np.argsort(first, kind="stable").tolist():  # distinct sets, by first row
+        text = texts[j]
+        if text == "":
+            code_of[j] = 0
+            continue
+        if text not in lookup:
+            sets.append(text)
+            lookup[text] = len(sets)
+        code_of[j] = lookup[text]
+    return sets, code_of[inverse.ravel()]
 
 
 def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.ndarray:
@@ -397,45 +481,49 @@ def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.n
     return np.maximum(0.0, onset)
 
 
-def _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
-                 doublet_interval_ms) -> None:
-    """Write the candidates ``sel`` into the event rows ``rows`` of ``ev``."""
-    n = sel.size
+def _event_values(cands, sel, onset, at, sfreq, isolated, doublet, doublet_interval_ms,
+                  name_codes, set_codes):
+    """Return ``values(name, ev)``: the event column ``name`` of the candidates ``sel``
+    (codes into ``ev``'s categories for text), or None where they leave it missing.
+
+    ``name_codes`` are the channels' codes in the ``channel`` categories, ``set_codes``
+    the rows' codes in the ``channels`` ones (:func:`_channel_sets`: the distinct sets
+    come first there, after ``""``).
+    """
     f = cands.features
     label = cands.label[sel]
 
-    def put(name, values):
-        ev.table[name][rows] = ev.encode(name, values) if name in ev.categories else values
+    def values(name, ev):
+        if name == "peak_time":
+            return at
+        if name == "onset":
+            return onset
+        if name == "duration":
+            return f["length"][sel] / sfreq
+        if name == "trial_type":
+            return ev.encode(name, label)
+        if name == "channel":
+            return name_codes[cands.channel[sel]]
+        if name == "channels":
+            return set_codes
+        if name == "peak_amplitude_uv":
+            return f["p2p"][sel] * 1e6
+        if name in ("duration_ms", "n_phases", "n_turns"):
+            return f[name][sel]
+        if name == "snr":
+            return cands.snr[sel]
+        if name == "isolated":
+            return isolated[sel]
+        if name == "artifact_kind":  # object: shared strings
+            return ev.encode(name, np.where(label == "artifact", cands.reason[sel], ""))
+        if name == "reason":
+            return ev.encode(name, cands.reason[sel])
+        if name == "match_score":
+            return cands.match_score[sel]
+        if doublet is not None and name == "doublet":
+            return np.where(label == "fasciculation", doublet[sel], 0)
+        if doublet is not None and name == "doublet_interval_ms":
+            return doublet_interval_ms[sel]
+        return None
 
-    put("peak_time", at)
-    put("onset", onset)
-    put("duration", f["length"][sel] / sfreq)
-    put("trial_type", label)
-    name_arr = np.asarray(names, dtype=object)  # rows share the name objects
-    if n:
-        put("channel", name_arr[cands.channel[sel]])
-    # One string object per distinct channel set, shared by the rows that have it.
-    joined: dict = {}
-
-    def join(mask):
-        key = mask.tobytes()
-        text = joined.get(key)
-        if text is None:
-            text = joined[key] = ",".join(name_arr[mask])
-        return text
-
-    put("channels", np.fromiter((join(m) for m in cands.channels[sel]), dtype=object,
-                                count=n))  # output formatting
-    put("peak_amplitude_uv", f["p2p"][sel] * 1e6)
-    put("duration_ms", f["duration_ms"][sel])
-    put("n_phases", f["n_phases"][sel])
-    put("n_turns", f["n_turns"][sel])
-    put("snr", cands.snr[sel])
-    put("isolated", isolated[sel])
-    reason = cands.reason[sel]
-    put("artifact_kind", np.where(label == "artifact", reason, ""))  # object: shared strings
-    put("reason", reason)
-    put("match_score", cands.match_score[sel])
-    if doublet is not None:
-        put("doublet", np.where(label == "fasciculation", doublet[sel], 0))
-        put("doublet_interval_ms", doublet_interval_ms[sel])
+    return values

@@ -160,6 +160,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 montage=montage)
             found = dataclasses.replace(found, **dict(parked.items()))
             del parked
+            _memory.release()  # the pass's temporaries, before the evidence's (24 h: 204 MB)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries

@@ -66,31 +66,65 @@ def _random_events(rng, n):
     return ev
 
 
-def test_coded_events_materialise_equal_the_event_table():
+@pytest.mark.parametrize("spilled", [False, True])
+def test_coded_events_materialise_equal_the_event_table(spilled):
+    import pickle
+
+    from fascidetect._spill import SpilledColumns
     from fascidetect.events import EVENT_DTYPE, CodedEvents, column_equals, column_text
 
     rng = np.random.default_rng(7)
     for n in (0, 1, 500):
         ev = _random_events(rng, n)
         coded = CodedEvents.from_events(ev)
+        if spilled:  # in a temporary file: read back column by column, or a few rows
+            coded.spill()
+            assert isinstance(coded.columns, SpilledColumns)
         out = coded.materialise()
         assert out.dtype == EVENT_DTYPE
         for name in EVENT_DTYPE.names:
             np.testing.assert_array_equal(out[name], ev[name])
             np.testing.assert_array_equal(coded[name], ev[name])
-        part = coded.rows(3, 40)
-        assert part.dtype == EVENT_DTYPE
-        for name in EVENT_DTYPE.names:
-            np.testing.assert_array_equal(part[name], ev[name][3:40])
-        assert coded.table.itemsize < EVENT_DTYPE.itemsize / 2.5
+        for a, b in ((3, 40), (0, n), (n - 1, n + 5), (7, 3)):
+            part = coded.rows(a, b)
+            assert part.dtype == EVENT_DTYPE
+            for name in EVENT_DTYPE.names:
+                np.testing.assert_array_equal(part[name], ev[name][max(a, 0):b])
+        assert coded.nbytes <= n * EVENT_DTYPE.itemsize / 3
         for t in ("fasciculation", "artifact", "nothing", "a_reason_longer_than_twe"):
             for name in ("trial_type", "reason"):
                 np.testing.assert_array_equal(column_equals(coded, name, t), ev[name] == t)
         mask = ev["trial_type"] == "artifact"
         np.testing.assert_array_equal(column_text(coded, "artifact_kind", mask),
                                       ev["artifact_kind"][mask])
-        coded["unit"][:] = 9  # number columns are views: assignments reach the table
-        assert (coded.materialise()["unit"] == 9).all()
+        np.testing.assert_array_equal(column_text(coded, "channels", mask), ev["channels"][mask])
+        rows = np.flatnonzero(mask)
+        coded.put("unit", rows, 9)  # held or spilled, the assignment reaches the table
+        assert (coded.materialise()["unit"][rows] == 9).all()
+        if not spilled:
+            coded["unit"][:] = 8  # number columns held in memory are views
+            assert (coded.materialise()["unit"] == 8).all()
+        back = pickle.loads(pickle.dumps(coded))  # a spilled table pickles as held
+        assert isinstance(back.columns, dict)
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(back[name], coded[name])
+
+
+def test_sorted_events_spilled_equal_held(monkeypatch):
+    # A large event table is made column by column into a temporary file: the same table.
+    import fascidetect
+    from fascidetect import candidates
+
+    rec, _ = fascidetect.simulate(scenario="ecg", seed=3, duration_s=40.0, n_channels=3)
+    held = fascidetect.detect(rec)
+    assert isinstance(held.__dict__["_coded"].columns, dict)
+    monkeypatch.setattr(candidates, "_SPILL_MIN_BYTES", 0)
+    spilled = fascidetect.detect(rec)
+    assert not isinstance(spilled.__dict__["_coded"].columns, dict)
+    assert spilled.summary() == held.summary()
+    for name in spilled.events.dtype.names:
+        np.testing.assert_array_equal(spilled.events[name], held.events[name])
+    assert len(held.events) > 20 and (held.events["unit"] >= 0).any()
 
 
 def test_detection_result_from_coded_events_writes_and_reads_as_the_array(tmp_path):

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import _memory
 from ..blocks import Geometry
 from ..candidates import Candidates, coded
 from ..params import DetectionParams
@@ -114,6 +115,10 @@ def run_stages(cands: Candidates, context: Context, stages) -> Candidates:
     for stage in stages:
         labels, reasons = stage(cands, context)
         cands.apply(labels, reasons)
+        del labels, reasons
+        # A day's stage leaves tens of MB of freed candidate-length temporaries inside
+        # the heap, resident under the next stage's (issue 14).
+        _memory.release()
     return cands
 
 
