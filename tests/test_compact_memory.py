@@ -316,10 +316,35 @@ def test_scan_rest_windows_fill_as_the_blocks_concatenated():
         cols = _Columns(3, planned)
         for b in blocks:
             cols.add(b)
-        got = cols.finish()
+        rows = cols.finish()  # in a temporary file, read back a row at a time
         want = np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
-        assert got.dtype == np.float32 and got.shape == want.shape
+        assert rows.shape == want.shape
+        got = np.asarray(rows)
+        assert got.dtype == np.float32
         np.testing.assert_array_equal(got, want)
+        for c in range(3):
+            np.testing.assert_array_equal(rows.read_row(c), want[c])
+
+
+def test_rest_masks_from_spilled_rows_equal_the_arrays():
+    from fascidetect.rest import with_hysteresis
+    from fascidetect.scan import _Columns
+
+    rng = np.random.default_rng(14)
+    ratio = (1 + 0.05 * rng.standard_normal((4, 900)).cumsum(axis=1)).astype(np.float32)
+    ratio[rng.random(ratio.shape) < 0.03] = np.nan
+    threshold = (1.2 + 0.1 * rng.random((4, 900))).astype(np.float32)
+    spilled = []
+    for a in (ratio, threshold):
+        cols = _Columns(4, 900)
+        for j in range(0, 900, 128):  # as the blocks come
+            cols.add(a[:, j:j + 128])
+        spilled.append(cols.finish())
+    want = with_hysteresis(ratio, threshold, 0.4)
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal(with_hysteresis(*spilled, 0.4), want)
+    np.testing.assert_array_equal(with_hysteresis(spilled[0], threshold[0], 0.4),
+                                  with_hysteresis(ratio, threshold[0], 0.4))
 
 
 def test_half_waveforms_index_and_materialise_as_the_float32_waveforms():

@@ -89,7 +89,13 @@ class Context:
     def flat_windows(self) -> np.ndarray:
         """Rest windows in which a channel carries no signal (background under
         ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""
-        return np.nan_to_num(self.scan.rest_ratio, nan=1.0) < self.params.flat_ratio
+        from ..rest import row_of
+
+        ratio = self.scan.rest_ratio  # read a channel at a time (a temporary file)
+        out = np.zeros(ratio.shape, dtype=bool)
+        for c in range(ratio.shape[0]):  # loop over channels
+            out[c] = np.nan_to_num(row_of(ratio, c), nan=1.0) < self.params.flat_ratio
+        return out
 
     @functools.cached_property
     def isolated(self) -> np.ndarray:
