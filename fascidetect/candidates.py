@@ -207,32 +207,38 @@ class Candidates:
             features[k] = cat_feature(k)
         return cls(features=features, **columns)
 
-    def park(self) -> tuple:
-        """Move every column but the features to a temporary file (the text columns as
-        codes) and return what :meth:`unpark` brings back; the table is unusable until
-        then.
+    def park(self, keep=(), store: SpilledColumns | None = None, key: str = "") -> tuple:
+        """Move every column but the features and ``keep`` to a temporary file (the text
+        columns as codes) and return what :meth:`unpark` brings back; the columns are
+        None until then. ``store`` and ``key``: a file shared by several tables, each
+        under its own key.
 
-        The matching pass reads the table before and after its blocks, not during them:
-        a day's 14 MB of columns sat under the blocks' temporaries (issue 14).
+        The matching pass reads the table before and after its blocks, not during them,
+        and the scan reads only the ``sample`` of the blocks it has merged: a day's
+        14 MB of columns sat under the blocks' temporaries (issue 14).
         """
-        store, vocabulary = SpilledColumns(), {}
+        store = SpilledColumns() if store is None else store
+        vocabulary = {}
         for name in _COLUMNS:  # each column let go as it is written
             values = getattr(self, name)
-            if values is None:
+            if values is None or name in keep:
                 continue
             if values.dtype == object:  # shared strings: codes into the distinct ones
                 vocabulary[name], codes = np.unique(values, return_inverse=True)
                 values = codes.reshape(values.shape).astype(
                     np.min_scalar_type(max(0, vocabulary[name].size - 1)))
-            store[name] = values
+            store[key + name] = values
             setattr(self, name, None)
-        return store, vocabulary
+        return store, vocabulary, key
 
     def unpark(self, parked: tuple) -> None:
         """Bring back the columns :meth:`park` moved (the same values and dtypes)."""
-        store, vocabulary = parked
-        for name in store:  # loop over the columns
-            values = store[name]
+        store, vocabulary, key = parked
+        for name in _COLUMNS:  # loop over the columns
+            if key + name not in store:
+                continue
+            values = store[key + name]
+            del store[key + name]
             setattr(self, name, vocabulary[name][values] if name in vocabulary else values)
 
     def keep_features(self, names) -> None:

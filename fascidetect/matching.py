@@ -727,6 +727,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         np.argsort(cands.sample[cands.channel == c])] for c in range(n_ch)]
     # The table waits in a temporary file while the blocks are matched (issue 14).
     parked = cands.park()
+    _memory.release()  # what learning the units and the lists above left freed
     # One FFT length for every block (the longest), so the kernels are transformed once.
     longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
     nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
                support)
-from ._spill import BitColumns, ColumnSpill, RowSpill, SpilledRows
+from ._spill import BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledRows
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .support import SupportPeaks
@@ -209,6 +209,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
     merged = 0  # parts before this one are merged tables of _MERGE_BLOCKS blocks
+    parked, parked_store = [], SpilledColumns()  # the merged tables' columns
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -275,8 +276,16 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         if len(parts) - merged >= _MERGE_BLOCKS:
             sample.merge(parts, snippet_parts, merged)
             merged = len(parts)
+            # Of the merged table only the samples are read before the end (the waveform
+            # sample's pruning): the rest waits in a temporary file (issue 14: 14 MB for
+            # a day, under each block's temporaries).
+            parked.append((parts[-1], parts[-1].park(keep=("sample",), store=parked_store,
+                                                     key=f"{len(parked)}/")))
         if progress is not None:
             progress(stop / n)
+    for part, held in parked:  # loop over the merged tables
+        part.unpark(held)
+    del parked, parked_store
     snippets = sample.finish(parts, snippet_parts)
     del snippet_parts
     # Not held twice; the features in a temporary file (18 MB for a day, issue 14).

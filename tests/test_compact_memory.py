@@ -523,3 +523,28 @@ def test_results_of_short_recordings_hold_no_open_file(monkeypatch):
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) == before + 1
     assert spilled.waveforms.tobytes() == kept[0].waveforms.tobytes()
+
+
+def test_parked_candidate_columns_come_back_as_they_were():
+    from fascidetect.candidates import _COLUMNS, Candidates
+
+    rng = np.random.default_rng(15)
+    n = 300
+    cands = Candidates(sample=np.sort(rng.integers(0, 10**6, n)).astype(np.int32),
+                       centre=rng.integers(0, 10**6, n).astype(np.int32),
+                       channel=rng.integers(0, 4, n).astype(np.int32),
+                       channels=rng.random((n, 4)) < 0.5, amplitude=rng.standard_normal(n),
+                       snr=rng.random(n) * 9, features={"p2p": rng.random(n)},
+                       snip_row=rng.integers(-1, 50, n),
+                       artifact_kind=rng.choice(["", "ecg", "pop"], n))
+    cands.label[::3] = "voluntary"
+    before = {name: getattr(cands, name).copy() for name in _COLUMNS}
+    parked = cands.park()
+    assert all(getattr(cands, name) is None for name in _COLUMNS)
+    cands.unpark(parked)
+    for name in _COLUMNS:
+        got = getattr(cands, name)
+        assert got.dtype == before[name].dtype and got.shape == before[name].shape
+        np.testing.assert_array_equal(got, before[name])
+    # The text columns are shared strings again (one object per distinct value).
+    assert len({id(v) for v in cands.artifact_kind.tolist()}) == 3
