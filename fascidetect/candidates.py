@@ -224,9 +224,7 @@ class Candidates:
             if values is None or name in keep:
                 continue
             if values.dtype == object:  # shared strings: codes into the distinct ones
-                vocabulary[name], codes = np.unique(values, return_inverse=True)
-                values = codes.reshape(values.shape).astype(
-                    np.min_scalar_type(max(0, vocabulary[name].size - 1)))
+                vocabulary[name], values = _codes(values)
             store[key + name] = values
             setattr(self, name, None)
         return store, vocabulary, key
@@ -292,6 +290,21 @@ class Candidates:
             setattr(other, name, None)
         for key in list(self.features):
             self.features[key] = merged(self.features[key], other.features.pop(key))
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct values of a 1-D object array (in order of first appearance,
+    as an object array of those objects) and each row's index among them (the smallest
+    unsigned dtype). Hashing, not sorting: a handful of strings over 10^5 rows."""
+    items = values.tolist()
+    index = {}
+    for v in items:  # loop over rows (dict lookups)
+        index.setdefault(v, len(index))
+    distinct = np.empty(len(index), dtype=object)
+    distinct[:] = list(index)
+    codes = np.fromiter(map(index.__getitem__, items),
+                        dtype=np.min_scalar_type(max(0, len(index) - 1)), count=len(items))
+    return distinct, codes
 
 
 #: The per-row columns of :class:`Candidates` besides ``features``.
