@@ -241,8 +241,15 @@ class Candidates:
 
     def keep_features(self, names) -> None:
         """Drop every feature but ``names``, and the columns no event is written from
-        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
-        self.features = {k: self.features[k] for k in self.features if k in names}
+        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run.
+        Spilled features stay in their file (read once each by the event table: a day's
+        six are 8 MB, issue 14)."""
+        if isinstance(self.features, SpilledColumns):
+            for k in list(self.features):  # loop over the features
+                if k not in names:
+                    del self.features[k]
+        else:
+            self.features = {k: self.features[k] for k in self.features if k in names}
         self.amplitude = self.artifact_kind = self.snip_row = None
 
     def narrow_integers(self, n_samples: int) -> None:

@@ -439,7 +439,7 @@ def test_scan_features_spilled_equal_the_in_memory_table(monkeypatch):
         assert spilled.features[k].tobytes() == plain.features[k].tobytes()
     assert np.array_equal(spilled.sample, plain.sample)
     spilled.keep_features(("p2p",))
-    assert type(spilled.features) is dict and list(spilled.features) == ["p2p"]
+    assert isinstance(spilled.features, SpilledColumns) and list(spilled.features) == ["p2p"]
     np.testing.assert_array_equal(spilled.features["p2p"], plain.features["p2p"])
 
 
