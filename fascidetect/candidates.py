@@ -418,9 +418,11 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     largest sample: at rates where a potential's phases are one sample each, which of
     two near-equal lobes is the larger is a matter of noise, its centre is not.
 
-    Each row is written straight into its sorted place: the discharge table, its
-    concatenation with the episodes and a sorted copy would hold the table up to three
-    times (issue 14: it is the one result that grows with the recording). The table is a
+    Each column is made whole, every row in its sorted place, and written before the
+    next (to a temporary file once the table passes :data:`_SPILL_MIN_BYTES`): the
+    discharge table, its concatenation with the episodes and a sorted copy would hold the
+    table up to three times, and a day's coded table alone is 20 MB (issue 14: it is the
+    one result that grows with the recording). The table is a
     :class:`fascidetect.events.CodedEvents` (text columns as codes); its
     :meth:`~fascidetect.events.CodedEvents.materialise` is the :data:`EVENT_DTYPE` table.
     """
