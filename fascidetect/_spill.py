@@ -339,6 +339,13 @@ class SpilledColumns(MutableMapping):
 
     def __setitem__(self, name, values) -> None:
         data = np.ascontiguousarray(values)
+        where = self._where.get(name)
+        if isinstance(where, tuple) and where[1:] == (data.dtype, data.shape):
+            try:  # the same size: written over where it is
+                _write_at(self._file, where[0], data)
+                return
+            except OSError:  # cannot be: the bytes were there; hold it as a new one below
+                pass
         if self._file is not None:
             try:
                 _write_at(self._file, self._end, data)
@@ -358,6 +365,23 @@ class SpilledColumns(MutableMapping):
         out = np.empty(shape, dtype=dtype)
         if out.size:
             self._file.seek(offset)
+            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+                raise OSError("the spill file was cut short")
+        return out
+
+    def read(self, name, start: int, stop: int) -> np.ndarray:
+        """Return rows ``[start, stop)`` of the column ``name`` (clipped to its length),
+        as ``self[name][start:stop]`` without reading the rest."""
+        where = self._where[name]
+        if isinstance(where, np.ndarray):
+            return where[start:stop].copy()
+        offset, dtype, shape = where
+        start, stop, _ = slice(start, stop).indices(shape[0] if shape else 0)
+        stop = max(start, stop)
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        out = np.empty((stop - start,) + tuple(shape[1:]), dtype=dtype)
+        if out.size:
+            self._file.seek(offset + start * row_bytes)
             if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
                 raise OSError("the spill file was cut short")
         return out

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import templates
 from ._spill import RowSpill
-from .events import column_equals
+from .events import CodedEvents, column_equals
 from .scan import noise_unit
 
 #: Snippets converted to float32 at a time (a fancy-indexed float16 copy of the whole
@@ -171,7 +171,10 @@ def motor_units(events, discharge_rows, held: HeldWaveforms, sigma, params, sfre
     else:
         units, unit_templates = templates.assign_units(
             waveforms, held.channel, sigma, min_discharges=params.min_unit_discharges)
-        events["unit"][event_rows] = units
+        if isinstance(events, CodedEvents):
+            events.put("unit", event_rows, units)  # a spilled column is read and written back
+        else:
+            events["unit"][event_rows] = units
     # Fasciculations keep their relative order: their ranks among the sorted events' ones.
     rank = np.cumsum(column_equals(events, "trial_type", "fasciculation")) - 1
     moved = rank[event_rows]

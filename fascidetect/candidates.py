@@ -16,7 +16,7 @@ from . import features as _features
 from . import glitches as _glitches
 from . import noise as _noise
 from ._spill import SpilledColumns
-from .events import COLUMN_NAMES, CodedEvents, empty_events
+from .events import COLUMN_NAMES, CodedEvents, _missing, empty_events
 
 #: Labels a stage may give. ``excluded`` rows lie outside the analysed rest (recording
 #: edges, bad spans, annotated tasks, spasm and voluntary episodes): the episode rows
@@ -208,10 +208,49 @@ class Candidates:
             features[k] = cat_feature(k)
         return cls(features=features, **columns)
 
+    def park(self, keep=(), store: SpilledColumns | None = None, key: str = "") -> tuple:
+        """Move every column but the features and ``keep`` to a temporary file (the text
+        columns as codes) and return what :meth:`unpark` brings back; the columns are
+        None until then. ``store`` and ``key``: a file shared by several tables, each
+        under its own key.
+
+        The matching pass reads the table before and after its blocks, not during them,
+        and the scan reads only the ``sample`` of the blocks it has merged: a day's
+        14 MB of columns sat under the blocks' temporaries (issue 14).
+        """
+        store = SpilledColumns() if store is None else store
+        vocabulary = {}
+        for name in _COLUMNS:  # each column let go as it is written
+            values = getattr(self, name)
+            if values is None or name in keep:
+                continue
+            if values.dtype == object:  # shared strings: codes into the distinct ones
+                vocabulary[name], values = _codes(values)
+            store[key + name] = values
+            setattr(self, name, None)
+        return store, vocabulary, key
+
+    def unpark(self, parked: tuple) -> None:
+        """Bring back the columns :meth:`park` moved (the same values and dtypes)."""
+        store, vocabulary, key = parked
+        for name in _COLUMNS:  # loop over the columns
+            if key + name not in store:
+                continue
+            values = store[key + name]
+            del store[key + name]
+            setattr(self, name, vocabulary[name][values] if name in vocabulary else values)
+
     def keep_features(self, names) -> None:
         """Drop every feature but ``names``, and the columns no event is written from
-        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run."""
-        self.features = {k: self.features[k] for k in self.features if k in names}
+        (``amplitude``, ``artifact_kind``, ``snip_row``), once the stages have run.
+        Spilled features stay in their file (read once each by the event table: a day's
+        six are 8 MB, issue 14)."""
+        if isinstance(self.features, SpilledColumns):
+            for k in list(self.features):  # loop over the features
+                if k not in names:
+                    del self.features[k]
+        else:
+            self.features = {k: self.features[k] for k in self.features if k in names}
         self.amplitude = self.artifact_kind = self.snip_row = None
 
     def narrow_integers(self, n_samples: int) -> None:
@@ -259,6 +298,31 @@ class Candidates:
             setattr(other, name, None)
         for key in list(self.features):
             self.features[key] = merged(self.features[key], other.features.pop(key))
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct values of a 1-D object array (in order of first appearance,
+    as an object array of those objects) and each row's index among them (the smallest
+    unsigned dtype). Hashing and a comparison per distinct value, not sorting: a handful
+    of strings over 10^5 rows (``np.unique`` took 0.25 s a column)."""
+    items = values.tolist()
+    index = dict.fromkeys(items)
+    distinct = np.empty(len(index), dtype=object)
+    distinct[:] = list(index)
+    dtype = np.min_scalar_type(max(0, len(index) - 1))
+    if len(index) > _FEW_VALUES:
+        for i, v in enumerate(index):  # loop over the distinct values
+            index[v] = i
+        return distinct, np.fromiter(map(index.__getitem__, items), dtype=dtype,
+                                     count=len(items))
+    codes = np.zeros(len(items), dtype=dtype)
+    for i in range(1, len(index)):  # loop over the few distinct values
+        codes[values == distinct[i]] = i
+    return distinct, codes
+
+
+#: Up to this many distinct values, :func:`_codes` compares the column with each.
+_FEW_VALUES = 16
 
 
 #: The per-row columns of :class:`Candidates` besides ``features``.
@@ -360,9 +424,11 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
     largest sample: at rates where a potential's phases are one sample each, which of
     two near-equal lobes is the larger is a matter of noise, its centre is not.
 
-    Each row is written straight into its sorted place: the discharge table, its
-    concatenation with the episodes and a sorted copy would hold the table up to three
-    times (issue 14: it is the one result that grows with the recording). The table is a
+    Each column is made whole, every row in its sorted place, and written before the
+    next (to a temporary file once the table passes :data:`_SPILL_MIN_BYTES`): the
+    discharge table, its concatenation with the episodes and a sorted copy would hold the
+    table up to three times, and a day's coded table alone is 20 MB (issue 14: it is the
+    one result that grows with the recording). The table is a
     :class:`fascidetect.events.CodedEvents` (text columns as codes); its
     :meth:`~fascidetect.events.CodedEvents.materialise` is the :data:`EVENT_DTYPE` table.
     """
@@ -386,15 +452,71 @@ def to_sorted_events(cands: Candidates, names, sfreq: float, half: int, isolated
         "reason": sorted(reasons | set(episodes["reason"].tolist())),
         "artifact_kind": sorted(artifact_reasons | set(episodes["artifact_kind"].tolist())),
     }
-    ev = CodedEvents.empty(place.size, vocabulary)
-    ep_rows = place[n:]
-    for name in COLUMN_NAMES:  # the episode rows, column by column
-        ev.table[name][ep_rows] = ev.encode(name, episodes[name]) if name in ev.categories \
-            else episodes[name]
+    categories = CodedEvents.categories_of(vocabulary)
+    name_arr = np.asarray(names, dtype=object)
+    sets, set_codes = _channel_sets(cands.channels[sel], name_arr)
+    categories["channel"] = np.array([""] + _new_strings(list(names), episodes["channel"]),
+                                     dtype=object)
+    categories["channels"] = np.array([""] + _new_strings(sets, episodes["channels"]),
+                                      dtype=object)
     rows = place[:n]
-    _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
-                 doublet_interval_ms)
+    ep_rows = place[n:]
+    ev = CodedEvents({}, categories, place.size)
+    if ev.nbytes > _SPILL_MIN_BYTES:
+        ev.spill()  # each column goes to the file as it is made (issue 14: 20 MB a day)
+    name_codes = ev.encode("channel", name_arr) if name_arr.size else np.zeros(0, np.intp)
+    values = _event_values(cands, sel, onset, at, sfreq, isolated, doublet,
+                           doublet_interval_ms, name_codes, set_codes)
+    for name in COLUMN_NAMES:  # one whole column at a time: episode rows, then discharges
+        coded = name in categories
+        column = np.zeros(place.size, CodedEvents.code_dtype(categories[name])) if coded \
+            else _missing(name, place.size)
+        column[ep_rows] = ev.encode(name, episodes[name]) if coded else episodes[name]
+        if n:
+            part = values(name, ev)
+            if part is not None:
+                column[rows] = part
+        ev.columns[name] = column
+        del column
     return ev, rows
+
+
+#: Event tables up to this size are held in memory: a spilled one holds an open
+#: temporary file as long as the result does (see :data:`fascidetect.assemble.
+#: _SPILL_MIN_BYTES`).
+_SPILL_MIN_BYTES = 2 ** 20
+
+
+def _new_strings(first: list, more) -> list:
+    """Return the strings of ``first`` then those of ``more`` not among them (no "")."""
+    out = dict.fromkeys(v for v in first if v != "")
+    out.update(dict.fromkeys(v for v in more.tolist() if v != ""))
+    return list(out)
+
+
+def _channel_sets(masks: np.ndarray, name_arr: np.ndarray) -> tuple[list, np.ndarray]:
+    """Return the distinct channel sets of ``masks`` (rows of channel membership) as
+    comma-joined names, in order of first appearance without the empty set, and each
+    row's code among them (1 + its index; 0 for no channel)."""
+    n = masks.shape[0]
+    if n == 0:
+        return [], np.zeros(0, np.intp)
+    packed = np.packbits(masks, axis=1)
+    key = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    texts = [",".join(name_arr[masks[i]]) for i in first.tolist()]
+    lookup, sets = {}, []
+    code_of = np.empty(uniq.size, np.intp)
+    for j in np.argsort(first, kind="stable").tolist():  # distinct sets, by first row
+        text = texts[j]
+        if text == "":
+            code_of[j] = 0
+            continue
+        if text not in lookup:
+            sets.append(text)
+            lookup[text] = len(sets)
+        code_of[j] = lookup[text]
+    return sets, code_of[inverse.ravel()]
 
 
 def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.ndarray:
@@ -403,45 +525,49 @@ def _onsets(cands: Candidates, sel: np.ndarray, sfreq: float, half: int) -> np.n
     return np.maximum(0.0, onset)
 
 
-def _fill_events(ev, rows, cands, sel, onset, at, names, sfreq, isolated, doublet,
-                 doublet_interval_ms) -> None:
-    """Write the candidates ``sel`` into the event rows ``rows`` of ``ev``."""
-    n = sel.size
+def _event_values(cands, sel, onset, at, sfreq, isolated, doublet, doublet_interval_ms,
+                  name_codes, set_codes):
+    """Return ``values(name, ev)``: the event column ``name`` of the candidates ``sel``
+    (codes into ``ev``'s categories for text), or None where they leave it missing.
+
+    ``name_codes`` are the channels' codes in the ``channel`` categories, ``set_codes``
+    the rows' codes in the ``channels`` ones (:func:`_channel_sets`: the distinct sets
+    come first there, after ``""``).
+    """
     f = cands.features
     label = cands.label[sel]
 
-    def put(name, values):
-        ev.table[name][rows] = ev.encode(name, values) if name in ev.categories else values
+    def values(name, ev):
+        if name == "peak_time":
+            return at
+        if name == "onset":
+            return onset
+        if name == "duration":
+            return f["length"][sel] / sfreq
+        if name == "trial_type":
+            return ev.encode(name, label)
+        if name == "channel":
+            return name_codes[cands.channel[sel]]
+        if name == "channels":
+            return set_codes
+        if name == "peak_amplitude_uv":
+            return f["p2p"][sel] * 1e6
+        if name in ("duration_ms", "n_phases", "n_turns"):
+            return f[name][sel]
+        if name == "snr":
+            return cands.snr[sel]
+        if name == "isolated":
+            return isolated[sel]
+        if name == "artifact_kind":  # object: shared strings
+            return ev.encode(name, np.where(label == "artifact", cands.reason[sel], ""))
+        if name == "reason":
+            return ev.encode(name, cands.reason[sel])
+        if name == "match_score":
+            return cands.match_score[sel]
+        if doublet is not None and name == "doublet":
+            return np.where(label == "fasciculation", doublet[sel], 0)
+        if doublet is not None and name == "doublet_interval_ms":
+            return doublet_interval_ms[sel]
+        return None
 
-    put("peak_time", at)
-    put("onset", onset)
-    put("duration", f["length"][sel] / sfreq)
-    put("trial_type", label)
-    name_arr = np.asarray(names, dtype=object)  # rows share the name objects
-    if n:
-        put("channel", name_arr[cands.channel[sel]])
-    # One string object per distinct channel set, shared by the rows that have it.
-    joined: dict = {}
-
-    def join(mask):
-        key = mask.tobytes()
-        text = joined.get(key)
-        if text is None:
-            text = joined[key] = ",".join(name_arr[mask])
-        return text
-
-    put("channels", np.fromiter((join(m) for m in cands.channels[sel]), dtype=object,
-                                count=n))  # output formatting
-    put("peak_amplitude_uv", f["p2p"][sel] * 1e6)
-    put("duration_ms", f["duration_ms"][sel])
-    put("n_phases", f["n_phases"][sel])
-    put("n_turns", f["n_turns"][sel])
-    put("snr", cands.snr[sel])
-    put("isolated", isolated[sel])
-    reason = cands.reason[sel]
-    put("artifact_kind", np.where(label == "artifact", reason, ""))  # object: shared strings
-    put("reason", reason)
-    put("match_score", cands.match_score[sel])
-    if doublet is not None:
-        put("doublet", np.where(label == "fasciculation", doublet[sel], 0))
-        put("doublet_interval_ms", doublet_interval_ms[sel])
+    return values

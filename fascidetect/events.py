@@ -78,48 +78,69 @@ def _set_missing(table: np.ndarray) -> np.ndarray:
     return table
 
 
-#: The fixed-width text columns: 224 of the 334 bytes of an event row. The pipeline
-#: holds them as small-int codes (:class:`CodedEvents`) until the table is handed out.
-CODED_COLUMNS = tuple(name for name, dt, _ in EVENT_COLUMNS if dt.startswith("U"))
+#: The text columns (fixed-width and object): 240 of the 334 bytes of an event row, and a
+#: pointer per row for the channel columns. The pipeline holds them as small-int codes
+#: (:class:`CodedEvents`) until the table is handed out.
+CODED_COLUMNS = tuple(name for name, dt, _ in EVENT_COLUMNS if dt.startswith("U") or dt == "O")
+
+_DTYPES = {name: np.dtype(dt) for name, dt, _ in EVENT_COLUMNS}
+
+
+def _missing(name: str, n: int) -> np.ndarray:
+    """Return a column of ``n`` missing values of a number column (NaN or -1)."""
+    return np.full(n, np.nan if _DTYPES[name].kind == "f" else -1, dtype=_DTYPES[name])
 
 
 class CodedEvents:
-    """The event table with its text columns ``trial_type``, ``artifact_kind`` and
-    ``reason`` held as small-int codes into per-column categories.
+    """The event table held column by column, its text columns (``trial_type``,
+    ``channel``, ``channels``, ``artifact_kind``, ``reason``) as small-int codes into
+    per-column categories.
 
-    A day-long recording's event table is 200,000 rows: 67 MB as
-    :data:`EVENT_DTYPE` (three fixed-width text columns), 23 MB coded (issue 14).
-    :class:`~fascidetect.results.DetectionResult` keeps this form for what it writes
-    (``events.tsv``, the summary) and builds the :data:`EVENT_DTYPE` array once, the
-    first time its ``events`` are read, so the public table and its dtype are as before.
+    A day-long recording's event table is 200,000 rows: 67 MB as :data:`EVENT_DTYPE`
+    (three fixed-width text columns), 20 MB coded; a large one is kept in a temporary
+    file (:meth:`spill`, issue 14), so that it costs the page cache, not the process,
+    from the moment it is made to the writing. :class:`~fascidetect.results.
+    DetectionResult` keeps this form for what it writes (``events.tsv``, the summary)
+    and builds the :data:`EVENT_DTYPE` array once, the first time its ``events`` are
+    read, so the public table and its dtype are as before.
 
     Attributes
     ----------
-    table : ndarray (structured)
-        :data:`EVENT_DTYPE` with the text columns replaced by unsigned codes.
+    columns : dict of str -> ndarray, or fascidetect._spill.SpilledColumns
+        Every column of :data:`EVENT_DTYPE`, the text ones as unsigned codes.
     categories : dict of str -> ndarray
-        Per coded column, its values in the column's own dtype (``U16``, ``U24``);
-        code 0 is ``""`` (missing).
+        Per coded column, its values in the column's own dtype (``U16``, ``U24``,
+        object); code 0 is ``""`` (missing).
     """
 
-    def __init__(self, table: np.ndarray, categories: dict):
-        self.table = table
+    def __init__(self, columns, categories: dict, n_rows: int):
+        self.columns = columns
         self.categories = categories
+        self.n_rows = int(n_rows)
+
+    @staticmethod
+    def categories_of(vocabulary: dict) -> dict:
+        """Return each coded column's categories: ``""`` first, then the strings of
+        *vocabulary* (per column, in its order)."""
+        out = {}
+        for name in CODED_COLUMNS:
+            values = [""] + [v for v in vocabulary.get(name, ()) if v != ""]
+            out[name] = np.array(values, dtype=_DTYPES[name])
+        return out
+
+    @staticmethod
+    def code_dtype(categories: np.ndarray) -> np.dtype:
+        """Return the unsigned dtype of codes into *categories*."""
+        return np.min_scalar_type(max(0, len(categories) - 1))
 
     @classmethod
     def empty(cls, n: int, vocabulary: dict) -> "CodedEvents":
         """Return *n* rows with every value missing; *vocabulary* gives each coded
         column's strings (``""`` is added first)."""
-        categories, fields = {}, []
-        for name, dt, _ in EVENT_COLUMNS:
-            if name in CODED_COLUMNS:
-                values = [""] + [v for v in vocabulary.get(name, ()) if v != ""]
-                categories[name] = np.array(values, dtype=dt)
-                fields.append((name, np.min_scalar_type(len(values) - 1)))
-            else:
-                fields.append((name, dt))
-        # Text columns are codes here: 0 is "" in every category, as zeros leave it.
-        return cls(_set_missing(np.zeros(n, dtype=fields)), categories)
+        categories = cls.categories_of(vocabulary)
+        columns = {name: np.zeros(n, cls.code_dtype(categories[name])) if name in categories
+                   else _missing(name, n) for name in COLUMN_NAMES}
+        return cls(columns, categories, n)
 
     @classmethod
     def from_events(cls, events: np.ndarray) -> "CodedEvents":
@@ -127,12 +148,19 @@ class CodedEvents:
         coded = cls.empty(len(events), {name: sorted(set(events[name].tolist()))
                                         for name in CODED_COLUMNS})
         for name in COLUMN_NAMES:
-            coded.table[name] = coded.encode(name, events[name]) if name in coded.categories \
-                else events[name]
+            coded.columns[name] = coded.encode(name, events[name]) if name in coded.categories \
+                else np.array(events[name])
         return coded
 
     def __len__(self) -> int:
-        return len(self.table)
+        return self.n_rows
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the columns (wherever they are held)."""
+        return sum(self.n_rows * (_DTYPES[name].itemsize if name not in self.categories
+                                  else self.code_dtype(self.categories[name]).itemsize)
+                   for name in COLUMN_NAMES)
 
     def encode(self, name: str, values) -> np.ndarray:
         """Return the codes of *values* (strings of the column's categories)."""
@@ -142,42 +170,69 @@ class CodedEvents:
         values = np.asarray(values)
         if values.dtype != object:
             values = values.astype(object)
+        dtype = self.code_dtype(self.categories[name])
+        if self.categories[name].dtype.kind != "U":
+            return np.fromiter(map(lookup.__getitem__, values.tolist()), dtype=dtype,
+                               count=values.size)
         width = int(self.categories[name].dtype.itemsize // 4)
         # What a fixed-width column would hold: the string cut to the column's width.
         return np.fromiter((lookup[v[:width]] for v in values.tolist()),
-                           dtype=self.table.dtype[name], count=values.size)
+                           dtype=dtype, count=values.size)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """Return one column: numbers as a view (assignments reach the table), a text
-        column as its strings in the public dtype (a new array)."""
+        """Return one column: numbers as held (held in memory, a view: assignments reach
+        the table; spilled, a copy: use :meth:`put`), a text column as its strings in
+        the public dtype (a new array)."""
         if name in self.categories:
-            return self.categories[name][self.table[name]]
-        return self.table[name]
+            return self.categories[name][self.columns[name]]
+        return self.columns[name]
+
+    def put(self, name: str, rows, values) -> None:
+        """Set ``self[name][rows] = values`` (a number column), wherever it is held."""
+        column = self.columns[name]
+        column[rows] = values
+        self.columns[name] = column  # written back when spilled (a copy was read)
+
+    def _part(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Return rows ``[start, stop)`` of a column as held (codes for text)."""
+        read = getattr(self.columns, "read", None)
+        return read(name, start, stop) if read is not None else self.columns[name][start:stop]
 
     def text(self, name: str, rows=None) -> np.ndarray:
         """Return the strings of a text column at *rows* (a mask or indices; all)."""
-        codes = self.table[name] if rows is None else self.table[name][rows]
+        codes = self.columns[name] if rows is None else self.columns[name][rows]
         return self.categories[name][codes]
 
     def equals(self, name: str, value: str) -> np.ndarray:
         """Return ``self[name] == value`` without building the column's strings."""
         hits = np.flatnonzero(self.categories[name] == value)
         if hits.size == 1:
-            return self.table[name] == hits[0]
-        return np.isin(self.table[name], hits)
+            return self.columns[name] == hits[0]
+        return np.isin(self.columns[name], hits)
 
     def rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Return rows ``[start, stop)`` as an :data:`EVENT_DTYPE` array."""
-        part = self.table[start:stop]
-        out = np.empty(len(part), dtype=EVENT_DTYPE)
+        start, stop, _ = slice(start, stop).indices(self.n_rows)
+        out = np.empty(max(0, stop - start), dtype=EVENT_DTYPE)
         for name in COLUMN_NAMES:
-            out[name] = self.categories[name][part[name]] if name in self.categories \
-                else part[name]
+            part = self._part(name, start, stop)
+            out[name] = self.categories[name][part] if name in self.categories else part
         return out
 
     def materialise(self) -> np.ndarray:
         """Return the whole table as an :data:`EVENT_DTYPE` array."""
         return self.rows()
+
+    def spill(self) -> None:
+        """Keep the columns in a temporary file (:class:`fascidetect._spill.
+        SpilledColumns`; in memory where none can be written)."""
+        from ._spill import SpilledColumns
+
+        if not isinstance(self.columns, SpilledColumns):
+            store = SpilledColumns()
+            for name in list(self.columns):  # each column let go as it is written
+                store[name] = self.columns.pop(name)
+            self.columns = store
 
 
 def column_equals(events, name: str, value) -> np.ndarray:

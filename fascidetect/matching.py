@@ -24,7 +24,7 @@ import numpy as np
 from scipy import fft as _fft
 from scipy import ndimage
 
-from . import _spill, detection, ecg, neighbourhood, preprocessing, templates
+from . import _memory, _spill, detection, ecg, neighbourhood, preprocessing, templates
 from . import features as _features
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
@@ -726,6 +726,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     # The candidates' peak size (on their main channel), sorted as by_main.
     amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
         np.argsort(cands.sample[cands.channel == c])] for c in range(n_ch)]
+    # The table waits in a temporary file while the blocks are matched (issue 14).
+    parked = cands.park()
+    _memory.release()  # what learning the units and the lists above left freed
     # One FFT length for every block (the longest), so the kernels are transformed once.
     longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
     nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)
@@ -818,6 +821,9 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     # The bank's per-length arrays (kernel spectra, the scores) go before the tables
     # are merged: held there they would add about 20 MB to the pass's peak.
     bank = filt = raw = clean = residual = m = None
+    _memory.release()  # the blocks' temporaries, under the merged table
+    cands.unpark(parked)
+    del parked
     if not parts:
         return found
     added = Candidates.concatenate(parts, consume=True)

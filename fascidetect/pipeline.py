@@ -29,8 +29,9 @@ from .rest import channel_rest_s
 from .stages import (Context, activity, artifacts, derecruitment, exclusion, fasciculation,
                      firing, footprint, run_stages, tonic)
 
-#: Scan fields the matching pass does not read (rest windows, active sub-windows).
-_PARKED = ("rest_ratio", "rest_threshold", "active_bits")
+#: Scan fields the matching pass does not read (the active sub-windows; the rest
+#: windows are in a temporary file from the scan on).
+_PARKED = ("active_bits",)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -160,6 +161,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 montage=montage)
             found = dataclasses.replace(found, **dict(parked.items()))
             del parked
+            _memory.release()  # the pass's temporaries, before the evidence's (24 h: 204 MB)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
@@ -171,6 +173,10 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     context.channel_spans = faults.channel_spans(found, context.flat_windows,
                                                  geometry.rest_win / fs, params.edge_guard_s,
                                                  names, warns)
+    # The stages read the rest windows as two masks (flat_windows above, and this): the
+    # float32 ratios and thresholds go before them (issue 14: 5.6 MB for a day).
+    _ = context.background_active  # (a cached property: made here)
+    found.rest_ratio = found.rest_threshold = None
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
         _memory.release()  # the stages' temporaries

@@ -298,6 +298,11 @@ def in_active_windows(times_s, channel, active, window_s: float = 1.0) -> np.nda
     return active[ch, w]
 
 
+def row_of(rows, c: int) -> np.ndarray:
+    """Return row ``c`` of an array, or of rows read one at a time (``read_row``)."""
+    return rows.read_row(c) if hasattr(rows, "read_row") else rows[c]
+
+
 def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     """Return the active windows: above ``threshold``, plus the runs of windows above the
     lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
@@ -306,8 +311,9 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     Parameters
     ----------
     ratio : ndarray, shape (n_channels, n_windows)
-        Background over the noise floor (from :func:`active_windows`).
-    threshold : ndarray, shape (n_windows,) or (n_channels, n_windows)
+        Background over the noise floor (from :func:`active_windows`); or rows read one
+        at a time (anything with ``read_row``, as :attr:`fascidetect.scan.Scan.rest_ratio`).
+    threshold : ndarray, shape (n_windows,) or (n_channels, n_windows); or such rows
     hysteresis : float
         Share of the threshold's excess over 1 that the joined windows need (1: none).
 
@@ -317,14 +323,16 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     >>> with_hysteresis(ratio, np.full(6, 1.2)).astype(int)
     array([[0, 1, 1, 1, 0, 0]])
     """
-    ratio = np.asarray(ratio)
-    threshold = np.asarray(threshold, dtype=float)
+    ratio = ratio if hasattr(ratio, "read_row") else np.asarray(ratio)
+    if not hasattr(threshold, "read_row"):
+        threshold = np.asarray(threshold, dtype=float)
     n_ch, n = ratio.shape
     out = np.zeros((n_ch, n), dtype=bool)
     for c in range(n_ch):  # one channel at a time (issue 14: float64 and int64 copies of
         # a day's windows of every channel at once were tens of MB)
-        r = np.nan_to_num(np.asarray(ratio[c], dtype=float), nan=0.0)
-        thr = threshold if threshold.ndim == 1 else threshold[c]
+        r = np.nan_to_num(np.asarray(row_of(ratio, c), dtype=float), nan=0.0)
+        thr = threshold if len(threshold.shape) == 1 else np.asarray(row_of(threshold, c),
+                                                                dtype=float)
         strong = r > thr
         weak = r > 1.0 + hysteresis * (thr - 1.0)
         # Label each run of weak windows and keep the runs holding a strong one.

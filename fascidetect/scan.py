@@ -17,7 +17,7 @@ import numpy as np
 
 from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
                support)
-from ._spill import BitColumns, ColumnSpill, RowSpill
+from ._spill import BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledRows
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .support import SupportPeaks
@@ -62,11 +62,12 @@ class Scan:
         Seconds of NaN/inf samples per channel.
     clipped_share : ndarray
         Share of motion windows at the channel's rail.
-    rest_ratio : ndarray of float32, shape (n_channels, n_rest_windows)
+    rest_ratio : fascidetect._spill.SpilledRows, shape (n_channels, n_rest_windows)
         Background (trimmed RMS) over the channel's noise floor per rest window
-        (:func:`fascidetect.rest.active_windows`; the last window may be shorter).
-    rest_threshold : ndarray of float32, shape (n_channels, n_rest_windows)
-        The ratio above which each rest window is active.
+        (:func:`fascidetect.rest.active_windows`; the last window may be shorter);
+        float32 in a temporary file, read back a channel at a time.
+    rest_threshold : fascidetect._spill.SpilledRows, shape (n_channels, n_rest_windows)
+        The ratio above which each rest window is active (as ``rest_ratio``).
     active_bits : ndarray of uint8
         The sub-windows above ``activity_sigma`` times their segment's noise
         (:func:`_active_columns`) as bits (``np.packbits`` along each channel).
@@ -183,8 +184,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     n = rec.n_samples
     n_ch = picks.size
     parts, snippet_parts, bad_spans, block_sigmas = [], [], [], []
-    # Rest windows filled in place (the last may be shorter: one more column); a list of
-    # blocks and its concatenation would hold them twice at the end of the scan.
+    # Rest windows written as they come (the last may be shorter: one more column), to a
+    # temporary file: the stages read them as two masks, made a channel at a time.
     rest_ratio = _Columns(n_ch, -(-n // geometry.rest_win))
     rest_threshold = _Columns(n_ch, -(-n // geometry.rest_win))
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
@@ -208,6 +209,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     nonfinite = np.zeros(n_ch)
     channel_bad: dict = {}
     merged = 0  # parts before this one are merged tables of _MERGE_BLOCKS blocks
+    parked, parked_store = [], SpilledColumns()  # the merged tables' columns
     for start, stop, lo, hi in geometry.blocks(n):
         raw = filt = None  # the last block's samples go before the next is read
         with watch.stage("read"):
@@ -274,8 +276,16 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         if len(parts) - merged >= _MERGE_BLOCKS:
             sample.merge(parts, snippet_parts, merged)
             merged = len(parts)
+            # Of the merged table only the samples are read before the end (the waveform
+            # sample's pruning): the rest waits in a temporary file (issue 14: 14 MB for
+            # a day, under each block's temporaries).
+            parked.append((parts[-1], parts[-1].park(keep=("sample",), store=parked_store,
+                                                     key=f"{len(parked)}/")))
         if progress is not None:
             progress(stop / n)
+    for part, held in parked:  # loop over the merged tables
+        part.unpark(held)
+    del parked, parked_store
     snippets = sample.finish(parts, snippet_parts)
     del snippet_parts
     # Not held twice; the features in a temporary file (18 MB for a day, issue 14).
@@ -300,23 +310,22 @@ _MERGE_BLOCKS = 64
 
 class _Columns:
     """A float32 array of shape (n_rows, n_columns) filled block of columns by block of
-    columns (in order); more columns than planned are appended."""
+    columns (in order) into a temporary file, and read back a row at a time
+    (:class:`fascidetect._spill.SpilledRows`; the rest windows' ratio and threshold of a
+    day are 5.6 MB, held through the scan and the episodes before, issue 14)."""
 
     def __init__(self, n_rows: int, n_columns: int):
-        self.data = np.empty((n_rows, n_columns), dtype=np.float32)
+        self.spill = ColumnSpill(n_rows, n_columns, np.float32)
         self.filled = 0
 
     def add(self, block: np.ndarray) -> None:
-        w = block.shape[1]
-        if self.filled + w > self.data.shape[1]:  # not expected: grow
-            more = np.empty((self.data.shape[0], self.filled + w - self.data.shape[1]),
-                            dtype=np.float32)
-            self.data = np.concatenate([self.data, more], axis=1)
-        self.data[:, self.filled:self.filled + w] = block  # as astype(np.float32)
-        self.filled += w
+        self.spill.write(self.filled, block)  # as astype(np.float32)
+        self.filled += block.shape[1]
 
-    def finish(self) -> np.ndarray:
-        return self.data if self.filled == self.data.shape[1] else self.data[:, :self.filled].copy()
+    def finish(self) -> SpilledRows:
+        """Return the rows, as many columns as were added."""
+        self.spill.shape = (self.spill.shape[0], self.filled)
+        return self.spill.rows(0, self.spill.shape[0])
 
 
 def _active_columns(env16, local, unit, params, geometry: Geometry) -> np.ndarray:

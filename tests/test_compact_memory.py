@@ -66,31 +66,71 @@ def _random_events(rng, n):
     return ev
 
 
-def test_coded_events_materialise_equal_the_event_table():
+@pytest.mark.parametrize("spilled", [False, True])
+def test_coded_events_materialise_equal_the_event_table(spilled):
+    import pickle
+
+    from fascidetect._spill import SpilledColumns
     from fascidetect.events import EVENT_DTYPE, CodedEvents, column_equals, column_text
 
     rng = np.random.default_rng(7)
     for n in (0, 1, 500):
         ev = _random_events(rng, n)
         coded = CodedEvents.from_events(ev)
+        if spilled:  # in a temporary file: read back column by column, or a few rows
+            coded.spill()
+            assert isinstance(coded.columns, SpilledColumns)
         out = coded.materialise()
         assert out.dtype == EVENT_DTYPE
         for name in EVENT_DTYPE.names:
             np.testing.assert_array_equal(out[name], ev[name])
             np.testing.assert_array_equal(coded[name], ev[name])
-        part = coded.rows(3, 40)
-        assert part.dtype == EVENT_DTYPE
-        for name in EVENT_DTYPE.names:
-            np.testing.assert_array_equal(part[name], ev[name][3:40])
-        assert coded.table.itemsize < EVENT_DTYPE.itemsize / 2.5
+        for a, b in ((3, 40), (0, n), (n - 1, n + 5), (7, 3)):
+            part = coded.rows(a, b)
+            assert part.dtype == EVENT_DTYPE
+            for name in EVENT_DTYPE.names:
+                np.testing.assert_array_equal(part[name], ev[name][max(a, 0):b])
+        assert coded.nbytes <= n * EVENT_DTYPE.itemsize / 3
         for t in ("fasciculation", "artifact", "nothing", "a_reason_longer_than_twe"):
             for name in ("trial_type", "reason"):
                 np.testing.assert_array_equal(column_equals(coded, name, t), ev[name] == t)
         mask = ev["trial_type"] == "artifact"
         np.testing.assert_array_equal(column_text(coded, "artifact_kind", mask),
                                       ev["artifact_kind"][mask])
-        coded["unit"][:] = 9  # number columns are views: assignments reach the table
-        assert (coded.materialise()["unit"] == 9).all()
+        np.testing.assert_array_equal(column_text(coded, "channels", mask), ev["channels"][mask])
+        rows = np.flatnonzero(mask)
+        coded.put("unit", rows, 9)  # held or spilled, the assignment reaches the table
+        assert (coded.materialise()["unit"][rows] == 9).all()
+        if not spilled:
+            coded["unit"][:] = 8  # number columns held in memory are views
+            assert (coded.materialise()["unit"] == 8).all()
+        back = pickle.loads(pickle.dumps(coded))  # a spilled table pickles as held
+        assert isinstance(back.columns, dict)
+        for name in EVENT_DTYPE.names:
+            np.testing.assert_array_equal(back[name], coded[name])
+
+
+def test_sorted_events_spilled_equal_held(monkeypatch):
+    # A large event table is made column by column into a temporary file: the same table.
+    import pickle
+
+    import fascidetect
+    from fascidetect import candidates
+
+    rec, _ = fascidetect.simulate(scenario="ecg", seed=3, duration_s=40.0, n_channels=3)
+    held = fascidetect.detect(rec)
+    assert isinstance(held.__dict__["_coded"].columns, dict)
+    monkeypatch.setattr(candidates, "_SPILL_MIN_BYTES", 0)
+    spilled = fascidetect.detect(rec)
+    assert not isinstance(spilled.__dict__["_coded"].columns, dict)
+    assert spilled.summary() == held.summary()
+    for name in spilled.events.dtype.names:
+        np.testing.assert_array_equal(spilled.events[name], held.events[name])
+    assert len(held.events) > 20 and (held.events["unit"] >= 0).any()
+    # Pickled before its events are read, a result with a spilled table reads the same.
+    again = pickle.loads(pickle.dumps(fascidetect.detect(rec)))
+    for name in held.events.dtype.names:
+        np.testing.assert_array_equal(again.events[name], held.events[name])
 
 
 def test_detection_result_from_coded_events_writes_and_reads_as_the_array(tmp_path):
@@ -282,10 +322,35 @@ def test_scan_rest_windows_fill_as_the_blocks_concatenated():
         cols = _Columns(3, planned)
         for b in blocks:
             cols.add(b)
-        got = cols.finish()
+        rows = cols.finish()  # in a temporary file, read back a row at a time
         want = np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
-        assert got.dtype == np.float32 and got.shape == want.shape
+        assert rows.shape == want.shape
+        got = np.asarray(rows)
+        assert got.dtype == np.float32
         np.testing.assert_array_equal(got, want)
+        for c in range(3):
+            np.testing.assert_array_equal(rows.read_row(c), want[c])
+
+
+def test_rest_masks_from_spilled_rows_equal_the_arrays():
+    from fascidetect.rest import with_hysteresis
+    from fascidetect.scan import _Columns
+
+    rng = np.random.default_rng(14)
+    ratio = (1 + 0.05 * rng.standard_normal((4, 900)).cumsum(axis=1)).astype(np.float32)
+    ratio[rng.random(ratio.shape) < 0.03] = np.nan
+    threshold = (1.2 + 0.1 * rng.random((4, 900))).astype(np.float32)
+    spilled = []
+    for a in (ratio, threshold):
+        cols = _Columns(4, 900)
+        for j in range(0, 900, 128):  # as the blocks come
+            cols.add(a[:, j:j + 128])
+        spilled.append(cols.finish())
+    want = with_hysteresis(ratio, threshold, 0.4)
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal(with_hysteresis(*spilled, 0.4), want)
+    np.testing.assert_array_equal(with_hysteresis(spilled[0], threshold[0], 0.4),
+                                  with_hysteresis(ratio, threshold[0], 0.4))
 
 
 def test_half_waveforms_index_and_materialise_as_the_float32_waveforms():
@@ -380,7 +445,7 @@ def test_scan_features_spilled_equal_the_in_memory_table(monkeypatch):
         assert spilled.features[k].tobytes() == plain.features[k].tobytes()
     assert np.array_equal(spilled.sample, plain.sample)
     spilled.keep_features(("p2p",))
-    assert type(spilled.features) is dict and list(spilled.features) == ["p2p"]
+    assert isinstance(spilled.features, SpilledColumns) and list(spilled.features) == ["p2p"]
     np.testing.assert_array_equal(spilled.features["p2p"], plain.features["p2p"])
 
 
@@ -464,3 +529,28 @@ def test_results_of_short_recordings_hold_no_open_file(monkeypatch):
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) == before + 1
     assert spilled.waveforms.tobytes() == kept[0].waveforms.tobytes()
+
+
+def test_parked_candidate_columns_come_back_as_they_were():
+    from fascidetect.candidates import _COLUMNS, Candidates
+
+    rng = np.random.default_rng(15)
+    n = 300
+    cands = Candidates(sample=np.sort(rng.integers(0, 10**6, n)).astype(np.int32),
+                       centre=rng.integers(0, 10**6, n).astype(np.int32),
+                       channel=rng.integers(0, 4, n).astype(np.int32),
+                       channels=rng.random((n, 4)) < 0.5, amplitude=rng.standard_normal(n),
+                       snr=rng.random(n) * 9, features={"p2p": rng.random(n)},
+                       snip_row=rng.integers(-1, 50, n),
+                       artifact_kind=rng.choice(["", "ecg", "pop"], n))
+    cands.label[::3] = "voluntary"
+    before = {name: getattr(cands, name).copy() for name in _COLUMNS}
+    parked = cands.park()
+    assert all(getattr(cands, name) is None for name in _COLUMNS)
+    cands.unpark(parked)
+    for name in _COLUMNS:
+        got = getattr(cands, name)
+        assert got.dtype == before[name].dtype and got.shape == before[name].shape
+        np.testing.assert_array_equal(got, before[name])
+    # The text columns are shared strings again (one object per distinct value).
+    assert len({id(v) for v in cands.artifact_kind.tolist()}) == 3

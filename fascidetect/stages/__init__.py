@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import _memory
 from ..blocks import Geometry
 from ..candidates import Candidates, coded
 from ..params import DetectionParams
@@ -88,7 +89,13 @@ class Context:
     def flat_windows(self) -> np.ndarray:
         """Rest windows in which a channel carries no signal (background under
         ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""
-        return np.nan_to_num(self.scan.rest_ratio, nan=1.0) < self.params.flat_ratio
+        from ..rest import row_of
+
+        ratio = self.scan.rest_ratio  # read a channel at a time (a temporary file)
+        out = np.zeros(ratio.shape, dtype=bool)
+        for c in range(ratio.shape[0]):  # loop over channels
+            out[c] = np.nan_to_num(row_of(ratio, c), nan=1.0) < self.params.flat_ratio
+        return out
 
     @functools.cached_property
     def isolated(self) -> np.ndarray:
@@ -114,6 +121,10 @@ def run_stages(cands: Candidates, context: Context, stages) -> Candidates:
     for stage in stages:
         labels, reasons = stage(cands, context)
         cands.apply(labels, reasons)
+        del labels, reasons
+        # A day's stage leaves tens of MB of freed candidate-length temporaries inside
+        # the heap, resident under the next stage's (issue 14).
+        _memory.release()
     return cands
 
 

@@ -137,27 +137,35 @@ def firing_clusters(times: np.ndarray, main_channel: np.ndarray, params: Detecti
         return out
     idx = np.flatnonzero(use)
     order = idx[np.lexsort((times[idx], main_channel[idx]))]
+    del idx, use
     t, c = times[order], main_channel[order]
     # Put channels far apart on one time axis so one searchsorted serves all of them.
     key = t + c * (10.0 * max(analysed_s, t.max(initial=0.0)) + 10.0)
     half = params.isolation_interval_s
     w = np.ones(key.size, np.int64) if weights is None else np.asarray(weights)[order]
+    # Each discharge's window, found once; the temporaries go as soon as they are used
+    # (issue 14: each is 1.6 MB for a day's candidates, and they made the stage's peak).
+    start = np.searchsorted(key, key - half, side="left")
+    stop = np.searchsorted(key, key + half, side="right")
+    del key
     csum = np.concatenate([[0], np.cumsum(w)])
-    count = csum[np.searchsorted(key, key + half, side="right")] - \
-        csum[np.searchsorted(key, key - half, side="left")]
+    count = csum[stop] - csum[start]
+    del csum
     # A channel busier than any sporadic fasciculation rate is firing continually: judge
     # its windows against the highest plausible fasciculation rate instead.
     rate = np.minimum(background_rate(t, c, analysed_s, params, w)[c],
                       params.max_fasciculation_rate_per_min / 60.0)
+    del t, c, w
     lam = rate * 2 * half
+    del rate
     dense = (poisson.sf(count - 1, lam) < params.cluster_p_value) & \
         (count >= params.cluster_min_discharges)
+    del lam, count
     # Every member of a dense window is part of the cluster.
-    start = np.searchsorted(key, key - half, side="left")
-    stop = np.searchsorted(key, key + half, side="right")
-    marks = np.zeros(key.size + 1, dtype=int)
+    marks = np.zeros(start.size + 1, dtype=int)
     np.add.at(marks, start[dense], 1)
     np.add.at(marks, stop[dense], -1)
+    del start, stop, dense
     member = np.cumsum(marks)[:-1] > 0
     out[order] = member
     return out
@@ -217,6 +225,7 @@ def firing_trains(cands: Candidates, ctx: Context):
                                 main_ch, art, g.act_win, params, ctx.sfreq)
     span_peaks = cands.features.get("span_peaks")
     weights = None if span_peaks is None else 1 + span_peaks
+    del span_peaks
     clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
                                weights=weights)
     trains = clusters | ongoing
