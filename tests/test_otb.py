@@ -108,3 +108,14 @@ def test_a_damaged_compressed_export_is_refused_plainly(tmp_path):
         path.write_bytes(bytes(damaged))
         with pytest.raises(CorruptFileError, match="damaged or truncated"):
             fascidetect.read(path)
+
+
+@pytest.mark.parametrize("data", [np.zeros((100, 2, 3)), np.zeros((100, 6)) + 1j,
+                                  np.array([["a", "b"]] * 6)])
+def test_data_that_is_not_a_real_matrix_is_named(tmp_path, data):
+    # A 3-D Data was 'holds no samples'; complex values lost their imaginary part silently.
+    names = np.array([[f"GR08MM1305 ({k})[uV]"] for k in range(1, 7)], dtype=object)
+    sio.savemat(tmp_path / "odd.mat", {"Data": data, "SamplingFrequency": [[FS]],
+                                       "Description": names})
+    with pytest.raises(CorruptFileError, match="not a samples x signals matrix of real"):
+        fascidetect.read(tmp_path / "odd.mat")

@@ -68,6 +68,9 @@ def read_otb_mat(path) -> Recording:
     if not (np.isfinite(sfreq) and sfreq > 0):
         raise CorruptFileError(f"'{path}': SamplingFrequency is not a positive rate")
     data = np.asarray(data)
+    if data.size and (data.ndim != 2 or data.dtype.kind not in "biuf"):
+        raise CorruptFileError(f"'{path}': Data is not a samples x signals matrix of real "
+                               f"numbers (shape {data.shape}, {data.dtype})")
     if data.ndim != 2 or data.size == 0:
         raise EmptyRecordingError(f"'{path}': Data holds no samples")
     if data.shape[1] != len(names) and data.shape[0] == len(names):
