@@ -356,3 +356,15 @@ def test_dask_workers_start_without_the_nannys_malloc_trim(tmp_path, monkeypatch
     assert rows[0]["imported"] == ["scipy.signal", "mne.io.edf.edf"]
     assert rows[0]["profiler"] is False
     assert dict(os.environ) == before      # and this process's environment is as it was
+
+
+def test_worker_preload_survives_a_broken_import(tmp_path):
+    # The fork server and Dask workers import fascidetect.worker_imports as they start; an
+    # error there (a broken MNE install) must leave each file to report it, not stop the
+    # fork server and with it the whole batch ('Aborted!' before this was caught).
+    (tmp_path / "mne").mkdir()
+    (tmp_path / "mne" / "__init__.py").write_text("raise RuntimeError('broken mne install')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    done = subprocess.run([sys.executable, "-c", "import fascidetect.worker_imports"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -13,7 +13,8 @@ sio = pytest.importorskip("scipy.io")
 FS = 2048.0
 
 
-def _write_export(path, emg_unit="mV", force=None, n=4 * 2048, description=True):
+def _write_export(path, emg_unit="mV", force=None, n=4 * 2048, description=True,
+                  compress=False):
     """Write a MAT file laid out as OTBiolab+ exports it: Data and Description in cells."""
     rng = np.random.default_rng(0)
     emg = 0.01 * rng.standard_normal((n, 4))  # 10 µV in mV
@@ -28,7 +29,7 @@ def _write_export(path, emg_unit="mV", force=None, n=4 * 2048, description=True)
                "SamplingFrequency": np.array([[FS]]), "Time": np.arange(n)[:, None] / FS}
     if description:
         content["Description"] = np.array([[name] for name in names], dtype=object)
-    sio.savemat(path, content)
+    sio.savemat(path, content, do_compression=compress)
     return path
 
 
@@ -94,3 +95,27 @@ def test_signals_without_a_unit_are_not_taken_as_emg_silently(tmp_path):
     rec = fascidetect.read(tmp_path / "bare.mat")
     assert rec.ch_types == ["misc", "misc"]
     assert any("state no unit" in w for w in rec.warnings)
+
+
+def test_a_damaged_compressed_export_is_refused_plainly(tmp_path):
+    # MATLAB compresses its v7 files (the openhdemg sample too): a damaged byte inside a
+    # compressed variable reached the caller as zlib.error with a traceback.
+    whole = _write_export(tmp_path / "whole.mat", compress=True).read_bytes()
+    for at in (len(whole) // 3, len(whole) // 2, 2 * len(whole) // 3):
+        damaged = bytearray(whole)
+        damaged[at] ^= 0xFF
+        path = tmp_path / f"damaged_{at}.mat"
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(CorruptFileError, match="damaged or truncated"):
+            fascidetect.read(path)
+
+
+@pytest.mark.parametrize("data", [np.zeros((100, 2, 3)), np.zeros((100, 6)) + 1j,
+                                  np.array([["a", "b"]] * 6)])
+def test_data_that_is_not_a_real_matrix_is_named(tmp_path, data):
+    # A 3-D Data was 'holds no samples'; complex values lost their imaginary part silently.
+    names = np.array([[f"GR08MM1305 ({k})[uV]"] for k in range(1, 7)], dtype=object)
+    sio.savemat(tmp_path / "odd.mat", {"Data": data, "SamplingFrequency": [[FS]],
+                                       "Description": names})
+    with pytest.raises(CorruptFileError, match="not a samples x signals matrix of real"):
+        fascidetect.read(tmp_path / "odd.mat")

@@ -94,6 +94,19 @@ def test_traces_draw_into_given_axes(sim):
     assert plot.plot_traces(rec, res, 0, 5, ax=ax) is fig
 
 
+def test_traces_channels_one_name_or_none_is_a_clear_choice(sim):
+    from fascidetect.errors import ParameterError
+
+    rec, res = sim
+    names = [c["name"] for c in res.channels]
+    # A single name is that channel (not its letters); an empty list is an error, not an
+    # empty plot.
+    fig = plot.plot_traces(rec, res, 0, 5, channels=names[0])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [names[0].split()[-1]]
+    with pytest.raises(ParameterError, match="no channel"):
+        plot.plot_traces(rec, res, 0, 5, channels=[])
+
+
 def test_waveforms_one_panel_per_unit_with_units(sim):
     _, res = sim
     fig = plot.plot_waveforms(res)

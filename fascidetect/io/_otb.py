@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 
 import numpy as np
 
@@ -31,6 +32,9 @@ _UNIT = re.compile(r"\[\s*([^\]]*)\]\s*$")
 _GRID = re.compile(r"\b(GR\d{2}MM\d{4})\b", re.IGNORECASE)
 
 MAT_MAGIC = b"MATLAB 5.0 MAT-file"
+#: What scipy raises on a damaged file; zlib.error: a damaged compressed variable (MATLAB
+#: compresses v7 files).
+_READ_ERRORS = (ValueError, TypeError, OSError, NotImplementedError, zlib.error)
 
 
 def read_otb_mat(path) -> Recording:
@@ -48,7 +52,7 @@ def read_otb_mat(path) -> Recording:
     _check_announced_sizes(path)
     try:
         mat = scipy.io.loadmat(str(path))
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+    except _READ_ERRORS as exc:
         raise _unreadable(path, exc) from None
     missing = [k for k in ("Data", "Description", "SamplingFrequency") if k not in mat]
     if missing:
@@ -64,6 +68,9 @@ def read_otb_mat(path) -> Recording:
     if not (np.isfinite(sfreq) and sfreq > 0):
         raise CorruptFileError(f"'{path}': SamplingFrequency is not a positive rate")
     data = np.asarray(data)
+    if data.size and (data.ndim != 2 or data.dtype.kind not in "biuf"):
+        raise CorruptFileError(f"'{path}': Data is not a samples x signals matrix of real "
+                               f"numbers (shape {data.shape}, {data.dtype})")
     if data.ndim != 2 or data.size == 0:
         raise EmptyRecordingError(f"'{path}': Data holds no samples")
     if data.shape[1] != len(names) and data.shape[0] == len(names):
@@ -103,7 +110,7 @@ def _check_announced_sizes(path) -> None:
 
     try:
         listing = scipy.io.whosmat(str(path))
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+    except _READ_ERRORS as exc:
         raise _unreadable(path, exc) from None
     size = os.path.getsize(path)
     for name, shape, kind in listing:

@@ -127,9 +127,10 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
         Channel-to-muscle map for the labels (see :func:`fascidetect.myotomes.parse_muscle_map`).
     window_s : float
         Length of the default window.
-    channels : list of str | None
-        EMG channels to draw; default all of them up to :data:`MAX_TRACES`, beyond that
-        the channels with the most fasciculations and an even spread of the others.
+    channels : list of str | str | None
+        EMG channels to draw (a name: that one); default all of them up to
+        :data:`MAX_TRACES`, beyond that the channels with the most fasciculations and an
+        even spread of the others.
 
     Returns
     -------
@@ -180,6 +181,11 @@ def _rows_drawn(result, names, channels=None) -> np.ndarray:
     from ..errors import ParameterError
 
     if channels is not None:
+        if isinstance(channels, str):  # one channel, not its letters
+            channels = [channels]
+        if len(channels) == 0:
+            raise ParameterError("channels names no channel to draw; give EMG channel names "
+                                 "or None (the default choice)")
         missing = [ch for ch in channels if ch not in names]
         if missing:
             raise ParameterError(f"channels {missing} are not EMG channels of the result "
