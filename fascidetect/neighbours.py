@@ -12,6 +12,7 @@ name); with neither, every channel may join every other, as before this module e
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -93,6 +94,34 @@ def electrode_positions(layout, n_channels: int, missing=()) -> np.ndarray:
                              "pick its channels with emg_channels, or name the electrodes "
                              "without a channel in layout_missing")
     return every[keep]
+
+
+def numbering_warnings(names, params: DetectionParams) -> list[str]:
+    """Return a warning when the channel names look like electrode numbers (``EMG14``,
+    ``14``) of the declared layout but the positions the channels get (their order, less
+    ``layout_missing``) put some of them at other electrodes: dropping ``EMG13`` while
+    declaring electrode 14 missing would otherwise shift every position silently."""
+    from .params import layout_size
+
+    if params.layout is None:
+        return []
+    found = [re.fullmatch(r"\s*(?:EMG)?\s*0*(\d+)\s*", str(n), re.IGNORECASE) for n in names]
+    if not all(found):
+        return []
+    numbers = [int(m.group(1)) for m in found]
+    size = layout_size(params.layout)
+    if len(set(numbers)) != len(numbers) or not 1 <= min(numbers) <= max(numbers) <= size:
+        return []
+    gone = set(params.layout_missing)
+    placed = [k for k in range(1, size + 1) if k not in gone]
+    if numbers == placed:
+        return []
+    k = next(i for i, (a, b) in enumerate(zip(numbers, placed)) if a != b)
+    by_name = sorted(set(range(1, size + 1)) - set(numbers))
+    return [f"channel {names[k]} is placed at electrode {placed[k]} of the layout: the channel "
+            f"names look like electrode numbers, and the electrodes missing by name are "
+            f"{by_name[:12]} (layout_missing: {sorted(gone) or 'none'}); if the names are "
+            "electrode numbers, give those as layout_missing"]
 
 
 def muscle_labels(names, spec) -> list:

@@ -107,6 +107,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     matching_on = params.template_matching and fs >= params.shape_min_sfreq_hz
     cache = matching.FilteredCache(len(names), rec.n_samples, sigma) if matching_on else None
     montage = neighbours.build(names, params)
+    warns.extend(neighbours.numbering_warnings(names, params))
     found = scan.scan(rec, picks, prep, sigma, params, geometry, band, watch, progress,
                       floor_shape=floor_shape, neighbourhood=montage, keep_filtered=cache)
     found.candidates.artifact_kind = artifacts.artifact_evidence(found.candidates, len(names),

@@ -93,3 +93,22 @@ def test_bad_missing_electrodes_give_a_parameter_error(kwargs, message):
 def test_missing_electrodes_from_the_command_line_text():
     given = parse_param_overrides([("layout", "8x8"), ("layout_missing", "40,12")])
     assert DetectionParams(**given).layout_missing == (12, 40)
+
+
+def test_names_that_number_other_electrodes_than_their_positions_warn():
+    # Dropping EMG5 while declaring electrode 4 missing passes the count check and would
+    # shift EMG4's position silently: the names say which electrodes are there.
+    import warnings
+
+    import fascidetect
+    from fascidetect.neighbours import numbering_warnings
+
+    names = [f"EMG{k}" for k in range(1, 10) if k != 5]
+    (text,) = numbering_warnings(names, DetectionParams(layout="3x3", layout_missing=4))
+    assert "EMG4 is placed at electrode 5" in text and "missing by name are [5]" in text
+    assert numbering_warnings(names, DetectionParams(layout="3x3", layout_missing=5)) == []
+    x = 5e-6 * np.random.default_rng(0).standard_normal((8, 20 * 2000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fascidetect.detect(x, sfreq=2000.0, ch_names=names, layout="3x3", layout_missing=4)
+    assert any("placed at electrode 5" in w for w in res.warnings)
