@@ -209,7 +209,7 @@ def report_summary(result, muscles=None) -> dict:
                      str(ch["n_doublets"]) if ch.get("n_doublets") is not None else "n/a",
                      _fmt(ch.get("noise_sigma_uv"), ".1f")])
     pattern = root_pattern(rates_by_muscle(result.channels, muscles))
-    title = Path(str(source)).name if rec.get("source") else "fascidetect report"
+    title = Path(str(source)).name if rec.get("source") else "in-memory recording"
     return {"title": title, "facts": facts, "table_header": header, "table_rows": rows,
             "root_pattern": pattern.text, "root_candidates": list(pattern.roots),
             "warnings": list(result.warnings), "limits": limits_for(result.params),

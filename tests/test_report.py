@@ -268,3 +268,15 @@ def test_root_sentence_agrees_with_the_channel_table_when_no_muscle_is_named():
     assert max(c["rate_per_min"] for c in result.channels) > 1.0
     text = report_summary(result)["root_pattern"]
     assert "names a muscle" in text and "No named muscle has" not in text
+
+
+def test_an_in_memory_recording_is_titled_as_such():
+    # The title was "fascidetect report", so the page read "fascidetect report:
+    # fascidetect report".
+    import numpy as np
+
+    x = 5e-6 * np.random.default_rng(0).standard_normal((2, 20 * 2000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FascidetectWarning)
+        res = detect(x, sfreq=2000.0)
+    assert report_summary(res)["title"] == "in-memory recording"
