@@ -74,9 +74,12 @@ def plot_raster_rate(result, *, axes=None, by: str = "channel", window_s: float 
     if rows:
         ax_r.eventplot(rows, colors=colors, lineoffsets=np.arange(len(rows)), linelengths=0.7,
                        linewidths=1.0)
-    # One row per channel; on an HD grid every k-th row is labelled (at most 24 labels).
-    every = max(1, -(-len(rows) // 24))
+    # One row per channel; up to 40 rows all labelled (smaller beyond 24), on a larger
+    # HD grid every k-th row (at most 40 labels).
+    every = max(1, -(-len(rows) // 40))
     ax_r.set_yticks(np.arange(0, len(rows), every), labels[::every])
+    if len(rows) > 24:
+        ax_r.tick_params(axis="y", labelsize=6)
     ax_r.set_ylim(len(rows) - 0.5, -0.5)
     ax_r.set_ylabel("Fasciculations")
     ax_r.set_title("Fasciculation raster (shaded: spasm orange, voluntary blue)", fontsize=10)
