@@ -30,7 +30,7 @@ import numpy as np
 TIME_LIMIT_S = 20.0
 #: Formats and the file suffix of their seed.
 FORMATS = ("edf", "bdf", "openbci_v6", "openbci_legacy", "brainflow", "csv", "npy", "wfdb",
-           "otbmat")
+           "otbmat", "otbmat_z")
 
 _NASTY = [b"", b"-1", b"0", b"nan", b"inf", b"-inf", b"1e308", b"-1e308", b"99999999",
           b"1e3", b".", b"-", b"abc", b"\x00", b"\xff\xfe", b"\t", b";", b",", b"\n",
@@ -105,6 +105,12 @@ def make_seeds(folder: Path, repo: Path) -> dict[str, list[Path]]:
     scipy.io.savemat(folder / "seed_otb.mat", {"Data": cell, "SamplingFrequency": [[fs]],
                                                "Description": np.array(names, dtype=object)})
     seeds["otbmat"] = [folder / "seed_otb.mat"]
+    # MATLAB compresses v7 files by default (the openhdemg sample is one): damage inside
+    # a zlib stream fails differently.
+    scipy.io.savemat(folder / "seed_otbz.mat", {"Data": cell, "SamplingFrequency": [[fs]],
+                                                "Description": np.array(names, dtype=object)},
+                     do_compression=True)
+    seeds["otbmat_z"] = [folder / "seed_otbz.mat"]
     return seeds
 
 
@@ -141,7 +147,7 @@ def mutate(raw: bytes, fmt: str, rng: np.random.Generator, part: int = 0) -> byt
 def _one_mutation(data: bytearray, fmt: str, rng, part: int) -> bytearray:
     if not data:
         return bytearray(rng.choice(_NASTY))
-    binary = fmt in ("edf", "bdf", "npy", "otbmat") or (fmt == "wfdb" and part == 1)
+    binary = fmt in ("edf", "bdf", "npy", "otbmat", "otbmat_z") or (fmt == "wfdb" and part == 1)
     choice = rng.random()
     if fmt in ("edf", "bdf") and choice < 0.5:
         offset, width = _edf_field_offsets(bytes(data))[int(rng.integers(

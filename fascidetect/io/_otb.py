@@ -34,7 +34,7 @@ _GRID = re.compile(r"\b(GR\d{2}MM\d{4})\b", re.IGNORECASE)
 MAT_MAGIC = b"MATLAB 5.0 MAT-file"
 #: What scipy raises on a damaged file; zlib.error: a damaged compressed variable (MATLAB
 #: compresses v7 files).
-_READ_ERRORS = (ValueError, TypeError, OSError, NotImplementedError, zlib.error)
+_READ_ERRORS = (ValueError, TypeError, OSError, NotImplementedError, IndexError, zlib.error)
 
 
 def read_otb_mat(path) -> Recording:
