@@ -119,3 +119,12 @@ def test_data_that_is_not_a_real_matrix_is_named(tmp_path, data):
                                        "Description": names})
     with pytest.raises(CorruptFileError, match="not a samples x signals matrix of real"):
         fascidetect.read(tmp_path / "odd.mat")
+
+
+def test_several_sampling_rates_are_refused(tmp_path):
+    path = _write_export(tmp_path / "ta.mat")
+    content = sio.loadmat(path)
+    content["SamplingFrequency"] = np.array([[2048.0, 512.0]])
+    sio.savemat(tmp_path / "two.mat", {k: v for k, v in content.items() if not k.startswith("__")})
+    with pytest.raises(CorruptFileError, match="several rates"):
+        fascidetect.read(tmp_path / "two.mat")

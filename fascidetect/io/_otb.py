@@ -62,9 +62,13 @@ def read_otb_mat(path) -> Recording:
     data = _unwrap(mat["Data"])
     names = [str(_unwrap(d)).strip() for d in np.asarray(mat["Description"], dtype=object).ravel()]
     try:
-        sfreq = float(np.asarray(_unwrap(mat["SamplingFrequency"]), dtype=float).ravel()[0])
-    except (TypeError, ValueError, IndexError):
-        sfreq = float("nan")
+        rates = np.unique(np.asarray(_unwrap(mat["SamplingFrequency"]), dtype=float).ravel())
+    except (TypeError, ValueError):
+        rates = np.array([np.nan])
+    if rates.size > 1:  # one Data matrix has one rate
+        raise CorruptFileError(f"'{path}': SamplingFrequency holds several rates "
+                               f"({', '.join(f'{r:g}' for r in rates[:4])} Hz)")
+    sfreq = float(rates[0]) if rates.size else float("nan")
     if not (np.isfinite(sfreq) and sfreq > 0):
         raise CorruptFileError(f"'{path}': SamplingFrequency is not a positive rate")
     data = np.asarray(data)
