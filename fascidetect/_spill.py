@@ -190,6 +190,15 @@ def _write_at(file, offset: int, data: np.ndarray) -> None:
         view = view[done:]
 
 
+def _read_at(file, offset: int, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` with the bytes at ``offset`` (all of them or raise OSError); return it."""
+    if out.size:
+        file.seek(offset)
+        if file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+            raise OSError("the spill file was cut short")
+    return out
+
+
 class RowSpill:
     """An array of rows (any row shape) kept in a temporary file, read back by rows.
 
@@ -251,11 +260,7 @@ class RowSpill:
     def _read(self, first: int, stop: int) -> np.ndarray:
         """Return rows ``[first, stop)`` (in range)."""
         out = np.empty((stop - first,) + self.row_shape, dtype=self.dtype)
-        if out.size:
-            self._file.seek(first * self._row_bytes)
-            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
-                raise OSError("the spill file was cut short")
-        return out
+        return _read_at(self._file, first * self._row_bytes, out)
 
     def take(self, index) -> np.ndarray:
         """Return the rows ``index`` (integers or a boolean mask), as ``array[index]``."""
@@ -362,12 +367,7 @@ class SpilledColumns(MutableMapping):
         if isinstance(where, np.ndarray):
             return where
         offset, dtype, shape = where
-        out = np.empty(shape, dtype=dtype)
-        if out.size:
-            self._file.seek(offset)
-            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
-                raise OSError("the spill file was cut short")
-        return out
+        return _read_at(self._file, offset, np.empty(shape, dtype=dtype))
 
     def read(self, name, start: int, stop: int) -> np.ndarray:
         """Return rows ``[start, stop)`` of the column ``name`` (clipped to its length),
@@ -380,11 +380,7 @@ class SpilledColumns(MutableMapping):
         stop = max(start, stop)
         row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
         out = np.empty((stop - start,) + tuple(shape[1:]), dtype=dtype)
-        if out.size:
-            self._file.seek(offset + start * row_bytes)
-            if self._file.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
-                raise OSError("the spill file was cut short")
-        return out
+        return _read_at(self._file, offset + start * row_bytes, out)
 
     def __delitem__(self, name) -> None:
         del self._where[name]

@@ -66,15 +66,16 @@ def empty_events(n: int = 0) -> np.ndarray:
     return _set_missing(np.zeros(n, dtype=EVENT_DTYPE))
 
 
+def _missing_value(dtype: np.dtype):
+    """Return what a missing value of a column of ``dtype`` is: NaN, -1 or ""."""
+    return {"f": np.nan, "i": -1, "O": ""}.get(np.dtype(dtype).kind, "")
+
+
 def _set_missing(table: np.ndarray) -> np.ndarray:
     """Set every float column of ``table`` to NaN, integer to -1, object to "" (in place)."""
     for name, dt, _ in EVENT_COLUMNS:
-        if dt.startswith("f"):
-            table[name] = np.nan
-        elif dt.startswith("i"):
-            table[name] = -1
-        elif dt == "O":
-            table[name] = ""
+        if np.dtype(dt).kind in "fiO":
+            table[name] = _missing_value(dt)
     return table
 
 
@@ -88,7 +89,7 @@ _DTYPES = {name: np.dtype(dt) for name, dt, _ in EVENT_COLUMNS}
 
 def _missing(name: str, n: int) -> np.ndarray:
     """Return a column of ``n`` missing values of a number column (NaN or -1)."""
-    return np.full(n, np.nan if _DTYPES[name].kind == "f" else -1, dtype=_DTYPES[name])
+    return np.full(n, _missing_value(_DTYPES[name]), dtype=_DTYPES[name])
 
 
 class CodedEvents:

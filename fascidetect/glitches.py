@@ -169,9 +169,7 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             lone = np.sort(size)
             other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
             lo, hi = size * (1 - tol), size * (1 + tol)
-            n_like = np.searchsorted(ref, hi) - np.searchsorted(ref, lo)
-            n_lone = np.searchsorted(lone, hi) - np.searchsorted(lone, lo)
-            n_other = np.searchsorted(other, hi) - np.searchsorted(other, lo)
+            n_like, n_lone, n_other = (_count_within(v, lo, hi) for v in (ref, lone, other))
             # Glitches come in both polarities alike; a unit's one-sample-wide potentials
             # in its own. Where the other polarity holds lone samples of this size, the
             # channel glitches at this size and only the excess over them is the unit's;
@@ -180,3 +178,8 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
                 | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
     return alone & ~kept
+
+
+def _count_within(sorted_values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Return how many of ``sorted_values`` lie in each ``[lo, hi)``."""
+    return np.searchsorted(sorted_values, hi) - np.searchsorted(sorted_values, lo)

@@ -780,7 +780,7 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             new[rest] = _fits(residual, m, bank, local, lo, seg0, geometry.segment,
                               rows=rest) <= _MAX_MISFIT
             keep = np.flatnonzero(new)
-            own = BlockMatches(m.unit[keep], m.start[keep], m.amplitude[keep], m.score[keep])
+            own = _rows(m, keep)
             # Features on the block with the other matches subtracted: an overlapped
             # discharge is described by its own waveform, not by the sum.
             subtract(residual, own, bank, sign=-1.0)
@@ -1002,17 +1002,11 @@ class _Drift:
                     self.ratio.shape[1] - 1)
         return self.ratio[units, k]
 
-    def rows(self, n, scale):
-        """Return ``scale[u] * ratio`` at every lag ``0..n-1``, float32, (n_units, n)."""
-        values, bounds = self.runs(n, scale)
-        n_u = values.shape[0]
-        return np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(n_u, n)
-
     def runs(self, n, scale, minimum=None):
-        """Return :meth:`rows` as runs: the float32 values (n_units, n_segments), at
-        least ``minimum[u]`` (float32) when given, and each run's lag bounds (n_units,
-        n_segments + 1): unit ``u`` has ``values[u, j]`` at lags
-        ``bounds[u, j]:bounds[u, j + 1]``."""
+        """Return ``scale[u] * ratio`` at lags ``0..n-1`` as runs: the float32 values
+        (n_units, n_segments), at least ``minimum[u]`` (float32) when given, and each
+        run's lag bounds (n_units, n_segments + 1): unit ``u`` has ``values[u, j]`` at
+        lags ``bounds[u, j]:bounds[u, j + 1]``."""
         n_u, n_seg = self.ratio.shape
         # Per unit, the lags from which the segment index has grown past 0, 1, ...
         edges = (self.seg0 + np.arange(1, n_seg))[None, :] * self.segment - self.lo \

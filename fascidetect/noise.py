@@ -77,7 +77,6 @@ def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0)
 
 
-
 def segment_floors(window_sigmas_of, n: int, window: int, segment: int,
                    percentile: float) -> np.ndarray:
     """Return each channel's quiet floor per segment of a block's owned part, shape

@@ -338,14 +338,15 @@ def test_matched_rows_carry_the_phase_span_feature():
 
 
 def test_drift_rows_hold_the_ratio_at_every_lag():
-    """The score floor's rows: per unit and lag, the unit's scale times the noise ratio
+    """The score floor's runs, expanded: per unit and lag, the unit's scale times the noise ratio
     of the segment its main-channel peak falls in (what ``at`` returns lag by lag)."""
     rng = np.random.default_rng(5)
     ratio = 1.0 + rng.random((3, 4))
     drift = matching._Drift(ratio, lo=1030, seg0=2, segment=500, offset=np.array([0, 37, 499]))
     scale = np.array([2.0, 0.5, 3.0])
     n = 1700
-    rows = drift.rows(n, scale)
+    values, bounds = drift.runs(n, scale)
+    rows = np.repeat(values.ravel(), np.diff(bounds, axis=1).ravel()).reshape(3, n)
     lags = np.arange(n)
     want = np.stack([(scale[u] * drift.at(lags, np.full(n, u))).astype(np.float32)
                      for u in range(3)])
