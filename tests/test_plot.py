@@ -171,8 +171,18 @@ def test_rate_legend_rounds_the_window_length(sim):
     fig = plot.plot_raster_rate(res, window_s=9.24113)
     labels = fig.axes[1].get_legend_handles_labels()[1]
     assert "all channels, 9.2-s windows" in labels
+    fig = plot.plot_raster_rate(res, window_s=6.0)
+    assert "all channels, 6-s windows" in fig.axes[1].get_legend_handles_labels()[1]
+
+
+def test_rate_over_time_needs_a_few_windows_of_rest(sim):
+    # One 60-s window over a 25-s recording: no curve from a single window, a note instead.
+    _, res = sim
     fig = plot.plot_raster_rate(res, window_s=60.0)
-    assert "all channels, 60-s windows" in fig.axes[1].get_legend_handles_labels()[1]
+    ax_q = fig.axes[1]
+    assert not ax_q.lines and ax_q.get_legend() is None
+    assert any("too little rest for a rate over time" in t.get_text() for t in ax_q.texts)
+    assert _renders(fig)
 
 
 def test_sliding_rate_uses_rest_time_only():
@@ -183,6 +193,9 @@ def test_sliding_rate_uses_rest_time_only():
     assert rate[0] == pytest.approx(60.0)                  # 10 events over 10 s of rest
     _, rate, _, _ = sliding_rate(times, 60.0, [(0.0, 18.0)], 20.0, 10.0)
     assert np.isnan(rate[0])                               # under a quarter of rest
+    # A window longer than the recording: the exposure is the recording's rest only.
+    mid, rate, _, _ = sliding_rate(times[(times >= 10) & (times < 30)], 30.0, [(0.0, 10.0)], 60.0, 10.0)
+    assert mid.size == 1 and rate[0] == pytest.approx(60.0)   # 20 events over 20 s
 
 
 def test_overview_bars_and_root_caveat(sim):

@@ -6,19 +6,25 @@ import numpy as np
 
 from . import _common as c
 
+# Fewest windows with enough rest for the rate-over-time curve to be drawn (and the
+# recording's rest must fill at least one window).
+_FEWEST_WINDOWS = 3
+
 
 def sliding_rate(times: np.ndarray, duration_s: float, excluded, window_s: float,
                  step_s: float):
     """Return window centres (s), rate per minute and its 95 % Poisson bounds.
 
-    Each window's exposure is its length minus the excluded (non-rest) time inside it;
-    windows with under a quarter of rest get NaN.
+    Each window's exposure is its length (within the recording) minus the excluded
+    (non-rest) time inside it; windows with under a quarter of rest get NaN.
     """
     from ..results import poisson_rate_ci
 
     starts = np.arange(0.0, max(duration_s - window_s, 0.0) + 1e-9, step_s)
     counts = np.searchsorted(times, starts + window_s) - np.searchsorted(times, starts)
-    rest = np.array([window_s - c.overlap_s(excluded, a, a + window_s) for a in starts])
+    # A window longer than the recording ends with it (its exposure too).
+    ends = np.minimum(starts + window_s, max(duration_s, 0.0))
+    rest = np.array([b - a - c.overlap_s(excluded, a, b) for a, b in zip(starts, ends)])
     rest = np.where(rest >= 0.25 * window_s, rest, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(rest > 0, counts / (rest / 60.0), np.nan)
@@ -88,14 +94,24 @@ def plot_raster_rate(result, *, axes=None, by: str = "channel", window_s: float 
     mid, rate, low, high = sliding_rate(times, duration, c.excluded_spans(result.events),
                                         window_s, step_s)
     ok = np.isfinite(rate)
-    ax_q.fill_between(mid, np.where(ok, low, np.nan), np.where(ok, high, np.nan),
-                      color="C0", alpha=0.25, lw=0, label="95 % Poisson CI")
-    ax_q.plot(mid, rate, color="C0", lw=1.5, marker="." if mid.size < 30 else None,
-              label=f"all channels, {round(window_s, 1):g}-s windows")
+    rest_s = max((float(ch.get("rest_s") or 0.0) for ch in result.channels), default=0.0)
+    if ok.sum() >= _FEWEST_WINDOWS and rest_s >= window_s:
+        ax_q.fill_between(mid, np.where(ok, low, np.nan), np.where(ok, high, np.nan),
+                          color="C0", alpha=0.25, lw=0, label="95 % Poisson CI")
+        ax_q.plot(mid, rate, color="C0", lw=1.5, marker="." if mid.size < 30 else None,
+                  label=f"all channels, {round(window_s, 1):g}-s windows")
+        ax_q.legend(loc="upper right", fontsize=8)
+    else:
+        # A band over one or two windows of a few seconds' rest reads as a rate over time
+        # it is not (e.g. 2 s of rest around a 30-s contraction): say why there is none.
+        ax_q.text(0.5, 0.5, f"too little rest for a rate over time ({rest_s:.1f} s of rest, "
+                  f"windows of {round(window_s, 1):g} s)\nthe rate over all rest, with its "
+                  "95 % CI, is on page 1",
+                  transform=ax_q.transAxes,
+                  ha="center", va="center", fontsize=9, color="0.3")
     ax_q.set_ylabel("Rate (/min)")
     ax_q.set_xlabel("Time (s)")
     ax_q.set_ylim(bottom=0)
-    ax_q.legend(loc="upper right", fontsize=8)
     ax_q.set_xlim(0, duration if duration > 0 else None)
     return fig
 
