@@ -266,7 +266,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 if band[1] >= params.rest_shape_min_band_hz else None,
                 exclude=_without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
                                                    geometry, params.threshold_sigma),
-                                       start, n, int(round(params.edge_guard_s * fs)))
+                                       start, n, round(params.edge_guard_s * fs))
                 if params.rest_trim_fraction == 0 else None)
             rest_ratio.add(ratio)
             rest_threshold.add(np.broadcast_to(thr, ratio.shape))

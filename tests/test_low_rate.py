@@ -93,7 +93,7 @@ def test_multiplet_of_one_unit_stays_fasciculations():
     # 98.080 s, 12-14 sigma, 32 ms apart) on a quiet baseline. Each potential's other
     # phase is absorbed by its phase span; main counted it as a second peak, so the
     # triplet weighed 6 and became a firing cluster.
-    rec, truth = simulate(scenario="board_125hz_16ch", seed=17)
+    rec, _ = simulate(scenario="board_125hz_16ch", seed=17)
     ev = fascidetect.detect(rec).events
     fasc = ev[ev["trial_type"] == "fasciculation"]
     for t0 in (98.016, 98.048, 98.080):
