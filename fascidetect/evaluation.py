@@ -146,7 +146,8 @@ def _times(events: np.ndarray) -> np.ndarray:
     return t
 
 
-def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None):
+def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None,
+                elsewhere=None):
     """Return one-to-one matches between detected and truth times within a tolerance.
 
     Candidate pairs (|difference| <= tolerance) are found with ``np.searchsorted``; the
@@ -169,6 +170,12 @@ def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None):
         among pairs (default ``truth_s``): with ``truth_s`` the centres of windows that
         are not centred on the discharge's peak, the matching still prefers the
         detection nearest the peak.
+    elsewhere : callable | None
+        ``elsewhere(det_idx, truth_idx)`` -> bool per candidate pair: True where the
+        detection lies on none of the truth discharge's channels. Such a pair is
+        accepted, but any pair on the truth's channels is preferred to it, whatever the
+        errors: of two units firing at one instant, each detection takes the one on its
+        channel. The number of matches does not change.
 
     Returns
     -------
@@ -199,6 +206,10 @@ def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None):
     # window a detection is at most its whole width away).
     width = tol if reference_s is None else 2.0 * tol
     cost = err / np.maximum(width[t_sorted], 1e-12)
+    if elsewhere is not None and d_idx.size:
+        # Costs stay within [0, 1]: a pair off the truth's channels costs more than any
+        # pair on them.
+        cost = (cost + np.asarray(elsewhere(d_idx, order[t_sorted]), float)) / 2.0
     if reference_s is None:
         out_d, out_t = _assign(d_idx, t_sorted, cost, det.size, tru.size)
         return out_d, order[out_t]
@@ -273,6 +284,19 @@ def _match_windows(tfas: np.ndarray, peak_s: np.ndarray, tolerance_ms: float):
     lo = np.where(extent, np.minimum(lo, onset), lo)
     hi = np.where(extent, np.maximum(hi, end), hi)
     return (lo + hi) / 2.0, (hi - lo) / 2.0
+
+
+def _off_channels(det_channel, tfas: np.ndarray):
+    """Return ``elsewhere(d, t)`` for :func:`match_times`: True where detection ``d``'s
+    channel is neither truth ``t``'s main channel nor among its ``channels``."""
+    det_ch = [_norm_channel(c) for c in det_channel]
+    seen = [{_norm_channel(c) for c in str(chs).split(",") if c.strip()} | {_norm_channel(m)}
+            for chs, m in zip(tfas["channels"], tfas["channel"])]
+
+    def elsewhere(d_idx, t_idx):
+        return np.array([det_ch[d] not in seen[t] for d, t in zip(d_idx.tolist(),
+                                                                   t_idx.tolist())], bool)
+    return elsewhere
 
 
 def _ratio(num, den, empty=1.0):
@@ -365,7 +389,8 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     dfas, tfas = det[dmask], tru[tmask]
     dt, tt = _times(dfas), _times(tfas)
     centre, reach = _match_windows(tfas, tt, tolerance_ms)
-    di, ti = match_times(dt, centre, reach, reference_s=tt)
+    di, ti = match_times(dt, centre, reach, reference_s=tt,
+                         elsewhere=_off_channels(dfas["channel"], tfas))
     if min_truth_snr is not None:
         # Optional truth: match against it (so its detections are no FP), then drop it.
         optional = np.asarray(tfas["snr"], float) < min_truth_snr

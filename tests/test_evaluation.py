@@ -222,3 +222,21 @@ def test_windows_on_potentials_keep_the_nearest_peak():
     rep = evaluate(fasc([1.044, 1.012]), truth, duration_s=60)
     assert (rep.tp, rep.fp, rep.fn) == (2, 0, 0)
     assert rep.mean_abs_time_error_ms == pytest.approx(4.0)
+
+
+def test_detection_takes_the_truth_on_its_channel():
+    # Two units fire within 3 ms on different channels; the one detection lies on the
+    # strong unit's channel, the faint one's peak is nearer in time. Main gave the
+    # detection to the faint (optional) one and missed the strong one.
+    truth = np.concatenate([fasc([1.004], channel="EMG CH06"), fasc([1.001], channel="EMG CH12")])
+    truth["channels"] = ["EMG CH05,EMG CH06,EMG CH07", "EMG CH12"]
+    truth["snr"] = [9.0, 1.2]
+    det = fasc([1.0], channel="CH06")  # a reader may strip the type prefix
+    rep = evaluate(det, truth, duration_s=60, min_truth_snr=5.0)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 0, 0)
+    rep = evaluate(det, truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 0, 1)
+    assert rep.per_channel["CH06"]["tp"] == 1
+    # A detection on a channel that sees the unit (not its main one) is on it too.
+    det = fasc([1.0], channel="EMG CH07")
+    assert evaluate(det, truth, duration_s=60, min_truth_snr=5.0).tp == 1
