@@ -146,7 +146,8 @@ def _times(events: np.ndarray) -> np.ndarray:
     return t
 
 
-def match_times(detected_s, truth_s, tolerance_s: float):
+def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None,
+                elsewhere=None):
     """Return one-to-one matches between detected and truth times within a tolerance.
 
     Candidate pairs (|difference| <= tolerance) are found with ``np.searchsorted``; the
@@ -164,6 +165,17 @@ def match_times(detected_s, truth_s, tolerance_s: float):
         Times in seconds (any order).
     tolerance_s : float or array of float
         Largest accepted |difference|: one value, or one per truth time.
+    reference_s : array of float | None
+        Per truth time, the time a detection's error is measured from when choosing
+        among pairs (default ``truth_s``): with ``truth_s`` the centres of windows that
+        are not centred on the discharge's peak, the matching still prefers the
+        detection nearest the peak.
+    elsewhere : callable | None
+        ``elsewhere(det_idx, truth_idx)`` -> bool per candidate pair: True where the
+        detection lies on none of the truth discharge's channels. Such a pair is
+        accepted, but any pair on the truth's channels is preferred to it, whatever the
+        errors: of two units firing at one instant, each detection takes the one on its
+        channel. The number of matches does not change.
 
     Returns
     -------
@@ -177,6 +189,8 @@ def match_times(detected_s, truth_s, tolerance_s: float):
     order = np.argsort(tru, kind="stable")
     ts = tru[order]
     tol = np.broadcast_to(np.asarray(tolerance_s, float), tru.shape)[order]
+    ref = tru if reference_s is None else np.asarray(reference_s, float)
+    ref = ref[order]
     widest = float(tol.max()) + 1e-9
     lo = np.searchsorted(ts, det - widest, side="left")
     hi = np.searchsorted(ts, det + widest, side="right")
@@ -186,10 +200,26 @@ def match_times(detected_s, truth_s, tolerance_s: float):
     t_sorted = starts + np.arange(d_idx.size)
     err = np.abs(det[d_idx] - ts[t_sorted])
     within = err <= tol[t_sorted] + 1e-9  # a difference of exactly the tolerance counts
-    d_idx, t_sorted, err = d_idx[within], t_sorted[within], err[within]
-    out_d, out_t = _assign(d_idx, t_sorted, err / np.maximum(tol[t_sorted], 1e-12),
-                           det.size, tru.size)
-    return out_d, order[out_t]
+    d_idx, t_sorted = d_idx[within], t_sorted[within]
+    err = np.abs(det[d_idx] - ref[t_sorted])
+    # Relative to the window (every pair costs at most 1; from a reference inside the
+    # window a detection is at most its whole width away).
+    width = tol if reference_s is None else 2.0 * tol
+    cost = err / np.maximum(width[t_sorted], 1e-12)
+    if elsewhere is not None and d_idx.size:
+        # Costs stay within [0, 1]: a pair off the truth's channels costs more than any
+        # pair on them.
+        cost = (cost + np.asarray(elsewhere(d_idx, order[t_sorted]), float)) / 2.0
+    if reference_s is None:
+        out_d, out_t = _assign(d_idx, t_sorted, cost, det.size, tru.size)
+        return out_d, order[out_t]
+    # Truth numbered in the order of the reference times, so that ties (two truth
+    # discharges at one instant) go as they go when the windows are centred on them.
+    by_ref = np.argsort(np.asarray(reference_s, float), kind="stable")
+    rank = np.empty(tru.size, int)
+    rank[by_ref] = np.arange(tru.size)
+    out_d, out_r = _assign(d_idx, rank[order[t_sorted]], cost, det.size, tru.size)
+    return out_d, by_ref[out_r]
 
 
 def _assign(d_idx, t_idx, cost, n_det, n_truth):
@@ -228,6 +258,45 @@ def _assign(d_idx, t_idx, cost, n_det, n_truth):
             out_d.append(dets[rows[real]])
             out_t.append(trus[cols[real]])
     return np.concatenate(out_d).astype(int), np.concatenate(out_t).astype(int)
+
+
+#: Margin taken off a potential's end so that the sample after it (one sample period
+#: later, 100 µs at 10 kHz) is not inside; larger than the TSV's rounding (1 µs a value).
+_EXTENT_MARGIN_S = 1e-5
+
+
+def _match_windows(tfas: np.ndarray, peak_s: np.ndarray, tolerance_ms: float):
+    """Return the centre and half-width (s) of each truth discharge's match window.
+
+    A detection matches a truth potential within ``tolerance_ms`` (or half its
+    ``duration_ms`` when that is wider) of its peak, or anywhere on the potential itself
+    (``onset`` to ``onset + duration``, the end excluded): at 125-250 Hz a potential is
+    2-4 samples long, its raw peak may be its first or last sample, and the band-passed
+    peak or centre a detector reports may sit on the other end, 16 ms away (one
+    discharge, not a false one and a missed one).
+    """
+    tol = np.maximum(tolerance_ms, np.nan_to_num(np.asarray(tfas["duration_ms"], float)) / 2.0)
+    tol = tol / 1000.0
+    lo, hi = peak_s - tol, peak_s + tol
+    onset = np.asarray(tfas["onset"], float)
+    end = onset + np.asarray(tfas["duration"], float) - _EXTENT_MARGIN_S
+    extent = np.isfinite(onset) & np.isfinite(end) & (end > onset)
+    lo = np.where(extent, np.minimum(lo, onset), lo)
+    hi = np.where(extent, np.maximum(hi, end), hi)
+    return (lo + hi) / 2.0, (hi - lo) / 2.0
+
+
+def _off_channels(det_channel, tfas: np.ndarray):
+    """Return ``elsewhere(d, t)`` for :func:`match_times`: True where detection ``d``'s
+    channel is neither truth ``t``'s main channel nor among its ``channels``."""
+    det_ch = [_norm_channel(c) for c in det_channel]
+    seen = [{_norm_channel(c) for c in str(chs).split(",") if c.strip()} | {_norm_channel(m)}
+            for chs, m in zip(tfas["channels"], tfas["channel"])]
+
+    def elsewhere(d_idx, t_idx):
+        return np.array([det_ch[d] not in seen[t] for d, t in zip(d_idx.tolist(),
+                                                                   t_idx.tolist())], bool)
+    return elsewhere
 
 
 def _ratio(num, den, empty=1.0):
@@ -274,9 +343,11 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         Event tables or paths to ``events.tsv`` files.
     tolerance_ms : float
         Largest |peak-time difference| for a detected fasciculation to match a truth one;
-        for a truth potential longer than twice this, half its ``duration_ms`` (a peak
-        anywhere within the potential is that discharge: at 125-250 Hz the band-passed
-        peak of a 20-30 ms potential can fall 2-3 samples from the raw one's).
+        for a truth potential longer than twice this, half its ``duration_ms``; and a
+        detection anywhere on the truth potential itself (``onset`` to ``onset +
+        duration``) matches too (a peak anywhere within the potential is that discharge:
+        at 125-250 Hz the band-passed peak of a 20-30 ms potential can fall 2-3 samples
+        from the raw one's, which may be the potential's first or last sample).
     duration_s : float | None
         Observation time for rates. Default: ``duration_s`` of the truth's JSON sidecar
         (``<stem>_truth.json``) if there is one, else the end of the last event.
@@ -317,8 +388,9 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     tmask = tru["trial_type"] == "fasciculation"
     dfas, tfas = det[dmask], tru[tmask]
     dt, tt = _times(dfas), _times(tfas)
-    half_ms = np.nan_to_num(np.asarray(tfas["duration_ms"], float)) / 2.0
-    di, ti = match_times(dt, tt, np.maximum(tolerance_ms, half_ms) / 1000.0)
+    centre, reach = _match_windows(tfas, tt, tolerance_ms)
+    di, ti = match_times(dt, centre, reach, reference_s=tt,
+                         elsewhere=_off_channels(dfas["channel"], tfas))
     if min_truth_snr is not None:
         # Optional truth: match against it (so its detections are no FP), then drop it.
         optional = np.asarray(tfas["snr"], float) < min_truth_snr

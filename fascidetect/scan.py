@@ -264,8 +264,9 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
-                exclude=_near_peaks(peaks, start - lo, stop - start, n_ch, geometry,
-                                    params.threshold_sigma)
+                exclude=_without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
+                                                   geometry, params.threshold_sigma),
+                                       start, n, round(params.edge_guard_s * fs))
                 if params.rest_trim_fraction == 0 else None)
             rest_ratio.add(ratio)
             rest_threshold.add(np.broadcast_to(thr, ratio.shape))
@@ -472,6 +473,23 @@ def _near_peaks(peaks, offset: int, n: int, n_ch: int, g: Geometry,
     np.add.at(marks, (ch, np.clip(pos - half, 0, n)), 1)
     np.add.at(marks, (ch, np.clip(pos + half + 1, 0, n)), -1)
     return np.cumsum(marks[:, :n], axis=1) > 0
+
+
+def _without_edges(exclude: np.ndarray, start: int, n_samples: int, guard: int) -> np.ndarray:
+    """Return the background mask ``exclude`` of a block starting at sample ``start``
+    with the recording's first and last ``guard`` samples left out too (in place).
+
+    There the band-pass settles (a board's DC offset and drift make its edge transient
+    tens of noise sigmas at 125-250 Hz), and no candidate is judged (``edge_guard_s``):
+    counted, the transient made the first or last rest window of a channel active on
+    12 % of a 125-Hz board's channels, and its discharges within ``rest_guard_s``
+    voluntary.
+    """
+    n = exclude.shape[1]
+    if guard > 0:
+        exclude[:, :max(0, min(n, guard - start))] = True
+        exclude[:, max(0, n_samples - guard - start):] = True
+    return exclude
 
 
 def segment_sigmas(filt_core, sigma, params, geometry: Geometry) -> np.ndarray:

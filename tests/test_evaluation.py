@@ -193,3 +193,50 @@ def test_optional_faint_truth():
     assert (rep.n_truth, rep.n_detected, rep.tp, rep.fp, rep.fn) == (1, 1, 1, 0, 0)
     rep = evaluate(det, truth, duration_s=60)
     assert (rep.tp, rep.fp, rep.fn) == (2, 0, 1)
+
+
+def test_detection_on_the_potential_matches():
+    # A 125-Hz potential of 3 samples (24 ms) whose raw peak is its last sample; a
+    # detector's band-passed centre on its first sample is 16 ms from that peak, past
+    # half the duration, yet on the potential: one discharge, not a false and a missed
+    # one (main scored it FP + FN).
+    truth = fasc([1.016])
+    truth["onset"], truth["duration"], truth["duration_ms"] = 1.0, 0.024, 24.0
+    rep = evaluate(fasc([1.0]), truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 0, 0)
+    assert rep.mean_abs_time_error_ms == pytest.approx(16.0)
+    # One sample before the potential, or 16 ms after its peak (8 ms past its end): no.
+    for t in (0.992, 1.032):
+        rep = evaluate(fasc([t]), truth, duration_s=60)
+        assert (rep.tp, rep.fp, rep.fn) == (0, 1, 1)
+
+
+def test_windows_on_potentials_keep_the_nearest_peak():
+    # Two truth potentials whose extents both hold both detections: each detection
+    # takes the truth whose peak is nearer.
+    truth = fasc([1.016, 1.040])
+    truth["onset"], truth["duration"], truth["duration_ms"] = [1.0, 1.016], 0.040, 40.0
+    d, t = match_times([1.012, 1.044], [1.020, 1.036], [0.020, 0.020],
+                       reference_s=[1.016, 1.040])
+    assert dict(zip(d.tolist(), t.tolist())) == {0: 0, 1: 1}
+    rep = evaluate(fasc([1.044, 1.012]), truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (2, 0, 0)
+    assert rep.mean_abs_time_error_ms == pytest.approx(4.0)
+
+
+def test_detection_takes_the_truth_on_its_channel():
+    # Two units fire within 3 ms on different channels; the one detection lies on the
+    # strong unit's channel, the faint one's peak is nearer in time. Main gave the
+    # detection to the faint (optional) one and missed the strong one.
+    truth = np.concatenate([fasc([1.004], channel="EMG CH06"), fasc([1.001], channel="EMG CH12")])
+    truth["channels"] = ["EMG CH05,EMG CH06,EMG CH07", "EMG CH12"]
+    truth["snr"] = [9.0, 1.2]
+    det = fasc([1.0], channel="CH06")  # a reader may strip the type prefix
+    rep = evaluate(det, truth, duration_s=60, min_truth_snr=5.0)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 0, 0)
+    rep = evaluate(det, truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (1, 0, 1)
+    assert rep.per_channel["CH06"]["tp"] == 1
+    # A detection on a channel that sees the unit (not its main one) is on it too.
+    det = fasc([1.0], channel="EMG CH07")
+    assert evaluate(det, truth, duration_s=60, min_truth_snr=5.0).tp == 1

@@ -73,3 +73,28 @@ def test_low_rate_warnings_in_summary():
     rec, _ = simulate(scenario="rest", seed=1, duration_s=10.0)
     warns = fascidetect.detect(rec).summary()["warnings"]
     assert not any("lower bound" in w or "counted once" in w for w in warns)
+
+
+def test_edge_transient_is_not_activity():
+    # Tuning seed 6 of the 125-Hz board: the band-pass settles over the first and last
+    # 0.1 s (a 20-mV DC offset), which main counted into the first and last rest
+    # windows of CH01: its discharges within 1.5 s of either end became voluntary
+    # (`not_at_rest`, 4 of them) on a band-passed trace at the floor.
+    rec, _ = simulate(scenario="board_125hz_16ch", seed=6)
+    ev = fascidetect.detect(rec).events
+    t = ev["peak_time"]
+    near_edge = (t < 1.5) | (t > rec.n_samples / rec.sfreq - 1.5)
+    assert not ((ev["reason"] == "not_at_rest") & near_edge).any()
+    assert ((ev["trial_type"] == "fasciculation") & near_edge).sum() >= 5
+
+
+def test_multiplet_of_one_unit_stays_fasciculations():
+    # Tuning seed 17 of the 125-Hz board: a triplet of one large unit (98.016, 98.048,
+    # 98.080 s, 12-14 sigma, 32 ms apart) on a quiet baseline. Each potential's other
+    # phase is absorbed by its phase span; main counted it as a second peak, so the
+    # triplet weighed 6 and became a firing cluster.
+    rec, _ = simulate(scenario="board_125hz_16ch", seed=17)
+    ev = fascidetect.detect(rec).events
+    fasc = ev[ev["trial_type"] == "fasciculation"]
+    for t0 in (98.016, 98.048, 98.080):
+        assert np.abs(fasc["peak_time"] - t0).min() <= 0.016

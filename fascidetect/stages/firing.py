@@ -209,6 +209,44 @@ def near_members(times: np.ndarray, channel: np.ndarray, members: np.ndarray,
     return out
 
 
+#: Peaks within one discharge's phase span (``phase_span_ms``) from which they are an
+#: interference pattern's, each a discharge of its own: one potential shows its two
+#: phases there (its other phase: one absorbed peak), not three.
+INTERFERENCE_SPAN_PEAKS = 2
+
+
+def interference_weights(span_peaks: np.ndarray | None) -> np.ndarray | None:
+    """Return how many discharges each candidate stands for in the firing-cluster test.
+
+    At rates too low to resolve a potential's phases one discharge absorbs the peaks of
+    its phase span. Its own other phase (one peak) is part of the same potential and
+    counts nothing: a fasciculation multiplet of one unit (2-5 discharges, Kleine et al.
+    2012) stays that many discharges. Where the span holds more peaks than one
+    potential's phases (:data:`INTERFERENCE_SPAN_PEAKS` or more), the discharge is a
+    stretch of an interference pattern and counts each of them (a 0.1-s burst of many
+    units is judged by its peaks, as at rates that resolve them).
+
+    Parameters
+    ----------
+    span_peaks : ndarray of int | None
+        Peaks absorbed by each candidate's phase span (None: no span at this rate).
+
+    Returns
+    -------
+    ndarray of int | None
+        None when ``span_peaks`` is None (every candidate counts once).
+
+    Examples
+    --------
+    >>> interference_weights(np.array([0, 1, 2, 3])).tolist()
+    [1, 1, 3, 4]
+    """
+    if span_peaks is None:
+        return None
+    span_peaks = np.asarray(span_peaks)
+    return 1 + np.where(span_peaks >= INTERFERENCE_SPAN_PEAKS, span_peaks, 0)
+
+
 def firing_trains(cands: Candidates, ctx: Context):
     """Stage: voluntary firing (dense clusters, their edges, ongoing activity).
 
@@ -223,9 +261,7 @@ def firing_trains(cands: Candidates, ctx: Context):
     art = (cands.artifact_kind != "") | (cands.label == "artifact")
     ongoing = ongoing_from_bits(ctx.scan.active_bits, ctx.scan.n_subwindows, cands.sample,
                                 main_ch, art, g.act_win, params, ctx.sfreq)
-    span_peaks = cands.features.get("span_peaks")
-    weights = None if span_peaks is None else 1 + span_peaks
-    del span_peaks
+    weights = interference_weights(cands.features.get("span_peaks"))
     clusters = firing_clusters(times, main_ch, params, ctx.analysed_s, ignore=art,
                                weights=weights)
     trains = clusters | ongoing
