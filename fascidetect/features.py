@@ -168,13 +168,16 @@ def artifact_features(raw_snippets: np.ndarray, sfreq: float, band_low_hz: float
         ``lf_ratio``: energy below ``band_low_hz`` over energy above it after removing a
         linear trend (motion artifacts and pops are low-frequency dominated);
         ``step_ratio``: the level shift between the first and last quarter over the
-        in-band peak-to-peak (electrode pops are steps); ``flat_top``: samples sitting at
-        the snippet's extreme value (saturation/clipping).
+        in-band peak-to-peak (electrode pops are steps); ``jump_ratio``: the level shift
+        at the event itself, net of the baseline's slope, over the range of the
+        ``jump_core_ms`` either side of it (:func:`jump_at_event`; a pop jumps there, a
+        potential on drifting baseline does not); ``flat_top``: samples sitting at the
+        snippet's extreme value (saturation/clipping).
     """
     n_ev, w = raw_snippets.shape
     if n_ev == 0:
         z = np.zeros(0)
-        return {"lf_ratio": z, "step_ratio": z, "flat_top": z.astype(int)}
+        return {"lf_ratio": z, "step_ratio": z, "jump_ratio": z, "flat_top": z.astype(int)}
     t = np.arange(w) - (w - 1) / 2
     x = raw_snippets - raw_snippets.mean(axis=1, keepdims=True)
     # Remove the line through the end quarters so slow wander does not count as motion.
@@ -191,7 +194,45 @@ def artifact_features(raw_snippets: np.ndarray, sfreq: float, band_low_hz: float
     mx = raw_snippets.max(axis=1, keepdims=True)
     mn = raw_snippets.min(axis=1, keepdims=True)
     flat_top = np.maximum((raw_snippets == mx).sum(axis=1), (raw_snippets == mn).sum(axis=1))
-    return {"lf_ratio": lf_ratio, "step_ratio": step_ratio, "flat_top": flat_top}
+    return {"lf_ratio": lf_ratio, "step_ratio": step_ratio,
+            "jump_ratio": jump_at_event(raw_snippets, sfreq), "flat_top": flat_top}
+
+
+def jump_at_event(raw_snippets: np.ndarray, sfreq: float, core_ms: float = 10.0) -> np.ndarray:
+    """Return the level shift at each snippet's centre, net of its baseline's slope, over
+    the range of the samples within ``core_ms`` of the centre.
+
+    A line with a step at the centre (``a + b t + c [t > 0]``) is fitted by least squares
+    to the samples beyond ``core_ms`` either side; ``|c|`` is the jump. An electrode pop
+    jumps at the event and the window's range is mostly that jump (ratio near 1); a
+    potential on a steep or drifting baseline leaves the two sides on one line (ratio
+    near 0), however far the baseline travels over the window, which the end quarters'
+    level difference (``step_ratio``) counts as a step.
+
+    Parameters
+    ----------
+    raw_snippets : ndarray, shape (n_events, n_samples)
+        Raw samples centred on each event.
+    sfreq : float
+    core_ms : float
+        Half-width of the event's own samples, left out of the fit.
+
+    Returns
+    -------
+    ndarray, shape (n_events,)
+        ``|c|`` over the range (peak to peak) of the residual within ``core_ms``.
+    """
+    n_ev, w = raw_snippets.shape
+    t = np.arange(w) - w // 2
+    core = np.abs(t) <= max(1, round(core_ms * sfreq / 1000.0))
+    basis = np.stack([np.ones(w), t, (t > 0).astype(float)], axis=1)
+    if n_ev == 0 or np.count_nonzero(~core) < 4:
+        return np.zeros(n_ev)
+    x = np.asarray(raw_snippets, dtype=float)
+    coef = np.linalg.pinv(basis[~core]) @ x[:, ~core].T  # (3, n_events)
+    resid = x[:, core] - (basis[core] @ coef).T
+    rng = np.ptp(resid, axis=1)
+    return np.abs(coef[2]) / np.maximum(rng, np.finfo(float).tiny)
 
 
 def _band_energies(x: np.ndarray, sfreq: float, split_hz: float) -> tuple[np.ndarray, np.ndarray]:

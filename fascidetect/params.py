@@ -267,6 +267,12 @@ class DetectionParams:
         Step height, as a share of the raw window's range, of an electrode pop (est.).
     pop_lf_ratio : float
         Low-frequency ratio a one-channel step needs to be a pop (est.).
+    pop_jump_ratio : float
+        Share of the event's own range that the level must jump at the event, net of
+        the baseline's slope, for a pop (``jump_ratio`` of
+        :func:`fascidetect.features.artifact_features`). Simulated pops: 0.75-1.0 at the
+        step; small potentials on the steep 1/f wander of a 200-Hz board: 0.0-0.31
+        (tuning seeds 0-17 of the glitch row, where such potentials were pops).
     saturation_flat_samples : int
         Samples at the same extreme value (a flat top) that mark clipping.
     glitch_max_neighbour_ratio : float
@@ -584,6 +590,7 @@ class DetectionParams:
     motion_lf_ratio: float = 3.0
     pop_step_ratio: float = 0.5
     pop_lf_ratio: float = 1.0
+    pop_jump_ratio: float = 0.35
     saturation_flat_samples: int = 4
     glitch_max_neighbour_ratio: float = 0.25
     glitch_noise_sigmas: float = 3.5

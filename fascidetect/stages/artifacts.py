@@ -79,6 +79,9 @@ def artifact_evidence(cands: Candidates, n_channels: int, sfreq: float,
     lf = f["lf_ratio"]
     kind[free & (lf >= params.motion_lf_ratio) & (big | wide)] = "motion"
     pop = (spread <= 1) & (f["step_ratio"] >= params.pop_step_ratio) & (lf >= params.pop_lf_ratio)
+    if "jump_ratio" in f:
+        # A step at the event, not a baseline that only travels far over the window.
+        pop &= f["jump_ratio"] >= params.pop_jump_ratio
     kind[free & pop] = "pop"
     if "spike_neighbour_ratio" in f:
         kind[(kind == "") & lone_samples(f, cands.channel, params)] = "glitch"
