@@ -311,6 +311,38 @@ def test_choose_equals_nested_where_over_strings():
     one = choose([(a, "isolated_discharge")], "sporadic_discharge")
     np.testing.assert_array_equal(one.astype(str),
                                   np.where(a, "isolated_discharge", "sporadic_discharge"))
+    # One shared object per distinct string (np.full made one per row: issue 14).
+    assert len({id(v) for v in got.tolist()}) == 4
+    assert len({id(v) for v in one.tolist()}) == 2
+
+
+def test_stages_return_shared_reason_strings():
+    """The motion stage's reasons (own kind, else "motion") and the fasciculation
+    stage's (isolated or sporadic) are a few shared objects, not one string per row."""
+    from fascidetect.blocks import Geometry
+    from fascidetect.candidates import Candidates
+    from fascidetect.stages import Context, artifacts, fasciculation
+
+    n = 500
+    sample = np.cumsum(np.where(np.arange(n) % 3 < 2, 1000, 100))  # every 3rd isolated
+    cands = Candidates(sample=sample, centre=sample,
+                       channel=np.zeros(n, int), channels=np.ones((n, 1), bool),
+                       amplitude=np.ones(n), snr=np.ones(n), features={},
+                       snip_row=np.full(n, -1))
+    cands.artifact_kind[::7] = "ecg"
+    params = DetectionParams()
+    ctx = Context(params=params, sfreq=2000.0, names=["a"], sigma=np.ones(1),
+                  geometry=Geometry.build(2000.0, params, 1), scan=None,
+                  duration_s=n / 20, bad_spans=[], task_spans=[], motion_spans=[(0.0, 1e9)],
+                  episode_spans=[], episode_types=[])
+    labels, reasons = artifacts.motion(cands, ctx)
+    assert set(reasons.tolist()) == {"ecg", "motion"}
+    assert len({id(v) for v in reasons.tolist()}) == 2
+    ctx.isolated = fasciculation.isolation(cands.times(2000.0), cands.channel, 0.07)
+    labels, reasons = fasciculation.fasciculations(cands, ctx)
+    assert set(reasons.tolist()) == {"isolated_discharge", "sporadic_discharge"}
+    assert len({id(v) for v in reasons.tolist()}) == 2
+    assert len({id(v) for v in labels.tolist()}) == 1
 
 
 def test_scan_rest_windows_fill_as_the_blocks_concatenated():
