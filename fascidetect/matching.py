@@ -818,6 +818,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             snip_parts.append(np.clip(snips[:take] / unit_scale[None, :, None], -_F16_MAX,
                                       _F16_MAX).astype(np.float16))
             n_snipped += take
+        if len(parts) >= _MERGE_PARTS:
+            # One table for every few dozen blocks: each block's table is some 30 small
+            # Python objects, and over a day's 1,440 blocks they held 4 MB of the Python
+            # heap, scattered among the blocks' freed temporaries (issue 14).
+            parts = [Candidates.concatenate(parts, consume=True)]
     # The bank's per-length arrays (kernel spectra, the scores) go before the tables
     # are merged: held there they would add about 20 MB to the pass's peak.
     bank = filt = raw = clean = residual = m = None
@@ -852,6 +857,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     added.narrow_integers(rec.n_samples)  # as the scan's rows (int32 indices)
     cands.insert_by_sample(added)  # in place: the table is not held twice
     return dataclasses.replace(found, candidates=cands, snippets=snippets)
+
+
+#: Blocks' tables of new discharges joined into one as the pass goes (the scan's
+#: ``_MERGE_BLOCKS``).
+_MERGE_PARTS = 64
 
 
 def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0,
