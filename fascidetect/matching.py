@@ -720,8 +720,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     room = max(0, params.max_waveforms - found.snippets.shape[0])
     n_snipped = 0
     art_times = np.sort(cands.sample[cands.artifact_kind != ""])
-    by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
-                  for c in range(n_ch)]
+    # The samples of the candidates seen on each channel: only the grid's neighbourhood
+    # detection reads them (issue 14: 1.2 MB for a day of 8 channels).
+    by_channel = None if grid is None else [
+        np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)]) for c in range(n_ch)]
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
     # The candidates' peak size (on their main channel), sorted as by_main.
     amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
