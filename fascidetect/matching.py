@@ -121,7 +121,9 @@ class FilteredCache:
     def get(self, lo: int, hi: int) -> np.ndarray:
         """Return samples ``[lo, hi)`` in volts."""
         held = self.data[:, lo:hi] if self.data is not None else self.spill.read(lo, hi)
-        return held.astype(np.float32) * self.unit
+        # One float32 array (the product converts the float16 samples as it goes): a
+        # float32 copy first was one more block-sized temporary of the pass (4 MB).
+        return np.multiply(held, self.unit, dtype=np.float32)
 
 
 #: Most bytes the scan's band-passed samples may take in memory for the matching pass...
