@@ -143,13 +143,55 @@ class SpilledRows:
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
+class SpilledMatrix:
+    """A 2-D array in a :class:`ColumnSpill`, read back a row or a slice of one row at a
+    time: ``m[r]`` and ``m[r, a:b]`` as the array would give them.
+
+    The scan's active sub-windows as bits are 3.5 MB for a day of 8 channels; the
+    episodes read them a channel at a time, the firing-train stage a channel's chunk at
+    a time (issue 14: held, they sat under the scan's, the matching pass's and the
+    stages' temporaries).
+    """
+
+    def __init__(self, spill: ColumnSpill):
+        self.spill = spill
+        self.shape, self.dtype = spill.shape, spill.dtype
+
+    @classmethod
+    def of(cls, array: np.ndarray, width: int = 2 ** 16) -> SpilledMatrix:
+        """Return ``array`` written ``width`` columns at a time."""
+        spill = ColumnSpill(*array.shape, array.dtype)
+        for a in range(0, array.shape[1], width):  # loop over column blocks
+            spill.write(a, array[:, a:a + width])
+        return cls(spill)
+
+    def __getitem__(self, key) -> np.ndarray:
+        row, cols = key if isinstance(key, tuple) else (key, slice(None))
+        if not isinstance(cols, slice) or cols.step not in (None, 1):
+            raise TypeError("a SpilledMatrix is read by a row and a column slice")
+        row = int(row)
+        if not -self.shape[0] <= row < self.shape[0]:
+            raise IndexError(f"row {row} of {self.shape[0]}")
+        row %= self.shape[0]
+        if cols == slice(None):
+            return self.spill.read_row(row)
+        a, b, _ = cols.indices(self.shape[1])
+        return self.spill.read(a, b)[row]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The whole array (tests; the pipeline reads rows and slices)."""
+        out = self.spill.read(0, self.shape[1])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
 class BitColumns:
     """A boolean array of shape ``(n_rows, n_columns)`` filled block of columns by block
-    of columns (in order) and held as bits (``np.packbits`` along the columns)."""
+    of columns (in order) and kept as bits (``np.packbits`` along the columns) in a
+    temporary file (:class:`SpilledMatrix`)."""
 
     def __init__(self, n_rows: int, n_columns: int):
         self.n_columns = n_columns
-        self.bits = np.zeros((n_rows, (n_columns + 7) // 8), dtype=np.uint8)
+        self.spill = ColumnSpill(n_rows, (n_columns + 7) // 8, np.uint8)
         self._pending = np.zeros((n_rows, 0), dtype=bool)  # columns not yet a whole byte
         self._byte = 0
 
@@ -157,16 +199,18 @@ class BitColumns:
         """Append the columns of ``block`` (shape ``(n_rows, w)``)."""
         buf = np.concatenate([self._pending, block], axis=1)
         whole = buf.shape[1] // 8
-        self.bits[:, self._byte:self._byte + whole] = np.packbits(buf[:, :whole * 8], axis=1)
+        if whole:
+            self.spill.write(self._byte, np.packbits(buf[:, :whole * 8], axis=1))
         self._byte += whole
         self._pending = buf[:, whole * 8:]
 
-    def finish(self) -> np.ndarray:
-        """Return the bits (as ``np.packbits(mask, axis=1)`` of the whole mask would)."""
+    def finish(self) -> SpilledMatrix:
+        """Return the bits (as ``np.packbits(mask, axis=1)`` of the whole mask would;
+        columns never added are 0)."""
         if self._pending.shape[1]:
-            self.bits[:, self._byte:self._byte + 1] = np.packbits(self._pending, axis=1)
+            self.spill.write(self._byte, np.packbits(self._pending, axis=1))
             self._pending = self._pending[:, :0]
-        return self.bits
+        return SpilledMatrix(self.spill)
 
 
 def _unbuffered_temporary_file():

@@ -171,14 +171,21 @@ def _sustained_row(active: np.ndarray, span: int, fraction: float) -> np.ndarray
     starts, stops = run_bounds(hit)
     del hit
     covered = _mark(n, starts, stops + span - 1)
+    c_starts, c_stops = run_bounds(covered)
     # Trim the ends of each run to the first/last sub-window of dense activity: a lone
     # active sub-window (a fasciculation) within a second of a spasm is no part of it.
-    act = np.flatnonzero(active & _dense(active) & covered)
-    c_starts, c_stops = run_bounds(covered)
-    first = np.searchsorted(act, c_starts)  # first dense-active sub-window of each run
-    last = np.searchsorted(act, c_stops) - 1  # and the last
+    # Found from the runs of dense activity (inside the covered runs), not from their
+    # sub-windows' indices (issue 14: 8 bytes an active sub-window, 7 MB for a day).
+    dense = _dense(active)
+    dense &= active
+    dense &= covered
+    del covered
+    d_starts, d_stops = run_bounds(dense)
+    del dense
+    first = np.searchsorted(d_starts, c_starts)  # first dense run in each covered run
+    last = np.searchsorted(d_starts, c_stops) - 1  # and the last
     ok = first <= last  # the run holds one
-    return _mark(n, act[first[ok]], act[last[ok]] + 1)
+    return _mark(n, d_starts[first[ok]], d_stops[last[ok]])
 
 
 def _mark(n: int, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -191,11 +198,11 @@ def _mark(n: int, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     new = np.concatenate([[True], starts[1:] > stops[:-1]])  # a gap before the span
     starts = starts[new]
     stops = stops[np.concatenate([new[1:], [True]])]
-    step = np.zeros(n + 1, dtype=np.int8)
-    step[starts] = 1  # merged spans never start where another stops
-    step[stops] -= 1
-    np.cumsum(step[:n], dtype=np.int8, out=step[:n])
-    out[:] = step[:n] > 0
+    # Each span's ends toggle the mask and a running xor fills between them (merged
+    # spans never start where another stops): no int8 steps beside it (issue 14).
+    out[starts] = True
+    out[stops[stops < n]] ^= True
+    np.logical_xor.accumulate(out, out=out)
     return out
 
 
@@ -267,18 +274,22 @@ def sustained_bits(active_bits: np.ndarray, n_sub: int, span: int, fraction: flo
     n_active = np.zeros(n_sub, dtype=np.min_scalar_type(n_ch))
     for c in range(n_ch):  # loop over channels
         row = active_row(c)
-        sustained[c] = np.packbits(_sustained_rows(row[None, :], span, fraction)[0])
+        if n_sub >= span:
+            sustained[c] = np.packbits(_sustained_row(row, span, fraction))
         n_active += row
         del row
     if min_ch >= 2:
         # Activity that hops between channels (several muscles taking turns) is sustained
         # for the group even when no single channel stays active.
         need = max(min_ch, int(np.ceil(0.5 * n_ch)))
-        pooled = sustained_mask((n_active >= need)[None, :], span, fraction)[0]
+        several = n_active >= need
+        del n_active
+        pooled = _sustained_row(several, span, fraction) if n_sub >= span \
+            else np.zeros(n_sub, dtype=bool)
+        del several
         for c in range(n_ch):  # loop over channels (no mask-sized temporary)
             sustained[c] |= np.packbits(pooled & active_row(c))
         del pooled
-    del n_active
 
     def any_channel():
         return np.unpackbits(np.bitwise_or.reduce(sustained, axis=0), count=n_sub).view(bool)

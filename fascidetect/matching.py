@@ -121,7 +121,9 @@ class FilteredCache:
     def get(self, lo: int, hi: int) -> np.ndarray:
         """Return samples ``[lo, hi)`` in volts."""
         held = self.data[:, lo:hi] if self.data is not None else self.spill.read(lo, hi)
-        return held.astype(np.float32) * self.unit
+        # One float32 array (the product converts the float16 samples as it goes): a
+        # float32 copy first was one more block-sized temporary of the pass (4 MB).
+        return np.multiply(held, self.unit, dtype=np.float32)
 
 
 #: Most bytes the scan's band-passed samples may take in memory for the matching pass...
@@ -720,8 +722,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     room = max(0, params.max_waveforms - found.snippets.shape[0])
     n_snipped = 0
     art_times = np.sort(cands.sample[cands.artifact_kind != ""])
-    by_channel = [np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)])
-                  for c in range(n_ch)]
+    # The samples of the candidates seen on each channel: only the grid's neighbourhood
+    # detection reads them (issue 14: 1.2 MB for a day of 8 channels).
+    by_channel = None if grid is None else [
+        np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)]) for c in range(n_ch)]
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
     # The candidates' peak size (on their main channel), sorted as by_main.
     amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
@@ -818,6 +822,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
             snip_parts.append(np.clip(snips[:take] / unit_scale[None, :, None], -_F16_MAX,
                                       _F16_MAX).astype(np.float16))
             n_snipped += take
+        if len(parts) >= _MERGE_PARTS:
+            # One table for every few dozen blocks: each block's table is some 30 small
+            # Python objects, and over a day's 1,440 blocks they held 4 MB of the Python
+            # heap, scattered among the blocks' freed temporaries (issue 14).
+            parts = [Candidates.concatenate(parts, consume=True)]
     # The bank's per-length arrays (kernel spectra, the scores) go before the tables
     # are merged: held there they would add about 20 MB to the pass's peak.
     bank = filt = raw = clean = residual = m = None
@@ -852,6 +861,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     added.narrow_integers(rec.n_samples)  # as the scan's rows (int32 indices)
     cands.insert_by_sample(added)  # in place: the table is not held twice
     return dataclasses.replace(found, candidates=cands, snippets=snippets)
+
+
+#: Blocks' tables of new discharges joined into one as the pass goes (the scan's
+#: ``_MERGE_BLOCKS``).
+_MERGE_PARTS = 64
 
 
 def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0,

@@ -8,7 +8,6 @@ what is not rest (edges, bad spans, tasks, motion, episodes) -> the classificati
 
 from __future__ import annotations
 
-import dataclasses
 import warnings as _warnings
 from typing import Callable
 
@@ -16,7 +15,6 @@ import numpy as np
 
 from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
-from ._spill import SpilledColumns
 from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import EVENT_FEATURES, to_sorted_events
@@ -28,10 +26,6 @@ from .results import DetectionResult
 from .rest import channel_rest_s
 from .stages import (Context, activity, artifacts, derecruitment, exclusion, fasciculation,
                      firing, footprint, run_stages, tonic)
-
-#: Scan fields the matching pass does not read (the active sub-windows; the rest
-#: windows are in a temporary file from the scan on).
-_PARKED = ("active_bits",)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -144,24 +138,18 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("episodes"):
         episode_rows, episode_spans = episodes.find_episodes(found, sigma, names, params,
                                                              geometry, fs, task, motion)
-        # Measured: the stages need only which sub-windows are active (1 bit of 16).
+        # Measured: the stages need only which sub-windows are active (1 bit of 16,
+        # ``active_bits``, in a temporary file read a channel's chunk at a time).
         found = episodes.without_envelopes(found, params, geometry)
     _memory.release()  # the episodes' temporaries, before the matching pass's
     if matching_on:
         # Further discharges of the units learnt from the confident ones (under the
         # threshold, or overlapping): they join the table the stages judge.
         with watch.stage("template_matching"):
-            # What only the stages read waits in a temporary file under the pass's block
-            # temporaries (issue 14: 9 MB for a day, a peak of the pass).
-            parked = SpilledColumns({name: getattr(found, name) for name in _PARKED
-                                     if isinstance(getattr(found, name), np.ndarray)})
-            found = dataclasses.replace(found, **dict.fromkeys(parked))
             found = matching.add_matched_discharges(
                 rec, picks, prep, sigma, params, geometry, band, found,
                 bad + task + motion + episode_spans, ecg_model=model, cache=cache,
                 montage=montage)
-            found = dataclasses.replace(found, **dict(parked.items()))
-            del parked
             _memory.release()  # the pass's temporaries, before the evidence's (24 h: 204 MB)
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)

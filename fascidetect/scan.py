@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import (detection, ecg, episodes, footprint, neighbours, noise, preprocessing, rest,
-               support)
+from . import (_memory, detection, ecg, episodes, footprint, neighbours, noise, preprocessing,
+               rest, support)
 from ._spill import BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledRows
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
@@ -68,9 +68,11 @@ class Scan:
         float32 in a temporary file, read back a channel at a time.
     rest_threshold : fascidetect._spill.SpilledRows, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active (as ``rest_ratio``).
-    active_bits : ndarray of uint8
+    active_bits : SpilledMatrix of uint8
         The sub-windows above ``activity_sigma`` times their segment's noise
-        (:func:`_active_columns`) as bits (``np.packbits`` along each channel).
+        (:func:`_active_columns`) as bits (``np.packbits`` along each channel), in a
+        temporary file (:class:`fascidetect._spill.SpilledMatrix`: read by rows and
+        slices of rows as the array).
     n_subwindows : int
         Number of activity sub-windows.
     support : fascidetect.support.SupportPeaks | None
@@ -284,6 +286,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                                                      key=f"{len(parked)}/")))
         if progress is not None:
             progress(stop / n)
+    _memory.release()  # the blocks' temporaries, before the merged tables come back
     for part, held in parked:  # loop over the merged tables
         part.unpark(held)
     del parked, parked_store

@@ -311,6 +311,38 @@ def test_choose_equals_nested_where_over_strings():
     one = choose([(a, "isolated_discharge")], "sporadic_discharge")
     np.testing.assert_array_equal(one.astype(str),
                                   np.where(a, "isolated_discharge", "sporadic_discharge"))
+    # One shared object per distinct string (np.full made one per row: issue 14).
+    assert len({id(v) for v in got.tolist()}) == 4
+    assert len({id(v) for v in one.tolist()}) == 2
+
+
+def test_stages_return_shared_reason_strings():
+    """The motion stage's reasons (own kind, else "motion") and the fasciculation
+    stage's (isolated or sporadic) are a few shared objects, not one string per row."""
+    from fascidetect.blocks import Geometry
+    from fascidetect.candidates import Candidates
+    from fascidetect.stages import Context, artifacts, fasciculation
+
+    n = 500
+    sample = np.cumsum(np.where(np.arange(n) % 3 < 2, 1000, 100))  # every 3rd isolated
+    cands = Candidates(sample=sample, centre=sample,
+                       channel=np.zeros(n, int), channels=np.ones((n, 1), bool),
+                       amplitude=np.ones(n), snr=np.ones(n), features={},
+                       snip_row=np.full(n, -1))
+    cands.artifact_kind[::7] = "ecg"
+    params = DetectionParams()
+    ctx = Context(params=params, sfreq=2000.0, names=["a"], sigma=np.ones(1),
+                  geometry=Geometry.build(2000.0, params, 1), scan=None,
+                  duration_s=n / 20, bad_spans=[], task_spans=[], motion_spans=[(0.0, 1e9)],
+                  episode_spans=[], episode_types=[])
+    labels, reasons = artifacts.motion(cands, ctx)
+    assert set(reasons.tolist()) == {"ecg", "motion"}
+    assert len({id(v) for v in reasons.tolist()}) == 2
+    ctx.isolated = fasciculation.isolation(cands.times(2000.0), cands.channel, 0.07)
+    labels, reasons = fasciculation.fasciculations(cands, ctx)
+    assert set(reasons.tolist()) == {"isolated_discharge", "sporadic_discharge"}
+    assert len({id(v) for v in reasons.tolist()}) == 2
+    assert len({id(v) for v in labels.tolist()}) == 1
 
 
 def test_scan_rest_windows_fill_as_the_blocks_concatenated():
@@ -554,3 +586,82 @@ def test_parked_candidate_columns_come_back_as_they_were():
         np.testing.assert_array_equal(got, before[name])
     # The text columns are shared strings again (one object per distinct value).
     assert len({id(v) for v in cands.artifact_kind.tolist()}) == 3
+
+
+def test_spilled_matrix_reads_back_rows_and_slices():
+    from fascidetect._spill import SpilledMatrix
+
+    rng = np.random.default_rng(4)
+    bits = np.packbits(rng.random((3, 1001)) < 0.3, axis=1)
+    m = SpilledMatrix.of(bits, width=37)  # several column blocks
+    assert m.shape == bits.shape and m.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(m), bits)
+    for r in (0, 2, np.int64(1), -1):
+        np.testing.assert_array_equal(m[r], bits[r])
+        for a, b in ((0, 5), (17, 126), (120, 500), (126, 126), (-3, None)):
+            np.testing.assert_array_equal(m[r, a:b], bits[r, a:b])
+    with pytest.raises(IndexError):
+        m[3, 0:2]
+    with pytest.raises(TypeError):
+        m[0, ::2]
+
+
+def test_firing_stage_reads_spilled_active_bits_as_the_array(monkeypatch):
+    from fascidetect._spill import SpilledMatrix
+    from fascidetect.stages import firing
+
+    monkeypatch.setattr(firing, "_CHUNK_SUBWINDOWS", 1024)  # several chunks a channel
+    rng = np.random.default_rng(5)
+    n_sub, window = 5000, 50
+    active = rng.random((2, n_sub)) < 0.4
+    bits = np.packbits(active, axis=1)
+    samples = np.sort(rng.integers(0, n_sub * window, 300))
+    channel = rng.integers(0, 2, 300)
+    art = rng.random(300) < 0.1
+    want = firing.ongoing_from_bits(bits, n_sub, samples, channel, art, window,
+                                    DetectionParams(), 2000.0)
+    got = firing.ongoing_from_bits(SpilledMatrix.of(bits, width=100), n_sub, samples, channel, art,
+                                   window, DetectionParams(), 2000.0)
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sustained_row_trims_to_dense_activity_as_by_indices():
+    """The runs' ends found from the runs of dense activity equal those found from the
+    active sub-windows' indices (the former way, 8 bytes a sub-window)."""
+    from fascidetect import episodes
+    from fascidetect.spans import run_bounds
+
+    rng = np.random.default_rng(23)
+    for trial in range(5):  # loop over random rows
+        n, span, fraction = 6000, 80, 0.6
+        active = rng.random(n) < 0.04
+        for a in rng.integers(0, n, 30):  # bursts, some dense, some sparse
+            active[a:a + rng.integers(5, 400)] |= rng.random() < 0.5 or trial % 2 == 0
+        need = int(np.ceil(fraction * span - 1e-9))
+        counts = np.concatenate([[0], np.cumsum(active)])
+        covered = np.zeros(n, dtype=bool)
+        for s in np.flatnonzero(counts[span:] - counts[:-span] >= need):
+            covered[s:s + span] = True
+        act = np.flatnonzero(active & episodes._dense(active) & covered)
+        c_starts, c_stops = run_bounds(covered)
+        first, last = np.searchsorted(act, c_starts), np.searchsorted(act, c_stops) - 1
+        want = np.zeros(n, dtype=bool)
+        for f, lst in zip(act[first[first <= last]], act[last[first <= last]]):
+            want[f:lst + 1] = True
+        assert want.any()
+        np.testing.assert_array_equal(episodes._sustained_row(active, span, fraction), want)
+
+
+def test_mark_fills_the_merged_spans():
+    from fascidetect import episodes
+
+    rng = np.random.default_rng(24)
+    for trial in range(20):  # loop over random span sets (overlapping, touching, at the end)
+        n = 300
+        starts = np.sort(rng.integers(0, n, rng.integers(0, 12)))
+        stops = np.maximum.accumulate(starts + rng.integers(0, 60, starts.size))
+        want = np.zeros(n, dtype=bool)
+        for a, b in zip(starts, stops):
+            want[a:b] = True
+        np.testing.assert_array_equal(episodes._mark(n, starts, stops), want)

@@ -428,3 +428,17 @@ def test_fits_and_main_support_of_some_matches_equal_those_of_all(seed):
         own, fitted = matching.main_channel_support(residual, matching._rows(m, rows), bank,
                                                     local, 0, 0, segment)
         assert np.array_equal(own, own_all[rows]) and np.array_equal(fitted, fitted_all[rows])
+
+
+@pytest.mark.parametrize("merge", [1, 2])
+def test_new_discharges_merged_as_the_pass_goes_equal_those_joined_at_its_end(monkeypatch,
+                                                                               merge):
+    x, _ = _unit_recording(240.0, 3, 4.0)
+    params = fascidetect.DetectionParams(chunk_s=20.0)  # 12 blocks
+    whole = fascidetect.detect(x, sfreq=FS, params=params)
+    monkeypatch.setattr(matching, "_MERGE_PARTS", merge)
+    merged = fascidetect.detect(x, sfreq=FS, params=params)
+    assert np.isfinite(whole.events["match_score"]).sum() >= 20
+    assert merged.events.size == whole.events.size
+    for name in whole.events.dtype.names:  # loop over columns (NaN equals NaN)
+        np.testing.assert_array_equal(merged.events[name], whole.events[name])

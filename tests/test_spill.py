@@ -26,8 +26,11 @@ def test_bit_columns_pack_as_the_whole_mask():
     for w in (3, 0, 13, 500, 1, 482):
         bits.add(mask[:, col:col + w])
         col += w
-    packed = bits.finish()
+    packed = np.asarray(bits.finish())  # in a temporary file: read back whole
     assert np.array_equal(packed, np.packbits(mask, axis=1))
+    for r in range(4):  # and by rows and slices of rows, as the array
+        assert np.array_equal(bits.finish()[r], packed[r])
+        assert np.array_equal(bits.finish()[r, 7:70], packed[r, 7:70])
     assert np.array_equal(np.unpackbits(packed, axis=1, count=999).view(bool), mask)
 
 

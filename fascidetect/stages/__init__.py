@@ -152,7 +152,11 @@ def choose(choices, default: str) -> np.ndarray:
     ``np.where`` took 60-80 bytes a candidate each, several at once).
     """
     masks = [np.asarray(m, dtype=bool) for m, _ in choices]
-    out = np.full(masks[0].shape if masks else (), default, dtype=object)
+    # ``fill``, not ``np.full``: np.full converts a string to a new object per row (a
+    # day's 200,000 copies of a reason stayed in the Python heap as the table's
+    # reasons: 16 MB of it, issue 14); ``fill`` and mask assignment share the one.
+    out = np.empty(masks[0].shape if masks else (), dtype=object)
+    out.fill(default)
     for mask, (_, value) in zip(reversed(masks), reversed(choices)):  # loop over choices
         out[mask] = value
     return out

@@ -207,7 +207,8 @@ def motion(cands: Candidates, ctx: Context):
     what the motion swept away.
     """
     inside = in_spans(cands.times(ctx.sfreq), ctx.motion_spans)
-    kind = np.where(cands.artifact_kind != "", cands.artifact_kind, "motion")
+    kind = cands.artifact_kind.copy()  # shared strings (np.where would copy "motion" per row)
+    kind[kind == ""] = "motion"
     return decide(len(cands), inside, "artifact", kind)
 
 
