@@ -85,6 +85,14 @@ class DetectionResult:
         Rows of :attr:`fasciculations` whose snippets :attr:`waveforms` holds, in order
         (``None``: all of them). A proper subset once the recording had more than 20,000
         candidate discharges (artifacts and trains included), as a uniform sample.
+
+    Notes
+    -----
+    An event table or waveforms over 1 MB stay in a temporary file (deleted with the
+    result), so a result keeps up to two files open: a script that keeps
+    hundreds of long recordings' results can reach the process's open-file limit (macOS:
+    256 by default). Write what you need (:meth:`to_tsv`) and let the results go, or use
+    ``fascidetect batch``; the next read then fails with an error saying so.
     """
 
     events: np.ndarray

@@ -537,3 +537,28 @@ def test_openbci_corrupt_counter_is_not_an_allocation(tmp_path):
     assert rec.sfreq == 500.0
     assert rec.n_samples == len(body)  # one corrupt cell is no gap
     assert rec.metadata["dropped_samples"] == 0
+
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file-descriptor limits are POSIX")
+@pytest.mark.parametrize("name", ["sim_mixed_L5.edf", "openbci_gui_v6_cyton_10s.txt"])
+def test_out_of_file_descriptors_says_why(name):
+    # A script holding many large results runs out of descriptors; the next read says so
+    # (before: a bare "[Errno 24] Too many open files" naming the recording).
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    path = Path(__file__).parent.parent / "signals" / name
+    held = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+        with pytest.raises(OSError):
+            for _ in range(300):  # use every descriptor up
+                held.append(open(os.devnull, "rb"))  # noqa: SIM115 (closed below)
+        with pytest.raises(InputError, match="no file descriptor left.*temporary file open"):
+            read(path)
+    finally:
+        for fh in held:
+            fh.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -7,12 +7,14 @@ file's content first and its suffix second; ``format=`` forces it.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileMissingError, UnknownFormatError
+from ..errors import FileMissingError, InputError, UnknownFormatError
 from ..recording import Recording
 
 #: Names accepted by ``format=`` / ``--format``.
@@ -21,6 +23,39 @@ FORMATS = ("edf", "bdf", "openbci", "brainflow", "wfdb", "otb-mat", "csv", "tsv"
 __all__ = ["read", "detect_format", "describe_recording", "FORMATS"]
 
 
+def _out_of_files_explained(read_func):
+    """Turn the process running out of file descriptors while reading into an error that
+    says why: a script that keeps many large results (each keeps a temporary file open)
+    otherwise met a bare ``[Errno 24] Too many open files`` naming the recording."""
+
+    @functools.wraps(read_func)
+    def reader(path, *args, **kwargs):
+        try:
+            return read_func(path, *args, **kwargs)
+        except Exception as exc:  # an OSError, or a reader's error made from one
+            cause = exc if getattr(exc, "errno", None) is not None else exc.__cause__
+            if getattr(cause, "errno", None) not in (errno.EMFILE, errno.ENFILE):
+                raise
+            raise InputError(
+                f"'{path}': the process has no file descriptor left to open it"
+                f"{_descriptor_limit()}. A DetectionResult keeps a temporary file open for "
+                "its event table and one for its waveforms once they pass 1 MB: write the "
+                "results you need (result.to_tsv, or `fascidetect batch`) and delete them, "
+                "or raise the limit (`ulimit -n`)") from exc
+
+    return reader
+
+
+def _descriptor_limit() -> str:
+    """Return " (limit N)" for the process's open-file limit, or "" where unknown."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return ""
+    return f" (limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]})"
+
+
+@_out_of_files_explained
 def read(path: str | os.PathLike, *, format: str | None = None, sfreq: float | None = None,
          emg_channels=None, ch_names=None, board=None, preload: bool | None = None,
          units: str | None = None) -> Recording:
