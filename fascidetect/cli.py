@@ -484,7 +484,8 @@ def _input_format_renamed(func):
               help="Reuse an events.tsv (or a folder of <stem>_events.tsv) instead of detecting.")
 @click.option("--muscles", default=None, metavar="MAP",
               help="Channel-to-muscle map: '1=TA_R,2=GAS_R' or a TSV with columns channel, muscle "
-                   "(default: muscles read from channel names).")
+                   "(default: the muscles the file names, as BIDS target_muscle or an "
+                   "OTBiolab+ export does, else muscles read from channel names).")
 @_input_format_renamed
 @detection_options
 @click.option("--quiet", is_flag=True, help="No progress bar; print nothing but errors.")

@@ -457,7 +457,9 @@ def write_report(recording_or_path, out_dir, *, result=None, formats=("pdf",), m
     formats : sequence of {"pdf", "png", "html"}
     muscles : str | dict | path-like | None
         Channel-to-muscle map, e.g. ``"1=TA_R,2=GAS_R"`` or a TSV with columns
-        ``channel`` and ``muscle``; by default muscles are read from channel names.
+        ``channel`` and ``muscle``. By default the muscles the recording itself names
+        (``metadata["muscles"]``: a BIDS dataset's ``target_muscle``, an OTBiolab+
+        export's descriptions), else those read from channel names.
     params : DetectionParams | None
         Detection parameters (when detecting).
     progress : callable | None
@@ -489,7 +491,9 @@ def write_report(recording_or_path, out_dir, *, result=None, formats=("pdf",), m
 
         muscles = parse_muscle_map(muscles)  # read once, and a bad map fails before any work
     recording, stem = _load(recording_or_path, read_options)
-    if muscles and recording is not None and result is None:
+    if muscles is None and recording is not None and recording.metadata.get("muscles"):
+        muscles = dict(recording.metadata["muscles"])  # as the file (or BIDS) names them
+    elif muscles and recording is not None and result is None:
         from .myotomes import check_muscle_map
 
         check_muscle_map(muscles, [recording.ch_names[i] for i in recording.emg_picks])

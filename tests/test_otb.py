@@ -43,6 +43,8 @@ def test_the_openhdemg_sample_reads_as_volts_with_its_grid_and_contraction(share
     assert 80e-6 < np.std(rec.data[0]) < 150e-6
     assert rec.metadata["electrode_grid"] == "GR08MM1305"
     assert rec.metadata["force_channel"] == "acquired data"
+    assert set(rec.metadata["muscles"].values()) == {"VL"}        # "Vastus Lateralis - ..."
+    assert len(rec.metadata["muscles"]) == 64
     # The force ramps above 10 % MVC 2.9 s into the export (9.9 s on its own clock) and
     # back down at 29.5 s: the contraction annotation covers that and a little more.
     (ann,) = rec.annotations
@@ -128,3 +130,17 @@ def test_several_sampling_rates_are_refused(tmp_path):
     sio.savemat(tmp_path / "two.mat", {k: v for k, v in content.items() if not k.startswith("__")})
     with pytest.raises(CorruptFileError, match="several rates"):
         fascidetect.read(tmp_path / "two.mat")
+
+
+def test_the_muscle_of_the_descriptions_names_the_channels_in_reports(tmp_path):
+    from fascidetect.report import report_summary, write_report
+
+    path = _write_export(tmp_path / "ta.mat")
+    rec = fascidetect.read(path)
+    assert rec.metadata["muscles"] == {f"EMG{k}": "TA" for k in range(1, 5)}
+    written = write_report(rec, tmp_path / "out", formats=("html",))
+    html = written["html"].read_text(encoding="utf-8")
+    assert "<td>EMG1</td><td>tibialis anterior</td><td>L5</td>" in html
+    # Without the file's muscles the channel names (EMG<k>) name none.
+    bare = report_summary(fascidetect.detect(rec))
+    assert [row[1] for row in bare["table_rows"]] == [""] * 4

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from fascidetect import plot  # noqa: E402
-from fascidetect.errors import FascidetectWarning  # noqa: E402
+from fascidetect.errors import FascidetectWarning, ParameterError  # noqa: E402
 from fascidetect.pipeline import detect  # noqa: E402
 from fascidetect.plot.rates import inter_discharge_intervals, sliding_rate  # noqa: E402
 from fascidetect.plot.traces import filtered_window  # noqa: E402
@@ -223,3 +223,16 @@ def test_histograms_amplitude_and_log_intervals(sim):
     assert ax_i.get_xscale() == "log"
     idi = inter_discharge_intervals(res)
     assert sum(p.get_height() for p in ax_i.patches) == (idi > 0).sum()
+
+
+def test_channel_labels_of_a_subset_use_the_whole_montage():
+    # The overview (24 channels) and the traces (16) label a subset of a grid: a map of
+    # every channel, or one numbering channels, is read against the whole montage.
+    from fascidetect.plot._common import channel_labels
+
+    every = [f"EMG{k}" for k in range(1, 31)]
+    full = {name: "VL" for name in every}
+    assert channel_labels(["EMG30"], full, every) == ["EMG30 (VL)"]
+    assert channel_labels(["EMG3"], "3=TA_R", every) == ["EMG3 (TA_R)"]
+    with pytest.raises(ParameterError):   # the subset alone: the map names others
+        channel_labels(["EMG30"], full)

@@ -5,7 +5,9 @@ OTBiolab+ exports a recording as a MATLAB file holding ``Data`` (samples x signa
 ``acquired data[ %(MVC)]``) and ``SamplingFrequency``; openhdemg's ``emg_from_otb``
 reads the same variables. Signals in a voltage unit are EMG; decomposition outputs
 (``[a.u]``) and the force or torque channel are ``misc``. The grid the description names
-is kept in ``metadata["electrode_grid"]`` (declare it with ``layout=`` to use it). A
+is kept in ``metadata["electrode_grid"]`` (declare it with ``layout=`` to use it), the
+muscle its first part names in ``metadata["muscles"]`` (channel -> label, as BIDS
+``target_muscle``; reports name it). A
 force recorded in % MVC also marks its contractions as ``voluntary`` annotations: what a
 force channel is for is telling a voluntary ramp from a spasm.
 """
@@ -95,6 +97,7 @@ def read_otb_mat(path) -> Recording:
                         "state no unit in brackets ([uV], [mV], [V]): not analysed as EMG; "
                         "values picked with emg_channels are taken as volts")
     grids = {g.group(1).upper() for n in names if (g := _GRID.search(n))}
+    muscles = {labels[k]: m for k, n in enumerate(names) if is_emg[k] and (m := _muscle(n))}
     force = [k for k, u in enumerate(units) if "mvc" in u.lower().replace(" ", "")]
     annotations = _contractions(out[force[0]], sfreq) if force else []
     return Recording(
@@ -102,8 +105,18 @@ def read_otb_mat(path) -> Recording:
         ch_types=["emg" if e else "misc" for e in is_emg], source=str(path), format="otb-mat",
         annotations=annotations, warnings=warnings,
         metadata={"electrode_grid": grids.pop() if len(grids) == 1 else None,
-                  "force_channel": labels[force[0]] if force else None},
+                  "force_channel": labels[force[0]] if force else None,
+                  "muscles": muscles},
     )
+
+
+def _muscle(description: str) -> str | None:
+    """Return the muscle label of a description's first part (``Vastus Lateralis - AUX 3
+    ...`` -> ``VL``; a muscle the myotome table lacks as written), or None."""
+    from ..bids_input import muscle_label
+
+    first = description.split(" - ")[0].strip() if " - " in description else ""
+    return muscle_label(first, "") if first and not _GRID.search(first) else None
 
 
 def _check_announced_sizes(path) -> None:

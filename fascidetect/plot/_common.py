@@ -48,13 +48,17 @@ def short_name(name: str) -> str:
     return name[4:] if name.upper().startswith("EMG ") else name
 
 
-def channel_labels(names, muscles=None) -> list[str]:
-    """Return display labels: the muscle label from *muscles* when it differs from the name."""
+def channel_labels(names, muscles=None, every_name=None) -> list[str]:
+    """Return display labels: the muscle label from *muscles* when it differs from the name.
+
+    *every_name*: all the recording's EMG channels when *names* is a subset of them (a map
+    is checked against, and numbered by, the whole list: ``"1=TA_R"`` is the first).
+    """
     if not muscles:
         return [short_name(n) for n in names]
     from ..myotomes import label_channels
 
-    labels = label_channels(names, muscles)
+    labels = label_channels(list(every_name) if every_name is not None else names, muscles)
     out = []
     for n in names:
         lab = labels.get(n)

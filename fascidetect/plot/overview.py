@@ -34,7 +34,7 @@ def plot_overview(result, muscles=None, *, axes=None, min_rate_per_min: float = 
     every = result.channels
     chans = _channels_shown(every)
     names = [ch["name"] for ch in chans]
-    labels = c.channel_labels(names, muscles)
+    labels = c.channel_labels(names, muscles, [ch["name"] for ch in every])
     own = axes is None
     if own:
         fig = c.new_figure((11, 4.8))

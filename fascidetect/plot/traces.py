@@ -156,13 +156,14 @@ def plot_traces(recording, result, start: float | None = None, stop: float | Non
     tt, yy, names, any_clipped = window_envelope(recording, result, start, stop, n_bins, clip)
     rows = _rows_drawn(result, names, channels)
     of = f" ({len(rows)} of {len(names)} channels)" if len(rows) < len(names) else ""
+    every_name = names
     yy, names = yy[rows], [names[k] for k in rows]
     offsets = -spacing * np.arange(len(names))
     for k in range(len(names)):
         ax.plot(tt, yy[k] + offsets[k], color="0.15", lw=0.5, rasterized=True)
     _shade_episodes(ax, result.events, start, stop)
     n_marked = _mark_events(ax, result.events, names, offsets, spacing, start, stop)
-    ax.set_yticks(offsets, c.channel_labels(names, muscles))
+    ax.set_yticks(offsets, c.channel_labels(names, muscles, every_name))
     ax.set_xlim(start, stop)
     ax.set_ylim(offsets[-1] - 0.8 * spacing if len(offsets) else -1, 0.9 * spacing)
     ax.set_xlabel("Time (s)")
