@@ -207,9 +207,13 @@ def match_times(detected_s, truth_s, tolerance_s: float, *, reference_s=None,
     width = tol if reference_s is None else 2.0 * tol
     cost = err / np.maximum(width[t_sorted], 1e-12)
     if elsewhere is not None and d_idx.size:
-        # Costs stay within [0, 1]: a pair off the truth's channels costs more than any
-        # pair on them.
-        cost = (cost + np.asarray(elsewhere(d_idx, order[t_sorted]), float)) / 2.0
+        # Costs stay within [0, 1]; a pair off the truth's channels weighs more than the
+        # errors of a whole matching (at most one per pair, and no more pairs than
+        # d_idx.size), so one more pair on the truth's channels wins whatever the errors.
+        # (Half each, as before, let two errors near a window's far end outweigh it.)
+        m = d_idx.size
+        off = np.asarray(elsewhere(d_idx, order[t_sorted]), float)
+        cost = (off * (m + 1) + cost) / (m + 2)
     if reference_s is None:
         out_d, out_t = _assign(d_idx, t_sorted, cost, det.size, tru.size)
         return out_d, order[out_t]

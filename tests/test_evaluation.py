@@ -240,3 +240,21 @@ def test_detection_takes_the_truth_on_its_channel():
     # A detection on a channel that sees the unit (not its main one) is on it too.
     det = fasc([1.0], channel="EMG CH07")
     assert evaluate(det, truth, duration_s=60, min_truth_snr=5.0).tp == 1
+
+
+def test_channel_preference_outweighs_the_errors_of_a_matching():
+    # Two long truth potentials share one window; the detection on T0's channel lies
+    # near T1's peak and one on neither's channel near T0's. A pair on the truth's
+    # channel is preferred "whatever the errors": with the off-channel cost only half
+    # of each pair's, the two small errors of the swapped pairs won (no pair on its
+    # channel).
+    centre, reach = np.array([1.020, 1.020]), np.array([0.020, 0.020])
+    peak = np.array([1.000, 1.040])
+    det = np.array([1.039, 1.001])
+    det_ch, truth_ch = ["A", "C"], ["A", "B"]
+
+    def elsewhere(d_idx, t_idx):
+        return np.array([det_ch[d] != truth_ch[t] for d, t in zip(d_idx, t_idx)])
+
+    d, t = match_times(det, centre, reach, reference_s=peak, elsewhere=elsewhere)
+    assert dict(zip(d.tolist(), t.tolist())) == {0: 0, 1: 1}

@@ -562,3 +562,22 @@ def test_out_of_file_descriptors_says_why(name):
         for fh in held:
             fh.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_out_of_file_descriptors_inside_mne_says_why(monkeypatch):
+    # With one descriptor left the header reads and MNE's open fails; the EDF reader
+    # turns any MNE failure into CorruptFileError ``from None``, which was reported as
+    # "MNE cannot read it: [Errno 24] Too many open files" (the file is not corrupt).
+    import errno
+    import os
+
+    import mne
+
+    def no_descriptor(*args, **kwargs):
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(mne.io, "read_raw_edf", no_descriptor)
+    path = Path(__file__).parent.parent / "signals" / "sim_mixed_L5.edf"
+    with pytest.raises(InputError, match="no file descriptor left") as info:
+        read(path)
+    assert not isinstance(info.value, CorruptFileError)

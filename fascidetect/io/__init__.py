@@ -33,8 +33,11 @@ def _out_of_files_explained(read_func):
         try:
             return read_func(path, *args, **kwargs)
         except Exception as exc:  # an OSError, or a reader's error made from one
-            cause = exc if getattr(exc, "errno", None) is not None else exc.__cause__
-            if getattr(cause, "errno", None) not in (errno.EMFILE, errno.ENFILE):
+            # A reader's own error may hide the OSError it was raised on with ``from None``
+            # (the EDF reader's CorruptFileError for any MNE failure): still its context.
+            causes = (exc, exc.__cause__, exc.__context__)
+            if not any(getattr(e, "errno", None) in (errno.EMFILE, errno.ENFILE)
+                       for e in causes):
                 raise
             raise InputError(
                 f"'{path}': the process has no file descriptor left to open it"
