@@ -6,9 +6,14 @@ sub-windows of at least a second raised on several channels at once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .spans import prefix_counts, run_bounds  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:  # annotations only
+    from ._spill import SpilledMatrix
 
 
 def subwindow_rms(filtered: np.ndarray, window: int) -> np.ndarray:
@@ -253,7 +258,7 @@ def without_envelopes(scan, params, geometry):
     return dataclasses.replace(scan, envelope_spill=None)
 
 
-def sustained_bits(active_bits: np.ndarray, n_sub: int, span: int, fraction: float,
+def sustained_bits(active_bits: SpilledMatrix | np.ndarray, n_sub: int, span: int, fraction: float,
                    min_ch: int, gap: int) -> np.ndarray:
     """Return the sustained sub-windows of each channel as bits (``np.packbits`` along
     axis 1): each channel's own (:func:`sustained_mask`), those of activity hopping

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import (_memory, detection, ecg, episodes, footprint, neighbours, noise, preprocessing,
                rest, support)
-from ._spill import BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledRows
+from ._spill import (BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledMatrix,
+                     SpilledRows)
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
 from .support import SupportPeaks
@@ -99,7 +100,7 @@ class Scan:
     clipped_share: np.ndarray
     rest_ratio: np.ndarray
     rest_threshold: np.ndarray
-    active_bits: np.ndarray | None = None
+    active_bits: SpilledMatrix | np.ndarray | None = None
     n_subwindows: int = -1
     envelope_spill: ColumnSpill | None = None
     support: SupportPeaks | None = None

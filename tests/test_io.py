@@ -539,7 +539,6 @@ def test_openbci_corrupt_counter_is_not_an_allocation(tmp_path):
     assert rec.metadata["dropped_samples"] == 0
 
 
-
 @pytest.mark.skipif(sys.platform == "win32", reason="file-descriptor limits are POSIX")
 @pytest.mark.parametrize("name", ["sim_mixed_L5.edf", "openbci_gui_v6_cyton_10s.txt"])
 def test_out_of_file_descriptors_says_why(name):

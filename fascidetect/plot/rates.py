@@ -13,7 +13,8 @@ _FEWEST_WINDOWS = 3
 
 def sliding_rate(times: np.ndarray, duration_s: float, excluded, window_s: float,
                  step_s: float):
-    """Return window centres (s), rate per minute and its 95 % Poisson bounds.
+    """Return window centres (s; within the recording), rate per minute and its 95 % Poisson
+    bounds.
 
     Each window's exposure is its length (within the recording) minus the excluded
     (non-rest) time inside it; windows with under a quarter of rest get NaN.
@@ -29,7 +30,7 @@ def sliding_rate(times: np.ndarray, duration_s: float, excluded, window_s: float
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(rest > 0, counts / (rest / 60.0), np.nan)
     low, high = poisson_rate_ci(counts, rest / 60.0)
-    return starts + window_s / 2, rate, low, high
+    return (starts + ends) / 2, rate, low, high
 
 
 def plot_raster_rate(result, *, axes=None, by: str = "channel", window_s: float | None = None,

@@ -4,12 +4,17 @@ such bursts, or inside ongoing sub-threshold activity are voluntary, not fascicu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..candidates import Candidates
 from ..params import DetectionParams
 from ..spans import prefix_counts
 from . import Context, choose, decide
+
+if TYPE_CHECKING:  # annotations only
+    from .._spill import SpilledMatrix
 
 
 def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: np.ndarray,
@@ -51,7 +56,7 @@ def in_ongoing_activity(samples: np.ndarray, main_channel: np.ndarray, active: n
 _CHUNK_SUBWINDOWS = 1 << 18
 
 
-def ongoing_from_bits(bits: np.ndarray, n_sub: int, samples: np.ndarray,
+def ongoing_from_bits(bits: SpilledMatrix | np.ndarray, n_sub: int, samples: np.ndarray,
                       main_channel: np.ndarray, art: np.ndarray, window: int,
                       params: DetectionParams, sfreq: float) -> np.ndarray:
     """Return :func:`in_ongoing_activity` of the discharges on the active sub-windows
