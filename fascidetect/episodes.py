@@ -258,8 +258,8 @@ def without_envelopes(scan, params, geometry):
     return dataclasses.replace(scan, envelope_spill=None)
 
 
-def sustained_bits(active_bits: SpilledMatrix | np.ndarray, n_sub: int, span: int, fraction: float,
-                   min_ch: int, gap: int) -> np.ndarray:
+def sustained_bits(active_bits: SpilledMatrix | np.ndarray, n_sub: int, span: int,
+                   fraction: float, min_ch: int, gap: int) -> np.ndarray:
     """Return the sustained sub-windows of each channel as bits (``np.packbits`` along
     axis 1): each channel's own (:func:`sustained_mask`), those of activity hopping
     between ``min_ch`` channels or more, and brief dips of at most ``gap`` sub-windows

@@ -296,10 +296,16 @@ def _off_channels(det_channel, tfas: np.ndarray):
     det_ch = [_norm_channel(c) for c in det_channel]
     seen = [{_norm_channel(c) for c in str(chs).split(",") if c.strip()} | {_norm_channel(m)}
             for chs, m in zip(tfas["channels"], tfas["channel"])]
+    # Channels as codes, and which each truth discharge is seen on: a pair is then one
+    # lookup (the pairs are many more than the discharges).
+    code = {name: k for k, name in enumerate(sorted(set(det_ch).union(*seen)))}
+    det_code = np.array([code[c] for c in det_ch], dtype=int)
+    visible = np.zeros((len(seen), len(code)), dtype=bool)
+    for t, names in enumerate(seen):  # loop over truth discharges
+        visible[t, [code[c] for c in names]] = True
 
     def elsewhere(d_idx, t_idx):
-        return np.array([det_ch[d] not in seen[t] for d, t in zip(d_idx.tolist(),
-                                                                   t_idx.tolist())], bool)
+        return ~visible[t_idx, det_code[d_idx]]
     return elsewhere
 
 
