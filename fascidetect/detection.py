@@ -320,6 +320,18 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
         big, small = np.maximum(mag[main[1:]], mag[main[:-1]]), \
             np.minimum(mag[main[1:]], mag[main[:-1]])
         join = (gap <= loose_samples) & (small < weak_ratio * big) & (c[main[1:]] != c[main[:-1]])
+        # A weak group between two joins only the nearer (ties: the larger), so two
+        # discharges never chain through a small peak between them: a doublet 15-20 ms
+        # apart on one channel, its first discharge seen weakly on another channel in
+        # between, stays two discharges.
+        weaker_is_later = mag[main[1:]] < mag[main[:-1]]
+        both = join[:-1] & join[1:] & weaker_is_later[:-1] & ~weaker_is_later[1:]
+        k = np.flatnonzero(both)  # group k + 1 is the weaker of pairs k and k + 1
+        if k.size:
+            prefer_later = (gap[k + 1] < gap[k]) | ((gap[k + 1] == gap[k])
+                                                     & (big[k + 1] > big[k]))
+            join[k[prefer_later]] = False
+            join[k[~prefer_later] + 1] = False
         relabel = np.cumsum(np.concatenate([[True], ~join])) - 1
         group = relabel[group]
         main = _largest_per_group(group, mag)

@@ -204,10 +204,11 @@ def jump_at_event(raw_snippets: np.ndarray, sfreq: float, core_ms: float = 10.0)
 
     A line with a step at the centre (``a + b t + c [t > 0]``) is fitted by least squares
     to the samples beyond ``core_ms`` either side; ``|c|`` is the jump. An electrode pop
-    jumps at the event and the window's range is mostly that jump (ratio near 1); a
-    potential on a steep or drifting baseline leaves the two sides on one line (ratio
-    near 0), however far the baseline travels over the window, which the end quarters'
-    level difference (``step_ratio``) counts as a step.
+    jumps at the event and the window's range is mostly that jump (ratio about 1, and
+    far above 1 for a clean step, whose fitted line leaves little residual range within
+    the core); a potential on a steep or drifting baseline leaves the two sides on one
+    line (ratio near 0), however far the baseline travels over the window, which the end
+    quarters' level difference (``step_ratio``) counts as a step.
 
     Parameters
     ----------
