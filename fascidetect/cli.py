@@ -417,9 +417,14 @@ def simulate(out_dir, scenario, seed, duration_s, sfreq, n_channels, grid, stem,
               help="Observation time in s for rates (default: truth sidecar or last event).")
 @click.option("--min-truth-snr", type=float, default=None,
               help="Treat truth discharges with a lower snr as optional (no FN, no FP).")
+@click.option("--count-during-activity", is_flag=True,
+              help="Also count truth discharges on a channel while the truth holds it "
+                   "active (spasm, voluntary episode, tonic unit); by default they are "
+                   "optional, since only discharges at rest count.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_fail_cleanly
-def evaluate(detected, truth, tolerance_ms, duration_s, min_truth_snr, as_json):
+def evaluate(detected, truth, tolerance_ms, duration_s, min_truth_snr, count_during_activity,
+             as_json):
     """Score DETECTED events against TRUTH: precision, recall, F1 and more.
 
     DETECTED and TRUTH are events TSV files, or two directories: then every
@@ -453,7 +458,7 @@ def evaluate(detected, truth, tolerance_ms, duration_s, min_truth_snr, as_json):
     else:
         pairs = [(det_p.name.replace("_events.tsv", ""), det_p, truth_p)]
     reports = [_evaluate(d, t, tolerance_ms=tolerance_ms, duration_s=duration_s, label=s,
-                         min_truth_snr=min_truth_snr)
+                         min_truth_snr=min_truth_snr, rest_only=not count_during_activity)
                for s, d, t in pairs]
     if as_json:
         out = [r.as_dict() for r in reports]

@@ -82,6 +82,9 @@ class EvaluationReport:
         type prefix, since EDF readers may strip it.
     rate_mae_per_min : float
         Mean absolute per-channel rate error.
+    n_truth_during_activity : int
+        Truth discharges left out as optional because their channel was active (see
+        ``rest_only`` of :func:`evaluate`; not in ``n_truth``).
     """
 
     tolerance_ms: float
@@ -112,6 +115,7 @@ class EvaluationReport:
     per_channel: dict
     rate_mae_per_min: float
     label: str = ""
+    n_truth_during_activity: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the scores as a JSON-ready dict (NaN becomes None)."""
@@ -320,6 +324,36 @@ def _norm_channel(name: str) -> str:
     return name
 
 
+def _during_own_activity(tfas, tt, tru) -> np.ndarray:
+    """Return a mask of the truth discharges ``tfas`` (times ``tt``) that lie on a channel
+    while the truth holds that channel active (see ``rest_only`` of :func:`evaluate`)."""
+    out = np.zeros(tfas.size, bool)
+    if tfas.size == 0:
+        return out
+    own = np.array([_norm_channel(c) for c in tfas["channel"]], dtype=object)
+    kind, unit = tru["trial_type"], np.asarray(tru["unit"])
+    episodes = tru[np.isin(kind, ["spasm", "voluntary"]) & (unit < 0)]
+    for ep in episodes:  # a loop over episodes: a few per recording
+        names = [c for c in str(ep["channels"]).split(",") if c.strip() not in ("", "n/a")]
+        if not names and str(ep["channel"]).strip() not in ("", "n/a"):
+            names = [str(ep["channel"])]
+        on = float(ep["onset"])
+        off = on + float(np.nan_to_num(ep["duration"]))
+        inside = (tt >= on) & (tt <= off)
+        if names:
+            inside &= np.isin(own, [_norm_channel(c) for c in names])
+        out |= inside
+    tonic = tru[(kind == "voluntary") & (unit >= 0)]
+    if tonic.size:
+        t_ch = np.array([_norm_channel(c) for c in tonic["channel"]], dtype=object)
+        t_t = _times(tonic)
+        keys = sorted({(int(u), c) for u, c in zip(tonic["unit"], t_ch)})
+        for u, c in keys:  # a loop over tonic units and their channels
+            at = t_t[(tonic["unit"] == u) & (t_ch == c)]
+            out |= (own == c) & (tt >= at.min()) & (tt <= at.max())
+    return out
+
+
 def _spans(events, kinds=None, artifact=False):
     if artifact:
         sel = (events["trial_type"] == "artifact") & ~np.isin(events["artifact_kind"], _CONTINUOUS_ARTIFACTS)
@@ -344,7 +378,8 @@ def _sidecar_duration(path) -> float | None:
 
 
 def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | None = None,
-             label: str = "", min_truth_snr: float | None = None) -> EvaluationReport:
+             label: str = "", min_truth_snr: float | None = None,
+             rest_only: bool = True) -> EvaluationReport:
     """Return an :class:`EvaluationReport` scoring ``detected`` against ``truth``.
 
     Parameters
@@ -367,6 +402,14 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         If given, truth discharges whose ``snr`` (for the simulator's truth: the peak of
         the band-passed potential over the channel's in-band noise RMS) is below this are optional: missing them is no FN and detecting them is no
         FP (nor TP). Use it to score recall of discharges a detector can see at all.
+    rest_only : bool
+        Only discharges at rest count (a muscle is at rest where its background is at the
+        noise floor; fascidetect labels discharges during activity ``voluntary``): truth
+        discharges on a channel while the truth shows that channel active are optional
+        as above. Active means inside a truth spasm or voluntary episode that involves
+        the channel (its ``channels``, else its ``channel``, else every channel), or
+        between the first and last discharge of a tonic unit (a ``voluntary`` row with a
+        ``unit``) on that channel. ``False`` scores them like any other discharge.
 
     Returns
     -------
@@ -401,9 +444,16 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
     centre, reach = _match_windows(tfas, tt, tolerance_ms)
     di, ti = match_times(dt, centre, reach, reference_s=tt,
                          elsewhere=_off_channels(dfas["channel"], tfas))
+    optional = np.zeros(tfas.size, bool)
     if min_truth_snr is not None:
+        optional |= np.asarray(tfas["snr"], float) < min_truth_snr
+    n_active = 0
+    if rest_only:
+        active = _during_own_activity(tfas, tt, tru)
+        n_active = int(active.sum())
+        optional |= active
+    if optional.any():
         # Optional truth: match against it (so its detections are no FP), then drop it.
-        optional = np.asarray(tfas["snr"], float) < min_truth_snr
         drop_det = di[optional[ti]]
         keep = ~optional[ti]
         di, ti = di[keep], ti[keep]
@@ -487,6 +537,7 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         n_truth_voluntary_discharges=int(vol.size), voluntary_discharge_false_alarms=vol_fa,
         false_alarm_rate_per_min=fp / minutes if minutes > 0 else float("nan"),
         per_channel=per_channel, rate_mae_per_min=rate_mae, label=label,
+        n_truth_during_activity=n_active,
     )
 
 

@@ -130,12 +130,38 @@ def test_false_fasciculations_on_tonic_discharges():
     # Detections: the two fasciculations (one during the stretch), three tonic
     # discharges (one 6 ms off) and a plain false positive.
     det = fasc([1.0, 21.03, 20.0, 20.256, 22.5, 40.0])
-    rep = evaluate(det, truth, duration_s=60)
+    rep = evaluate(det, truth, duration_s=60, rest_only=False)
     assert (rep.tp, rep.fp, rep.fn) == (2, 4, 0)
+    # By default the fasciculation inside the stretch (on its channel) is optional.
+    only_rest = evaluate(det, truth, duration_s=60)
+    assert (only_rest.tp, only_rest.fp, only_rest.fn) == (1, 4, 0)
+    assert only_rest.n_truth_during_activity == 1
     assert rep.n_truth_voluntary_discharges == 24
     assert rep.voluntary_discharge_false_alarms == 3
     assert rep.artifact_false_alarms == 3      # the same three, inside the stretch
     assert rep.false_alarm_rate_per_min == pytest.approx(4.0)
+
+
+def test_truth_during_its_own_channels_activity_is_optional():
+    # A tonic unit on TA_R from 10 to 14 s, a spasm on GAS_R and SOL_R from 30 to 35 s.
+    tonic = fasc(10.0 + np.arange(33) / 8.0, unit=4)
+    tonic["trial_type"] = "voluntary"
+    spasm = episode("spasm", 30.0, 5.0)
+    spasm["channel"], spasm["channels"] = "EMG GAS_R", "EMG GAS_R,EMG SOL_R"
+    truth = np.concatenate([
+        fasc([1.0, 12.0, 32.0]),                       # TA_R: rest, tonic, rest
+        fasc([12.0, 32.0, 50.0], channel="EMG GAS_R"),  # GAS_R: rest, spasm, rest
+        tonic, spasm])
+    # Nothing detected: the two discharges during their own channel's activity are
+    # not missed, the four at rest are.
+    rep = evaluate(fasc([]), truth, duration_s=60)
+    assert (rep.n_truth, rep.fn, rep.n_truth_during_activity) == (4, 4, 2)
+    # Detected, the two are neither TP nor FP; the rest as usual.
+    det = np.concatenate([fasc([1.0, 12.0, 32.0]), fasc([12.0, 32.0], channel="GAS_R")])
+    rep = evaluate(det, truth, duration_s=60)
+    assert (rep.tp, rep.fp, rep.fn) == (3, 0, 1)
+    rep = evaluate(det, truth, duration_s=60, rest_only=False)
+    assert (rep.n_truth, rep.tp, rep.fp, rep.fn) == (6, 5, 0, 1)
 
 
 def test_per_channel_rates_ignore_type_prefix():
