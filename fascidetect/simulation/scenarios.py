@@ -409,6 +409,12 @@ SCENARIOS: dict[str, ScenarioParams] = {
                     "at 5-10 in-band noise sigma (peak) and no ECG lead",
         duration_s=1200.0, n_channels=4, ch_names=_PROXIMAL_NAMES, n_fasc_units=4,
         ecg_snr=(5.0, 10.0), ecg_n_channels=(1, 2)),
+    "one_channel": ScenarioParams(
+        name="one_channel",
+        description="one channel (a single bipolar pair or a needle): rest fasciculations of "
+                    "2-3 units, two unannotated tonic stretches and one annotated contraction "
+                    "on that channel (the rest-vs-activity rules on one channel)",
+        n_channels=1, n_fasc_units=(2, 3), n_tonic=2, n_voluntary=1),
     "glitches": ScenarioParams(
         name="glitches",
         description="Ganglion-like board (200 Hz, 4 ch) with single-sample spikes of 20-30 µV "
