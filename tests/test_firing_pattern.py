@@ -116,3 +116,18 @@ def test_decomposed_units_of_the_ramp_contraction_are_regular(shared_data):
     # 40 % of the discharges missed (a unit near the noise floor): most are still found.
     keep = np.random.default_rng(0).uniform(size=t.size) >= 0.4
     assert regular_trains(t[keep], unit[keep]).mean() >= 0.65
+
+
+def test_a_chain_anchored_in_a_spasm_does_not_label_the_rest_beside_it():
+    # Tuning seed 300 of near_activity: a 20-sigma fasciculating unit on VL_R fires at
+    # 80.21, 80.56 and 80.85 s, 0.5-1.1 s before a spasm holding VL_R (81.34 s). Chains
+    # walked back from the spasm's interference pattern (a discharge near every
+    # predicted time) labelled them tonic firing.
+    from fascidetect import detect
+    from fascidetect.simulation import simulate
+
+    rec, _ = simulate(scenario="near_activity", seed=300)
+    ev = detect(rec).events
+    for t in (80.2144, 80.5635):
+        row = ev[np.abs(ev["peak_time"] - t) < 0.002]
+        assert row.size == 1 and row["trial_type"][0] == "fasciculation", (t, row["reason"])

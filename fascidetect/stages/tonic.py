@@ -4,6 +4,8 @@ noise; fasciculating units fire irregularly and sparsely."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..candidates import Candidates
 from ..firing_pattern import regular_trains
 from ..support import train_members
@@ -21,6 +23,11 @@ def tonic_firing(cands: Candidates, ctx: Context):
     """
     p = ctx.params
     use = (cands.artifact_kind == "") & (cands.label != "artifact")
+    # Not the discharges inside a spasm or voluntary episode on a channel it holds: an
+    # interference pattern has a discharge near every predicted time, so a chain anchored
+    # there passes for regular and walks out over the rest beside it (large
+    # fasciculations 0.5-1 s before a spasm were labelled tonic firing).
+    use &= ~_inside_episodes(cands, ctx)
     regular = regular_trains(cands.times(ctx.sfreq)[use], cands.channel[use],
                              min_rate_hz=p.tonic_min_rate_hz, max_rate_hz=p.tonic_max_rate_hz,
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
@@ -29,3 +36,17 @@ def tonic_firing(cands: Candidates, ctx: Context):
     if ctx.scan.support is not None and p.tonic_support_sigma > 0:
         rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return decide(len(cands), rows, "voluntary", "tonic_firing")
+
+
+def _inside_episodes(cands: Candidates, ctx: Context) -> np.ndarray:
+    """Return a mask of the candidates inside an episode (without its margin) on a
+    channel the episode held."""
+    inside = np.zeros(len(cands), dtype=bool)
+    if not ctx.episode_spans:
+        return inside
+    t = cands.times(ctx.sfreq)
+    margin = ctx.params.episode_margin_s
+    for (start, stop), held in zip(ctx.episode_spans, ctx.episode_channels):  # episodes
+        inside |= ((t >= start + margin) & (t < stop - margin)
+                   & np.isin(cands.channel, sorted(held)))
+    return inside
