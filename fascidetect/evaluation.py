@@ -5,6 +5,10 @@ Both inputs are event tables (:data:`fascidetect.events.EVENT_DTYPE`) or paths t
 ``events.tsv`` files, e.g. a ``<stem>_events.tsv`` written by ``fascidetect detect`` and a
 ``<stem>_truth.tsv`` written by :func:`fascidetect.simulation.write_simulation`.
 
+Only discharges at rest count, as in detection: a truth discharge on a channel while the
+truth holds that channel active (a spasm or voluntary episode involving it, a tonic unit
+firing on it) is optional by default (``rest_only``).
+
 Conventions for empty inputs (so that every score is a number):
 
 - precision = TP / (TP + FP), and 1.0 when nothing was detected (no false claim);
