@@ -8,6 +8,7 @@ import numpy as np
 
 from ..candidates import Candidates
 from ..firing_pattern import regular_trains
+from ..spans import in_spans
 from ..support import train_members
 from . import Context, decide
 
@@ -17,7 +18,9 @@ def tonic_firing(cands: Candidates, ctx: Context):
     ``tonic_firing``).
 
     Every candidate that is not an artifact takes part, those already excluded or
-    labelled included: a train is made of them all. A small unit's train is also walked
+    labelled included: a train is made of them all. Only the discharges inside a spasm
+    or voluntary episode on a channel it held do not: an interference pattern has a
+    discharge near every predicted time, so any chain anchored there looks regular. A small unit's train is also walked
     through the scan's sub-threshold support peaks (:mod:`fascidetect.support`), which
     fill in the discharges the threshold missed.
     """
@@ -42,11 +45,14 @@ def _inside_episodes(cands: Candidates, ctx: Context) -> np.ndarray:
     """Return a mask of the candidates inside an episode (without its margin) on a
     channel the episode held."""
     inside = np.zeros(len(cands), dtype=bool)
-    if not ctx.episode_spans:
+    if not ctx.episode_spans or not ctx.episode_channels:
         return inside
-    t = cands.times(ctx.sfreq)
     margin = ctx.params.episode_margin_s
-    for (start, stop), held in zip(ctx.episode_spans, ctx.episode_channels):  # episodes
-        inside |= ((t >= start + margin) & (t < stop - margin)
-                   & np.isin(cands.channel, sorted(held)))
+    t = cands.times(ctx.sfreq)
+    for c in np.unique(cands.channel):  # a loop over channels: spans per channel
+        spans = [(a + margin, b - margin) for (a, b), held
+                 in zip(ctx.episode_spans, ctx.episode_channels) if int(c) in held]
+        if spans:
+            rows = np.flatnonzero(cands.channel == c)
+            inside[rows] = in_spans(t[rows], spans)
     return inside
