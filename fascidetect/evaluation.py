@@ -36,6 +36,9 @@ __all__ = ["EvaluationReport", "evaluate", "match_times", "format_reports"]
 
 #: Artifact kinds that cover the whole recording and so cannot explain a false alarm.
 _CONTINUOUS_ARTIFACTS = ("line",)
+#: A tonic unit silent longer than this (s) has stopped: the simulator's fire at 6-20 Hz,
+#: its derecruiting ones at 4-10 Hz (intervals under 0.5 s).
+_TONIC_GAP_S = 1.0
 
 
 @dataclasses.dataclass
@@ -353,8 +356,12 @@ def _during_own_activity(tfas, tt, tru) -> np.ndarray:
         t_t = _times(tonic)
         keys = sorted({(int(u), c) for u, c in zip(tonic["unit"], t_ch)})
         for u, c in keys:  # a loop over tonic units and their channels
-            at = t_t[(tonic["unit"] == u) & (t_ch == c)]
-            out |= (own == c) & (tt >= at.min()) & (tt <= at.max())
+            at = np.sort(t_t[(tonic["unit"] == u) & (t_ch == c)])
+            # One stretch per run of discharges: a unit id may fire again much later (a
+            # truth tiled from repeated simulated minutes), and the rest between is rest.
+            cut = np.flatnonzero(np.diff(at) > _TONIC_GAP_S) + 1
+            for run in np.split(at, cut):  # a loop over the unit's stretches: one or a few
+                out |= (own == c) & (tt >= run[0]) & (tt <= run[-1])
     return out
 
 
@@ -413,7 +420,8 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         as above. Active means inside a truth spasm or voluntary episode that involves
         the channel (its ``channels``, else its ``channel``, else every channel), or
         between the first and last discharge of a tonic unit (a ``voluntary`` row with a
-        ``unit``) on that channel. ``False`` scores them like any other discharge.
+        ``unit``) on that channel, a silence over 1 s ending one stretch of it.
+        ``False`` scores them like any other discharge.
 
     Returns
     -------

@@ -164,6 +164,18 @@ def test_truth_during_its_own_channels_activity_is_optional():
     assert (rep.n_truth, rep.tp, rep.fp, rep.fn) == (6, 5, 0, 1)
 
 
+def test_a_tonic_unit_is_active_only_while_it_fires():
+    # One tonic unit id in two stretches far apart, as in a truth tiled from repeated
+    # simulated minutes (benchmarks/_fixtures.make_recording): 10-14 s and 40-44 s. The
+    # rest between them is rest, however the unit is numbered.
+    tonic = fasc(np.concatenate([10.0 + np.arange(33) / 8.0, 40.0 + np.arange(33) / 8.0]),
+                 unit=4)
+    tonic["trial_type"] = "voluntary"
+    truth = np.concatenate([fasc([1.0, 12.0, 25.0, 42.0, 50.0]), tonic])
+    rep = evaluate(fasc([]), truth, duration_s=60)
+    assert (rep.n_truth, rep.fn, rep.n_truth_during_activity) == (3, 3, 2)
+
+
 def test_per_channel_rates_ignore_type_prefix():
     truth = np.concatenate([fasc([1, 2, 3], "EMG TA_R"), fasc([4], "EMG PL_R")])
     det = np.concatenate([fasc([1, 2], "TA_R"), fasc([4, 5], "PL_R")])
