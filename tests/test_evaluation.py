@@ -222,6 +222,30 @@ def test_cli_evaluate(tmp_path):
     assert res.exit_code == 1
 
 
+def test_cli_evaluate_counts_activity_on_request(tmp_path):
+    from click.testing import CliRunner
+
+    from fascidetect.cli import cli
+
+    # A spasm on TA_R (written as "TA_R", read back from the TSV) holds the truth
+    # discharge at 2 s, which is not detected.
+    spasm = episode("spasm", 1.5, 1.0)
+    spasm["channel"], spasm["channels"] = "TA_R", "TA_R"
+    write_events_tsv(np.concatenate([TRUTH, spasm]), tmp_path / "a_truth.tsv")
+    write_events_tsv(fasc([1.0, 3.0, 4.0]), tmp_path / "a_events.tsv")
+    args = ["evaluate", str(tmp_path / "a_events.tsv"), str(tmp_path / "a_truth.tsv"), "--json",
+            "--duration", "60"]
+    runner = CliRunner()
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert (out["tp"], out["fn"], out["n_truth_during_activity"]) == (3, 0, 1)
+    res = runner.invoke(cli, args + ["--count-during-activity"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert (out["tp"], out["fn"], out["n_truth_during_activity"]) == (3, 1, 0)
+
+
 def test_optional_faint_truth():
     truth = fasc([1.0, 2.0, 3.0])
     truth["snr"] = [10.0, 1.0, 1.0]
