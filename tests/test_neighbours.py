@@ -71,6 +71,50 @@ def test_doublet_never_chains_through_a_weak_peak_on_another_channel():
     assert group[1] == group[0]
 
 
+def _first_stage(t, merge):
+    """Group ids of time-sorted peaks chained within ``merge`` samples."""
+    return np.cumsum(np.concatenate([[True], np.diff(t) > merge])) - 1 if t.size else t
+
+
+def test_loose_merge_never_chains_two_discharges_of_similar_size():
+    # Random peaks (magnitudes from a few values, so ties occur) merged without a declared
+    # neighbourhood. Every output group is a run of the peaks' first-stage groups (chained
+    # within merge_samples), each next to the other a qualifying join (a weaker one on
+    # another channel within loose_samples); only the main's first-stage group may hold a
+    # peak of weak_ratio of the main or more, so two discharges of similar size never
+    # share a group; and a weak group beside a qualifying larger one joins a larger one.
+    rng = np.random.default_rng(0)
+    merge, loose, ratio = 4, 15, 0.5
+    for _ in range(3000):
+        n = int(rng.integers(0, 14))
+        ch = rng.integers(0, int(rng.integers(1, 5)), n)
+        idx = rng.integers(0, 120, n)
+        amp = rng.choice([1., 2., 3., 5., 8., 10., 20., 40., 100.], n) * rng.choice([-1, 1], n)
+        group, order, main = detection.merge_across_channels(ch, idx, amp, merge, loose, ratio)
+        t, c, mag = idx[order], ch[order], np.abs(amp[order])
+        first = _first_stage(t, merge)
+        assert np.all(np.diff(group) >= 0) and main.size == (group.max() + 1 if n else 0)
+        top = [np.flatnonzero(first == f)[np.argmax(mag[first == f])]
+               for f in range(first.max() + 1 if n else 0)]  # each one's largest peak
+
+        def joins(a, b):  # first-stage groups a < b qualify for the loose join
+            gap = t[first == b].min() - t[first == a].max()
+            lo, hi = sorted((mag[top[a]], mag[top[b]]))
+            return gap <= loose and lo < ratio * hi and c[top[a]] != c[top[b]]
+
+        for g, m in enumerate(main):
+            assert mag[m] == mag[group == g].max()
+            parts = np.unique(first[group == g])
+            assert np.array_equal(parts, np.arange(parts[0], parts[-1] + 1))
+            assert all(joins(a, a + 1) for a in parts[:-1])
+            assert all(mag[top[f]] < ratio * mag[m] for f in parts if f != first[m])
+        for f in range(len(top)):
+            larger = [o for o in (f - 1, f + 1) if 0 <= o < len(top) and joins(min(f, o), max(f, o))
+                      and mag[top[o]] > mag[top[f]]]
+            if larger:
+                assert any(group[top[o]] == group[top[f]] for o in larger)
+
+
 def test_simulated_doublets_of_a_large_unit_are_both_found():
     # Tuning seed 300 of the doublets row: a 230-uV unit on PL_R fires doublets 15-20 ms
     # apart, its first discharge seen weakly on EHL_R in between; the loose merge chained
