@@ -339,7 +339,10 @@ def _during_own_activity(tfas, tt, tru) -> np.ndarray:
         return out
     own = np.array([_norm_channel(c) for c in tfas["channel"]], dtype=object)
     kind, unit = tru["trial_type"], np.asarray(tru["unit"])
-    episodes = tru[np.isin(kind, ["spasm", "voluntary"]) & (unit < 0)]
+    # Not the simulator's row of a tonic stretch (reason tonic_firing): it spans the
+    # stretch as placed, wider than its units fire; the units' discharges below say it.
+    episodes = tru[np.isin(kind, ["spasm", "voluntary"]) & (unit < 0)
+                   & (tru["reason"] != "tonic_firing")]
     for ep in episodes:  # a loop over episodes: a few per recording
         names = [c for c in str(ep["channels"]).split(",") if c.strip() not in ("", "n/a")]
         if not names and str(ep["channel"]).strip() not in ("", "n/a"):
@@ -420,7 +423,9 @@ def evaluate(detected, truth, tolerance_ms: float = 10.0, duration_s: float | No
         as above. Active means inside a truth spasm or voluntary episode that involves
         the channel (its ``channels``, else its ``channel``, else every channel), or
         between the first and last discharge of a tonic unit (a ``voluntary`` row with a
-        ``unit``) on that channel, a silence over 1 s ending one stretch of it.
+        ``unit``) on that channel, a silence over 1 s ending one stretch of it (the
+        simulator's summary row of a tonic stretch, reason ``tonic_firing``, is no
+        episode: it spans the stretch as placed, wider than its units fire).
         ``False`` scores them like any other discharge.
 
     Returns

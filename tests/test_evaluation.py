@@ -320,3 +320,31 @@ def test_channel_preference_outweighs_the_errors_of_a_matching():
 
     d, t = match_times(det, centre, reach, reference_s=peak, elsewhere=elsewhere)
     assert dict(zip(d.tolist(), t.tolist())) == {0: 0, 1: 1}
+
+
+def test_a_tonic_stretch_is_active_only_while_its_units_fire():
+    # The simulator's truth row of a tonic stretch (voluntary, no unit) spans the
+    # stretch as placed; its units start and stop up to a fifth of it inside
+    # (tonic_stretch's stagger). A fasciculation there, before or after every unit, is
+    # at rest: it counts.
+    from fascidetect.simulation import simulate
+
+    _, truth = simulate(scenario="one_channel", seed=0)
+    tonic = truth[(truth["trial_type"] == "voluntary") & (truth["unit"] >= 0)]
+    fas = truth[truth["trial_type"] == "fasciculation"]
+    t = fas["peak_time"]
+    firing = np.zeros(t.size, bool)
+    for u in np.unique(tonic["unit"]):
+        at = tonic["peak_time"][tonic["unit"] == u]
+        firing |= (t >= at.min()) & (t <= at.max())
+    rows = truth[(truth["trial_type"] == "voluntary") & (truth["unit"] < 0)]
+    stretches = [r for r in rows if np.any((tonic["peak_time"] >= r["onset"])
+                                           & (tonic["peak_time"] <= r["onset"] + r["duration"]))]
+    assert len(stretches) == 2  # and the annotated contraction
+    assert all(r["reason"] == "tonic_firing" for r in stretches)
+    beside = np.zeros(t.size, bool)
+    for s in stretches:
+        beside |= (t >= s["onset"]) & (t <= s["onset"] + s["duration"]) & ~firing
+    assert beside.sum() >= 5
+    rep = evaluate(fas[beside], truth)
+    assert (rep.tp, rep.fp) == (beside.sum(), 0)

@@ -26,8 +26,8 @@ _WANDER_HZ = (0.05, 0.3)
 def _tonic(rng, sp, montage, renderer, stretches, noise, first_unit: int):
     """Return (buffer, truth rows) of the tonic stretches ``[(start, stop), ...]``.
 
-    Truth holds one ``voluntary`` row per stretch (channels seen, mean rate, RMS on the
-    main channel) and one ``voluntary`` row per discharge with its unit id, counted from
+    Truth holds one ``voluntary`` row per stretch (reason ``tonic_firing``; channels seen,
+    mean rate, RMS on the main channel) and one ``voluntary`` row per discharge with its unit id, counted from
     ``first_unit`` so that ids never clash with fasciculating units.
     """
     buf = renderer.new_buffer()
@@ -91,6 +91,10 @@ def _stretch_row(sig, sfreq, montage, start, stop, main_ch, parts, rates):
     """Return the ``voluntary`` row of one tonic stretch."""
     row = empty_events(1)
     row["trial_type"] = "voluntary"
+    # Marks the row as the stretch's summary: it spans the stretch as placed, its units
+    # starting and stopping up to tonic_stagger of it inside, so it is no episode of
+    # activity for the evaluator (its units' discharges say when a channel is active).
+    row["reason"] = "tonic_firing"
     row["onset"], row["duration"] = start, stop - start
     row["duration_ms"] = (stop - start) * 1000.0
     row["peak_time"] = start
