@@ -14,7 +14,8 @@ Per channel and rest window the scan counts these peaks (:func:`fascidetect.supp
 block_support`), leaving out those a threshold discharge and its ringing cover: a
 fasciculation's own later phases do not count. A run of ``low_level_windows`` windows is
 *low-level firing* when its count reaches ``low_level_ratio`` times its expectation at
-rest and is improbable under a Poisson law at that expectation (``low_level_p``). The
+rest, is improbable under a Poisson law at that expectation (``low_level_p``) and is
+sustained (all but one of its windows at twice the expectation). The
 expectation is the channel's own (:func:`rest_expectation`: real electrode noise has
 heavier tails than Gaussian noise, and a small heartbeat on the channel adds its peaks
 to every window), never under a share of the Gaussian noise's.
@@ -121,7 +122,12 @@ def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfr
         need = max(params.low_level_ratio * expected,
                    float(poisson.isf(params.low_level_p, expected)) + 1.0, _MIN_PER_WINDOW * k)
         run = np.convolve(row, np.ones(k), mode="valid")  # run j: windows j .. j + k - 1
-        hit = run >= need
+        # Sustained: all but one of the run's windows busy, at twice the expectation and
+        # at least 2 peaks (a cluster of a fasciculating unit's sub-threshold discharges
+        # fills one or two windows).
+        full = row >= max(2.0 * expected / k, _MIN_PER_WINDOW)
+        busy = np.convolve(full.astype(float), np.ones(k), mode="valid")
+        hit = (run >= need) & (busy >= k - 1)
         if not hit.any():
             continue
         # Every window of a run that passes.

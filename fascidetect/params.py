@@ -479,12 +479,18 @@ class DetectionParams:
         (:mod:`fascidetect.low_level`). 0 switches the test off.
     low_level_windows : int
         Successive rest windows whose counts are summed (a run of ``low_level_windows``
-        seconds at the default window).
+        seconds at the default window); all but one of them must hold twice the
+        expectation (a cluster of a fasciculating unit's sub-threshold discharges fills
+        one or two).
     low_level_ratio : float
         A run is low-level firing when its count reaches this many times its expectation
-        at rest (the channel's median count per window, at least the Gaussian noise's)...
+        at rest (the channel's own, :func:`fascidetect.low_level.rest_expectation`)...
     low_level_p : float
-        ... and is this improbable under a Poisson law at that expectation.
+        ... and is this improbable under a Poisson law at that expectation. Tuning seeds
+        (tonic 0-17 and 300-311; rest, low SNR, bursty, doublets, beside activity,
+        derecruitment, one steady unit 0-17): 5 windows, 3x and 1e-5 take 42 of 76
+        false fasciculations of the tonic rows and no true one; at 1e-4 the low-SNR row
+        lost 20 true ones (many small fasciculating units), with 3 windows 18.
     footprint_p_value : float
         On a declared grid (``layout`` with rows and columns), a threshold candidate under
         ``footprint_max_sigma`` whose neighbouring electrodes carry nothing of its
@@ -665,9 +671,9 @@ class DetectionParams:
     tonic_support_max_sigma: float = 8.0
     tonic_support_min_intervals: int = 8
     low_level_sigma: float = 3.5
-    low_level_windows: int = 4
+    low_level_windows: int = 5
     low_level_ratio: float = 3.0
-    low_level_p: float = 1e-6
+    low_level_p: float = 1e-5
     footprint_p_value: float = 0.01
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
