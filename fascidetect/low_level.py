@@ -51,6 +51,10 @@ _FLOOR_SHARE = 0.25
 #: Fewest peaks a window of a passing run holds on average: the slowest tonic unit (6 Hz)
 #: at 3-5 sigma gives more than that.
 _MIN_PER_WINDOW = 2.0
+#: Fewest peaks of a busy window: a fasciculating unit near the threshold firing at 1-2 Hz
+#: for seconds gives 1-2 sub-threshold peaks a window (consumer_250hz tuning seed 7, BF_R
+#: 55-62 s: with 2, two of its 5-sigma discharges were taken), tonic units more.
+_BUSY_PEAKS = 3.0
 
 
 def rest_expectation(row: np.ndarray, floor: float = 0.0) -> float:
@@ -123,9 +127,9 @@ def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfr
                    float(poisson.isf(params.low_level_p, expected)) + 1.0, _MIN_PER_WINDOW * k)
         run = np.convolve(row, np.ones(k), mode="valid")  # run j: windows j .. j + k - 1
         # Sustained: all but one of the run's windows busy, at twice the expectation and
-        # at least 2 peaks (a cluster of a fasciculating unit's sub-threshold discharges
-        # fills one or two windows).
-        full = row >= max(2.0 * expected / k, _MIN_PER_WINDOW)
+        # at least _BUSY_PEAKS (a cluster of a fasciculating unit's sub-threshold
+        # discharges fills one or two windows).
+        full = row >= max(2.0 * expected / k, _BUSY_PEAKS)
         busy = np.convolve(full.astype(float), np.ones(k), mode="valid")
         hit = (run >= need) & (busy >= k - 1)
         if not hit.any():

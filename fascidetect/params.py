@@ -488,7 +488,7 @@ class DetectionParams:
     low_level_p : float
         ... and is this improbable under a Poisson law at that expectation. Tuning seeds
         (tonic 0-17 and 300-311; rest, low SNR, bursty, doublets, beside activity,
-        derecruitment, one steady unit 0-17): 5 windows, 3x and 1e-5 take 42 of 76
+        derecruitment, one steady unit 0-17): 5 windows, 3x and 1e-5 take 41 of 76
         false fasciculations of the tonic rows and no true one; at 1e-4 the low-SNR row
         lost 20 true ones (many small fasciculating units), with 3 windows 18.
     footprint_p_value : float
