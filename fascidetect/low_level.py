@@ -77,7 +77,7 @@ def rest_expectation(row: np.ndarray, floor: float = 0.0) -> float:
 
 
 def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfreq: float,
-                      params) -> np.ndarray:
+                      params, discharges=None) -> np.ndarray:
     """Return the rest windows of each channel inside low-level firing.
 
     Parameters
@@ -92,6 +92,12 @@ def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfr
     params : DetectionParams
         Uses ``low_level_sigma``, ``low_level_windows``, ``low_level_ratio`` and
         ``low_level_p``.
+    discharges : (ndarray, ndarray), optional
+        Main channel and window of each threshold discharge. A run needs more
+        sub-threshold peaks than discharges: a channel busy with fasciculating units has
+        the smaller discharges of those units too (the busy hour of the speed benchmark,
+        EHL_R: some 7 discharges and 4 sub-threshold peaks a second), small tonic units
+        10-30 times more peaks than discharges.
 
     Returns
     -------
@@ -132,6 +138,9 @@ def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfr
         full = row >= max(2.0 * expected / k, _BUSY_PEAKS)
         busy = np.convolve(full.astype(float), np.ones(k), mode="valid")
         hit = (run >= need) & (busy >= k - 1)
+        if discharges is not None:
+            own = np.bincount(discharges[1][discharges[0] == c], minlength=n_win)[:n_win]
+            hit &= run >= np.convolve(own, np.ones(k), mode="valid")
         if not hit.any():
             continue
         # Every window of a run that passes.

@@ -34,6 +34,18 @@ def test_sustained_excess_is_low_level_but_a_short_cluster_is_not():
     assert not low[1].any()
 
 
+def test_a_channel_busy_with_its_own_discharges_is_not_low_level():
+    # Many fasciculating units on a channel: their smaller discharges make the excess,
+    # and their threshold crossings outnumber it.
+    counts = np.zeros((1, 60))
+    counts[0, 20:40] = 6.0
+    busy = low_level_windows(counts, 1.0, (20.0, 450.0), 2048.0, PARAMS)
+    windows = np.repeat(np.arange(20, 40), 8)
+    own = low_level_windows(counts, 1.0, (20.0, 450.0), 2048.0, PARAMS,
+                            discharges=(np.zeros(windows.size, dtype=int), windows))
+    assert busy[0, 20:40].all() and not own.any()
+
+
 def test_rest_expectation_is_robust_to_busy_windows():
     rng = np.random.default_rng(5)
     row = rng.poisson(0.6, 200).astype(float)

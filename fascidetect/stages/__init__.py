@@ -94,8 +94,11 @@ class Context:
         counts = getattr(self.scan, "rest_subpeaks", None)
         if counts is None:
             return np.zeros((self.n_channels, 0), dtype=bool)
+        cands = self.scan.candidates
+        w = np.clip(cands.sample // self.geometry.rest_win, 0, counts.shape[1] - 1)
         return low_level_windows(counts, self.geometry.rest_win / self.sfreq,
-                                 self.params.band_for(self.sfreq), self.sfreq, self.params)
+                                 self.params.band_for(self.sfreq), self.sfreq, self.params,
+                                 discharges=(cands.channel, w))
 
     @functools.cached_property
     def flat_windows(self) -> np.ndarray:
