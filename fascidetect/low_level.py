@@ -14,8 +14,10 @@ Per channel and rest window the scan counts these peaks (:func:`fascidetect.supp
 block_support`), leaving out those a threshold discharge and its ringing cover: a
 fasciculation's own later phases do not count. A run of ``low_level_windows`` windows is
 *low-level firing* when its count reaches ``low_level_ratio`` times its expectation at
-rest, is improbable under a Poisson law at that expectation (``low_level_p``) and is
-sustained (all but one of its windows at twice the expectation). The
+rest, is improbable under a Poisson law at that expectation (``low_level_p``), is
+sustained (all but one of its windows at twice the expectation and 3 peaks) and holds
+more of these peaks than threshold discharges on the channel (many fasciculating units
+make both; small tonic units mostly the peaks). The
 expectation is the channel's own (:func:`rest_expectation`: real electrode noise has
 heavier tails than Gaussian noise, and a small heartbeat on the channel adds its peaks
 to every window), never under a share of the Gaussian noise's.
