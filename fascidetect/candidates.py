@@ -34,6 +34,7 @@ REASONS = {
     "burst_edge": "within burst_edge_s of a firing cluster on its channel",
     "not_at_rest": "its channel's background is above the noise floor (low-level activity)",
     "tonic_firing": "member of a regular firing train (tonic or voluntary unit, 5-25 Hz)",
+    "low_level_firing": "small, where its channel has too many sub-threshold peaks for noise (tonic units)",
     "derecruitment": "in the derecruitment tail of an episode on a channel it held",
     # artifact (the artifact_kind)
     "ecg": "part of a heart-rate periodic rhythm",

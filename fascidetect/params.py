@@ -469,6 +469,28 @@ class DetectionParams:
         0-17, near_activity 14 -> 10 false, tonic 40 -> 24, no true discharge lost in
         rest, low SNR, doublets, bursty; on pure band-passed noise 0.19 % of support peaks
         join a chance train (0.12 % with one search). False: one search over both.
+    low_level_sigma : float
+        Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
+        sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,
+        outside the samples a threshold discharge and its ringing cover. Gaussian noise
+        gives about 1 per second at 3.5 sigma (2 kHz); 1-3 tonic units at 2-5 sigma firing
+        at 6-20 Hz give several times that, although nearly none of their discharges
+        crosses the threshold and their train is too gappy to walk
+        (:mod:`fascidetect.low_level`). 0 switches the test off.
+    low_level_windows : int
+        Successive rest windows whose counts are summed (a run of ``low_level_windows``
+        seconds at the default window); all but one of them must hold twice the
+        expectation (a cluster of a fasciculating unit's sub-threshold discharges fills
+        one or two).
+    low_level_ratio : float
+        A run is low-level firing when its count reaches this many times its expectation
+        at rest (the channel's own, :func:`fascidetect.low_level.rest_expectation`)...
+    low_level_p : float
+        ... and is this improbable under a Poisson law at that expectation. Tuning seeds
+        (tonic 0-17 and 300-311; rest, low SNR, bursty, doublets, beside activity,
+        derecruitment, one steady unit 0-17): 5 windows, 3x and 1e-5 take 41 of 76
+        false fasciculations of the tonic rows and no true one; at 1e-4 the low-SNR row
+        lost 20 true ones (many small fasciculating units), with 3 windows 18.
     footprint_p_value : float
         On a declared grid (``layout`` with rows and columns), a threshold candidate under
         ``footprint_max_sigma`` whose neighbouring electrodes carry nothing of its
@@ -648,6 +670,10 @@ class DetectionParams:
     tonic_support_sigma: float = 3.0
     tonic_support_max_sigma: float = 8.0
     tonic_support_min_intervals: int = 8
+    low_level_sigma: float = 3.5
+    low_level_windows: int = 5
+    low_level_ratio: float = 3.0
+    low_level_p: float = 1e-5
     footprint_p_value: float = 0.01
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
@@ -694,6 +720,12 @@ class DetectionParams:
             raise ParameterError(
                 f"need derecruitment_gap_s > 0 and derecruitment_max_s >= 0, got "
                 f"{self.derecruitment_gap_s!r}, {self.derecruitment_max_s!r}")
+        if self.low_level_sigma < 0 or self.low_level_windows < 1 or self.low_level_ratio <= 0 \
+                or not 0 < self.low_level_p < 1:
+            raise ParameterError(
+                f"need low_level_sigma >= 0, low_level_windows >= 1, low_level_ratio > 0 and "
+                f"0 < low_level_p < 1, got {self.low_level_sigma!r}, {self.low_level_windows!r}, "
+                f"{self.low_level_ratio!r}, {self.low_level_p!r}")
         if self.dead_time_ms >= 30:
             raise ParameterError(
                 f"dead_time_ms={self.dead_time_ms} would merge real paired discharges "

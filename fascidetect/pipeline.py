@@ -37,6 +37,7 @@ STAGES = (
     footprint.no_footprint,       # on a grid, noise crossings of one electrode -> excluded
     activity.background_activity,  # channel's background above its floor -> voluntary
     tonic.tonic_firing,           # regular 5-25 Hz trains -> voluntary
+    activity.low_level_firing,    # small, among too many sub-threshold peaks -> voluntary
     firing.firing_trains,         # dense clusters, burst edges, ongoing activity -> voluntary
     derecruitment.derecruitment,  # an episode's fading tail on its channels -> voluntary
     fasciculation.fasciculations,  # the rest -> fasciculation
@@ -164,8 +165,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                  names, warns)
     # The stages read the rest windows as two masks (flat_windows above, and this): the
     # float32 ratios and thresholds go before them (issue 14: 5.6 MB for a day).
-    _ = context.background_active  # (a cached property: made here)
-    found.rest_ratio = found.rest_threshold = None
+    _ = context.background_active, context.low_level_windows  # (cached properties: made here)
+    found.rest_ratio = found.rest_threshold = found.rest_subpeaks = None
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
         _memory.release()  # the stages' temporaries

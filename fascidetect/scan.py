@@ -78,6 +78,9 @@ class Scan:
         Number of activity sub-windows.
     support : fascidetect.support.SupportPeaks | None
         Sub-threshold peaks near small candidates, for the tonic train test.
+    rest_subpeaks : fascidetect._spill.SpilledRows | None, shape (n_channels, n_rest_windows)
+        Sub-threshold peaks from ``low_level_sigma`` per rest window, those a threshold
+        discharge covers left out (:mod:`fascidetect.low_level`; as ``rest_ratio``).
     envelope_spill : fascidetect._spill.ColumnSpill | None
         The envelope on disk, read back by column ranges for the episodes (``None`` once
         they are measured, :func:`fascidetect.episodes.without_envelopes`).
@@ -104,6 +107,7 @@ class Scan:
     n_subwindows: int = -1
     envelope_spill: ColumnSpill | None = None
     support: SupportPeaks | None = None
+    rest_subpeaks: np.ndarray | None = None
 
     @property
     def subwindows(self) -> int:
@@ -191,6 +195,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     # temporary file: the stages read them as two masks, made a channel at a time.
     rest_ratio = _Columns(n_ch, -(-n // geometry.rest_win))
     rest_threshold = _Columns(n_ch, -(-n // geometry.rest_win))
+    low_counts = _Columns(n_ch, -(-n // geometry.rest_win))  # sub-threshold peaks
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
     # RMS and raw range that motion is judged on.
@@ -255,9 +260,18 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                                                 params, geometry, band, fs, watch,
                                                 neighbourhood, missing=bad)
         cands.narrow_integers(n)  # int32 indices (issue 14)
+        with watch.stage("rest"):
+            # The samples the discharges found cover (with their ringing): left out of
+            # the background and of the sub-threshold peak counts.
+            covered = _without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
+                                                 geometry, params.threshold_sigma),
+                                     start, n, round(params.edge_guard_s * fs))
         with watch.stage("detect"):
-            support_peaks.add(support.block_support(filt, start, stop, lo, local, sigma,
-                                                    params, geometry), cands, stop)
+            found_support, counts = support.block_support(filt, start, stop, lo, local, sigma,
+                                                          params, geometry, covered=covered)
+            support_peaks.add(found_support, cands, stop)
+            low_counts.add(counts)
+            del found_support, counts
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
@@ -267,10 +281,8 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
-                exclude=_without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
-                                                   geometry, params.threshold_sigma),
-                                       start, n, round(params.edge_guard_s * fs))
-                if params.rest_trim_fraction == 0 else None)
+                exclude=covered if params.rest_trim_fraction == 0 else None)
+            del covered
             rest_ratio.add(ratio)
             rest_threshold.add(np.broadcast_to(thr, ratio.shape))
         parts.append(cands)
@@ -305,7 +317,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=rest_ratio.finish(), rest_threshold=rest_threshold.finish(),
-                support=support_peaks.finish())
+                support=support_peaks.finish(), rest_subpeaks=low_counts.finish())
 
 
 #: Blocks whose candidate tables are merged into one as the scan goes: a day has 1,440

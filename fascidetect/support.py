@@ -68,16 +68,24 @@ class SupportPeaks:
                      for f in ("channel", "sample", "positive")))
 
 
-def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g) -> SupportPeaks:
+def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g,
+                  covered=None) -> tuple[SupportPeaks, np.ndarray]:
     """Return a block's peaks above ``tonic_support_sigma`` and under
     ``tonic_support_max_sigma`` times the local noise, main samples in ``[start, stop)``.
 
     With ``tonic_support_each_polarity`` the positive and negative peaks are searched
     apart (the dead time, echo and phase rules compare a peak with its own sign only),
     so a discharge may give one peak of each polarity.
+
+    Also returns the count of the block's peaks from ``low_level_sigma`` per channel and
+    rest window (``g.rest_win`` from ``start``; :mod:`fascidetect.low_level`), those on
+    ``covered`` samples (shape (n_channels, stop - start): a threshold discharge's own
+    phases and ringing) left out; zeros without ``covered`` or with the test off.
     """
+    n_win = -(-(stop - start) // g.rest_win)
+    counts = np.zeros((filt.shape[0], n_win), dtype=np.float32)
     if params.tonic_support_sigma <= 0:
-        return SupportPeaks.empty()
+        return SupportPeaks.empty(), counts
     thresholds = np.where(scale[:, None] > 0, params.tonic_support_sigma * local, np.inf)
     # Searched into the margins as the candidates are (a peak's dead time, echo and phase
     # rules reach across the block's edge), then only the block's own peaks are kept:
@@ -103,8 +111,13 @@ def block_support(filt, start: int, stop: int, lo: int, local, scale, params, g)
     seg = np.clip((idx - (start - lo)) // g.segment, 0, local.shape[1] - 1)
     snr = np.abs(amp) / np.maximum(local[ch, seg], np.finfo(float).tiny)
     keep = (snr < params.tonic_support_max_sigma) & (idx >= start - lo) & (idx < stop - lo)
+    if covered is not None and params.low_level_sigma > 0:
+        pos = idx - (start - lo)
+        counted = keep & (snr >= params.low_level_sigma)
+        counted[counted] = ~covered[ch[counted], pos[counted]]
+        np.add.at(counts, (ch[counted], pos[counted] // g.rest_win), 1.0)
     return SupportPeaks(ch[keep].astype(np.int16), idx[keep].astype(np.int64) + lo,
-                        amp[keep] > 0)
+                        amp[keep] > 0), counts
 
 
 def near_small_candidates(peaks: SupportPeaks, channel, sample, snr, params,

@@ -86,6 +86,21 @@ class Context:
                                self.params.rest_hysteresis)
 
     @functools.cached_property
+    def low_level_windows(self) -> np.ndarray:
+        """Rest windows inside low-level firing, shape (n_channels, n_windows): an excess
+        of sub-threshold peaks on the channel (:mod:`fascidetect.low_level`)."""
+        from ..low_level import low_level_windows
+
+        counts = getattr(self.scan, "rest_subpeaks", None)
+        if counts is None:
+            return np.zeros((self.n_channels, 0), dtype=bool)
+        cands = self.scan.candidates
+        w = np.clip(cands.sample // self.geometry.rest_win, 0, counts.shape[1] - 1)
+        return low_level_windows(counts, self.geometry.rest_win / self.sfreq,
+                                 self.params.band_for(self.sfreq), self.sfreq, self.params,
+                                 discharges=(cands.channel, w))
+
+    @functools.cached_property
     def flat_windows(self) -> np.ndarray:
         """Rest windows in which a channel carries no signal (background under
         ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""

@@ -26,6 +26,26 @@ def background_activity(cands: Candidates, ctx: Context):
     return decide(len(cands), busy, "voluntary", "not_at_rest")
 
 
+def low_level_firing(cands: Candidates, ctx: Context):
+    """Stage: small candidates (under ``tonic_support_max_sigma``) in a window of low-level
+    firing on their main channel are voluntary (reason ``low_level_firing``): the
+    threshold crossings of tonic units 2-5 times the noise, too sparse for a train.
+    Larger discharges there still count: another, irregular unit (issue 11, item 1)."""
+    low = ctx.low_level_windows
+    if low.shape[1] == 0 or len(cands) == 0 or not low.any():
+        return decide(len(cands), np.zeros(len(cands), dtype=bool), "voluntary",
+                      "low_level_firing")
+    # As for the background: the window holding the discharge and, within rest_guard_s
+    # of its edges, the neighbouring one (a stretch's first and last discharges).
+    guard = round(ctx.params.rest_guard_s * ctx.sfreq)
+    inside = np.zeros(len(cands), dtype=bool)
+    for shift in (-guard, 0, guard):  # a handful of shifts
+        w = np.clip((cands.sample + shift) // ctx.geometry.rest_win, 0, low.shape[1] - 1)
+        inside |= low[cands.channel, w]
+    small = cands.snr < ctx.params.tonic_support_max_sigma
+    return decide(len(cands), small & inside, "voluntary", "low_level_firing")
+
+
 def busy_windows(cands: Candidates, ctx: Context) -> np.ndarray:
     """Return the rest windows that are not rest, per channel: an active background, or
     a discharge labelled voluntary on the channel (a firing train there is not rest,
