@@ -145,10 +145,7 @@ def low_level_windows(counts, window_s: float, band_hz: tuple[float, float], sfr
             hit &= run >= np.convolve(own, np.ones(k), mode="valid")
         if not hit.any():
             continue
-        # Every window of a run that passes.
-        marks = np.zeros(n_win + 1)
-        first = np.flatnonzero(hit)
-        np.add.at(marks, first, 1)
-        np.add.at(marks, first + k, -1)
-        out[c] = (np.cumsum(marks[:n_win]) > 0) & (row > expected / k)
+        # Every window of a run that passes (window i lies in runs i - k + 1 .. i).
+        in_run = np.convolve(hit.astype(float), np.ones(k))[:n_win] > 0
+        out[c] = in_run & (row > expected / k)
     return out

@@ -39,7 +39,10 @@ def tonic_firing(cands: Candidates, ctx: Context):
     rows = _train_members(cands, ctx, use)
     before = rows & _leading_up_to_episodes(cands, ctx)
     if before.any():
-        rows[before] = _train_members(cands, ctx, use & ~_inside_episodes(cands, ctx))[before]
+        # Trains are walked per channel: only the channels concerned are walked again.
+        again = use & ~_inside_episodes(cands, ctx) & np.isin(cands.channel,
+                                                               np.unique(cands.channel[before]))
+        rows[before] = _train_members(cands, ctx, again)[before]
     return decide(len(cands), rows, "voluntary", "tonic_firing")
 
 
