@@ -24,6 +24,11 @@ import numpy as np
 
 from .params import DetectionParams
 
+#: Offsets (samples) from the raw peak whose values, over the peak's, hold a candidate's
+#: shape beside its peak: the other phase of a 200-250-Hz potential lies up to 2 off.
+SHAPE_OFFSETS = (-2, -1, 1, 2)
+_SHAPE_KEY = "spike_beside_{:+d}"
+
 
 def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10.0,
                    noise_sigma: np.ndarray | None = None) -> dict:
@@ -66,7 +71,9 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     half = min(half, (c - 1) // 5)
     if n_ev == 0 or half < 1:
         # Too short to judge: nothing looks like a lone sample.
-        return {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
+        out = {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
+        out.update({_SHAPE_KEY.format(j): np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS})
+        return out
     x = np.asarray(raw_snippets, dtype=float)
     # Least-squares line through the flanks; their offsets are symmetric about c.
     t = np.r_[-4 * half:-2 * half + 1, 2 * half:4 * half + 1].astype(float)
@@ -101,10 +108,14 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     near = np.r_[half - reach:half, half + 1:half + reach + 1]
     beside = np.abs(around[:, near]).max(axis=1)
     area = around.sum(axis=1)
+    signed = np.where(peak == 0, np.finfo(float).tiny, peak)
+    # The samples beside the peak in units of it, each offset a column: the shape a
+    # unit's template is judged by (float32: four columns for every candidate).
+    shape = {_SHAPE_KEY.format(j): (around[:, half + j] / signed).astype(np.float32)
+             if abs(j) <= half else np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS}
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_background_ratio": background / size,
-            "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
-            "spike_amplitude": peak}
+            "spike_area": area / signed, "spike_amplitude": peak, **shape}
 
 
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
@@ -158,13 +169,17 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
         & (ratio < params.glitch_unit_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
+    shape = _shapes(features)
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
-            ref = np.sort(np.abs(amp[(channel == c) & narrow & (sign == s)]))
+            r = np.flatnonzero((channel == c) & narrow & (sign == s))
             q = np.flatnonzero(alone & (channel == c) & (sign == s))
-            if ref.size == 0 or q.size == 0:
+            if r.size == 0 or q.size == 0:
                 continue
+            by_size = np.argsort(np.abs(amp[r]), kind="stable")
+            r = r[by_size]
+            ref = np.abs(amp[r])
             size = np.abs(amp[q])
             lone = np.sort(size)
             other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
@@ -176,8 +191,43 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             # where it holds none, the unit's narrow samples vouch for a few.
             unit_share = ((n_lone <= params.glitch_unit_lone_share * n_like) & (n_other == 0)) \
                 | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
-            kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
+            fit = _template_fit(shape[q], shape[r], ref, lo, hi, features["spike_noise_ratio"][q])
+            vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
+                | (fit > params.glitch_unit_template_override_sigmas)
+            kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
     return alone & ~kept
+
+
+def _shapes(features: dict) -> np.ndarray:
+    """Return the candidates' samples beside the peak over the peak, one row each."""
+    n = features["spike_amplitude"].shape[0]
+    cols = [features.get(_SHAPE_KEY.format(j)) for j in SHAPE_OFFSETS]
+    if any(col is None for col in cols):  # features from before the shape columns
+        return np.zeros((n, len(SHAPE_OFFSETS)))
+    return np.stack([np.asarray(col, dtype=float) for col in cols], axis=1)
+
+
+def _template_fit(lone_shape: np.ndarray, ref_shape: np.ndarray, ref_size: np.ndarray,
+                  lo: np.ndarray, hi: np.ndarray, noise_ratio: np.ndarray) -> np.ndarray:
+    """Return how far each lone sample's neighbours follow its unit's, in noise sigmas.
+
+    The unit's template beside the peak is the mean shape of its narrow samples of that
+    size (``ref_size`` sorted, each in ``[lo, hi)``). Fitted to the lone sample's
+    neighbours with a free scale (the sampling phase moves how much of the other phase a
+    sample holds), it lowers their squared residual against a one-sample spike by the
+    square of the value returned, in noise sigmas: the projection of the neighbours on
+    the template's direction. A glitch's neighbours are noise, about N(0, 1) here; a
+    unit's one-sample-wide potential keeps a trace of its other phase there. A unit whose
+    narrow samples hold nothing beside the peak (a template one sample wide) gives 0 and
+    vouches for nothing.
+    """
+    cum = np.vstack([np.zeros((1, ref_shape.shape[1])), np.cumsum(ref_shape, axis=0)])
+    i0, i1 = np.searchsorted(ref_size, lo), np.searchsorted(ref_size, hi)
+    template = (cum[i1] - cum[i0]) / np.maximum(i1 - i0, 1)[:, None]
+    norm = np.linalg.norm(template, axis=1)
+    along = np.einsum("ij,ij->i", lone_shape, template)
+    return np.where(norm > 0, along / np.maximum(norm, np.finfo(float).tiny)
+                    / np.maximum(noise_ratio, np.finfo(float).tiny), 0.0)
 
 
 def _count_within(sorted_values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

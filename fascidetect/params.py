@@ -318,6 +318,17 @@ class DetectionParams:
         other polarity and that size: a data error has no preferred sign, a unit's
         one-sample-wide potentials have (a glitch-sized unit with brief potentials on
         tuning seed 9 lost 10 of its discharges to the share test alone).
+    glitch_unit_template_sigmas : float
+        ... and only when the lone sample's neighbours follow the unit's template (the
+        mean shape beside the peak of those narrow samples, fitted with a free scale) by
+        more than this many noise sigmas: a glitch's neighbours are noise (about N(0, 1)
+        along any direction), a unit's one-sample-wide potential keeps a trace of its
+        other phase (tuning seeds 0-17 and 300-311 of the 200-Hz board: the rescued
+        glitches' median 0.25 sigmas, the rescued true discharges' 1.9).
+    glitch_unit_template_override_sigmas : float
+        A lone sample whose neighbours follow a unit's template by this many noise
+        sigmas is that unit's even where the counting rules above say the channel
+        glitches at that size.
     electrode : {"auto", "surface", "needle"}
         How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
         header comments, channel names: "needle", "concentric"...), else surface.
@@ -625,6 +636,8 @@ class DetectionParams:
     glitch_unit_min_matches: int = 2
     glitch_unit_lone_share: float = 0.5
     glitch_unit_lone_excess: float = 0.67
+    glitch_unit_template_sigmas: float = 0.5
+    glitch_unit_template_override_sigmas: float = 2.5
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0
