@@ -636,8 +636,8 @@ class DetectionParams:
     glitch_unit_min_matches: int = 2
     glitch_unit_lone_share: float = 0.5
     glitch_unit_lone_excess: float = 0.67
-    glitch_unit_template_sigmas: float = 0.5
-    glitch_unit_template_override_sigmas: float = 2.5
+    glitch_unit_template_sigmas: float = 1.0
+    glitch_unit_template_override_sigmas: float = 3.5
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0
