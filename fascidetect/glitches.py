@@ -11,11 +11,15 @@ samples within 10 ms of it sit on the baseline, wherever that drifts.
 At 200 Hz a few per cent of real potentials are sampled at a phase that leaves them one
 sample wide (tuning seeds 0-17 of the simulator's 200-Hz board: 2.7 %; about 2 % of the
 candidates of the real Ganglion task files). They cannot be told from a glitch by
-their own samples. Such a lone sample is kept when a unit of its channel, polarity and
-size samples narrow at the neighbouring phases (potentials with a waveform, but a small
-one beside the peak), unless lone samples of that size outnumber what such a unit
-gives: a glitch train beside a unit of glitch size is not that unit's, and lone
-samples never vouch for each other.
+their own samples alone. Such a lone sample is kept when a unit of its channel,
+polarity and size samples narrow at the neighbouring phases (potentials with a waveform,
+but a small one beside the peak), its neighbours follow one of those narrow samples'
+shapes by more than noise does (the unit's template at some phase, against a one-sample
+spike: a model comparison), and lone samples of that size do not outnumber what such a
+unit gives: a glitch train beside a unit of glitch size is not that unit's, and lone
+samples never vouch for each other. A unit whose potentials sample one sample wide with
+nothing beside the peak cannot vouch for anything: its discharges and a board's glitches
+look the same.
 """
 
 from __future__ import annotations
@@ -61,7 +65,10 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         within ``window_ms`` (at most 2 samples) of the raw peak, over the peak's; ``spike_noise_ratio``: the
         noise sigma over the peak; ``spike_area``: net area within
         ``window_ms`` of the peak in units of the peak sample (a lone sample about 1, a
-        potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
+        potential about 0); ``spike_amplitude``: the signed peak over the baseline (V);
+        ``spike_beside_-2`` ... ``spike_beside_+2`` (:data:`SHAPE_OFFSETS`): the samples
+        1-2 before and after the raw peak over the baseline, in units of the peak
+        (float32).
     """
     n_ev, w = raw_snippets.shape
     names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
@@ -140,8 +147,13 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     leaves a potential one sample wide), and either the lone samples of that size number
     at most ``glitch_unit_lone_share`` of them and none of that size has the other
     polarity, or at least ``glitch_unit_lone_excess`` of them are in excess over the
-    other polarity's. Lone samples do not vouch for each other, and a glitch train more
-    frequent than a unit's narrow samples is not that unit's.
+    other polarity's; and its neighbours follow the shape of one of those narrow samples
+    (the unit's template at that sampling phase, with a free scale) by more than
+    ``glitch_unit_template_sigmas`` noise sigmas. Beyond
+    ``glitch_unit_template_override_sigmas`` the template alone vouches. Lone samples do
+    not vouch for each other, and a glitch train more frequent than a unit's narrow
+    samples is not that unit's. Features without the shape columns of
+    :func:`spike_features` are judged by the counting rules alone.
     """
     ratio = features["spike_neighbour_ratio"]
     noise = features["spike_noise_ratio"]
@@ -191,19 +203,22 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             # where it holds none, the unit's narrow samples vouch for a few.
             unit_share = ((n_lone <= params.glitch_unit_lone_share * n_like) & (n_other == 0)) \
                 | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
-            fit = _template_fit(shape[q], shape[r], ref, lo, hi, features["spike_noise_ratio"][q])
-            vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
-                | (fit > params.glitch_unit_template_override_sigmas)
+            if shape is None:  # no shapes given: the counting rules alone
+                vouched = unit_share
+            else:
+                fit = _template_fit(shape[q], shape[r], ref, lo, hi, noise[q])
+                vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
+                    | (fit > params.glitch_unit_template_override_sigmas)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
     return alone & ~kept
 
 
-def _shapes(features: dict) -> np.ndarray:
-    """Return the candidates' samples beside the peak over the peak, one row each."""
-    n = features["spike_amplitude"].shape[0]
+def _shapes(features: dict) -> np.ndarray | None:
+    """Return the candidates' samples beside the peak over the peak, one row each
+    (None without the shape columns of :func:`spike_features`)."""
     cols = [features.get(_SHAPE_KEY.format(j)) for j in SHAPE_OFFSETS]
-    if any(col is None for col in cols):  # features from before the shape columns
-        return np.zeros((n, len(SHAPE_OFFSETS)))
+    if any(col is None for col in cols):
+        return None
     return np.stack([np.asarray(col, dtype=float) for col in cols], axis=1)
 
 
