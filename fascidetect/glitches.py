@@ -176,12 +176,13 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             q = unclear & (channel == c) & (sign == s)
             seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
             alone[q] = seen >= params.glitch_sign_evidence
-    if not alone.any():
-        return alone
-    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
-        & (ratio < params.glitch_unit_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
     shape = _shapes(features)
+    by_shape = _shapeless(features, shape, channel, judged & ~alone, clear, params)
+    if not alone.any():
+        return by_shape
+    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
+        & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
@@ -210,7 +211,44 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
                 vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
                     | (fit > params.glitch_unit_template_override_sigmas)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
-    return alone & ~kept
+    return (alone & ~kept) | by_shape
+
+
+def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
+               candidates: np.ndarray, clear: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """Return a mask of glitches whose neighbours noise or wander lifted: on a channel
+    seen to glitch, a candidate of ``candidates`` with neighbours at a quarter to
+    ``glitch_unit_max_neighbour_ratio`` of its peak whose shape beside the peak follows
+    none of its siblings' (candidates of its channel, polarity and size within
+    ``glitch_unit_amplitude_tolerance``, neighbours from a quarter of the peak to
+    ``glitch_sibling_max_neighbour_ratio``): best cosine under ``glitch_shape_min_cosine``.
+    A unit fires again and its sampled shapes repeat at each phase; a glitch's
+    neighbours are noise in no direction of a unit's.
+    """
+    out = np.zeros(channel.shape[0], dtype=bool)
+    if shape is None or params.glitch_shape_min_cosine <= -1:
+        return out
+    ratio = features["spike_neighbour_ratio"]
+    amp = features["spike_amplitude"]
+    sign = np.sign(amp)
+    low = params.glitch_max_neighbour_ratio
+    judged = candidates & (ratio >= low) & (ratio < params.glitch_unit_max_neighbour_ratio)
+    sibling = (ratio >= low) & (ratio < params.glitch_sibling_max_neighbour_ratio)
+    tol = params.glitch_unit_amplitude_tolerance
+    norm = np.linalg.norm(shape, axis=1)
+    for c in np.unique(channel[judged]):  # loop over the channels with such candidates
+        for s in (-1.0, 1.0):
+            q = np.flatnonzero(judged & (channel == c) & (sign == s))
+            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
+            if q.size == 0 or seen < params.glitch_sign_evidence:
+                continue
+            r = np.flatnonzero(sibling & (channel == c) & (sign == s))
+            r = r[np.argsort(np.abs(amp[r]), kind="stable")]
+            size = np.abs(amp[q])
+            best = _template_fit(shape[q], shape[r], np.abs(amp[r]), size * (1 - tol),
+                                 size * (1 + tol), np.ones(q.size), q, r)
+            out[q] = best < params.glitch_shape_min_cosine * norm[q]
+    return out
 
 
 def _shapes(features: dict) -> np.ndarray | None:
@@ -224,6 +262,7 @@ def _shapes(features: dict) -> np.ndarray | None:
 
 def _template_fit(lone_shape: np.ndarray, ref_shape: np.ndarray, ref_size: np.ndarray,
                   lo: np.ndarray, hi: np.ndarray, noise_ratio: np.ndarray,
+                  lone_rows: np.ndarray | None = None, ref_rows: np.ndarray | None = None,
                   chunk: int = 256) -> np.ndarray:
     """Return how far each lone sample's neighbours follow its unit's, in noise sigmas.
 
@@ -237,6 +276,8 @@ def _template_fit(lone_shape: np.ndarray, ref_shape: np.ndarray, ref_size: np.nd
     narrow samples hold nothing beside the peak (a template one sample wide) gives 0 and
     vouches for nothing. A mean of the narrow samples' shapes instead mixed the phases
     (and two units of one size) and lost more true discharges (tuning seeds, offline).
+    ``lone_rows`` and ``ref_rows`` (candidate indices) keep a candidate from fitting
+    itself where the two sets share rows.
     """
     norm = np.linalg.norm(ref_shape, axis=1)
     unit = ref_shape / np.maximum(norm, np.finfo(float).tiny)[:, None]
@@ -248,7 +289,9 @@ def _template_fit(lone_shape: np.ndarray, ref_shape: np.ndarray, ref_size: np.nd
         b = min(a + chunk, lone_shape.shape[0])
         along = lone_shape[a:b] @ unit.T
         inside = (cols[None, :] >= i0[a:b, None]) & (cols[None, :] < i1[a:b, None])
-        along[~inside] = 0.0
+        if lone_rows is not None:
+            inside &= lone_rows[a:b, None] != ref_rows[None, :]
+        along[~inside] = -np.inf
         out[a:b] = along.max(axis=1, initial=0.0)
     return out / np.maximum(noise_ratio, np.finfo(float).tiny)
 

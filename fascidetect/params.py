@@ -329,6 +329,18 @@ class DetectionParams:
         A lone sample whose neighbours follow a unit's template by this many noise
         sigmas is that unit's even where the counting rules above say the channel
         glitches at that size.
+    glitch_shape_min_cosine : float
+        On a channel seen to glitch (``glitch_sign_evidence``), a candidate whose
+        neighbours stand at a quarter to ``glitch_unit_max_neighbour_ratio`` of its peak
+        is a glitch (its neighbours lifted by noise or wander) when its shape beside the
+        peak follows none of its siblings' by this cosine: candidates of its channel,
+        polarity and size (``glitch_unit_amplitude_tolerance``) with neighbours from a
+        quarter of the peak to ``glitch_sibling_max_neighbour_ratio``. A unit fires
+        again, and its sampled shapes repeat (tuning seeds 0-17 and 300-311 of the
+        200-Hz board: true discharges' best cosine median 0.97, such glitches' 0.41;
+        -1 turns the test off).
+    glitch_sibling_max_neighbour_ratio : float
+        See ``glitch_shape_min_cosine``.
     electrode : {"auto", "surface", "needle"}
         How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
         header comments, channel names: "needle", "concentric"...), else surface.
@@ -638,6 +650,8 @@ class DetectionParams:
     glitch_unit_lone_excess: float = 0.67
     glitch_unit_template_sigmas: float = 1.0
     glitch_unit_template_override_sigmas: float = 3.5
+    glitch_shape_min_cosine: float = 0.5
+    glitch_sibling_max_neighbour_ratio: float = 1.5
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0
