@@ -160,8 +160,8 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     # A lone sample stands out of a quiet baseline; inside an interference pattern
     # single samples are not judged.
     quiet = np.maximum(noise, features.get("spike_background_ratio", noise))
-    judged = (quiet * params.glitch_min_height_sigmas <= 1.0) \
-        & (features["spike_area"] >= params.glitch_min_area)
+    high = quiet * params.glitch_min_height_sigmas <= 1.0
+    judged = high & (features["spike_area"] >= params.glitch_min_area)
     clear = judged & (ratio < params.glitch_max_neighbour_ratio)
     # Beside a small glitch the noise alone can reach a third of its height (the largest
     # of 4 neighbours passes 3.5 sigmas in about 1 % of glitches); never more than 0.4.
@@ -178,7 +178,9 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             alone[q] = seen >= params.glitch_sign_evidence
     tol = params.glitch_unit_amplitude_tolerance
     shape = _shapes(features)
-    by_shape = _shapeless(features, shape, channel, judged & ~alone, clear, params)
+    # Neighbours lifted by wander may all lie on the other side of the peak (net area
+    # under 0): the shape test asks only the height.
+    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, params)
     if not alone.any():
         return by_shape
     narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
