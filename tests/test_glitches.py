@@ -74,6 +74,27 @@ def test_a_lone_sample_that_follows_its_unit_closely_is_kept_despite_glitches():
     assert lone_samples(f, np.zeros(4, int), DetectionParams()).tolist() == [False, False, False, True]
 
 
+def test_lifted_neighbours_that_follow_no_sibling_make_a_glitch_on_a_glitching_channel():
+    # A channel seen to glitch (two clear lone samples of negative polarity), a unit of
+    # 30 µV sampled twice with its other phase 2 samples before the peak, and a
+    # candidate of that size whose neighbours (0.2-0.45 of it, wander lifting them all)
+    # follow neither of the unit's shapes: a glitch. The unit's own two follow each other.
+    unit = [[-0.45, 0.05, 0.1, 0.0], [-0.42, -0.05, 0.12, 0.02]]
+    lifted = [[0.3, 0.45, 0.2, 0.3]]
+    clear = [[0.05, 0.0, -0.1, 0.02], [0.0, 0.1, 0.0, -0.05]]
+    f = _features([0.1, 0.1, 0.45, 0.42, 0.45], [-25.0, -24.0, 30.0, 31.0, 30.0],
+                  shape=clear + unit + lifted)
+    assert lone_samples(f, np.zeros(5, int), DetectionParams()).tolist() == [True, True, False, False, True]
+    # Without a glitch of the other polarity seen on the channel, it stays a discharge.
+    f = _features([0.45, 0.42, 0.45], [30.0, 31.0, 30.0], shape=unit + lifted)
+    assert not lone_samples(f, np.zeros(3, int), DetectionParams()).any()
+    # Nor is it judged with the test off.
+    f = _features([0.1, 0.1, 0.45, 0.42, 0.45], [-25.0, -24.0, 30.0, 31.0, 30.0],
+                  shape=clear + unit + lifted)
+    off = DetectionParams(glitch_shape_min_cosine=-1.0)
+    assert lone_samples(f, np.zeros(5, int), off).tolist() == [True, True, False, False, False]
+
+
 def test_spike_features_give_the_shape_beside_the_peak():
     f = spike_features(_snippets(), FS)
     shape = np.stack([f[f"spike_beside_{j:+d}"] for j in SHAPE_OFFSETS], axis=1)
