@@ -192,9 +192,7 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             q = np.flatnonzero(alone & (channel == c) & (sign == s))
             if r.size == 0 or q.size == 0:
                 continue
-            by_size = np.argsort(np.abs(amp[r]), kind="stable")
-            r = r[by_size]
-            ref = np.abs(amp[r])
+            ref = np.sort(np.abs(amp[r]))
             size = np.abs(amp[q])
             lone = np.sort(size)
             other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
@@ -209,7 +207,8 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             if shape is None:  # no shapes given: the counting rules alone
                 vouched = unit_share
             else:
-                fit = _template_fit(shape[q], shape[r], ref, lo, hi, noise[q])
+                fit = _template_fit(q, shape, np.abs(amp), lo, hi, r,
+                                    params.glitch_template_neighbours) / noise[q]
                 vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
                     | (fit > params.glitch_unit_template_override_sigmas)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
@@ -245,10 +244,9 @@ def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
             if q.size == 0 or seen < params.glitch_sign_evidence:
                 continue
             r = np.flatnonzero(sibling & (channel == c) & (sign == s))
-            r = r[np.argsort(np.abs(amp[r]), kind="stable")]
             size = np.abs(amp[q])
-            best = _template_fit(shape[q], shape[r], np.abs(amp[r]), size * (1 - tol),
-                                 size * (1 + tol), np.ones(q.size), q, r)
+            best = _template_fit(q, shape, np.abs(amp), size * (1 - tol), size * (1 + tol), r,
+                                 params.glitch_template_neighbours)
             out[q] = best < params.glitch_shape_min_cosine * norm[q]
     return out
 
@@ -262,40 +260,36 @@ def _shapes(features: dict) -> np.ndarray | None:
     return np.stack([np.asarray(col, dtype=float) for col in cols], axis=1)
 
 
-def _template_fit(lone_shape: np.ndarray, ref_shape: np.ndarray, ref_size: np.ndarray,
-                  lo: np.ndarray, hi: np.ndarray, noise_ratio: np.ndarray,
-                  lone_rows: np.ndarray | None = None, ref_rows: np.ndarray | None = None,
-                  chunk: int = 256) -> np.ndarray:
-    """Return how far each lone sample's neighbours follow its unit's, in noise sigmas.
+def _template_fit(q: np.ndarray, shape: np.ndarray, size: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, refs: np.ndarray, k: int) -> np.ndarray:
+    """Return how far each candidate's neighbours follow the best of its unit's shapes.
 
-    Each narrow sample of the unit (``ref_size`` sorted, those in ``[lo, hi)`` of the
-    lone sample's size) is the unit's template sampled at one phase. Fitted to the lone
-    sample's neighbours with a free scale, the best of them lowers their squared
-    residual against a one-sample spike by the square of the value returned, in noise
-    sigmas (the projection of the neighbours on that template's direction). A glitch's
-    neighbours are noise, about N(0, 1) along any one direction; a unit's
-    one-sample-wide potential keeps a trace of its other phase there. A unit whose
-    narrow samples hold nothing beside the peak (a template one sample wide) gives 0 and
-    vouches for nothing. A mean of the narrow samples' shapes instead mixed the phases
-    (and two units of one size) and lost more true discharges (tuning seeds, offline).
-    ``lone_rows`` and ``ref_rows`` (candidate indices) keep a candidate from fitting
-    itself where the two sets share rows.
+    Each candidate in ``refs`` (rows in time order) with a size in ``[lo, hi)`` of a
+    candidate ``q``'s is the unit's template sampled at one phase. Fitted to ``q``'s
+    neighbours with a free scale, the best of them lowers their squared residual
+    against a one-sample spike by the square of the value returned (in units of the
+    peak; over the noise ratio, noise sigmas): the projection of the neighbours on that
+    template's direction. A glitch's neighbours are noise, about N(0, 1) noise sigmas
+    along any one direction; a unit's one-sample-wide potential keeps a trace of its
+    other phase there. A template with nothing beside its peak (a unit sampled one
+    sample wide) gives 0 and vouches for nothing. Only the ``k`` reference rows before
+    and after ``q`` (not ``q`` itself) are tried: the best of more templates would
+    follow noise the better the longer the recording (the maximum of N noise
+    projections grows with N), and a unit's shape holds over its neighbouring
+    discharges. A mean of the shapes instead mixed the phases (and two units of one
+    size) and lost more true discharges (tuning seeds, offline).
     """
-    norm = np.linalg.norm(ref_shape, axis=1)
-    unit = ref_shape / np.maximum(norm, np.finfo(float).tiny)[:, None]
-    unit[norm == 0] = 0.0
-    i0, i1 = np.searchsorted(ref_size, lo), np.searchsorted(ref_size, hi)
-    out = np.zeros(lone_shape.shape[0])
-    cols = np.arange(ref_size.size)
-    for a in range(0, lone_shape.shape[0], chunk):  # bounded memory: chunk x refs
-        b = min(a + chunk, lone_shape.shape[0])
-        along = lone_shape[a:b] @ unit.T
-        inside = (cols[None, :] >= i0[a:b, None]) & (cols[None, :] < i1[a:b, None])
-        if lone_rows is not None:
-            inside &= lone_rows[a:b, None] != ref_rows[None, :]
-        along[~inside] = -np.inf
-        out[a:b] = along.max(axis=1, initial=0.0)
-    return out / np.maximum(noise_ratio, np.finfo(float).tiny)
+    if refs.size == 0 or q.size == 0:
+        return np.zeros(q.size)
+    at = np.searchsorted(refs, q)[:, None] + np.arange(-k, k + 1)[None, :]   # (q, 2k+1)
+    valid = (at >= 0) & (at < refs.size)
+    rows = refs[np.clip(at, 0, refs.size - 1)]
+    valid &= (rows != q[:, None]) & (size[rows] >= lo[:, None]) & (size[rows] < hi[:, None])
+    tmpl = shape[rows]                                                         # (q, 2k+1, m)
+    norm = np.linalg.norm(tmpl, axis=2)
+    along = np.einsum("qkm,qm->qk", tmpl, shape[q]) / np.maximum(norm, np.finfo(float).tiny)
+    along[~valid | (norm == 0)] = 0.0
+    return along.max(axis=1)
 
 
 def _count_within(sorted_values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
