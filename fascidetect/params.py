@@ -320,11 +320,12 @@ class DetectionParams:
         tuning seed 9 lost 10 of its discharges to the share test alone).
     glitch_unit_template_sigmas : float
         ... and only when the lone sample's neighbours follow the unit's template (the
-        mean shape beside the peak of those narrow samples, fitted with a free scale) by
-        more than this many noise sigmas: a glitch's neighbours are noise (about N(0, 1)
-        along any direction), a unit's one-sample-wide potential keeps a trace of its
-        other phase (tuning seeds 0-17 and 300-311 of the 200-Hz board: the rescued
-        glitches' median 0.25 sigmas, the rescued true discharges' 1.9).
+        shape beside the peak of one of those narrow samples, each the unit sampled at
+        one phase, fitted with a free scale) by more than this many noise sigmas: a
+        glitch's neighbours are noise (about N(0, 1) along any direction), a unit's
+        one-sample-wide potential keeps a trace of its other phase (tuning seeds 0-17
+        and 300-311 of the 200-Hz board, the lone samples the counting rules rescue:
+        true discharges' median 2.7 sigmas, glitches' 0.4).
     glitch_unit_template_override_sigmas : float
         A lone sample whose neighbours follow a unit's template by this many noise
         sigmas is that unit's even where the counting rules above say the channel
