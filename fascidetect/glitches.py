@@ -152,8 +152,14 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     ``glitch_unit_template_sigmas`` noise sigmas. Beyond
     ``glitch_unit_template_override_sigmas`` the template alone vouches. Lone samples do
     not vouch for each other, and a glitch train more frequent than a unit's narrow
-    samples is not that unit's. Features without the shape columns of
-    :func:`spike_features` are judged by the counting rules alone.
+    samples is not that unit's.
+
+    On a channel seen to glitch, a candidate whose neighbours stand at a quarter to
+    ``glitch_unit_max_neighbour_ratio`` of its peak is a glitch too when its shape beside
+    the peak follows none of its siblings' (``glitch_shape_min_cosine``): noise or wander
+    lifted a glitch's neighbours. Such glitches vouch for no lone sample. Features
+    without the shape columns of :func:`spike_features` are judged by the counting rules
+    alone.
     """
     ratio = features["spike_neighbour_ratio"]
     noise = features["spike_noise_ratio"]
