@@ -11,11 +11,15 @@ samples within 10 ms of it sit on the baseline, wherever that drifts.
 At 200 Hz a few per cent of real potentials are sampled at a phase that leaves them one
 sample wide (tuning seeds 0-17 of the simulator's 200-Hz board: 2.7 %; about 2 % of the
 candidates of the real Ganglion task files). They cannot be told from a glitch by
-their own samples. Such a lone sample is kept when a unit of its channel, polarity and
-size samples narrow at the neighbouring phases (potentials with a waveform, but a small
-one beside the peak), unless lone samples of that size outnumber what such a unit
-gives: a glitch train beside a unit of glitch size is not that unit's, and lone
-samples never vouch for each other.
+their own samples alone. Such a lone sample is kept when a unit of its channel,
+polarity and size samples narrow at the neighbouring phases (potentials with a waveform,
+but a small one beside the peak), its neighbours follow one of those narrow samples'
+shapes by more than noise does (the unit's template at some phase, against a one-sample
+spike: a model comparison), and lone samples of that size do not outnumber what such a
+unit gives: a glitch train beside a unit of glitch size is not that unit's, and lone
+samples never vouch for each other. A unit whose potentials sample one sample wide with
+nothing beside the peak cannot vouch for anything: its discharges and a board's glitches
+look the same.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from .params import DetectionParams
+
+#: Offsets (samples) from the raw peak whose values, over the peak's, hold a candidate's
+#: shape beside its peak: the other phase of a 200-250-Hz potential lies up to 2 off.
+SHAPE_OFFSETS = (-2, -1, 1, 2)
+_SHAPE_KEY = "spike_beside_{:+d}"
 
 
 def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10.0,
@@ -56,7 +65,10 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
         within ``window_ms`` (at most 2 samples) of the raw peak, over the peak's; ``spike_noise_ratio``: the
         noise sigma over the peak; ``spike_area``: net area within
         ``window_ms`` of the peak in units of the peak sample (a lone sample about 1, a
-        potential about 0); ``spike_amplitude``: the signed peak over the baseline (V).
+        potential about 0); ``spike_amplitude``: the signed peak over the baseline (V);
+        ``spike_beside_-2`` ... ``spike_beside_+2`` (:data:`SHAPE_OFFSETS`): the samples
+        1-2 before and after the raw peak over the baseline, in units of the peak
+        (float32).
     """
     n_ev, w = raw_snippets.shape
     names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
@@ -66,7 +78,9 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     half = min(half, (c - 1) // 5)
     if n_ev == 0 or half < 1:
         # Too short to judge: nothing looks like a lone sample.
-        return {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
+        out = {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
+        out.update({_SHAPE_KEY.format(j): np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS})
+        return out
     x = np.asarray(raw_snippets, dtype=float)
     # Least-squares line through the flanks; their offsets are symmetric about c.
     t = np.r_[-4 * half:-2 * half + 1, 2 * half:4 * half + 1].astype(float)
@@ -101,10 +115,14 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     near = np.r_[half - reach:half, half + 1:half + reach + 1]
     beside = np.abs(around[:, near]).max(axis=1)
     area = around.sum(axis=1)
+    signed = np.where(peak == 0, np.finfo(float).tiny, peak)
+    # The samples beside the peak in units of it, each offset a column: the shape a
+    # unit's template is judged by (float32: four columns for every candidate).
+    shape = {_SHAPE_KEY.format(j): (around[:, half + j] / signed).astype(np.float32)
+             if abs(j) <= half else np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS}
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_background_ratio": background / size,
-            "spike_area": area / np.where(peak == 0, np.finfo(float).tiny, peak),
-            "spike_amplitude": peak}
+            "spike_area": area / signed, "spike_amplitude": peak, **shape}
 
 
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
@@ -129,16 +147,27 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     leaves a potential one sample wide), and either the lone samples of that size number
     at most ``glitch_unit_lone_share`` of them and none of that size has the other
     polarity, or at least ``glitch_unit_lone_excess`` of them are in excess over the
-    other polarity's. Lone samples do not vouch for each other, and a glitch train more
-    frequent than a unit's narrow samples is not that unit's.
+    other polarity's; and its neighbours follow the shape of one of those narrow samples
+    (the unit's template at that sampling phase, with a free scale) by more than
+    ``glitch_unit_template_sigmas`` noise sigmas. Beyond
+    ``glitch_unit_template_override_sigmas`` the template alone vouches. Lone samples do
+    not vouch for each other, and a glitch train more frequent than a unit's narrow
+    samples is not that unit's.
+
+    On a channel seen to glitch, a candidate whose neighbours stand at a quarter to
+    ``glitch_unit_max_neighbour_ratio`` of its peak is a glitch too when its shape beside
+    the peak follows none of its siblings' (``glitch_shape_min_cosine``): noise or wander
+    lifted a glitch's neighbours. Such glitches vouch for no lone sample. Features
+    without the shape columns of :func:`spike_features` are judged by the counting rules
+    alone.
     """
     ratio = features["spike_neighbour_ratio"]
     noise = features["spike_noise_ratio"]
     # A lone sample stands out of a quiet baseline; inside an interference pattern
     # single samples are not judged.
     quiet = np.maximum(noise, features.get("spike_background_ratio", noise))
-    judged = (quiet * params.glitch_min_height_sigmas <= 1.0) \
-        & (features["spike_area"] >= params.glitch_min_area)
+    high = quiet * params.glitch_min_height_sigmas <= 1.0
+    judged = high & (features["spike_area"] >= params.glitch_min_area)
     clear = judged & (ratio < params.glitch_max_neighbour_ratio)
     # Beside a small glitch the noise alone can reach a third of its height (the largest
     # of 4 neighbours passes 3.5 sigmas in about 1 % of glitches); never more than 0.4.
@@ -153,18 +182,23 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             q = unclear & (channel == c) & (sign == s)
             seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
             alone[q] = seen >= params.glitch_sign_evidence
-    if not alone.any():
-        return alone
-    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
-        & (ratio < params.glitch_unit_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
+    shape = _shapes(features)
+    # Neighbours lifted by wander may all lie on the other side of the peak (net area
+    # under 0): the shape test asks only the height.
+    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, params)
+    if not alone.any():
+        return by_shape
+    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
+        & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
-            ref = np.sort(np.abs(amp[(channel == c) & narrow & (sign == s)]))
+            r = np.flatnonzero((channel == c) & narrow & (sign == s))
             q = np.flatnonzero(alone & (channel == c) & (sign == s))
-            if ref.size == 0 or q.size == 0:
+            if r.size == 0 or q.size == 0:
                 continue
+            ref = np.sort(np.abs(amp[r]))
             size = np.abs(amp[q])
             lone = np.sort(size)
             other = np.sort(np.abs(amp[alone & (channel == c) & (sign == -s)]))
@@ -176,8 +210,92 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
             # where it holds none, the unit's narrow samples vouch for a few.
             unit_share = ((n_lone <= params.glitch_unit_lone_share * n_like) & (n_other == 0)) \
                 | (n_lone - n_other >= params.glitch_unit_lone_excess * n_lone)
-            kept[q] = (n_like >= params.glitch_unit_min_matches) & unit_share
-    return alone & ~kept
+            if shape is None:  # no shapes given: the counting rules alone
+                vouched = unit_share
+            else:
+                fit = _template_fit(q, shape, np.abs(amp), lo, hi, r,
+                                    params.glitch_template_neighbours) / noise[q]
+                vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
+                    | (fit > params.glitch_unit_template_override_sigmas)
+            kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
+    return (alone & ~kept) | by_shape
+
+
+def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
+               candidates: np.ndarray, clear: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """Return a mask of glitches whose neighbours noise or wander lifted: on a channel
+    seen to glitch, a candidate of ``candidates`` with neighbours at a quarter to
+    ``glitch_unit_max_neighbour_ratio`` of its peak whose shape beside the peak follows
+    none of its siblings' (candidates of its channel, polarity and size within
+    ``glitch_unit_amplitude_tolerance``, neighbours from a quarter of the peak to
+    ``glitch_sibling_max_neighbour_ratio``): best cosine under ``glitch_shape_min_cosine``.
+    A unit fires again and its sampled shapes repeat at each phase; a glitch's
+    neighbours are noise in no direction of a unit's.
+    """
+    out = np.zeros(channel.shape[0], dtype=bool)
+    if shape is None or params.glitch_shape_min_cosine <= -1:
+        return out
+    ratio = features["spike_neighbour_ratio"]
+    amp = features["spike_amplitude"]
+    sign = np.sign(amp)
+    low = params.glitch_max_neighbour_ratio
+    judged = candidates & (ratio >= low) & (ratio < params.glitch_unit_max_neighbour_ratio)
+    sibling = (ratio >= low) & (ratio < params.glitch_sibling_max_neighbour_ratio)
+    tol = params.glitch_unit_amplitude_tolerance
+    norm = np.linalg.norm(shape, axis=1)
+    for c in np.unique(channel[judged]):  # loop over the channels with such candidates
+        for s in (-1.0, 1.0):
+            q = np.flatnonzero(judged & (channel == c) & (sign == s))
+            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
+            if q.size == 0 or seen < params.glitch_sign_evidence:
+                continue
+            r = np.flatnonzero(sibling & (channel == c) & (sign == s))
+            size = np.abs(amp[q])
+            best = _template_fit(q, shape, np.abs(amp), size * (1 - tol), size * (1 + tol), r,
+                                 params.glitch_template_neighbours)
+            out[q] = best < params.glitch_shape_min_cosine * norm[q]
+    return out
+
+
+def _shapes(features: dict) -> np.ndarray | None:
+    """Return the candidates' samples beside the peak over the peak, one row each
+    (None without the shape columns of :func:`spike_features`)."""
+    cols = [features.get(_SHAPE_KEY.format(j)) for j in SHAPE_OFFSETS]
+    if any(col is None for col in cols):
+        return None
+    return np.stack([np.asarray(col, dtype=float) for col in cols], axis=1)
+
+
+def _template_fit(q: np.ndarray, shape: np.ndarray, size: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, refs: np.ndarray, k: int) -> np.ndarray:
+    """Return how far each candidate's neighbours follow the best of its unit's shapes.
+
+    Each candidate in ``refs`` (rows in time order) with a size in ``[lo, hi)`` of a
+    candidate ``q``'s is the unit's template sampled at one phase. Fitted to ``q``'s
+    neighbours with a free scale, the best of them lowers their squared residual
+    against a one-sample spike by the square of the value returned (in units of the
+    peak; over the noise ratio, noise sigmas): the projection of the neighbours on that
+    template's direction. A glitch's neighbours are noise, about N(0, 1) noise sigmas
+    along any one direction; a unit's one-sample-wide potential keeps a trace of its
+    other phase there. A template with nothing beside its peak (a unit sampled one
+    sample wide) gives 0 and vouches for nothing. Only the ``k`` reference rows before
+    and after ``q`` (not ``q`` itself) are tried: the best of more templates would
+    follow noise the better the longer the recording (the maximum of N noise
+    projections grows with N), and a unit's shape holds over its neighbouring
+    discharges. A mean of the shapes instead mixed the phases (and two units of one
+    size) and lost more true discharges (tuning seeds, offline).
+    """
+    if refs.size == 0 or q.size == 0:
+        return np.zeros(q.size)
+    at = np.searchsorted(refs, q)[:, None] + np.arange(-k, k + 1)[None, :]   # (q, 2k+1)
+    valid = (at >= 0) & (at < refs.size)
+    rows = refs[np.clip(at, 0, refs.size - 1)]
+    valid &= (rows != q[:, None]) & (size[rows] >= lo[:, None]) & (size[rows] < hi[:, None])
+    tmpl = shape[rows]                                                         # (q, 2k+1, m)
+    norm = np.linalg.norm(tmpl, axis=2)
+    along = np.einsum("qkm,qm->qk", tmpl, shape[q]) / np.maximum(norm, np.finfo(float).tiny)
+    along[~valid | (norm == 0)] = 0.0
+    return along.max(axis=1)
 
 
 def _count_within(sorted_values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
