@@ -175,6 +175,12 @@ def _read_text(path, delimiter):
                 delimiter = csv.Sniffer().sniff(first, delimiters=",;\t ").delimiter
             except csv.Error:
                 delimiter = ","
+            if delimiter == ",":  # "1,5;2,5": ';' separates numbers with decimal commas
+                for other in (";", "\t"):
+                    parts = [c.strip().replace(",", ".") for c in first.strip().split(other)]
+                    if len(parts) > 1 and all(_is_number(c) for c in parts if c):
+                        delimiter = other
+                        break
         cells = [c.strip() for c in first.strip().split(delimiter)]
         # Spreadsheets often end every row with the separator: an empty last column.
         usecols = None
