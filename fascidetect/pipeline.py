@@ -97,7 +97,11 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                          "apply; fibrillation potentials and positive sharp waves are not "
                          "detected by this tool")
     fs = rec.sfreq
-    band = params.band_for(fs)
+    try:
+        band = params.band_for(fs)
+    except ParameterError as exc:  # a rate too low for the band: name the recording
+        raise ParameterError(f"{repr(rec.source) if rec.source else 'the recording'}: "
+                             f"{exc}") from None
     geometry = Geometry.build(fs, params, picks.size)
     watch = Stopwatch()
 

@@ -92,6 +92,13 @@ def test_read_options_given_to_detect_point_to_read():
         fascidetect.detect(str(SIGNALS / "sim_mixed_L5.edf"), format="edf")
 
 
+def test_a_rate_too_low_for_the_band_names_the_file(tmp_path):
+    path = tmp_path / "slow.csv"
+    path.write_text("\n".join(f"{v:.3f}" for v in _noise(1, seconds=60)[0, :2400] * 1e6))
+    with pytest.raises(ParameterError, match=r"slow.csv': sampling rate 40 Hz is too low"):
+        fascidetect.detect(path, sfreq=40, units="uV")
+
+
 # ----------------------------------------------------------------- channel names
 def test_repeated_channel_names_are_numbered_with_a_warning():
     res = fascidetect.detect(_noise(), sfreq=FS, ch_names=["TA_R", "TA_R", "GAS_R"])
