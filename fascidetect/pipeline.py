@@ -97,11 +97,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                          "apply; fibrillation potentials and positive sharp waves are not "
                          "detected by this tool")
     fs = rec.sfreq
-    try:
-        band = params.band_for(fs)
-    except ParameterError as exc:  # a rate too low for the band: name the recording
-        raise ParameterError(f"{repr(rec.source) if rec.source else 'the recording'}: "
-                             f"{exc}") from None
+    band = params.band_for(fs)
     geometry = Geometry.build(fs, params, picks.size)
     watch = Stopwatch()
 
@@ -240,6 +236,11 @@ def _check_recording(rec, params):
             "name the channels to analyse with emg_channels=[...] or --emg-channels"
             # The reader's notes say why (inputs all zero, signals not in volts...).
             + "".join(f"; {w}" for w in rec.warnings))
+    try:
+        params.band_for(rec.sfreq)
+    except ParameterError as exc:  # a rate too low for the band: name the recording
+        raise ParameterError(f"{repr(rec.source) if rec.source else 'the recording'}: "
+                             f"{exc}") from None
     warns = list(rec.warnings)
     warns += rate_warnings(rec.sfreq, params)
     return picks, [rec.ch_names[i] for i in picks], warns
