@@ -35,8 +35,7 @@ def as_recording(source, sfreq, ch_names, emg_channels, units=None) -> Recording
                                  f"a {type(source).__name__} is already in volts")
     if isinstance(source, Recording):
         rec = source
-    elif isinstance(source, np.ndarray) or (isinstance(source, (list, tuple))
-                                            and np.ndim(source) in (1, 2)):
+    elif isinstance(source, (np.ndarray, list, tuple)):  # a list is never a path
         rec = _array_recording(source, sfreq, ch_names, units)
     elif hasattr(source, "info") and hasattr(source, "get_data"):
         rec = Recording.from_raw(source, emg_channels=emg_channels)
@@ -59,12 +58,22 @@ def as_recording(source, sfreq, ch_names, emg_channels, units=None) -> Recording
 
 def _array_recording(source, sfreq, ch_names, units) -> Recording:
     """Return a Recording (volts) of an ``(n_channels, n_samples)`` array in *units*."""
-    from .io._arrays import implausible_units_message, unit_scale
+    from .errors import BadSamplesError, EmptyRecordingError
+    from .io._arrays import as_float_samples, implausible_units_message, unit_scale
 
-    data = np.atleast_2d(np.asarray(source, dtype=float))
     if sfreq is None:
         raise ParameterError("array input needs its sampling rate: detect(x, sfreq=...)")
-    if data.ndim == 2 and data.shape[0] > data.shape[1]:
+    data, notes = as_float_samples(source, "array input", InputError)
+    data = np.atleast_2d(data)
+    if data.ndim != 2:
+        raise InputError(f"array input of shape {data.shape}: detect expects a 2-D array "
+                         "(n_channels, n_samples) or one channel's 1-D samples")
+    if data.size == 0:
+        raise EmptyRecordingError(f"array input of shape {data.shape} holds no samples")
+    if not np.isfinite(data).any():
+        raise BadSamplesError(f"array input of shape {data.shape}: every sample is NaN or "
+                              "infinite")
+    if data.shape[0] > data.shape[1]:
         # No recording has more channels than samples: this is samples x channels.
         raise InputError(f"array of shape {data.shape} looks like (n_samples, n_channels); "
                          f"detect expects (n_channels, n_samples): pass the array transposed "
@@ -72,7 +81,7 @@ def _array_recording(source, sfreq, ch_names, units) -> Recording:
     scale, key = unit_scale("V" if units is None else units)
     # detect() warns with every note of the recording, so the note is not warned here.
     message = implausible_units_message(data, key, "array input", assumed=units is None)
-    notes = [message] if message else []
+    notes += [message] if message else []
     names = list(ch_names) if ch_names is not None else [f"EMG{i + 1}" for i in range(len(data))]
     return Recording(data * scale if scale != 1.0 else data, sfreq, names, ["emg"] * len(names),
                      metadata={"units": key if units is not None else "V (assumed)"},

@@ -35,6 +35,44 @@ def channel_status(rec, names, sigma, params, warns) -> tuple[np.ndarray, np.nda
     return sigma, status
 
 
+#: Band-passed noise floors (robust sigma, V) that EMG amplifiers give: from a good
+#: amplifier's 0.1 µV to a needle record's tens of µV (the real files here: 1.3-43 µV).
+#: A median floor outside this band is a unit the file states wrongly.
+PLAUSIBLE_FLOOR_V = (0.03e-6, 1e-3)
+
+
+def unit_warning(rec, sigma) -> str | None:
+    """Return a warning when the EMG noise floors say the file's unit is wrong, else None.
+
+    A file in µV that declares mV scales every amplitude by 1000: the absolute limits (a
+    fasciculation is at most 2 mV peak-to-peak) then turn every discharge into a 'large'
+    artifact without another sign; declared too small, the amplitudes in the results are
+    off by the factor. Arrays and CSV/NPY files are checked on their raw values as they
+    are read (their ``metadata['units']`` is the unit used, a string).
+    """
+    if isinstance(rec.metadata.get("units"), str):
+        return None
+    floors = sigma[sigma > 0]
+    if not floors.size:
+        return None
+    floor = float(np.median(floors))
+    low, high = PLAUSIBLE_FLOOR_V
+    if low <= floor <= high:
+        return None
+    # the power of 1000 that brings the floor nearest 3 µV, the middle of the band
+    ratio = 1000.0 ** round(np.log10(floor / 3e-6) / 3)
+    example = {1e3: "µV labelled mV, or mV labelled V", 1e6: "µV labelled V",
+               1e-3: "mV labelled µV, or V labelled mV", 1e-6: "V labelled µV"}.get(ratio)
+    size = f"{ratio:g} times too large" if ratio > 1 else f"{1 / ratio:g} times too small"
+    where = f"'{rec.source}'" if rec.source else "the recording"
+    return (f"{where}: the EMG noise floor is {floor * 1e6:.3g} µV (median over channels), "
+            f"outside the {low * 1e6:g}-{high * 1e6:g} µV of EMG amplifiers: the samples "
+            f"are probably read {size}, in another unit than the file states"
+            + (f" ({example})" if example else "")
+            + "; amplitudes, and the limits that tell fasciculations from artifacts, are off "
+            "by that factor: fix the unit in the file (EDF: each signal's physical dimension)")
+
+
 def scan_warnings(found, names, status, n_samples: int, sfreq: float, warns) -> None:
     """Add the scan's warnings (NaN stretches per channel, clipped channels) and mark
     clipped channels and channels without finite samples."""

@@ -18,7 +18,7 @@ from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
 from .candidates import EVENT_FEATURES, to_sorted_events
-from .errors import FascidetectWarning, InputError, NoEmgChannelError
+from .errors import FascidetectWarning, InputError, NoEmgChannelError, ParameterError
 from .low_rate import rate_warnings
 from .params import DetectionParams
 from .rates import channel_table
@@ -82,6 +82,11 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     >>> int((res.events["trial_type"] == "fasciculation").sum())
     0
     """
+    misplaced = sorted(set(overrides) & {"format", "board", "preload"})
+    if misplaced:
+        raise ParameterError(
+            f"{', '.join(misplaced)}= is an option of fascidetect.read, not of detect: "
+            f"rec = fascidetect.read(path, {misplaced[0]}=...); fascidetect.detect(rec)")
     params = DetectionParams.from_kwargs(params, **overrides)
     rec = as_recording(source, sfreq, ch_names, emg_channels, units=units)
     picks, names, warns = _check_recording(rec, params)
@@ -99,6 +104,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     with watch.stage("noise_and_line"):
         line, prep, sigma, floor_shape = scan.noise_and_line(rec, picks, params, band, geometry)
     sigma, status = faults.channel_status(rec, names, sigma, params, warns)
+    warns.extend(w for w in [faults.unit_warning(rec, sigma)] if w)
     matching_on = params.template_matching and fs >= params.shape_min_sfreq_hz
     cache = matching.FilteredCache(len(names), rec.n_samples, sigma) if matching_on else None
     montage = neighbours.build(names, params)
@@ -227,7 +233,14 @@ def _check_recording(rec, params):
     if picks.size == 0:
         raise NoEmgChannelError(
             f"{rec.source or 'the recording'} has no EMG channel (channels: {rec.ch_names}); "
-            "name the channels to analyse with emg_channels=[...] or --emg-channels")
+            "name the channels to analyse with emg_channels=[...] or --emg-channels"
+            # The reader's notes say why (inputs all zero, signals not in volts...).
+            + "".join(f"; {w}" for w in rec.warnings))
+    try:
+        params.band_for(rec.sfreq)
+    except ParameterError as exc:  # a rate too low for the band: name the recording
+        raise ParameterError(f"{repr(rec.source) if rec.source else 'the recording'}: "
+                             f"{exc}") from None
     warns = list(rec.warnings)
     warns += rate_warnings(rec.sfreq, params)
     return picks, [rec.ch_names[i] for i in picks], warns

@@ -149,11 +149,17 @@ class Recording:
     raw_picks: list[int] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
-        self.sfreq = float(self.sfreq)
-        if not np.isfinite(self.sfreq) or self.sfreq <= 0:
-            raise ParameterError(f"sampling rate must be a positive number of Hz, got {self.sfreq!r}")
+        try:
+            sfreq = float(self.sfreq)
+        except (TypeError, ValueError):
+            sfreq = float("nan")
+        if not np.isfinite(sfreq) or sfreq <= 0:
+            raise ParameterError(f"{_where(self.source)}: sampling rate must be a "
+                                 f"positive number of Hz, got {self.sfreq!r}")
+        self.sfreq = sfreq
         # Labels end up in tab-separated outputs: no tabs, newlines or other controls.
         self.ch_names = [clean_text(c) for c in self.ch_names]
+        self.ch_names = _unique_names(self.ch_names, self.source, self.warnings)
         self.ch_types = [str(t) for t in self.ch_types]
         if len(self.ch_types) != len(self.ch_names):
             raise ParameterError(
@@ -327,6 +333,38 @@ class Recording:
             raw.set_annotations(mne.Annotations(onset, duration, desc,
                                                 orig_time=raw.info["meas_date"]))
         return raw
+
+
+def _unique_names(names: list[str], source, warns: list[str]) -> list[str]:
+    """Return *names* with repeated ones numbered (``TA_R-0``, ``TA_R-1``, as MNE does),
+    adding a warning: results keyed by channel name would otherwise merge two channels."""
+    counts = {n: names.count(n) for n in names}
+    repeated = [n for n, k in counts.items() if k > 1]
+    if not repeated:
+        return names
+    taken = set(names)
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if counts[name] == 1:
+            out.append(name)
+            continue
+        k = seen.get(name, 0)
+        while f"{name}-{k}" in taken:
+            k += 1
+        seen[name] = k + 1
+        taken.add(f"{name}-{k}")
+        out.append(f"{name}-{k}")
+    renamed = ", ".join(f"{n!r} x{counts[n]}" for n in repeated)
+    warns.append(f"{_where(source)}: channel names repeated ({renamed}): numbered "
+                 f"{', '.join(o for o, n in zip(out, names) if counts[n] > 1)} to keep the "
+                 "channels apart; name each channel "
+                 "once (ch_names=... / the file's header) to be sure which is which")
+    return out
+
+
+def _where(source) -> str:
+    return f"'{source}'" if source else "the recording"
 
 
 def _orig_offset(raw) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import warnings as _warnings
 
 import numpy as np
@@ -43,17 +44,20 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
         except ValueError as exc:
             raise CorruptFileError(f"'{path}': not a readable .npy array: {exc}") from None
     else:
-        data, header = _read_text(path, "\t" if fmt == "tsv" else None)
-    if np.asarray(data).dtype.kind not in "biuf":
-        raise CorruptFileError(f"'{path}': the array holds {np.asarray(data).dtype} values, "
-                               "not real numbers")
-    data = np.asarray(data, dtype=float)
+        data, header, notes = _read_text(path, "\t" if fmt == "tsv" else None)
+    data, dtype_notes = as_float_samples(data, f"'{path}'", CorruptFileError)
+    notes += dtype_notes
     if data.size == 0:
         raise EmptyRecordingError(f"'{path}': the file holds no samples")
     if data.ndim == 1:
         data = data[np.newaxis, :]
     elif data.ndim != 2:
         raise CorruptFileError(f"'{path}': expected a 1-D or 2-D array, got shape {data.shape}")
+    elif fmt != "npy" and data.shape[1] > data.shape[0]:
+        raise CorruptFileError(
+            f"'{path}': {data.shape[0]} rows of {data.shape[1]} columns: the file is read as one "
+            "column per channel, one row per sample, and no recording has more channels than "
+            "samples: it looks like one row per channel; save it transposed")
     elif fmt != "npy" or data.shape[0] > data.shape[1]:
         # Text files hold one column per channel; .npy is channels x samples, unless it is
         # clearly the other way round (more rows than columns).
@@ -75,6 +79,55 @@ def read_array_file(path, *, fmt, sfreq=None, ch_names=None, units=None) -> Reco
     return Recording(data=data * scale, sfreq=float(sfreq), ch_names=names, ch_types=types,
                      source=str(path), format=fmt, metadata={"units": note},
                      warnings=notes + ([warning] if warning else []))
+
+
+#: float16's smallest normal number: under it the format keeps fewer than its 10 bits.
+_FLOAT16_TINY = float(np.finfo(np.float16).tiny)
+
+
+def as_float_samples(data, where: str, error=CorruptFileError) -> tuple[np.ndarray, list[str]]:
+    """Return *data* as a float64 array and notes on its dtype; refuse values that are not
+    real numbers (complex, boolean, text, dates, ragged nested sequences).
+
+    Parameters
+    ----------
+    data : array_like
+    where : str
+        What the data are, for the messages (a quoted path or "array input").
+    error : type
+        The exception raised.
+    """
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # nested sequences of unequal lengths
+        lengths = sorted({len(c) for c in data if hasattr(c, "__len__")})
+        raise error(f"{where}: channels of unequal length (a ragged list, lengths "
+                    f"{', '.join(map(str, lengths[:4]))}): give one 2-D array, channels x "
+                    "samples") from None
+    kind = arr.dtype.kind
+    if kind == "O":  # numbers in an object array convert exactly; anything else is refused
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            raise error(f"{where}: the array holds Python objects ({type(arr.flat[0]).__name__}"
+                        f"...), not numbers: give one 2-D float array, channels x samples"
+                        ) from None
+        kind = "f"
+    if kind not in "iuf":
+        hint = (": pass the real part or the magnitude explicitly" if kind == "c" else
+                ": a signal needs real-valued samples (float or integer)")
+        raise error(f"{where}: the array holds {arr.dtype} values, not real numbers{hint}")
+    notes = []
+    if arr.dtype == np.float16 and arr.size:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", RuntimeWarning)
+            typical = float(np.nanmedian(np.abs(arr.astype(float))))
+        if 0 < typical < _FLOAT16_TINY:
+            notes.append(f"{where}: float16 values of typical size {typical:.2g} are under "
+                         f"float16's smallest normal number ({_FLOAT16_TINY:.2g}) and keep only "
+                         "a few bits: small potentials are lost in the rounding; save the "
+                         "samples as float32, or in µV with units='uV'")
+    return np.asarray(arr, dtype=float), notes
 
 
 def _check_npy_size(path) -> None:
@@ -110,36 +163,62 @@ def _check_npy_size(path) -> None:
 
 
 def _read_text(path, delimiter):
-    """Return (samples x columns array, header names or None)."""
+    """Return (samples x columns array, header names or None, notes)."""
+    notes = []
     with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
         if not first.strip():
             raise EmptyRecordingError(f"'{path}': the file is empty")
+        start = fh.tell()
         if delimiter is None:
             try:
                 delimiter = csv.Sniffer().sniff(first, delimiters=",;\t ").delimiter
             except csv.Error:
                 delimiter = ","
+            if delimiter == ",":  # "1,5;2,5": ';' separates numbers with decimal commas
+                for other in (";", "\t"):
+                    parts = [c.strip().replace(",", ".") for c in first.strip().split(other)]
+                    if len(parts) > 1 and all(_is_number(c) for c in parts if c):
+                        delimiter = other
+                        break
         cells = [c.strip() for c in first.strip().split(delimiter)]
         # Spreadsheets often end every row with the separator: an empty last column.
         usecols = None
         if delimiter.strip() and len(cells) > 1 and cells[-1] == "":
             cells = cells[:-1]
             usecols = range(len(cells))
+        # Spreadsheets in many locales write a decimal comma beside ';' or tab separators.
+        comma = delimiter != "," and any("," in c for c in cells) and all(
+            _is_number(c.replace(",", ".")) or c.lower() in _MISSING for c in cells if c)
+        if comma:
+            cells = [c.replace(",", ".") for c in cells]
         header = None
         # A header has a name that is not a number; "NA"/"nan" are missing numbers.
         if any(not _is_number(c) and c.lower() not in _MISSING for c in cells if c):
             header = cells
             first = ""
+        sep = None if delimiter == " " else delimiter
         try:
-            rows = np.loadtxt(fh, delimiter=None if delimiter == " " else delimiter, ndmin=2,
-                              usecols=usecols)
+            if comma:
+                raise ValueError("decimal comma")
+            rows = np.loadtxt(fh, delimiter=sep, ndmin=2, usecols=usecols)
         except ValueError as exc:
-            raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
+            fh.seek(start)
+            rest = fh.read()
+            if delimiter == "," or "," not in rest:
+                raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
+            try:
+                rows = np.loadtxt(io.StringIO(rest.replace(",", ".")), delimiter=sep, ndmin=2,
+                                  usecols=usecols)
+            except ValueError:
+                raise CorruptFileError(f"'{path}': a row is not numeric: {exc}") from None
+            notes.append(f"'{path}': values written with a decimal comma ('1,5') beside "
+                         f"{'tab' if delimiter == chr(9) else repr(delimiter)} separators: "
+                         "read as decimal points")
     if first:
         head = np.array([float(c) if _is_number(c) else np.nan for c in cells if c], ndmin=2)
         rows = head if rows.size == 0 else np.vstack([head, rows])
-    return rows, header
+    return rows, header, notes
 
 
 _MISSING = {"na", "nan", "n/a", "null", "none", "-"}

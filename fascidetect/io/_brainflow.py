@@ -9,11 +9,13 @@ table below (copied from BrainFlow 5.x board descriptions).
 from __future__ import annotations
 
 import datetime as _dt
+import io
 
 import numpy as np
 
 from ..errors import CorruptFileError, EmptyRecordingError, ParameterError
 from ..recording import Recording
+from ._timestamps import backward_steps_warning, drop_cut_last_row, forward_span_s
 
 #: board id: (name, sampling rate, number of rows, EXG rows, timestamp row)
 BOARDS = {
@@ -92,10 +94,20 @@ def read_brainflow(path, *, board=None) -> Recording:
         BrainFlow board id or name (default 0, Cyton).
     """
     board_id, name, sfreq, n_rows, exg, ts_row = board_description(board)
+    warnings = []
     try:
         table = np.loadtxt(path, delimiter="\t", ndmin=2, dtype=float)
     except ValueError as exc:
-        raise CorruptFileError(f"'{path}': unreadable BrainFlow row: {exc}") from None
+        with open(path, encoding="latin-1") as fh:
+            rows, cut = drop_cut_last_row(fh.read().splitlines(), "\t")
+        if cut is None:
+            raise CorruptFileError(f"'{path}': unreadable BrainFlow row: {exc}") from None
+        warnings.append(cut)
+        try:
+            table = np.loadtxt(io.StringIO("\n".join(rows)), delimiter="\t", ndmin=2,
+                               dtype=float)
+        except ValueError as exc2:
+            raise CorruptFileError(f"'{path}': unreadable BrainFlow row: {exc2}") from None
     if table.size == 0:
         raise EmptyRecordingError(f"'{path}': the BrainFlow file holds no samples")
     if table.shape[1] != n_rows:
@@ -105,6 +117,8 @@ def read_brainflow(path, *, board=None) -> Recording:
             f"writes {n_rows}; pass the recording's board with board=... / --board"
             + (f" (boards with {table.shape[1]} columns: {', '.join(guess)})" if guess else ""))
     _check_rate(path, table, ts_row, sfreq, board_id, name)
+    if ts_row is not None:
+        warnings += [w for w in [backward_steps_warning(table[:, ts_row])] if w]
     meas_date = None
     if ts_row is not None and 1e9 < table[0, ts_row] < 1e10:  # Unix time in s
         meas_date = _dt.datetime.fromtimestamp(table[0, ts_row], tz=_dt.timezone.utc)
@@ -113,7 +127,8 @@ def read_brainflow(path, *, board=None) -> Recording:
     return Recording(data=np.ascontiguousarray(data), sfreq=sfreq, ch_names=names,
                      ch_types=["emg"] * len(names), meas_date=meas_date, source=str(path),
                      format="brainflow",
-                     metadata={"device": f"BrainFlow board {board_id} ({name})"})
+                     metadata={"device": f"BrainFlow board {board_id} ({name})"},
+                     warnings=warnings)
 
 
 def _check_rate(path, table, ts_row, sfreq, board_id, name) -> None:
@@ -127,8 +142,9 @@ def _check_rate(path, table, ts_row, sfreq, board_id, name) -> None:
     stamps = table[:, ts_row]
     if not (1e9 < stamps[0] < 1e10):
         return
-    # Packets arrive in bursts; the span over many samples gives the true rate.
-    span = stamps[-1] - stamps[0]
+    # Packets arrive in bursts; the span over many samples gives the true rate. Steps back
+    # (rows of two recordings joined) are left out: they say nothing about the rate.
+    span = forward_span_s(stamps)
     if span <= 0:
         return
     measured = (table.shape[0] - 1) / span

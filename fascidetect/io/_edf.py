@@ -138,7 +138,8 @@ def read_header(path: str | os.PathLike) -> EdfHeader:
             raise CorruptFileError(
                 f"'{path}': signal {i + 1} ({lab}) states a physical range of {pmin:g}..{pmax:g} "
                 f"{dims[i].strip()}, beyond any amplifier ({_MAX_PHYSICAL_V:g} V): the header "
-                "is corrupt")
+                "is corrupt, or its physical dimension is wrong (a range in µV or mV labelled "
+                f"{dims[i].strip()!r}): fix that field")
         if dmin >= dmax or pmin == pmax or not np.isfinite([pmin, pmax]).all():
             raise CorruptFileError(
                 f"'{path}': signal {i + 1} ({lab}) has an unusable range (physical "
@@ -232,6 +233,12 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
     import mne
 
     head = read_header(path)
+    want = ".bdf" if head.is_bdf else ".edf"
+    if Path(path).suffix.lower() != want:
+        # MNE reads EDF only from a name ending .edf, and BDF from .bdf.
+        raise InputError(f"'{path}' holds {want[1:].upper()} data but is named "
+                         f"'{Path(path).suffix or '(no suffix)'}': MNE reads it only from a "
+                         f"'{want}' name; rename or copy it to {Path(path).with_suffix(want).name}")
     data_idx = head.data_signals
     labels = [head.labels[i] for i in data_idx]
     if not data_idx:
@@ -269,6 +276,11 @@ def read_edf(path, *, emg_channels=None, preload=None) -> Recording:
         raise CorruptFileError(f"'{path}': MNE cannot read it: {exc}") from None
     # MNE keeps header order but renames repeated labels: align types by position.
     names = list(raw.ch_names)
+    repeated = sorted({lab for lab in include if include.count(lab) > 1})
+    if repeated:
+        warnings.append(f"channel labels repeated in the header ({', '.join(map(repr, repeated))}): "
+                        f"read as {', '.join(n for n, lab in zip(names, include) if lab in repeated)}"
+                        "; check which electrode each one is")
     ch_types = [types[i] for i in keep]
     _fix_voltage_units(raw, head, [data_idx[i] for i in keep], ch_types, warnings)
     if head.extra_records:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, EmptyRecordingError
 from ..recording import Recording
+from ._timestamps import backward_steps_warning, drop_cut_last_row
 
 #: EXG channel count and sampling rate of the boards the GUI writes.
 _BOARDS = {"cyton": (8, 250.0), "cytondaisy": (16, 125.0), "ganglion": (4, 200.0)}
@@ -79,11 +80,20 @@ def read_openbci(path) -> Recording:
         raise CorruptFileError(f"'{path}': OpenBCI rows have {n_cols} columns, too few for "
                                f"{len(exg_cols)} EXG channels")
     usecols = [0] + exg_cols + ([ts_col] if ts_col is not None else [])
+    warnings = []
     try:
         table = np.loadtxt(_io.StringIO(body), delimiter=sep, usecols=usecols, ndmin=2,
                            dtype=float)
     except ValueError as exc:
-        raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc}") from None
+        rows, cut = drop_cut_last_row(lines[body_start:], sep)
+        if cut is None:
+            raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc}") from None
+        warnings.append(cut)
+        try:
+            table = np.loadtxt(_io.StringIO("\n".join(rows)), delimiter=sep, usecols=usecols,
+                               ndmin=2, dtype=float)
+        except ValueError as exc2:
+            raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc2}") from None
     if names is None and table.shape[0] and not table[0].any():
         table = table[1:]  # v5's leading all-zero row is not a sample
     if table.shape[0] == 0:
@@ -93,7 +103,8 @@ def read_openbci(path) -> Recording:
     ch_names = ([names[i] for i in exg_cols] if names is not None
                 else [f"EXG Channel {k}" for k in range(len(exg_cols))])
     ch_types = ["emg"] * len(ch_names)
-    warnings = []
+    if ts_col is not None:
+        warnings += [w for w in [backward_steps_warning(table[:, -1])] if w]
     zero = ~exg_uv.any(axis=1)
     for k in np.flatnonzero(zero):
         ch_types[k] = "misc"
