@@ -71,8 +71,7 @@ def release() -> None:
 def steady_block_allocations() -> bool:
     """Fix glibc's mmap and trim thresholds for this process (once), unless the
     environment sets them; return True when they are set (False elsewhere: another C
-    library or platform, or a threshold chosen in the environment). Threads share one
-    heap unless ``MALLOC_ARENA_MAX`` is set.
+    library or platform, or a threshold chosen in the environment).
 
     Process-wide and not undone: called by the ``fascidetect`` commands' per-file work
     (:func:`fascidetect.jobs.detect_file`), not by the library's :func:`detect`.
