@@ -455,8 +455,6 @@ def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None,
     if out is None or out.shape != (len(bank), nfft) or out.dtype != np.float32:
         out = np.empty((len(bank), nfft), dtype=np.float32)
     chunk = min(len(bank), _UNIT_CHUNK)
-    if helper is not None:  # at least a chunk for each thread (a unit's row is its own)
-        chunk = max(1, min(chunk, -(-len(bank) // 2)))
     starts = list(range(0, len(bank), chunk))
     if helper is None or len(starts) < 2:
         _score_chunks(spec, bank, row, nfft, starts, chunk, out, 0)
