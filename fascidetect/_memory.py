@@ -21,15 +21,12 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
 #: Allocations up to this size come from the heap (glibc's largest dynamic value).
 MMAP_THRESHOLD = 32 * 2 ** 20
 #: Free memory at the heap's top kept for the next block before it is given back.
 TRIM_THRESHOLD = 64 * 2 ** 20
 #: Environment variables by which a user (or a job runner) sets the thresholds itself.
 MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
-#: ...and the number of heaps (arenas) threads allocate from.
-ARENA_VAR = "MALLOC_ARENA_MAX"
 
 _applied = False
 
@@ -86,11 +83,4 @@ def steady_block_allocations() -> bool:
         return False
     _applied = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and \
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
-    if not os.environ.get(ARENA_VAR):
-        # One heap for all threads: a second thread (:mod:`fascidetect._threads`) would
-        # otherwise get a heap of its own, whose freed block arrays the main thread cannot
-        # reuse (measured on the 1-h file with the next block filtered in a thread: peak
-        # RSS 217 MB with an arena per thread, 181 MB with one; 176 MB single-threaded).
-        # The pipeline's threads allocate a few arrays per block: no lock contention.
-        mallopt(_M_ARENA_MAX, 1)
     return _applied

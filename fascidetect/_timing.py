@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections import defaultdict
 
 
 class Stopwatch:
-    """Accumulate wall time per stage name (``with watch.stage("filter"): ...``).
-
-    Stages timed in several threads at once (blocks in flight, :mod:`fascidetect._threads`)
-    add up each thread's time.
-    """
+    """Accumulate wall time per stage name (``with watch.stage("filter"): ...``)."""
 
     def __init__(self):
         self.seconds = defaultdict(float)
-        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def stage(self, name: str):
@@ -25,9 +19,7 @@ class Stopwatch:
         try:
             yield
         finally:
-            spent = time.perf_counter() - t0
-            with self._lock:
-                self.seconds[name] += spent
+            self.seconds[name] += time.perf_counter() - t0
 
     def as_dict(self) -> dict:
         """Return the seconds per stage, rounded to microseconds."""

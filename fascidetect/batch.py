@@ -437,12 +437,8 @@ def _execute_local(tasks: list[dict], params, phash: str, jobs: int,
     marked failed. The rest go on in a fresh pool. Returns the pids of ended workers.
     """
     if jobs <= 1:
-        from ._threads import one_file_at_a_time
-
         for i, task in enumerate(tasks):
-            with one_file_at_a_time():  # in this process, one at a time: cores may be free
-                row = func(task, params, phash)
-            on_done(i, row)
+            on_done(i, func(task, params, phash))
         return set()
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool

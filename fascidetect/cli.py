@@ -255,7 +255,6 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
       fascidetect detect signals/sim_mixed_L5.edf --out results/
       fascidetect detect bids/ --subject 01 --out bids/derivatives/fascidetect
     """
-    from ._threads import one_file_at_a_time
     from .jobs import assign_out_dirs, detect_file
 
     params = build_params(threshold_sigma, notch, highpass_mode, layout, extra_params)
@@ -268,8 +267,7 @@ def detect(files, out_dir, sfreq, emg_channels, file_format, board, units, thres
 
     clean_stale_temp_files(set(folders))  # temp files of an earlier run that was killed
     for path, folder in zip(files, folders):
-        with one_file_at_a_time():  # one file at a time: a second core may help it
-            row = detect_file(path, folder, params, opts)
+        row = detect_file(path, folder, params, opts)
         if row["status"] != "ok":
             failed += 1
             click.echo(f"Error: {row['error']}", err=True)

@@ -14,14 +14,6 @@ import numpy as np
 
 #: The kernel is cut where its taps fall below this share of the largest one.
 _TAIL = 1e-9
-#: Samples (channels x time) convolved at once: the float32 copies and spectra of a few
-#: channels at a time, not of the whole block (the same values: each channel's transform
-#: is its own), so that a block filtered in a second thread while another is searched
-#: (:mod:`fascidetect._threads`) adds little beside that block's samples...
-_GROUP_VALUES = 2 ** 19
-#: ...but at least this many channels (SciPy's FFT transforms 4 rows at once with SIMD:
-#: 1-2 rows at a time took 1.7 x the CPU of 4-8).
-_GROUP_MIN_ROWS = 4
 
 
 def zero_phase_kernel(sos: np.ndarray, sfreq: float, max_half: int) -> np.ndarray | None:
@@ -60,20 +52,13 @@ def fft_filtfilt(data: np.ndarray, kernel: np.ndarray, sos: np.ndarray) -> np.nd
     end = 3 * half
     if n <= 2 * end:
         return sosfiltfilt(sos, data, axis=-1)
+    # The band-pass removes DC; taking each channel's mean off first keeps a large
+    # offset (consumer boards: tens of mV) from costing float32 its resolution.
+    centred = (data - data.mean(axis=1, keepdims=True)).astype(np.float32)
     m = fft.next_fast_len(n + 2 * half, real=True)
-    kernel_spectrum = fft.rfft(kernel, m)
-    out = np.empty(data.shape, dtype=np.float64)
-    rows = max(_GROUP_MIN_ROWS, _GROUP_VALUES // max(1, n))
-    for r0 in range(0, data.shape[0], rows):  # a few channels at a time
-        part = data[r0:r0 + rows]
-        # The band-pass removes DC; taking each channel's mean off first keeps a large
-        # offset (consumer boards: tens of mV) from costing float32 its resolution.
-        centred = (part - part.mean(axis=1, keepdims=True)).astype(np.float32)
-        spec = fft.rfft(centred, m, axis=1)
-        del centred
-        spec *= kernel_spectrum
-        out[r0:r0 + rows] = fft.irfft(spec, m, axis=1)[:, half:half + n]
-        del spec
+    spec = fft.rfft(centred, m, axis=1)
+    spec *= fft.rfft(kernel, m)
+    out = fft.irfft(spec, m, axis=1)[:, half:half + n].astype(np.float64)
     out[:, :half] = sosfiltfilt(sos, data[:, :end], axis=-1)[:, :half]
     out[:, n - half:] = sosfiltfilt(sos, data[:, n - end:], axis=-1)[:, end - half:]
     return out

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import fft as _fft
 from scipy import ndimage
 
-from . import _memory, _spill, _threads, detection, ecg, neighbourhood, preprocessing, templates
+from . import _memory, _spill, detection, ecg, neighbourhood, preprocessing, templates
 from . import features as _features
 from .blocks import Geometry
 from .candidates import Candidates, describe_discharges
@@ -428,15 +428,13 @@ def _null_scale(bank: UnitBank, model: NoiseModel) -> np.ndarray:
 
 
 def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None,
-                out: np.ndarray | None = None, helper=None) -> np.ndarray:
+                out: np.ndarray | None = None) -> np.ndarray:
     """Return each unit's raw matched-filter score at every full lag of ``filt``, shape
     (n_units, n - n_kernel + 1): one FFT of the channels the kernels use, one inverse FFT
     per unit (float32: far more precision than a noise-level score needs). ``nfft``
     (at least ``n + n_kernel``) lets blocks of different lengths share the kernels'
     transforms; ``out``, float32 of shape (n_units, nfft), receives the inverse FFT (the
-    result is a view of it), so a block's iterations reuse one array. With ``helper`` (a
-    :class:`fascidetect._threads.Helper`) half the units are scored in its thread (the
-    same values: each unit's products and transform are its own)."""
+    result is a view of it), so a block's iterations reuse one array."""
     n = filt.shape[1]
     nk = bank.n_kernel
     n_valid = max(0, n - nk + 1)
@@ -447,37 +445,23 @@ def unit_scores(filt: np.ndarray, bank: UnitBank, nfft: int | None = None,
     # Every channel used (the usual case): no gathered float64 copy first, and float32
     # blocks (the cache's) transformed as they are; the same values either way.
     x = filt if used.size == filt.shape[0] else filt[used]
-    spec = _fft.rfft(x.astype(np.float32, copy=False), nfft, axis=-1,
-                     workers=1 if helper is None else 2)
+    spec = _fft.rfft(x.astype(np.float32, copy=False), nfft, axis=-1)
     if nfft not in bank.spectra:  # one transform of the kernels per length
         bank.spectra[nfft] = [np.conj(_fft.rfft(k.astype(np.float32), nfft, axis=-1))
                               for k in bank.kernels]
     if out is None or out.shape != (len(bank), nfft) or out.dtype != np.float32:
         out = np.empty((len(bank), nfft), dtype=np.float32)
-    chunk = min(len(bank), _UNIT_CHUNK)
-    starts = list(range(0, len(bank), chunk))
-    if helper is None or len(starts) < 2:
-        _score_chunks(spec, bank, row, nfft, starts, chunk, out, 0)
-    else:  # alternate chunks to each thread, each with its own buffers
-        helper.both(lambda: _score_chunks(spec, bank, row, nfft, starts[0::2], chunk, out, 0),
-                    lambda: _score_chunks(spec, bank, row, nfft, starts[1::2], chunk, out, 1))
-    return out[:, :n_valid]
-
-
-def _score_chunks(spec, bank: UnitBank, row, nfft: int, starts, chunk: int, out,
-                  side: int) -> None:
-    """Score the units of the chunks starting at ``starts`` into ``out`` (the spectrum
-    products, then one inverse FFT per chunk); ``side`` names the thread's buffers."""
     # The spectrum products a few units at a time, into one small array kept with the
     # bank (a fresh 16 MB array of all units' products per call cost about as much in
     # page faults as the products, and raised the pass's peak); the inverse FFT of each
     # chunk goes straight into ``out`` (numpy's pocketfft equals scipy's bit for bit).
-    key = ("summed", nfft, side)
-    summed = bank.spectra.get(key)
+    chunk = min(len(bank), _UNIT_CHUNK)
+    summed = bank.spectra.get(("summed", nfft))
     if summed is None or summed.shape[0] < chunk:
-        summed = bank.spectra[key] = np.empty((chunk, spec.shape[1]), dtype=spec.dtype)
+        summed = bank.spectra[("summed", nfft)] = np.empty((chunk, spec.shape[1]),
+                                                           dtype=spec.dtype)
     tmp = np.empty(spec.shape[1], dtype=spec.dtype)
-    for u0 in starts:  # a few chunks of units
+    for u0 in range(0, len(bank), chunk):  # a few chunks of units
         u1 = min(u0 + chunk, len(bank))
         for u in range(u0, u1):  # loop over units
             ks = bank.spectra[nfft][u]
@@ -487,6 +471,7 @@ def _score_chunks(spec, bank: UnitBank, row, nfft: int, starts, chunk: int, out,
             for j in range(1, rows.size):  # a few channels
                 np.add(acc, np.multiply(spec[rows[j]], ks[j], out=tmp), out=acc)
         np.fft.irfft(summed[:u1 - u0], nfft, axis=-1, out=out[u0:u1])
+    return out[:, :n_valid]
 
 
 def cross_scores(bank: UnitBank) -> np.ndarray:
@@ -525,8 +510,8 @@ class BlockMatches:
 
 
 def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
-                drift=None, iterations: int = _ITERATIONS, nfft: int | None = None,
-                helper=None) -> tuple[BlockMatches, np.ndarray]:
+                drift=None, iterations: int = _ITERATIONS, nfft: int | None = None
+                ) -> tuple[BlockMatches, np.ndarray]:
     """Return the matches in a band-passed block and the residual after subtracting them.
 
     Each iteration scores every unit at every lag (FFT correlation), keeps the lags where
@@ -547,8 +532,6 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     drift : _Drift | None
         Local noise over the recording's floor on each unit's main channel (the score is divided by it, as the threshold scan
         multiplies its threshold).
-    helper : fascidetect._threads.Helper | None
-        A second thread for the scorings (:func:`unit_scores`).
     """
     n_ch, n = filt.shape
     nk = bank.n_kernel
@@ -564,7 +547,7 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
     if buffer is None:
         buffer = bank.spectra[("scores", nfft_used)] = np.empty((len(bank), nfft_used),
                                                                  dtype=np.float32)
-    scores = unit_scores(filt, bank, nfft_used, out=buffer, helper=helper)
+    scores = unit_scores(filt, bank, nfft_used, out=buffer)
     cross = bank.cross if bank.cross is not None else cross_scores(bank)
     if drift is None:
         drift = _Drift(np.ones((len(bank), 1)), 0, 0, max(n, 1), np.zeros(len(bank), int))
@@ -626,7 +609,7 @@ def match_block(filt: np.ndarray, bank: UnitBank, params, dead: int,
             # and one inverse per unit. The same sums up to float32 rounding, and
             # cheaper than the updates beyond about 4 block lengths of pick lags
             # (measured: a pick's update costs about 1/1300 of the block's transforms).
-            scores = unit_scores(residual, bank, nfft_used, out=buffer, helper=helper)
+            scores = unit_scores(residual, bank, nfft_used, out=buffer)
         # Lags whose kernel window the subtraction reached (as before: within a kernel
         # length of a pick).
         edges = np.bincount(np.maximum(m.start - (nk - 1), 0), minlength=n_valid + 1)[:n_valid + 1]
@@ -753,104 +736,97 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     # One FFT length for every block (the longest), so the kernels are transformed once.
     longest = min(rec.n_samples, geometry.block + 2 * geometry.margin)
     nfft = _fft.next_fast_len(longest + (bank.n_kernel if bank is not None else 0), real=True)
-    # A second thread scores half the units of each block (``_threads.file_threads``).
-    helper = _threads.Helper() if bank is not None and _threads.file_threads() > 1 else None
-    try:
-        for start, stop, lo, hi in geometry.blocks(rec.n_samples):
-            # The last block's arrays go before the next is read (on 256 channels each is
-            # about 90 MB: held across the read, they doubled the pass's peak).
-            filt = raw = clean = residual = m = None
-            filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
-            seg0 = lo // geometry.segment
-            local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
-            found_here = []  # (local peak, main channel, membership, score) per new discharge
-            if bank is not None:
-                drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
-                               bank.pad + bank.peak_offset)
-                m, residual = match_block(filt, bank, params, geometry.half, drift, nfft=nfft,
-                                      helper=helper)
-                peak = m.peak(bank) + lo
-                new = (peak >= start) & (peak < stop)
-                new &= ~_near(peak, art_times, geometry.merge_loose)
-                for u in np.unique(m.unit):  # loop over units: known discharges on their footprint
-                    sel = np.flatnonzero(m.unit == u)
-                    for c in np.flatnonzero(bank.footprint[u]):  # a few channels
-                        sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
-                    new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
-                new &= ~in_spans(peak / fs, skip_spans)
-                # The tests below judge each match on its own: only the matches still new are
-                # judged (on a busy block most matches are discharges the scan found already).
-                # A discharge of the unit shows on the unit's own main channel.
-                if params.match_main_fraction > 0:
-                    rest = np.flatnonzero(new)
-                    seen, fitted = main_channel_support(residual, _rows(m, rest), bank, local, lo,
-                                                        seg0, geometry.segment)
-                    new[rest] = seen >= params.match_main_fraction * fitted
-                # The scan's echo rule: under shadow_fraction of a larger discharge largest on
-                # the same channel within shadow_ms, a potential is its later phase or ringing.
+    for start, stop, lo, hi in geometry.blocks(rec.n_samples):
+        # The last block's arrays go before the next is read (on 256 channels each is
+        # about 90 MB: held across the read, they doubled the pass's peak).
+        filt = raw = clean = residual = m = None
+        filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
+        seg0 = lo // geometry.segment
+        local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
+        found_here = []  # (local peak, main channel, membership, score) per new discharge
+        if bank is not None:
+            drift = _drift(local, sigma, bank.main, lo, seg0, geometry.segment,
+                           bank.pad + bank.peak_offset)
+            m, residual = match_block(filt, bank, params, geometry.half, drift, nfft=nfft)
+            peak = m.peak(bank) + lo
+            new = (peak >= start) & (peak < stop)
+            new &= ~_near(peak, art_times, geometry.merge_loose)
+            for u in np.unique(m.unit):  # loop over units: known discharges on their footprint
+                sel = np.flatnonzero(m.unit == u)
+                for c in np.flatnonzero(bank.footprint[u]):  # a few channels
+                    sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
+                new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
+            new &= ~in_spans(peak / fs, skip_spans)
+            # The tests below judge each match on its own: only the matches still new are
+            # judged (on a busy block most matches are discharges the scan found already).
+            # A discharge of the unit shows on the unit's own main channel.
+            if params.match_main_fraction > 0:
                 rest = np.flatnonzero(new)
-                unit_r = m.unit[rest]
-                own_amp = m.amplitude[rest] * np.abs(bank.templates[unit_r, bank.main[unit_r]]
-                                                     ).max(axis=-1)
-                for c in np.unique(bank.main[unit_r]):  # loop over main channels
-                    sel = np.flatnonzero(bank.main[unit_r] == c)
-                    at = peak[rest[sel]]
-                    big = _largest_near(at, by_main[c], amp_by_main[c], geometry.shadow)
-                    # The channel's own samples too (as the scan's per-channel echo rule): a
-                    # potential largest on another channel rings here as well.
-                    big = np.maximum(big, _window_max(filt[c], at - lo, geometry.shadow))
-                    new[rest[sel]] = own_amp[sel] >= params.shadow_fraction * big
-                # The template explains the data (the costliest test, so the last).
-                rest = np.flatnonzero(new)
-                new[rest] = _fits(residual, m, bank, local, lo, seg0, geometry.segment,
-                                  rows=rest) <= _MAX_MISFIT
-                keep = np.flatnonzero(new)
-                own = _rows(m, keep)
-                # Features on the block with the other matches subtracted: an overlapped
-                # discharge is described by its own waveform, not by the sum.
-                subtract(residual, own, bank, sign=-1.0)
-                clean = residual
-                found_here.append((own.peak(bank), bank.main[own.unit], bank.channels[own.unit],
-                                   own.score))
-            else:
-                clean = np.asarray(filt, dtype=float)
-            if grid is not None:
-                found_here.append(_grid_discharges(clean, local, lo, seg0, start, stop, grid,
-                                                   white, params, geometry, by_channel, art_times,
-                                                   skip_spans, fs, n_ch))
-            idx = np.concatenate([f[0] for f in found_here])
-            if idx.size == 0:
-                continue
-            ch = np.concatenate([f[1] for f in found_here])
-            members = np.concatenate([f[2] for f in found_here])
-            score = np.concatenate([f[3] for f in found_here])
-            if raw is None:
-                raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
-            order = np.argsort(idx, kind="stable")
-            local_rel = found.block_sigma[:, start // geometry.segment:
-                                          (stop - 1) // geometry.segment + 1]
-            new_c, snips = describe_discharges(clean, raw, start, stop, lo, ch, idx,
-                                               np.arange(idx.size), order, np.arange(idx.size),
-                                               local_rel, geometry, band, fs, params)
-            # describe_discharges keeps time order: the new discharges sorted by peak.
-            new_c.channels = members[order]
-            new_c.match_score = score[order]
-            parts.append(new_c)
-            # Only the first discharges fit in the waveform sample (it has a cap): the others'
-            # snippets are not kept across the pass.
-            take = min(len(new_c), max(0, room - n_snipped))
-            if take:
-                snip_parts.append(np.clip(snips[:take] / unit_scale[None, :, None], -_F16_MAX,
-                                          _F16_MAX).astype(np.float16))
-                n_snipped += take
-            if len(parts) >= _MERGE_PARTS:
-                # One table for every few dozen blocks: each block's table is some 30 small
-                # Python objects, and over a day's 1,440 blocks they held 4 MB of the Python
-                # heap, scattered among the blocks' freed temporaries (issue 14).
-                parts = [Candidates.concatenate(parts, consume=True)]
-    finally:
-        if helper is not None:
-            helper.close()
+                seen, fitted = main_channel_support(residual, _rows(m, rest), bank, local, lo,
+                                                    seg0, geometry.segment)
+                new[rest] = seen >= params.match_main_fraction * fitted
+            # The scan's echo rule: under shadow_fraction of a larger discharge largest on
+            # the same channel within shadow_ms, a potential is its later phase or ringing.
+            rest = np.flatnonzero(new)
+            unit_r = m.unit[rest]
+            own_amp = m.amplitude[rest] * np.abs(bank.templates[unit_r, bank.main[unit_r]]
+                                                 ).max(axis=-1)
+            for c in np.unique(bank.main[unit_r]):  # loop over main channels
+                sel = np.flatnonzero(bank.main[unit_r] == c)
+                at = peak[rest[sel]]
+                big = _largest_near(at, by_main[c], amp_by_main[c], geometry.shadow)
+                # The channel's own samples too (as the scan's per-channel echo rule): a
+                # potential largest on another channel rings here as well.
+                big = np.maximum(big, _window_max(filt[c], at - lo, geometry.shadow))
+                new[rest[sel]] = own_amp[sel] >= params.shadow_fraction * big
+            # The template explains the data (the costliest test, so the last).
+            rest = np.flatnonzero(new)
+            new[rest] = _fits(residual, m, bank, local, lo, seg0, geometry.segment,
+                              rows=rest) <= _MAX_MISFIT
+            keep = np.flatnonzero(new)
+            own = _rows(m, keep)
+            # Features on the block with the other matches subtracted: an overlapped
+            # discharge is described by its own waveform, not by the sum.
+            subtract(residual, own, bank, sign=-1.0)
+            clean = residual
+            found_here.append((own.peak(bank), bank.main[own.unit], bank.channels[own.unit],
+                               own.score))
+        else:
+            clean = np.asarray(filt, dtype=float)
+        if grid is not None:
+            found_here.append(_grid_discharges(clean, local, lo, seg0, start, stop, grid,
+                                               white, params, geometry, by_channel, art_times,
+                                               skip_spans, fs, n_ch))
+        idx = np.concatenate([f[0] for f in found_here])
+        if idx.size == 0:
+            continue
+        ch = np.concatenate([f[1] for f in found_here])
+        members = np.concatenate([f[2] for f in found_here])
+        score = np.concatenate([f[3] for f in found_here])
+        if raw is None:
+            raw, _ = preprocessing.repair_nonfinite(rec.get_data(picks, lo, hi))
+        order = np.argsort(idx, kind="stable")
+        local_rel = found.block_sigma[:, start // geometry.segment:
+                                      (stop - 1) // geometry.segment + 1]
+        new_c, snips = describe_discharges(clean, raw, start, stop, lo, ch, idx,
+                                           np.arange(idx.size), order, np.arange(idx.size),
+                                           local_rel, geometry, band, fs, params)
+        # describe_discharges keeps time order: the new discharges sorted by peak.
+        new_c.channels = members[order]
+        new_c.match_score = score[order]
+        parts.append(new_c)
+        # Only the first discharges fit in the waveform sample (it has a cap): the others'
+        # snippets are not kept across the pass.
+        take = min(len(new_c), max(0, room - n_snipped))
+        if take:
+            snip_parts.append(np.clip(snips[:take] / unit_scale[None, :, None], -_F16_MAX,
+                                      _F16_MAX).astype(np.float16))
+            n_snipped += take
+        if len(parts) >= _MERGE_PARTS:
+            # One table for every few dozen blocks: each block's table is some 30 small
+            # Python objects, and over a day's 1,440 blocks they held 4 MB of the Python
+            # heap, scattered among the blocks' freed temporaries (issue 14).
+            parts = [Candidates.concatenate(parts, consume=True)]
     # The bank's per-length arrays (kernel spectra, the scores) go before the tables
     # are merged: held there they would add about 20 MB to the pass's peak.
     bank = filt = raw = clean = residual = m = None

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import (_memory, _threads, detection, ecg, episodes, footprint, neighbours, noise, preprocessing,
+from . import (_memory, detection, ecg, episodes, footprint, neighbours, noise, preprocessing,
                rest, support)
 from ._spill import (BitColumns, ColumnSpill, RowSpill, SpilledColumns, SpilledMatrix,
                      SpilledRows)
@@ -218,47 +218,76 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     channel_bad: dict = {}
     merged = 0  # parts before this one are merged tables of _MERGE_BLOCKS blocks
     parked, parked_store = [], SpilledColumns()  # the merged tables' columns
-
-    def blocks():
-        """The blocks with their raw samples, read here (one reader of the file)."""
-        for start, stop, lo, hi in geometry.blocks(n):
-            with watch.stage("read"):
-                raw = rec.get_data(picks, lo, hi)
-            yield start, stop, lo, raw
-
-    def prepare(block):
-        return _prepare_block(*block, prep, fs, watch, ecg_model)
-
-    # With a second thread (``_threads.file_threads``) the next block is repaired and
-    # band-passed while this one is searched: memory for one block's samples more, not
-    # for two blocks' searches (their temporaries: the overall peak, issue 14).
-    ahead = 2 if _threads.file_threads() > 1 else 1
-    for b in _threads.ordered_map(prepare, blocks(), ahead):
-        start, stop = b.start, b.stop
-        _find_in_block(b, n, sigma, unit, params, geometry, band, fs, watch, floor_shape,
-                       neighbourhood)
-        if b.bad is not None:
-            nonfinite += b.bad[0]
-            bad_spans.extend(b.bad[1])
-            for c, spans in b.bad[2]:
-                channel_bad.setdefault(c, []).extend(spans)
+    for start, stop, lo, hi in geometry.blocks(n):
+        raw = filt = None  # the last block's samples go before the next is read
+        with watch.stage("read"):
+            raw = rec.get_data(picks, lo, hi)
+        with watch.stage("filter"):
+            raw, bad = preprocessing.repair_nonfinite(raw)
+            if bad is not None:
+                own = bad[:, start - lo:stop - lo]
+                nonfinite += own.sum(axis=1)
+                # A stretch lost on every channel is a gap in the recording; one lost on
+                # some channels costs only those channels their time.
+                everywhere = own.all(axis=0)
+                bad_spans.extend(_bad_spans(everywhere, start, fs))
+                for c in np.flatnonzero((own & ~everywhere).any(axis=1)):  # faulty channels
+                    channel_bad.setdefault(int(c), []).extend(
+                        _bad_spans(own[c] & ~everywhere, start, fs))
+            filt = prep.apply(raw, lo)
+        if ecg_model is not None:
+            with watch.stage("ecg_subtract"):
+                ecg.subtract(filt, lo, ecg_model)
         if keep_filtered is not None:
-            keep_filtered.keep(start, b.core)
-        b.core = None
-        envelope.write(start // geometry.act_win, b.env16)
-        block_sigmas.append(b.local)
-        activity.add(b.active)
-        clipped += b.clipped
-        motion.write(start // geometry.motion_win, b.motion)
-        cands = b.cands
+            keep_filtered.keep(start, filt[:, start - lo:stop - lo])
+        with watch.stage("envelope"):
+            env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
+            j = start // geometry.act_win
+            env16 = np.minimum(env / unit[:, None], _F16_MAX).astype(np.float16)
+            envelope.write(j, env16)
+        with watch.stage("noise"):
+            local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
+            block_sigmas.append(local)
+            activity.add(_active_columns(env16, local, unit, params, geometry))
+            # Motion is judged on coarser windows: keep only those (8x less to hold).
+            m = start // geometry.motion_win
+            mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
+            clipped += rail_windows(mx, mn)
+            fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
+            motion.write(m, np.concatenate([mx, mn, fmx - fmn]).astype(np.float32))
+            del mx, mn, fmx, fmn
+        cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
+                                                params, geometry, band, fs, watch,
+                                                neighbourhood, missing=bad)
         cands.narrow_integers(n)  # int32 indices (issue 14)
-        support_peaks.add(b.support, cands, stop)
-        low_counts.add(b.counts)
-        rest_ratio.add(b.ratio)
-        rest_threshold.add(np.broadcast_to(b.thr, b.ratio.shape))
+        with watch.stage("rest"):
+            # The samples the discharges found cover (with their ringing): left out of
+            # the background and of the sub-threshold peak counts.
+            covered = _without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
+                                                 geometry, params.threshold_sigma),
+                                     start, n, round(params.edge_guard_s * fs))
+        with watch.stage("detect"):
+            found_support, counts = support.block_support(filt, start, stop, lo, local, sigma,
+                                                          params, geometry, covered=covered)
+            support_peaks.add(found_support, cands, stop)
+            low_counts.add(counts)
+            del found_support, counts
+        with watch.stage("rest"):
+            # The background is judged without the discharges found (their samples left
+            # out), so busy windows of large fasciculations stay at rest.
+            _, ratio, thr = rest.active_windows(
+                filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
+                band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
+                min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
+                max_shape_share=params.rest_max_shape_share
+                if band[1] >= params.rest_shape_min_band_hz else None,
+                exclude=covered if params.rest_trim_fraction == 0 else None)
+            del covered
+            rest_ratio.add(ratio)
+            rest_threshold.add(np.broadcast_to(thr, ratio.shape))
         parts.append(cands)
-        snippet_parts.append(b.snips)
-        b = None  # the block's arrays go before the next is taken
+        snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
+                             .astype(np.float16))
         sample.add(parts, snippet_parts)
         if len(parts) - merged >= _MERGE_BLOCKS:
             sample.merge(parts, snippet_parts, merged)
@@ -289,89 +318,6 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=rest_ratio.finish(), rest_threshold=rest_threshold.finish(),
                 support=support_peaks.finish(), rest_subpeaks=low_counts.finish())
-
-
-class _Block:
-    """One block of the scan: its samples (:func:`_prepare_block`), then what is found in
-    it (:func:`_find_in_block`), to be added up in order by :func:`scan`."""
-
-    __slots__ = ("active", "bad", "cands", "clipped", "core", "counts", "env16", "filt",
-                 "local", "lo", "missing", "motion", "ratio", "raw", "snips", "start", "stop",
-                 "support", "thr")
-
-
-def _prepare_block(start, stop, lo, raw, prep, fs, watch, ecg_model) -> _Block:
-    """Return a block's repaired (its NaN/inf spans noted) and band-passed samples.
-    Reads nothing but its arguments, so the next block can be prepared in a thread while
-    one is searched."""
-    b = _Block()
-    b.start, b.stop, b.lo = start, stop, lo
-    with watch.stage("filter"):
-        raw, bad = preprocessing.repair_nonfinite(raw)
-        b.bad = None
-        if bad is not None:
-            own = bad[:, start - lo:stop - lo]
-            # A stretch lost on every channel is a gap in the recording; one lost on
-            # some channels costs only those channels their time.
-            everywhere = own.all(axis=0)
-            b.bad = (own.sum(axis=1), _bad_spans(everywhere, start, fs),
-                     [(int(c), _bad_spans(own[c] & ~everywhere, start, fs))
-                      for c in np.flatnonzero((own & ~everywhere).any(axis=1))])
-        filt = prep.apply(raw, lo)
-    if ecg_model is not None:
-        with watch.stage("ecg_subtract"):
-            ecg.subtract(filt, lo, ecg_model)
-    b.raw, b.filt, b.missing = raw, filt, bad
-    return b
-
-
-def _find_in_block(b: _Block, n, sigma, unit, params, geometry: Geometry, band, fs, watch,
-                   floor_shape, neighbourhood) -> None:
-    """Add to a prepared block what is measured on it: envelope, local noise, motion
-    windows, candidates and their snippets (float16, in noise units), support peaks and
-    rest windows; its samples go (but for the band-passed core, ``b.core``)."""
-    start, stop, lo, filt, raw = b.start, b.stop, b.lo, b.filt, b.raw
-    b.filt = b.raw = None
-    b.core = filt[:, start - lo:stop - lo]
-    with watch.stage("envelope"):
-        env = episodes.subwindow_rms(filt[:, start - lo:stop - lo], geometry.act_win)
-        b.env16 = np.minimum(env / unit[:, None], _F16_MAX).astype(np.float16)
-    with watch.stage("noise"):
-        local = b.local = segment_sigmas(filt[:, start - lo:stop - lo], sigma, params, geometry)
-        b.active = _active_columns(b.env16, local, unit, params, geometry)
-        # Motion is judged on coarser windows: keep only those (8x less to hold).
-        mx, mn = episodes.subwindow_range(raw[:, start - lo:stop - lo], geometry.motion_win)
-        b.clipped = rail_windows(mx, mn)
-        fmx, fmn = episodes.subwindow_range(filt[:, start - lo:stop - lo], geometry.motion_win)
-        b.motion = np.concatenate([mx, mn, fmx - fmn]).astype(np.float32)
-        del mx, mn, fmx, fmn
-    n_ch = filt.shape[0]
-    cands, snips, peaks = _block_candidates(filt, raw, start, stop, lo, local, sigma,
-                                            params, geometry, band, fs, watch,
-                                            neighbourhood, missing=b.missing)
-    b.missing = None
-    b.cands = cands
-    b.snips = np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX).astype(np.float16)
-    del snips
-    with watch.stage("rest"):
-        # The samples the discharges found cover (with their ringing): left out of
-        # the background and of the sub-threshold peak counts.
-        covered = _without_edges(_near_peaks(peaks, start - lo, stop - start, n_ch,
-                                             geometry, params.threshold_sigma),
-                                 start, n, round(params.edge_guard_s * fs))
-    with watch.stage("detect"):
-        b.support, b.counts = support.block_support(filt, start, stop, lo, local, sigma,
-                                                    params, geometry, covered=covered)
-    with watch.stage("rest"):
-        # The background is judged without the discharges found (their samples left
-        # out), so busy windows of large fasciculations stay at rest.
-        _, b.ratio, b.thr = rest.active_windows(
-            filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
-            band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
-            min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
-            max_shape_share=params.rest_max_shape_share
-            if band[1] >= params.rest_shape_min_band_hz else None,
-            exclude=covered if params.rest_trim_fraction == 0 else None)
 
 
 #: Blocks whose candidate tables are merged into one as the scan goes: a day has 1,440
