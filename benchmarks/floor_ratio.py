@@ -14,8 +14,10 @@ Usage::
         --code branch=/path/to/worktree --rounds 3
 
 Each ``--code NAME=DIR`` runs with ``PYTHONPATH=DIR`` (the directory holding the
-``fascidetect`` package). The events of the last round are left in ``--out`` for
-comparing checkouts.
+``fascidetect`` package); ``--env NAME:VAR=VALUE`` sets an environment variable for that
+one (e.g. ``--code one=DIR --env one:FASCIDETECT_THREADS=1``). Each round's line gives
+CPU and wall seconds and the load average as it began (the machine may be shared). The
+events of the last round are left in ``--out`` for comparing checkouts.
 """
 
 from __future__ import annotations
@@ -73,24 +75,32 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+")
     ap.add_argument("--code", action="append", required=True, metavar="NAME=DIR")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME:VAR=VALUE")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=tempfile.gettempdir() + "/floor_ratio")
     args = ap.parse_args(argv)
     codes = dict(c.split("=", 1) for c in args.code)
+    extra = {name: {} for name in codes}
+    for item in args.env:
+        name, setting = item.split(":", 1)
+        var, value = setting.split("=", 1)
+        extra[name][var] = value
     rows = []
     for path in args.files:
         sos = design_sos(path, next(iter(codes.values())))
         runs = {name: [] for name in ["floor", *codes]}
         for r in range(args.rounds):
+            load = os.getloadavg()[0]
             runs["floor"].append(timed([sys.executable, "-c", _FLOOR, path, str(sos)],
                                        dict(os.environ)))
             for name, code in codes.items():
                 out = Path(args.out) / name / Path(path).stem
-                env = {**os.environ, "PYTHONPATH": code}
+                env = {**os.environ, "PYTHONPATH": code, **extra[name]}
                 runs[name].append(timed([sys.executable, "-c", _DETECT, "detect", path,
                                          "--out", str(out)], env))
-            print(f"{Path(path).name} round {r + 1}: " + ", ".join(
-                f"{k} {v[-1]['cpu']:.2f} s CPU" for k, v in runs.items()), flush=True)
+            print(f"{Path(path).name} round {r + 1} (load {load:.1f}): " + ", ".join(
+                f"{k} {v[-1]['cpu']:.2f} s CPU {v[-1]['wall']:.2f} s wall"
+                for k, v in runs.items()), flush=True)
         med = {k: {m: statistics.median(x[m] for x in v) for m in ("cpu", "wall", "rss")}
                for k, v in runs.items()}
         for name, m in med.items():
