@@ -355,6 +355,7 @@ def simulate(seed, condition, fs=None, n_ch=None, dur_s=None):
             add_episode("spasm" if kind == "spasm" else "voluntary", t0, t1, on,
                         annotated=(kind == "voluntary_annotated"))
 
+    ecg_info = {}  # channel: QRS band-passed peak in noise RMS
     if "ecg" in conds:
         hr = rng.uniform(60, 80) / 60.0
         beats = [rng.uniform(0, 1 / hr)]
@@ -370,7 +371,9 @@ def simulate(seed, condition, fs=None, n_ch=None, dur_s=None):
         bp_peak = np.max(np.abs(bandpass(np.pad(pqrst, 500), fs)))
         ecg_ch = list(rng.choice(n_ch, size=int(rng.integers(1, 3)), replace=False))
         for c in ecg_ch:
-            scale = rng.uniform(3, 10) * sigma_bp[c] / bp_peak * rng.choice([-1, 1])
+            k_sigma = rng.uniform(3, 10)
+            ecg_info[ch_name(int(c))] = round(float(k_sigma), 1)
+            scale = k_sigma * sigma_bp[c] / bp_peak * rng.choice([-1, 1])
             for b in beats:
                 i = int(b * fs) - int(0.3 * fs)
                 a, e = max(i, 0), min(i + len(t), n)
@@ -416,7 +419,7 @@ def simulate(seed, condition, fs=None, n_ch=None, dur_s=None):
         i = min(n - 1, int(round(r["time"] * fs)))
         r["at_rest"] = (r["kind"] == "fasciculation") and not active[r["channel"], i]
     info = dict(seed=seed, condition=condition, fs=fs, n_ch=n_ch, duration_s=dur_s, mains_hz=f0,
-                noise_uv=[round(v * 1e6, 2) for v in levels], n_units=uid)
+                noise_uv=[round(v * 1e6, 2) for v in levels], n_units=uid, ecg_sigma=ecg_info)
     return data, fs, truth, info
 
 
@@ -531,16 +534,22 @@ def describe_miss(r, det, truth):
     return "not found"
 
 
-def plot_case(path, data, fs, t, chans, title, det, truth_rows):
+def plot_case(path, data, fs, t, chans, title, det, truth_rows, filtered=None):
+    """Save a PNG of the traces around ``t`` (``filtered(t0, t1)`` -> (times, µV): the
+    detector's own band-pass and hum removal; default a plain band-pass)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     w = 0.6
-    a, b = max(0, int((t - w) * fs)), min(data.shape[1], int((t + w) * fs))
-    bp = bandpass(data[:, max(0, a - int(fs)):min(data.shape[1], b + int(fs))], fs)
-    off = a - max(0, a - int(fs))
-    bp = bp[:, off:off + (b - a)]
-    tt = np.arange(a, b) / fs
+    if filtered is not None:
+        tt, bp = filtered(max(0.0, t - w), t + w)
+        bp = bp * 1e-6
+    else:
+        a, b = max(0, int((t - w) * fs)), min(data.shape[1], int((t + w) * fs))
+        bp = bandpass(data[:, max(0, a - int(fs)):min(data.shape[1], b + int(fs))], fs)
+        off = a - max(0, a - int(fs))
+        bp = bp[:, off:off + (b - a)]
+        tt = np.arange(a, b) / fs
     show = sorted(set(chans) | {min(data.shape[0] - 1, max(chans) + 1), max(0, min(chans) - 1)})
     fig, axes = plt.subplots(len(show), 1, figsize=(9, 1.3 * len(show) + 0.6), sharex=True, squeeze=False)
     pt = np.where(np.isnan(det["peak_time"]), det["onset"], det["peak_time"])
@@ -555,7 +564,7 @@ def plot_case(path, data, fs, t, chans, title, det, truth_rows):
             ax.axvline(pt[k], color="r" if det["trial_type"][k] == "fasciculation" else "b", ls="--", lw=0.8)
             ax.text(pt[k], ax.get_ylim()[1] * 0.8, f"{det['trial_type'][k][:4]}/{det['reason'][k][:12]}", fontsize=6, color="b")
         ax.axvline(t, color="m", lw=2, alpha=0.2)
-    axes[0, 0].set_title(title + "\n(green: truth fasc., orange: truth other discharge; red dashed: detected fasc., blue: other label); µV band-passed", fontsize=7)
+    axes[0, 0].set_title(title + "\n(green: truth fasc., orange: truth other discharge; red dashed: detected fasc., blue: other label); µV as the detector filtered", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -564,12 +573,15 @@ def plot_case(path, data, fs, t, chans, title, det, truth_rows):
 def run_one(seed, condition, out, plot_budget, params_kw):
     import fascidetect
     from fascidetect.evaluation import evaluate
+    from fascidetect._inputs import as_recording
+    from fascidetect.plot.traces import filtered_window
     data, fs, truth, info = simulate(seed, condition)
     raw = to_raw(data, fs, truth)
+    rec = as_recording(raw, None, None, None)
     t_start = time.time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fascidetect.detect(raw, **params_kw)
+        res = fascidetect.detect(rec, **params_kw)
     info["detect_s"] = round(time.time() - t_start, 1)
     det = res.events
     tab = truth_table(truth)
@@ -612,7 +624,8 @@ def run_one(seed, condition, out, plot_budget, params_kw):
                 c = int(it[1][3:]) - 1
                 title = f"{name} {kind} t={it[0]:.3f}s {it[1]} snr={it[2]:.1f}: {it[-1]}" + (f" [{it[3]}]" if kind == "fp" else "")
                 plot_case(out / "png" / f"{name}_{kind}_{it[0]:.3f}.png", data, fs, it[0], [c],
-                          title, det, [r for r in truth.rows if abs(r["time"] - it[0]) < 1])
+                          title, det, [r for r in truth.rows if abs(r["time"] - it[0]) < 1],
+                          filtered=lambda a, b: filtered_window(rec, res, a, b)[:2])
     return dict(name=name, info=info, eval=rep.as_dict(), own=dict(
         n_rest=len(rest), tp=int(tm.sum()), fn=int((~tm).sum()), fp=len(fps), n_optional=len(optional),
         bands=bands, fps=fps, misses=misses, n_spasms=len(spasm_truth), spasms_found=sp_found,
@@ -687,6 +700,8 @@ def main(argv=None):
     ap.add_argument("--plots", type=int, default=3, help="PNGs of false and of missed ones per recording")
     ap.add_argument("--tag", default="run")
     ap.add_argument("--param", action="append", default=[], help="DetectionParams override NAME=VALUE")
+    ap.add_argument("--cases", default="", help="only these SEED:CONDITION pairs, comma-separated "
+                    "(e.g. to plot the traces of one recording again)")
     ap.add_argument("--noise-drift-sd", type=float, default=NOISE_DRIFT_SD)
     ap.add_argument("--pink-share", default=",".join(map(str, PINK_SHARE)))
     args = ap.parse_args(argv)
@@ -700,16 +715,18 @@ def main(argv=None):
         params_kw[k] = json.loads(v)
     results = []
     conds = args.conditions.split(",")
-    seed = args.first_seed
-    for rep in range(args.per_condition):
-        for cond in conds:
-            r = run_one(seed, cond, out, args.plots, params_kw)
-            o = r["own"]
-            print(f"{r['name']}: fs={r['info']['fs']:.0f} ch={r['info']['n_ch']} {r['info']['duration_s']:.0f}s "
-                  f"rest={o['n_rest']} tp={o['tp']} fn={o['fn']} fp={o['fp']} spasm {o['spasms_found']}/{o['n_spasms']} "
-                  f"false_sp={o['false_spasms']} eval_f1={r['eval']['f1']:.3f} ({r['info']['detect_s']}s)", flush=True)
-            results.append(r)
-            seed += 1
+    if args.cases:
+        cases = [(int(c.split(":")[0]), c.split(":")[1]) for c in args.cases.split(",")]
+    else:
+        cases = [(args.first_seed + k, cond) for k, cond in
+                 enumerate(c for _ in range(args.per_condition) for c in conds)]
+    for seed, cond in cases:  # a loop over recordings
+        r = run_one(seed, cond, out, args.plots, params_kw)
+        o = r["own"]
+        print(f"{r['name']}: fs={r['info']['fs']:.0f} ch={r['info']['n_ch']} {r['info']['duration_s']:.0f}s "
+              f"rest={o['n_rest']} tp={o['tp']} fn={o['fn']} fp={o['fp']} spasm {o['spasms_found']}/{o['n_spasms']} "
+              f"false_sp={o['false_spasms']} eval_f1={r['eval']['f1']:.3f} ({r['info']['detect_s']}s)", flush=True)
+        results.append(r)
     (out / f"results_{args.tag}.json").write_text(json.dumps(results, indent=1, default=float))
     text = summarize(results)
     print(text)
