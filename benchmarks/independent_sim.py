@@ -36,7 +36,10 @@ Usage::
     python benchmarks/independent_sim.py --first-seed 1000 --per-condition 2   # explore
     python benchmarks/independent_sim.py --first-seed 5000 --per-condition 4   # report
 
-Exploration used seeds 1000-1099; the reported figures use seeds 5000-5099.
+Exploration used seeds 1000-1025; the figures reported in benchmarks/README.md ("Accuracy
+on an independent simulator") use seeds 5000-5031 (``--per-condition 4``). Ablations:
+``--noise-drift-sd 0`` (no slow drift of the noise level), ``--pink-share 0,0.0001``
+(white noise only). ``--param NAME=VALUE`` overrides a DetectionParams field.
 Outputs (EDF files, truth tables, PNGs of misses and false detections, a JSON of scores)
 go to ``--out`` (default /work/bench_data/indep28).
 """
@@ -639,7 +642,6 @@ def summarize(results):
     lines = []
     lines.append("| condition | recs | min | truth at rest | TP | FN | FP | precision | recall | F1 | false/min | spasms found | false spasms | vol./tonic as spasm |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    tot = Counter()
     groups = {}
     for r in results:
         groups.setdefault(r["info"]["condition"], []).append(r)
