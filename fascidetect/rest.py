@@ -21,9 +21,32 @@ board (band 20-90 Hz) and 860 at 2048 Hz (20-450 Hz), and each gets its own thre
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["active_windows", "rest_seconds", "in_active_windows", "effective_samples"]
+__all__ = ["active_windows", "rest_seconds", "in_active_windows", "effective_samples",
+           "FloorShape", "robust_difference_share"]
+
+
+class FloorShape(NamedTuple):
+    """Where in the band the noise floor's energy lies (see :func:`difference_share`).
+
+    Attributes
+    ----------
+    reference : ndarray, shape (n_channels,)
+        The difference share of white noise through the band-pass: a rise of the
+        background is electrode noise only when its own share comes near this.
+    measured : ndarray, shape (n_channels,)
+        The channel floor's own difference share (measured on its quiet windows): the
+        floor's difference energy taken out of a window's before the rise is judged.
+        Electrode noise is often partly 1/f, lower in the band than white noise: taking a
+        white floor's difference energy out of such a window left too little for the rise,
+        so a floor that drifted up slowly read as muscle activity.
+    """
+
+    reference: np.ndarray
+    measured: np.ndarray
 
 
 def effective_samples(n_samples, sfreq: float, band_hz: tuple[float, float]):
@@ -111,9 +134,10 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         window of large fasciculations is still at rest. Needs ``trim_fraction=0``
         (excluding what is known is better than trimming what is largest); the
         threshold then follows each window's own count of samples.
-    floor_shape : array-like, shape (n_channels,), optional
+    floor_shape : array-like, shape (n_channels,), or FloorShape, optional
         With ``exclude``: the :func:`difference_share` of broadband (white) noise in the
-        band, e.g. :func:`white_difference_share`.
+        band, e.g. :func:`white_difference_share` (the floor is then taken as white), or a
+        :class:`FloorShape` with the floor's own measured share as well.
     max_shape_share : float | None
         With ``floor_shape``: a window's rise over the floor is activity only when its own
         difference share is below this share of white noise's. Electrode and amplifier
@@ -213,10 +237,16 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
             np.square(d, out=d)
             keep[:, 1:] &= keep[:, :-1]  # a difference needs both of its samples
             d_total, d_count = _window_sums(d, keep, bounds)
-            shape0 = np.asarray(floor_shape, dtype=float)[:, None]
+            if isinstance(floor_shape, FloorShape):
+                shape0 = np.asarray(floor_shape.reference, dtype=float)[:, None]
+                own = np.asarray(floor_shape.measured, dtype=float)[:, None]
+                own = np.where(np.isfinite(own), own, shape0)
+            else:
+                shape0 = own = np.asarray(floor_shape, dtype=float)[:, None]
             floor_ms = (sigma ** 2)[:, None]
             excess = ms - floor_ms
-            excess_d = d_total / d_count - shape0 * floor_ms
+            # The floor's own difference energy out, the rise's left: judged against white.
+            excess_d = d_total / d_count - own * floor_ms
             noise_like = (excess_d >= max_shape_share * shape0 * excess) & (excess > 0)
             ratio = np.where(noise_like & np.isfinite(shape0), np.minimum(ratio, 1.0), ratio)
     n_eff = effective_samples(count, sfreq, band_hz)
@@ -383,6 +413,34 @@ def difference_share(filtered) -> np.ndarray:
     d = np.diff(x, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.mean(d * d, axis=1) / np.mean(x[:, 1:] * x[:, 1:], axis=1)
+
+
+def robust_difference_share(filtered, max_samples: int = 4096) -> np.ndarray:
+    """Return :func:`difference_share` from medians, per channel: ``(median |dx| /
+    median |x|) ** 2``.
+
+    For Gaussian noise both medians are the same multiple of their RMS, so this equals
+    the plain share; a few large discharges in the window barely move it. The medians
+    are taken over about ``max_samples`` evenly spaced samples (and differences), as the
+    noise windows' sigmas are.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> white = rng.standard_normal((1, 10000))
+    >>> white[0, 5000:5010] += 50.0
+    >>> round(float(robust_difference_share(white, max_samples=10000)[0]), 1)
+    2.0
+    """
+    x = np.asarray(filtered, dtype=float)
+    stride = max(1, x.shape[1] // max_samples)
+    d = np.abs(x[:, 1::stride] - x[:, :-1:stride])  # fresh arrays: partitioned in place
+    a = np.abs(x[:, 1::stride])
+    k = a.shape[1] // 2
+    d.partition(k, axis=1)
+    a.partition(k, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (d[:, k] / a[:, k]) ** 2
 
 
 def white_difference_share(sos, sfreq: float) -> float:

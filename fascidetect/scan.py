@@ -124,11 +124,14 @@ def noise_and_line(rec, picks, params, band, geometry: Geometry):
     """Return the line noise, the preprocessor, per-channel noise sigma (estimated from
     windows sampled evenly over the recording) and the noise shape.
 
-    The shape is the difference share (:func:`fascidetect.rest.difference_share`) of
-    white noise through the band-pass: the reference with which
-    :func:`fascidetect.rest.active_windows` tells rising broadband electrode noise from
-    muscle activity, whose energy lies lower in the band. It is computed from the filter,
-    not measured: a floor that is itself low-level activity would be a false reference.
+    The shape (a :class:`fascidetect.rest.FloorShape`) holds the difference share
+    (:func:`fascidetect.rest.difference_share`) of white noise through the band-pass: the
+    reference with which :func:`fascidetect.rest.active_windows` tells rising broadband
+    electrode noise from muscle activity, whose energy lies lower in the band. The
+    reference is computed from the filter, not measured: a floor that is itself low-level
+    activity would be a false reference. The floor's own share, measured on the quiet
+    windows (those the sigma comes from), only says how much of a window's difference
+    energy the floor accounts for.
     """
     n = rec.n_samples
     win = geometry.noise_win
@@ -155,15 +158,31 @@ def noise_and_line(rec, picks, params, band, geometry: Geometry):
     line = preprocessing.detect_line_noise(core, rec.sfreq, params, band[1])
     del core
     prep = preprocessing.Preprocessor.build(rec.sfreq, params, line)
-    sig = []
+    sig, share = [], []
     for w in chosen:
         r, a, b = read(w)
         f = prep.apply(r, w * win - a)[:, a:a + b]
         sig.append(noise.window_sigmas(f, f.shape[1]))
+        share.append(rest.robust_difference_share(f))
     sig = np.concatenate(sig, axis=1)
     sigma = noise.channel_sigma(sig, params.noise_percentile)
-    noise_shape = np.full(len(sigma), rest.white_difference_share(prep.sos, rec.sfreq))
-    return line, prep, sigma, noise_shape
+    white = np.full(len(sigma), rest.white_difference_share(prep.sos, rec.sfreq))
+    return line, prep, sigma, rest.FloorShape(white, _floor_share(sig, np.stack(share, 1),
+                                                                  params.noise_percentile))
+
+
+def _floor_share(sigmas: np.ndarray, shares: np.ndarray, percentile: float) -> np.ndarray:
+    """Return each channel's median difference share over its quiet noise windows: those
+    within 30 % of the ``percentile`` floor of its window sigmas (as
+    :func:`fascidetect.noise.channel_sigma` takes them); NaN on flat channels."""
+    import warnings
+
+    masked = np.where(sigmas > 0, sigmas, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        floor = np.nanpercentile(masked, percentile, axis=-1)
+        quiet = masked <= 1.3 * floor[:, None]
+        return np.nanmedian(np.where(quiet & np.isfinite(shares), shares, np.nan), axis=-1)
 
 
 def read_filtered(rec, picks, prep, lo: int, hi: int, geometry: Geometry) -> np.ndarray:

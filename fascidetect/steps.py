@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from . import episodes, faults, neighbours, preprocessing, scan
+from . import episodes, faults, neighbours, preprocessing, rest, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -40,7 +40,7 @@ class _Prepared:
     line: preprocessing.LineNoise
     prep: preprocessing.Preprocessor
     sigma: np.ndarray
-    floor_shape: np.ndarray
+    floor_shape: rest.FloorShape
 
 
 def _prepare(data, sfreq, params, overrides) -> _Prepared:

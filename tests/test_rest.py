@@ -8,8 +8,9 @@ import pytest
 
 from fascidetect.params import DetectionParams
 from fascidetect.preprocessing import design_filter, filter_emg
-from fascidetect.rest import (_trimmed_constants, active_windows, effective_samples,
-                              in_active_windows, rest_seconds)
+from fascidetect.rest import (FloorShape, _trimmed_constants, active_windows,
+                              effective_samples, in_active_windows, rest_seconds,
+                              robust_difference_share, white_difference_share)
 from conftest import muap
 
 PARAMS = DetectionParams()
@@ -91,6 +92,51 @@ def test_low_level_interference_pattern_is_active(fs, level, need):
     active, ratio, _ = active_windows(x, fs, np.ones(2), band_hz=PARAMS.band_for(fs))
     assert active[:, :20].mean() <= 0.05
     assert active[:, 20:].mean() >= need
+
+
+def _pink_floor(fs, seconds, n_channels, rng, pink_share=0.6):
+    """Band-passed white + 1/f electrode noise (``pink_share`` of the in-band power)."""
+    n = int(fs * seconds)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    f[0] = f[1]
+    spec = rng.standard_normal((n_channels, f.size)) + 1j * rng.standard_normal((n_channels, f.size))
+    sos = design_filter(fs, PARAMS)
+    white = filter_emg(np.fft.irfft(spec, n), sos)
+    pink = filter_emg(np.fft.irfft(spec / np.sqrt(f), n), sos)
+    x = (np.sqrt(1 - pink_share) * white / white.std(axis=1, keepdims=True)
+         + np.sqrt(pink_share) * pink / pink.std(axis=1, keepdims=True))
+    return x / x.std(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fs, need", [(1000.0, 0.5), (2048.0, 0.95)])
+def test_rising_electrode_noise_with_a_1_over_f_floor_is_rest(fs, need):
+    # Electrode noise that is partly 1/f (lower in the band than white noise) and drifts
+    # up to 1.4x its floor is still rest once the floor's own difference share is known;
+    # with the floor taken as white, the rise read as muscle activity. An interference
+    # pattern on the same floor stays activity (at 1 kHz this pattern's energy sits
+    # almost as high in the band as white noise's: about as many windows as on a white
+    # floor, 0.70-0.82 at 1.3-2x).
+    rng = np.random.default_rng(5)
+    floor = _pink_floor(fs, 40.0, 2, rng)
+    sigma = np.median(np.abs(floor[:, : 20 * int(fs)]), axis=1) / 0.6745
+    drift = floor.copy()
+    drift[:, 20 * int(fs):] *= 1.4
+    act = _interference(fs, 40.0, 2, rng)
+    act *= np.sqrt(1.5 ** 2 - 1.0) / act.std(axis=1, keepdims=True)
+    busy = floor.copy()
+    busy[:, 20 * int(fs):] += act[:, 20 * int(fs):]
+    white = np.full(2, white_difference_share(design_filter(fs, PARAMS), fs))
+    own = FloorShape(white, robust_difference_share(floor[:, : 20 * int(fs)]))
+    assert (own.measured < 0.9 * white).all()  # the floor is not white
+
+    def judge(x, shape):
+        return active_windows(x, fs, sigma, band_hz=PARAMS.band_for(fs), trim_fraction=0.0,
+                              exclude=np.zeros(x.shape, bool), floor_shape=shape,
+                              max_shape_share=PARAMS.rest_max_shape_share)[0]
+    assert judge(drift, white)[:, 20:].mean() >= 0.9  # the old reading: activity
+    assert judge(drift, own)[:, 20:].mean() <= 0.05
+    assert judge(drift, own)[:, :20].mean() <= 0.05
+    assert judge(busy, own)[:, 20:].mean() >= need
 
 
 def test_rest_seconds_and_discharges_in_active_windows():
