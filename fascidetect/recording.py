@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as _dt
 from typing import Any, Iterator, NamedTuple, Sequence
@@ -338,7 +339,7 @@ class Recording:
 def _unique_names(names: list[str], source, warns: list[str]) -> list[str]:
     """Return *names* with repeated ones numbered (``TA_R-0``, ``TA_R-1``, as MNE does),
     adding a warning: results keyed by channel name would otherwise merge two channels."""
-    counts = {n: names.count(n) for n in names}
+    counts = collections.Counter(names)
     repeated = [n for n, k in counts.items() if k > 1]
     if not repeated:
         return names

@@ -9,13 +9,12 @@ table below (copied from BrainFlow 5.x board descriptions).
 from __future__ import annotations
 
 import datetime as _dt
-import io
 
 import numpy as np
 
-from ..errors import CorruptFileError, EmptyRecordingError, ParameterError
+from ..errors import EmptyRecordingError, ParameterError
 from ..recording import Recording
-from ._timestamps import backward_steps_warning, drop_cut_last_row, forward_span_s
+from ._timestamps import backward_steps_warning, forward_span_s, reread_without_cut_row
 
 #: board id: (name, sampling rate, number of rows, EXG rows, timestamp row)
 BOARDS = {
@@ -99,15 +98,9 @@ def read_brainflow(path, *, board=None) -> Recording:
         table = np.loadtxt(path, delimiter="\t", ndmin=2, dtype=float)
     except ValueError as exc:
         with open(path, encoding="latin-1") as fh:
-            rows, cut = drop_cut_last_row(fh.read().splitlines(), "\t")
-        if cut is None:
-            raise CorruptFileError(f"'{path}': unreadable BrainFlow row: {exc}") from None
+            table, cut = reread_without_cut_row(fh.read().splitlines(), "\t", exc,
+                                                f"'{path}': unreadable BrainFlow row")
         warnings.append(cut)
-        try:
-            table = np.loadtxt(io.StringIO("\n".join(rows)), delimiter="\t", ndmin=2,
-                               dtype=float)
-        except ValueError as exc2:
-            raise CorruptFileError(f"'{path}': unreadable BrainFlow row: {exc2}") from None
     if table.size == 0:
         raise EmptyRecordingError(f"'{path}': the BrainFlow file holds no samples")
     if table.shape[1] != n_rows:

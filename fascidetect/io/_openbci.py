@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, EmptyRecordingError
 from ..recording import Recording
-from ._timestamps import backward_steps_warning, drop_cut_last_row
+from ._timestamps import backward_steps_warning, reread_without_cut_row
 
 #: EXG channel count and sampling rate of the boards the GUI writes.
 _BOARDS = {"cyton": (8, 250.0), "cytondaisy": (16, 125.0), "ganglion": (4, 200.0)}
@@ -85,15 +85,10 @@ def read_openbci(path) -> Recording:
         table = np.loadtxt(_io.StringIO(body), delimiter=sep, usecols=usecols, ndmin=2,
                            dtype=float)
     except ValueError as exc:
-        rows, cut = drop_cut_last_row(lines[body_start:], sep)
-        if cut is None:
-            raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc}") from None
+        table, cut = reread_without_cut_row(lines[body_start:], sep, exc,
+                                            f"'{path}': unreadable OpenBCI sample row",
+                                            usecols=usecols)
         warnings.append(cut)
-        try:
-            table = np.loadtxt(_io.StringIO("\n".join(rows)), delimiter=sep, usecols=usecols,
-                               ndmin=2, dtype=float)
-        except ValueError as exc2:
-            raise CorruptFileError(f"'{path}': unreadable OpenBCI sample row: {exc2}") from None
     if names is None and table.shape[0] and not table[0].any():
         table = table[1:]  # v5's leading all-zero row is not a sample
     if table.shape[0] == 0:

@@ -3,7 +3,11 @@ rows cut off at the end of an interrupted recording."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+
+from ..errors import CorruptFileError
 
 #: A clock may step back this much (s) from packet jitter or a clock adjustment without
 #: saying anything about the order of the rows.
@@ -52,3 +56,21 @@ def drop_cut_last_row(lines: list[str], sep: str | None) -> tuple[list[str], str
     keep = len(lines) - 1 - lines[::-1].index(body[-1])
     return lines[:keep], ("the last row is incomplete (cut off: an interrupted recording or a "
                           f"truncated copy, {len(last)} of {len(before)} cells): it was left out")
+
+
+def reread_without_cut_row(lines: list[str], sep: str | None, error: Exception, message: str,
+                           **loadtxt_kw) -> tuple[np.ndarray, str]:
+    """Return the table of *lines* read again without a cut-off last row, and the warning.
+
+    Called when the whole table failed with *error*: without such a row (or when the rows
+    before it fail too) the file is corrupt, reported as ``message: <what failed>``.
+    """
+    rows, cut = drop_cut_last_row(lines, sep)
+    if cut is None:
+        raise CorruptFileError(f"{message}: {error}") from None
+    try:
+        table = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=sep, ndmin=2, dtype=float,
+                           **loadtxt_kw)
+    except ValueError as exc:
+        raise CorruptFileError(f"{message}: {exc}") from None
+    return table, cut
