@@ -727,6 +727,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     by_channel = None if grid is None else [
         np.sort(cands.sample[cands.channels[:, c] | (cands.channel == c)]) for c in range(n_ch)]
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
+    # The candidates seen on each channel though largest on another (a discharge whose
+    # unit was learnt with that channel as its main one can be matched there again).
+    seen_on = [np.sort(cands.sample[cands.channels[:, c] & (cands.channel != c)])
+               for c in range(n_ch)]
     # The candidates' peak size (on their main channel), sorted as by_main.
     amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
         np.argsort(cands.sample[cands.channel == c])] for c in range(n_ch)]
@@ -757,6 +761,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                     sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
+            new[new] = ~_seen_alone(peak, np.flatnonzero(new), bank.main[m.unit[new]],
+                                    seen_on, geometry.merge)
             # The tests below judge each match on its own: only the matches still new are
             # judged (on a busy block most matches are discharges the scan found already).
             # A discharge of the unit shows on the unit's own main channel.
@@ -1088,6 +1094,35 @@ def _window_max(trace, at, half):
     window = np.clip(at[:, None] + np.arange(-int(half), int(half) + 1)[None, :], 0,
                      trace.size - 1)
     return np.abs(np.take(trace, window)).max(axis=1)
+
+
+def _seen_alone(peak, rows, main, seen_on, distance) -> np.ndarray:
+    """Whether each match ``rows`` (of all the block's matches, peaks ``peak``) is a scan
+    candidate's discharge counted again: a candidate seen on the match's unit's ``main``
+    channel lies within ``distance`` samples, and no other match is that near to it.
+
+    A unit can be learnt twice from one motor unit's discharges when they are about as
+    large on two channels; a discharge found largest on the one is then matched by the
+    unit of the other. Another match beside the candidate is its own discharge, and this
+    one a second discharge overlapping it (two units a few ms apart).
+    """
+    out = np.zeros(rows.size, dtype=bool)
+    by_peak = np.sort(peak)
+    for c in np.unique(main):  # loop over main channels
+        sel = np.flatnonzero(main == c)
+        ref = seen_on[c]
+        if ref.size == 0:
+            continue
+        at = peak[rows[sel]]
+        right = np.minimum(np.searchsorted(ref, at), ref.size - 1)
+        left = np.maximum(right - 1, 0)
+        cand = np.where(np.abs(ref[left] - at) <= np.abs(ref[right] - at), ref[left], ref[right])
+        close = np.abs(cand - at) <= distance
+        # Matches near the candidate (this one among them).
+        n_near = (np.searchsorted(by_peak, cand + distance, side="right")
+                  - np.searchsorted(by_peak, cand - distance, side="left"))
+        out[sel] = close & (n_near < 2)
+    return out
 
 
 def _near(samples, sorted_ref, distance):

@@ -306,6 +306,22 @@ def test_a_match_in_the_ringing_of_a_larger_potential_on_its_channel_is_an_echo(
     assert false == 0
 
 
+def test_a_match_on_a_discharge_the_scan_saw_there_is_not_counted_again():
+    """One motor unit about as large on two channels can be learnt twice (main EMG05
+    and main EMG06; independent simulator, exploration seed 1012): a discharge the scan
+    found largest on EMG05, seen on EMG06, was matched 1 ms later by the EMG06 unit and
+    counted twice. A match beside such a candidate is new only when another match
+    explains the candidate (two units overlapping a few ms apart)."""
+    seen_on = [np.array([], int), np.array([1000, 5000])]  # seen on channel 1
+    peak = np.array([1002, 5003, 4997, 9000])
+    main = np.array([1, 1, 0, 1])
+    counted_again = matching._seen_alone(peak, np.arange(4), main, seen_on, 8)
+    # 1002: alone beside the candidate at 1000 -> counted again; 5003: the match at 4997
+    # (another unit) explains the candidate at 5000; 4997: its unit's main channel saw
+    # nothing; 9000: no candidate near.
+    assert counted_again.tolist() == [True, False, False, False]
+
+
 def test_window_max_is_the_running_maximum_of_the_magnitude():
     trace = np.array([0.0, -3.0, 1.0, 0.0, 0.0, 2.0, 0.0])
     got = matching._window_max(trace, np.array([0, 3, 6, 9]), 1)
