@@ -72,13 +72,14 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     """
     n_ev, w = raw_snippets.shape
     names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
-             "spike_area", "spike_amplitude")
+             "spike_area", "spike_amplitude", "spike_pair_ratio", "spike_pair_neighbour_ratio")
     c = w // 2
     half = max(2, round(window_ms * 1e-3 * sfreq))
     half = min(half, (c - 1) // 5)
     if n_ev == 0 or half < 1:
         # Too short to judge: nothing looks like a lone sample.
-        out = {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
+        out = {k: np.full(n_ev, np.inf if k not in ("spike_amplitude", "spike_pair_ratio") else 0.0)
+               for k in names}
         out.update({_SHAPE_KEY.format(j): np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS})
         return out
     x = np.asarray(raw_snippets, dtype=float)
@@ -120,9 +121,19 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     # unit's template is judged by (float32: four columns for every candidate).
     shape = {_SHAPE_KEY.format(j): (around[:, half + j] / signed).astype(np.float32)
              if abs(j) <= half else np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS}
+    # A glitch two samples long: the larger neighbour is the pair's other sample, and
+    # the samples within ``reach`` of the pair (not of the peak alone) are the beside.
+    step = np.where(np.abs(dev[rows, k + 1]) >= np.abs(dev[rows, k - 1]), 1, -1)
+    partner = dev[rows, k + step]
+    pair_off = np.r_[-reach:0, 1:reach + 1]                          # beside a one-sample peak
+    pair_off = np.where(step[:, None] > 0, np.where(pair_off > 0, pair_off + 1, pair_off),
+                        np.where(pair_off < 0, pair_off - 1, pair_off))
+    pair_beside = np.abs(dev[rows[:, None], k[:, None] + pair_off]).max(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_background_ratio": background / size,
-            "spike_area": area / signed, "spike_amplitude": peak, **shape}
+            "spike_area": area / signed, "spike_amplitude": peak,
+            "spike_pair_ratio": partner / signed, "spike_pair_neighbour_ratio": pair_beside / size,
+            **shape}
 
 
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
@@ -169,6 +180,12 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     high = quiet * params.glitch_min_height_sigmas <= 1.0
     judged = high & (features["spike_area"] >= params.glitch_min_area)
     clear = judged & (ratio < params.glitch_max_neighbour_ratio)
+    # Two samples of one sign standing alone together: a data error two samples long.
+    # A potential's two phases have opposite signs; one phase sampled twice spills
+    # beyond the pair through the board's anti-alias filter, and has no net area.
+    pair = judged & ~clear \
+        & (features.get("spike_pair_ratio", 0.0) >= params.glitch_pair_min_ratio) \
+        & (features.get("spike_pair_neighbour_ratio", np.inf) < params.glitch_max_neighbour_ratio)
     # Beside a small glitch the noise alone can reach a third of its height (the largest
     # of 4 neighbours passes 3.5 sigmas in about 1 % of glitches); never more than 0.4.
     beside_limit = np.clip(params.glitch_noise_sigmas * noise,
@@ -176,7 +193,7 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     unclear = judged & ~clear & (ratio < beside_limit)
     amp = features["spike_amplitude"]
     sign = np.sign(amp)
-    alone = clear.copy()
+    alone = clear | pair
     for c in np.unique(channel[unclear]):  # loop over the channels with unclear ones
         for s in (-1.0, 1.0):
             q = unclear & (channel == c) & (sign == s)
