@@ -72,14 +72,13 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     """
     n_ev, w = raw_snippets.shape
     names = ("spike_neighbour_ratio", "spike_noise_ratio", "spike_background_ratio",
-             "spike_area", "spike_amplitude", "spike_pair_ratio", "spike_pair_neighbour_ratio")
+             "spike_area", "spike_amplitude")
     c = w // 2
     half = max(2, round(window_ms * 1e-3 * sfreq))
     half = min(half, (c - 1) // 5)
     if n_ev == 0 or half < 1:
         # Too short to judge: nothing looks like a lone sample.
-        out = {k: np.full(n_ev, np.inf if k not in ("spike_amplitude", "spike_pair_ratio") else 0.0)
-               for k in names}
+        out = {k: np.full(n_ev, np.inf if k != "spike_amplitude" else 0.0) for k in names}
         out.update({_SHAPE_KEY.format(j): np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS})
         return out
     x = np.asarray(raw_snippets, dtype=float)
@@ -121,19 +120,9 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     # unit's template is judged by (float32: four columns for every candidate).
     shape = {_SHAPE_KEY.format(j): (around[:, half + j] / signed).astype(np.float32)
              if abs(j) <= half else np.zeros(n_ev, np.float32) for j in SHAPE_OFFSETS}
-    # A glitch two samples long: the larger neighbour is the pair's other sample, and
-    # the samples within ``reach`` of the pair (not of the peak alone) are the beside.
-    step = np.where(np.abs(dev[rows, k + 1]) >= np.abs(dev[rows, k - 1]), 1, -1)
-    partner = dev[rows, k + step]
-    pair_off = np.r_[-reach:0, 1:reach + 1]                          # beside a one-sample peak
-    pair_off = np.where(step[:, None] > 0, np.where(pair_off > 0, pair_off + 1, pair_off),
-                        np.where(pair_off < 0, pair_off - 1, pair_off))
-    pair_beside = np.abs(dev[rows[:, None], k[:, None] + pair_off]).max(axis=1)
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_background_ratio": background / size,
-            "spike_area": area / signed, "spike_amplitude": peak,
-            "spike_pair_ratio": partner / signed, "spike_pair_neighbour_ratio": pair_beside / size,
-            **shape}
+            "spike_area": area / signed, "spike_amplitude": peak, **shape}
 
 
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:
@@ -147,8 +136,10 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     the peak, where a sampled potential's own neighbours begin) the noise alone may have
     lifted a glitch's neighbours, as the brief potentials of a small unit may leave
     them: such a candidate is a glitch only on a channel seen to glitch, that is, with
-    at least ``glitch_sign_evidence`` clear lone samples of the other polarity (a data
-    error has no sign, a unit's potentials have theirs).
+    at least ``glitch_sign_evidence`` clear lone samples of the other polarity, or one
+    of the other polarity and ``glitch_sign_evidence`` of its own that no unit vouches
+    for (a data error has no sign, a unit's potentials have theirs; glitches of both
+    signs show a channel glitching even where chance gave one sign few of them).
 
     It is kept as a discharge when a unit of its channel samples narrow: at least
     ``glitch_unit_min_matches`` candidates of the same channel and polarity, with a size
@@ -180,12 +171,6 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     high = quiet * params.glitch_min_height_sigmas <= 1.0
     judged = high & (features["spike_area"] >= params.glitch_min_area)
     clear = judged & (ratio < params.glitch_max_neighbour_ratio)
-    # Two samples of one sign standing alone together: a data error two samples long.
-    # A potential's two phases have opposite signs; one phase sampled twice spills
-    # beyond the pair through the board's anti-alias filter, and has no net area.
-    pair = judged & ~clear \
-        & (features.get("spike_pair_ratio", 0.0) >= params.glitch_pair_min_ratio) \
-        & (features.get("spike_pair_neighbour_ratio", np.inf) < params.glitch_max_neighbour_ratio)
     # Beside a small glitch the noise alone can reach a third of its height (the largest
     # of 4 neighbours passes 3.5 sigmas in about 1 % of glitches); never more than 0.4.
     beside_limit = np.clip(params.glitch_noise_sigmas * noise,
@@ -193,21 +178,53 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     unclear = judged & ~clear & (ratio < beside_limit)
     amp = features["spike_amplitude"]
     sign = np.sign(amp)
-    alone = clear | pair
+    shape = _shapes(features)
+    alone = clear.copy()
+
+    def narrow_of(by_shape):  # candidates that sample a unit narrow
+        return (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
+            & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
+
+    # Clear lone samples that no unit vouches for are glitches of their polarity: with
+    # one of the other polarity beside them, the channel glitches in both.
+    unvouched = alone
+    if alone.any():
+        first = _shapeless(features, shape, channel, high & ~alone, clear, np.zeros_like(clear), params)
+        unvouched = alone & ~_vouched(alone, narrow_of(first), channel, shape, features, params)
     for c in np.unique(channel[unclear]):  # loop over the channels with unclear ones
         for s in (-1.0, 1.0):
             q = unclear & (channel == c) & (sign == s)
-            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
-            alone[q] = seen >= params.glitch_sign_evidence
-    tol = params.glitch_unit_amplitude_tolerance
-    shape = _shapes(features)
+            alone[q] = _glitching(clear, unvouched, channel, sign, c, s, params)
     # Neighbours lifted by wander may all lie on the other side of the peak (net area
     # under 0): the shape test asks only the height.
-    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, params)
+    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, unvouched, params)
     if not alone.any():
         return by_shape
-    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
-        & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
+    kept = _vouched(alone, narrow_of(by_shape), channel, shape, features, params)
+    return (alone & ~kept) | by_shape
+
+
+def _glitching(clear: np.ndarray, unvouched: np.ndarray, channel: np.ndarray, sign: np.ndarray,
+               c, s: float, params: DetectionParams) -> bool:
+    """Return whether channel ``c`` is seen to glitch for candidates of polarity ``s``:
+    ``glitch_sign_evidence`` clear lone samples of the other polarity, or one of the
+    other polarity and as many of its own that no unit vouches for (a data error has
+    no sign, a unit's one-sample-wide potentials have their unit's)."""
+    on = channel == c
+    other = np.count_nonzero(clear & on & (sign == -s))
+    own = np.count_nonzero(unvouched & on & (sign == s))
+    need = params.glitch_sign_evidence
+    return bool(other >= need or (other >= 1 and own >= need))
+
+
+def _vouched(alone: np.ndarray, narrow: np.ndarray, channel: np.ndarray, shape,
+             features: dict, params: DetectionParams) -> np.ndarray:
+    """Return a mask of the lone samples ``alone`` that a unit of their channel vouches
+    for (the counting rules and the template fit of :func:`lone_samples`)."""
+    amp = features["spike_amplitude"]
+    noise = features["spike_noise_ratio"]
+    sign = np.sign(amp)
+    tol = params.glitch_unit_amplitude_tolerance
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
@@ -235,11 +252,12 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
                 vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
                     | (fit > params.glitch_unit_template_override_sigmas)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
-    return (alone & ~kept) | by_shape
+    return kept
 
 
 def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
-               candidates: np.ndarray, clear: np.ndarray, params: DetectionParams) -> np.ndarray:
+               candidates: np.ndarray, clear: np.ndarray, unvouched: np.ndarray,
+               params: DetectionParams) -> np.ndarray:
     """Return a mask of glitches whose neighbours noise or wander lifted: on a channel
     seen to glitch, a candidate of ``candidates`` with neighbours at a quarter to
     ``glitch_unit_max_neighbour_ratio`` of its peak whose shape beside the peak follows
@@ -263,8 +281,7 @@ def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
     for c in np.unique(channel[judged]):  # loop over the channels with such candidates
         for s in (-1.0, 1.0):
             q = np.flatnonzero(judged & (channel == c) & (sign == s))
-            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
-            if q.size == 0 or seen < params.glitch_sign_evidence:
+            if q.size == 0 or not _glitching(clear, unvouched, channel, sign, c, s, params):
                 continue
             r = np.flatnonzero(sibling & (channel == c) & (sign == s))
             size = np.abs(amp[q])

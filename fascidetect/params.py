@@ -292,7 +292,11 @@ class DetectionParams:
         sigmas explain is a glitch: a data error has no sign, the one-sample-wide
         potentials of a small unit have their unit's (tuning seeds 0-17: the
         real-background rows keep 8 true discharges that 2.5 sigmas of a local noise
-        estimate made glitches).
+        estimate made glitches). One of the other polarity is enough beside this many
+        of the candidate's own polarity that no unit vouches for: the channel glitches
+        in both signs, and chance gave one sign few (a 2-minute record holds 5-15
+        glitches a channel; tuning seeds 0-17 and 300-311 of the 200-Hz board: 5 false
+        fasciculations fewer, 2 true discharges lost).
     glitch_min_height_sigmas : float
         A glitch stands this many baseline noise sigmas out of a quiet background (none
         is judged inside an interference pattern).
@@ -348,15 +352,6 @@ class DetectionParams:
         would follow noise the better the longer the recording (tuning seeds of the
         200-Hz board, 2 minutes: 32 finds what all do; 16 loses 5 true discharges, 8
         loses 25).
-    glitch_pair_min_ratio : float
-        A glitch two samples long: the peak's larger neighbour has its sign and at least
-        this share of its height, and the samples within 10 ms of the pair stay within
-        ``glitch_max_neighbour_ratio`` of the peak. A motor-unit potential sampled at
-        200-250 Hz shows its two phases as two samples of opposite sign; one phase
-        sampled twice at that height spills beyond the pair through the board's
-        anti-alias filter (tuning seeds 0-17 and 300-311 of the 200-Hz board: no true
-        discharge of that shape among 4,200; 2 of the 5 glitch pairs, both counted as
-        fasciculations before).
     electrode : {"auto", "surface", "needle"}
         How the EMG was picked up. ``"auto"`` reads it from the file (transducer fields,
         header comments, channel names: "needle", "concentric"...), else surface.
@@ -669,7 +664,6 @@ class DetectionParams:
     glitch_shape_min_cosine: float = 0.5
     glitch_sibling_max_neighbour_ratio: float = 1.5
     glitch_template_neighbours: int = 32
-    glitch_pair_min_ratio: float = 0.5
     electrode: str = "auto"
     needle_max_p2p_uv: float = 20000.0
     max_fasciculation_p2p_uv: float = 2000.0

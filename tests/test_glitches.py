@@ -24,26 +24,6 @@ def _snippets():
     return base
 
 
-def test_a_two_sample_glitch_of_one_sign_is_a_glitch_and_two_phases_are_not():
-    # Two adjacent samples of one sign off a quiet trace: one data error two samples
-    # long. The same two samples with opposite signs are how a 200-Hz board samples a
-    # biphasic potential: not a glitch.
-    rng = np.random.default_rng(5)
-    base = rng.normal(0.0, 1e-6, (3, 41)) + 50e-6
-    base[0, 20:22] += [25e-6, 22e-6]     # a two-sample glitch
-    base[1, 20:22] += [25e-6, -22e-6]    # two phases of a potential
-    base[2, 19:21] += [21e-6, 25e-6]     # the pair the other way round
-    f = spike_features(base, FS)
-    assert f["spike_pair_ratio"][0] > 0.8 and f["spike_pair_ratio"][1] < -0.8
-    assert f["spike_pair_neighbour_ratio"].max() < 0.25
-    assert f["spike_neighbour_ratio"].min() > 0.8        # the single-sample test passes none
-    mask = lone_samples(f, np.array([0, 1, 2]), DetectionParams())
-    assert mask.tolist() == [True, False, True]
-    # The pair's own test off (a share no neighbour reaches): neither is a glitch.
-    off = DetectionParams(glitch_pair_min_ratio=2.0)
-    assert not lone_samples(f, np.array([0, 1, 2]), off).any()
-
-
 def test_lone_sample_and_potential_features_differ():
     f = spike_features(_snippets(), FS)
     assert f["spike_neighbour_ratio"][0] < 0.25
@@ -65,6 +45,21 @@ def _features(ratio, amp, noise=0.05, area=0.9, shape=None):
         shape = np.asarray(shape, float)
         f.update({f"spike_beside_{j:+d}": shape[:, k] for k, j in enumerate(SHAPE_OFFSETS)})
     return f
+
+
+def test_glitches_of_both_signs_show_a_glitching_channel():
+    # A candidate whose neighbours (0.3 of it) only noise explains is a glitch on a
+    # channel seen to glitch. One clear lone sample of the other polarity beside two of
+    # its own that no unit vouches for: the channel glitches in both signs.
+    ratio, amp = [0.1, 0.1, 0.12, 0.3], [-30.0, 30.0, 28.0, 29.0]
+    f = _features(ratio, amp, noise=0.1)
+    assert lone_samples(f, np.zeros(4, int), DetectionParams()).tolist() == [True] * 4
+    # Lone samples of one sign only may be a small unit's: the candidate is not judged.
+    f = _features(ratio[1:], amp[1:], noise=0.1)
+    assert lone_samples(f, np.zeros(3, int), DetectionParams()).tolist() == [True, True, False]
+    # One of each sign is not enough either.
+    f = _features([0.1, 0.1, 0.3], [-30.0, 30.0, 29.0], noise=0.1)
+    assert lone_samples(f, np.zeros(3, int), DetectionParams()).tolist() == [True, True, False]
 
 
 def test_a_unit_vouches_only_for_lone_samples_that_follow_its_template():
