@@ -136,8 +136,10 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     the peak, where a sampled potential's own neighbours begin) the noise alone may have
     lifted a glitch's neighbours, as the brief potentials of a small unit may leave
     them: such a candidate is a glitch only on a channel seen to glitch, that is, with
-    at least ``glitch_sign_evidence`` clear lone samples of the other polarity (a data
-    error has no sign, a unit's potentials have theirs).
+    at least ``glitch_sign_evidence`` clear lone samples of the other polarity, or one
+    of the other polarity and ``glitch_sign_evidence`` of its own that no unit vouches
+    for (a data error has no sign, a unit's potentials have theirs; glitches of both
+    signs show a channel glitching even where chance gave one sign few of them).
 
     It is kept as a discharge when a unit of its channel samples narrow: at least
     ``glitch_unit_min_matches`` candidates of the same channel and polarity, with a size
@@ -176,21 +178,53 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
     unclear = judged & ~clear & (ratio < beside_limit)
     amp = features["spike_amplitude"]
     sign = np.sign(amp)
+    shape = _shapes(features)
     alone = clear.copy()
+
+    def narrow_of(by_shape):  # candidates that sample a unit narrow
+        return (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
+            & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
+
+    # Clear lone samples that no unit vouches for are glitches of their polarity: with
+    # one of the other polarity beside them, the channel glitches in both.
+    unvouched = alone
+    if alone.any():
+        first = _shapeless(features, shape, channel, high & ~alone, clear, np.zeros_like(clear), params)
+        unvouched = alone & ~_vouched(alone, narrow_of(first), channel, shape, features, params)
     for c in np.unique(channel[unclear]):  # loop over the channels with unclear ones
         for s in (-1.0, 1.0):
             q = unclear & (channel == c) & (sign == s)
-            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
-            alone[q] = seen >= params.glitch_sign_evidence
-    tol = params.glitch_unit_amplitude_tolerance
-    shape = _shapes(features)
+            alone[q] = _glitching(clear, unvouched, channel, sign, c, s, params)
     # Neighbours lifted by wander may all lie on the other side of the peak (net area
     # under 0): the shape test asks only the height.
-    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, params)
+    by_shape = _shapeless(features, shape, channel, high & ~alone, clear, unvouched, params)
     if not alone.any():
         return by_shape
-    narrow = (ratio >= np.maximum(beside_limit, params.glitch_unit_min_neighbour_ratio)) \
-        & (ratio < params.glitch_unit_max_neighbour_ratio) & ~by_shape
+    kept = _vouched(alone, narrow_of(by_shape), channel, shape, features, params)
+    return (alone & ~kept) | by_shape
+
+
+def _glitching(clear: np.ndarray, unvouched: np.ndarray, channel: np.ndarray, sign: np.ndarray,
+               c, s: float, params: DetectionParams) -> bool:
+    """Return whether channel ``c`` is seen to glitch for candidates of polarity ``s``:
+    ``glitch_sign_evidence`` clear lone samples of the other polarity, or one of the
+    other polarity and as many of its own that no unit vouches for (a data error has
+    no sign, a unit's one-sample-wide potentials have their unit's)."""
+    on = channel == c
+    other = np.count_nonzero(clear & on & (sign == -s))
+    own = np.count_nonzero(unvouched & on & (sign == s))
+    need = params.glitch_sign_evidence
+    return bool(other >= need or (other >= 1 and own >= need))
+
+
+def _vouched(alone: np.ndarray, narrow: np.ndarray, channel: np.ndarray, shape,
+             features: dict, params: DetectionParams) -> np.ndarray:
+    """Return a mask of the lone samples ``alone`` that a unit of their channel vouches
+    for (the counting rules and the template fit of :func:`lone_samples`)."""
+    amp = features["spike_amplitude"]
+    noise = features["spike_noise_ratio"]
+    sign = np.sign(amp)
+    tol = params.glitch_unit_amplitude_tolerance
     kept = np.zeros_like(alone)
     for c in np.unique(channel[alone]):  # loop over the channels with lone samples
         for s in (-1.0, 1.0):
@@ -218,11 +252,12 @@ def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -
                 vouched = (unit_share & (fit > params.glitch_unit_template_sigmas)) \
                     | (fit > params.glitch_unit_template_override_sigmas)
             kept[q] = (n_like >= params.glitch_unit_min_matches) & vouched
-    return (alone & ~kept) | by_shape
+    return kept
 
 
 def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
-               candidates: np.ndarray, clear: np.ndarray, params: DetectionParams) -> np.ndarray:
+               candidates: np.ndarray, clear: np.ndarray, unvouched: np.ndarray,
+               params: DetectionParams) -> np.ndarray:
     """Return a mask of glitches whose neighbours noise or wander lifted: on a channel
     seen to glitch, a candidate of ``candidates`` with neighbours at a quarter to
     ``glitch_unit_max_neighbour_ratio`` of its peak whose shape beside the peak follows
@@ -246,8 +281,7 @@ def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
     for c in np.unique(channel[judged]):  # loop over the channels with such candidates
         for s in (-1.0, 1.0):
             q = np.flatnonzero(judged & (channel == c) & (sign == s))
-            seen = np.count_nonzero(clear & (channel == c) & (sign == -s))
-            if q.size == 0 or seen < params.glitch_sign_evidence:
+            if q.size == 0 or not _glitching(clear, unvouched, channel, sign, c, s, params):
                 continue
             r = np.flatnonzero(sibling & (channel == c) & (sign == s))
             size = np.abs(amp[q])

@@ -47,6 +47,21 @@ def _features(ratio, amp, noise=0.05, area=0.9, shape=None):
     return f
 
 
+def test_glitches_of_both_signs_show_a_glitching_channel():
+    # A candidate whose neighbours (0.3 of it) only noise explains is a glitch on a
+    # channel seen to glitch. One clear lone sample of the other polarity beside two of
+    # its own that no unit vouches for: the channel glitches in both signs.
+    ratio, amp = [0.1, 0.1, 0.12, 0.3], [-30.0, 30.0, 28.0, 29.0]
+    f = _features(ratio, amp, noise=0.1)
+    assert lone_samples(f, np.zeros(4, int), DetectionParams()).tolist() == [True] * 4
+    # Lone samples of one sign only may be a small unit's: the candidate is not judged.
+    f = _features(ratio[1:], amp[1:], noise=0.1)
+    assert lone_samples(f, np.zeros(3, int), DetectionParams()).tolist() == [True, True, False]
+    # One of each sign is not enough either.
+    f = _features([0.1, 0.1, 0.3], [-30.0, 30.0, 29.0], noise=0.1)
+    assert lone_samples(f, np.zeros(3, int), DetectionParams()).tolist() == [True, True, False]
+
+
 def test_a_unit_vouches_only_for_lone_samples_that_follow_its_template():
     # Two potentials of a unit sampled narrow: their other phase 2 samples before the
     # peak, at -0.45 of it. Of three lone samples of its channel, polarity and size, the
