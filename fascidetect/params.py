@@ -439,6 +439,10 @@ class DetectionParams:
         A background rise whose energy sits as high in the band as the noise floor's (its
         difference share at least this share of the floor's) is rising electrode noise,
         not muscle activity (surface EMG has its energy at about 60-120 Hz; est.).
+    rest_shape_z : float
+        A rise is activity by its shape only when its difference share is below
+        ``rest_max_shape_share`` by more than this many standard errors (the share of a
+        small rise over one window is noisy).
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
@@ -692,6 +696,7 @@ class DetectionParams:
     rest_min_excess: float = 0.2
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
+    rest_shape_z: float = 1.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05
     flat_max_sigma_uv: float = 1e-4

@@ -99,7 +99,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
                    band_hz: tuple[float, float] = (20.0, 450.0), trim_fraction: float = 0.1,
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
                    floor_shape=None,
-                   max_shape_share: float | None = None, merge_tail: bool = True):
+                   max_shape_share: float | None = None, shape_z: float = 0.0,
+                   merge_tail: bool = True):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -145,6 +146,12 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         a muscle's interference pattern has its energy low in the EMG band (surface EMG
         median frequency about 60-120 Hz). Only meaningful when the band reaches well
         above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
+    shape_z : float
+        With ``max_shape_share``: the rise's share must fall below the limit by more than
+        this many of its standard errors (sampling spread of a Gaussian window's mean
+        squares at its effective samples). A small rise's share is noisy: 0 judges the
+        share as measured, so a 1.2x drift of electrode noise read as activity in about
+        half its windows.
 
     merge_tail : bool
         Merge a trailing window shorter than half ``window_s`` into the one before it
@@ -196,7 +203,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
             raise ValueError("exclude needs trim_fraction=0")
         return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
                                  band_hz, k, z, min_excess, floor_shape,
-                                 max_shape_share)
+                                 max_shape_share, shape_z)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
     if head > 0:
@@ -222,10 +229,11 @@ def _window_sums(values, keep, bounds):
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
-                      floor_shape, max_shape_share):
+                      floor_shape, max_shape_share, shape_z=0.0):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
     total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
+    n_eff = effective_samples(count, sfreq, band_hz)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = total / count
         ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
@@ -246,13 +254,27 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
             floor_ms = (sigma ** 2)[:, None]
             excess = ms - floor_ms
             # The floor's own difference energy out, the rise's left: judged against white.
-            excess_d = d_total / d_count - own * floor_ms
-            noise_like = (excess_d >= max_shape_share * shape0 * excess) & (excess > 0)
+            ms_d = d_total / d_count
+            limit = max_shape_share * shape0
+            margin = ms_d - own * floor_ms - limit * excess  # < 0: lower than the limit
+            noise_like = (margin >= -shape_z * _margin_se(ms_d, ms, limit, n_eff))
+            noise_like &= excess > 0
             ratio = np.where(noise_like & np.isfinite(shape0), np.minimum(ratio, 1.0), ratio)
-    n_eff = effective_samples(count, sfreq, band_hz)
     threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
     active = np.nan_to_num(ratio, nan=0.0) > threshold
     return active, ratio, threshold
+
+
+def _margin_se(ms_d, ms, limit, n_eff):
+    """Return the standard error of a window's ``ms_d - limit * ms`` (mean squares of the
+    first difference and of the signal) for a Gaussian window with those mean squares.
+
+    Per sample, ``var(d^2 - c x^2) = 2 D^2 + 2 c^2 M^2 - 4 c cov(x, d)^2`` with
+    ``cov(x_t, x_t - x_(t-1)) = D / 2``; the mean over the window has ``n_eff`` effective
+    samples (the 2BT rule of :func:`effective_samples`, as for the ratio itself).
+    """
+    var = (2.0 - limit) * ms_d ** 2 + 2.0 * (limit * ms) ** 2
+    return np.sqrt(var / np.maximum(n_eff, 1.0))
 
 
 def _trimmed_mean_square(blocks: np.ndarray, trim_fraction: float) -> np.ndarray:

@@ -300,6 +300,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
+                shape_z=params.rest_shape_z,
                 exclude=covered if params.rest_trim_fraction == 0 else None)
             del covered
             rest_ratio.add(ratio)
