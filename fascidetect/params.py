@@ -443,9 +443,10 @@ class DetectionParams:
         A rise is activity by its shape only when its difference share, pooled with the
         rises of the neighbouring windows (:func:`fascidetect.rest.pooled_noise_like`), is
         below ``rest_max_shape_share`` by more than this many standard errors. Pooling
-        alone (0) halves a 1.2x drift's active windows at 2 kHz and keeps more of a
-        low-level interference pattern active than one window's share did; 0.5-1 called
-        high-frequency interference patterns rest (see benchmarks/README.md, drift29).
+        alone (0) takes a 1.2x drift of a 1/f floor from 7-11 % of its windows active to
+        0-4 % and keeps a low-level interference pattern as active as one window's share
+        did; 0.5-1 called high-frequency interference patterns rest (benchmarks/README.md,
+        drift29).
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
