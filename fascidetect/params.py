@@ -443,6 +443,14 @@ class DetectionParams:
         A background rise whose energy sits as high in the band as the noise floor's (its
         difference share at least this share of the floor's) is rising electrode noise,
         not muscle activity (surface EMG has its energy at about 60-120 Hz; est.).
+    rest_shape_z : float
+        A rise is activity by its shape only when its difference share, pooled with the
+        rises of the neighbouring windows (:func:`fascidetect.rest.pooled_noise_like`), is
+        below ``rest_max_shape_share`` by more than this many standard errors. Pooling
+        alone (0) takes a 1.2x drift of a 1/f floor from 7-11 % of its windows active to
+        0-4 % and keeps a low-level interference pattern as active as one window's share
+        did; 0.5-1 called high-frequency interference patterns rest (benchmarks/README.md,
+        drift29).
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
@@ -696,6 +704,7 @@ class DetectionParams:
     rest_min_excess: float = 0.2
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
+    rest_shape_z: float = 0.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05
     flat_max_sigma_uv: float = 1e-4

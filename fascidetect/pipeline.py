@@ -172,7 +172,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
     # The stages read the rest windows as two masks (flat_windows above, and this): the
     # float32 ratios and thresholds go before them (issue 14: 5.6 MB for a day).
     _ = context.background_active, context.low_level_windows  # (cached properties: made here)
-    found.rest_ratio = found.rest_threshold = found.rest_subpeaks = None
+    found.rest_ratio = found.rest_threshold = found.rest_subpeaks = found.rest_shape = None
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)
         _memory.release()  # the stages' temporaries

@@ -99,7 +99,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
                    band_hz: tuple[float, float] = (20.0, 450.0), trim_fraction: float = 0.1,
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
                    floor_shape=None,
-                   max_shape_share: float | None = None, merge_tail: bool = True):
+                   max_shape_share: float | None = None, shape_z: float = 0.0,
+                   merge_tail: bool = True, shape_scores: bool = False):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -145,11 +146,22 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         a muscle's interference pattern has its energy low in the EMG band (surface EMG
         median frequency about 60-120 Hz). Only meaningful when the band reaches well
         above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
+    shape_z : float
+        With ``max_shape_share``: the rise's share must fall below the limit by more than
+        this many of its standard errors (sampling spread of a Gaussian window's mean
+        squares at its effective samples). A small rise's share is noisy: 0 judges the
+        share as measured, so a 1.2x drift of electrode noise read as activity in about
+        half its windows.
 
     merge_tail : bool
         Merge a trailing window shorter than half ``window_s`` into the one before it
         (False: judge it alone, as the block scan must, since the window before it may lie
         in the previous block).
+    shape_scores : bool
+        With ``exclude`` and ``max_shape_share``: leave ``ratio`` as measured and return
+        as well each window's shape score (see :func:`pooled_noise_like`), for a decision
+        pooled over neighbouring windows later (the block scan's windows end at its
+        blocks' edges).
 
     Returns
     -------
@@ -160,6 +172,9 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
     threshold : ndarray of float, shape (n_windows,), or (n_channels, n_windows) with
         ``exclude``
         The ratio above which a window is active.
+    score : ndarray of float, shape (n_channels, n_windows)
+        Only with ``shape_scores``: how far the rise's difference share lies above the
+        limit, in its standard errors (NaN where the background is not above the floor).
 
     Examples
     --------
@@ -196,7 +211,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
             raise ValueError("exclude needs trim_fraction=0")
         return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
                                  band_hz, k, z, min_excess, floor_shape,
-                                 max_shape_share)
+                                 max_shape_share, shape_z, shape_scores)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
     if head > 0:
@@ -209,6 +224,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
     n_eff = effective_samples(lengths, sfreq, band_hz)
     threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
     active = np.nan_to_num(ratio, nan=0.0) > threshold[None, :]
+    if shape_scores:  # no spectral test without the excluded samples
+        return active, ratio, threshold, np.full(ratio.shape, np.nan)
     return active, ratio, threshold
 
 
@@ -222,10 +239,12 @@ def _window_sums(values, keep, bounds):
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
-                      floor_shape, max_shape_share):
+                      floor_shape, max_shape_share, shape_z=0.0, shape_scores=False):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
     total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
+    n_eff = effective_samples(count, sfreq, band_hz)
+    score = np.full(total.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = total / count
         ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
@@ -246,13 +265,70 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
             floor_ms = (sigma ** 2)[:, None]
             excess = ms - floor_ms
             # The floor's own difference energy out, the rise's left: judged against white.
-            excess_d = d_total / d_count - own * floor_ms
-            noise_like = (excess_d >= max_shape_share * shape0 * excess) & (excess > 0)
-            ratio = np.where(noise_like & np.isfinite(shape0), np.minimum(ratio, 1.0), ratio)
-    n_eff = effective_samples(count, sfreq, band_hz)
+            ms_d = d_total / d_count
+            limit = max_shape_share * shape0
+            margin = ms_d - own * floor_ms - limit * excess  # < 0: lower than the limit
+            score = np.where((excess > 0) & np.isfinite(shape0),
+                             margin / _margin_se(ms_d, ms, limit, n_eff), np.nan)
+            if not shape_scores:
+                ratio = np.where(score >= -shape_z, np.minimum(ratio, 1.0), ratio)
     threshold = 1.0 + np.maximum(min_excess, z * k / np.sqrt(np.maximum(n_eff, 1.0)))
     active = np.nan_to_num(ratio, nan=0.0) > threshold
+    if shape_scores:
+        judged = np.where(pooled_noise_like(score, shape_z), np.minimum(ratio, 1.0), ratio)
+        return np.nan_to_num(judged, nan=0.0) > threshold, ratio, threshold, score
     return active, ratio, threshold
+
+
+def pooled_noise_like(score, shape_z: float = 1.0, reach: int = 1) -> np.ndarray:
+    """Return the windows whose background rise is electrode noise by its shape, judged
+    on the window and its neighbours within ``reach`` that are above the floor as well.
+
+    A window's score is how far its rise's difference share lies above the limit in
+    standard errors (:func:`active_windows` with ``shape_scores``). One window's share is
+    noisy when the rise is small, and both a drifting floor and a contraction last
+    seconds: the scores of the (up to ``2 reach + 1``) neighbouring rises are pooled,
+    ``sum(score) / sqrt(count)`` (as for independent windows of similar spread), and the
+    rise is noise unless that is below ``-shape_z``.
+
+    Parameters
+    ----------
+    score : ndarray, shape (n_channels, n_windows) or (n_windows,)
+        NaN where the window's background is not above the floor (not pooled).
+    shape_z : float
+    reach : int
+
+    Examples
+    --------
+    >>> pooled_noise_like(np.array([np.nan, -1.5, 0.5, 0.4, np.nan, -3.0])).astype(int)
+    array([0, 1, 1, 1, 0, 0])
+    """
+    s = np.asarray(score, dtype=float)
+    have = np.isfinite(s)
+    total = np.where(have, s, 0.0)
+    count = have.astype(float)
+    sums, counts = total.copy(), count.copy()
+    n = s.shape[-1]
+    for k in range(1, reach + 1):  # the neighbours on either side
+        sums[..., k:] += total[..., :n - k]
+        counts[..., k:] += count[..., :n - k]
+        sums[..., :n - k] += total[..., k:]
+        counts[..., :n - k] += count[..., k:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = sums / np.sqrt(counts)
+    return have & (pooled >= -shape_z)
+
+
+def _margin_se(ms_d, ms, limit, n_eff):
+    """Return the standard error of a window's ``ms_d - limit * ms`` (mean squares of the
+    first difference and of the signal) for a Gaussian window with those mean squares.
+
+    Per sample, ``var(d^2 - c x^2) = 2 D^2 + 2 c^2 M^2 - 4 c cov(x, d)^2`` with
+    ``cov(x_t, x_t - x_(t-1)) = D / 2``; the mean over the window has ``n_eff`` effective
+    samples (the 2BT rule of :func:`effective_samples`, as for the ratio itself).
+    """
+    var = (2.0 - limit) * ms_d ** 2 + 2.0 * (limit * ms) ** 2
+    return np.sqrt(var / np.maximum(n_eff, 1.0))
 
 
 def _trimmed_mean_square(blocks: np.ndarray, trim_fraction: float) -> np.ndarray:
@@ -333,7 +409,8 @@ def row_of(rows, c: int) -> np.ndarray:
     return rows.read_row(c) if hasattr(rows, "read_row") else rows[c]
 
 
-def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
+def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
+                    shape_z: float = 1.0) -> np.ndarray:
     """Return the active windows: above ``threshold``, plus the runs of windows above the
     lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
     delimit low", for the recruitment and derecruitment tails of a contraction).
@@ -346,6 +423,10 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     threshold : ndarray, shape (n_windows,) or (n_channels, n_windows); or such rows
     hysteresis : float
         Share of the threshold's excess over 1 that the joined windows need (1: none).
+    shape_score : ndarray or rows, shape (n_channels, n_windows), optional
+        The windows' shape scores (:func:`active_windows` with ``shape_scores``): a rise
+        that is electrode noise by :func:`pooled_noise_like` counts as the floor.
+    shape_z : float
 
     Examples
     --------
@@ -361,6 +442,9 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5) -> np.ndarray:
     for c in range(n_ch):  # one channel at a time (issue 14: float64 and int64 copies of
         # a day's windows of every channel at once were tens of MB)
         r = np.nan_to_num(np.asarray(row_of(ratio, c), dtype=float), nan=0.0)
+        if shape_score is not None:
+            noise = pooled_noise_like(np.asarray(row_of(shape_score, c), dtype=float), shape_z)
+            r = np.where(noise, np.minimum(r, 1.0), r)
         thr = threshold if len(threshold.shape) == 1 else np.asarray(row_of(threshold, c),
                                                                 dtype=float)
         strong = r > thr

@@ -69,6 +69,10 @@ class Scan:
         float32 in a temporary file, read back a channel at a time.
     rest_threshold : fascidetect._spill.SpilledRows, shape (n_channels, n_rest_windows)
         The ratio above which each rest window is active (as ``rest_ratio``).
+    rest_shape : fascidetect._spill.SpilledRows | None, shape (n_channels, n_rest_windows)
+        Each rest window's shape score (:func:`fascidetect.rest.active_windows` with
+        ``shape_scores``; NaN where not judged): ``rest_ratio`` is as measured, and a rise
+        that is electrode noise by :func:`fascidetect.rest.pooled_noise_like` is rest.
     active_bits : SpilledMatrix of uint8
         The sub-windows above ``activity_sigma`` times their segment's noise
         (:func:`_active_columns`) as bits (``np.packbits`` along each channel), in a
@@ -108,6 +112,7 @@ class Scan:
     envelope_spill: ColumnSpill | None = None
     support: SupportPeaks | None = None
     rest_subpeaks: np.ndarray | None = None
+    rest_shape: np.ndarray | None = None
 
     @property
     def subwindows(self) -> int:
@@ -214,6 +219,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
     # temporary file: the stages read them as two masks, made a channel at a time.
     rest_ratio = _Columns(n_ch, -(-n // geometry.rest_win))
     rest_threshold = _Columns(n_ch, -(-n // geometry.rest_win))
+    rest_shape = _Columns(n_ch, -(-n // geometry.rest_win))  # rises' shape scores
     low_counts = _Columns(n_ch, -(-n // geometry.rest_win))  # sub-threshold peaks
     # Whole-recording aggregates are filled in place (no per-block lists to concatenate):
     # the 25-ms RMS in noise units as float16 (a quarter of float64), and the 200-ms
@@ -294,15 +300,17 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
-            _, ratio, thr = rest.active_windows(
+            _, ratio, thr, shape = rest.active_windows(
                 filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
                 band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
                 max_shape_share=params.rest_max_shape_share
                 if band[1] >= params.rest_shape_min_band_hz else None,
+                shape_z=params.rest_shape_z, shape_scores=True,
                 exclude=covered if params.rest_trim_fraction == 0 else None)
             del covered
             rest_ratio.add(ratio)
+            rest_shape.add(shape)
             rest_threshold.add(np.broadcast_to(thr, ratio.shape))
         parts.append(cands)
         snippet_parts.append(np.clip(snips / unit[None, :, None], -_F16_MAX, _F16_MAX)
@@ -336,6 +344,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
                 bad_spans=bad_spans, channel_bad_spans=channel_bad, nonfinite_s=nonfinite / fs,
                 clipped_share=clipped / max(1, n_mot_all),
                 rest_ratio=rest_ratio.finish(), rest_threshold=rest_threshold.finish(),
+                rest_shape=rest_shape.finish(),
                 support=support_peaks.finish(), rest_subpeaks=low_counts.finish())
 
 

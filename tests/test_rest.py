@@ -9,8 +9,9 @@ import pytest
 from fascidetect.params import DetectionParams
 from fascidetect.preprocessing import design_filter, filter_emg
 from fascidetect.rest import (FloorShape, _trimmed_constants, active_windows,
-                              effective_samples, in_active_windows, rest_seconds,
-                              robust_difference_share, white_difference_share)
+                              effective_samples, in_active_windows, pooled_noise_like,
+                              rest_seconds, robust_difference_share, with_hysteresis,
+                              white_difference_share)
 from conftest import muap
 
 PARAMS = DetectionParams()
@@ -137,6 +138,76 @@ def test_rising_electrode_noise_with_a_1_over_f_floor_is_rest(fs, need):
     assert judge(drift, own)[:, 20:].mean() <= 0.05
     assert judge(drift, own)[:, :20].mean() <= 0.05
     assert judge(busy, own)[:, 20:].mean() >= need
+
+
+def _semg_like(fs, seconds, n_channels, rng, f_low=60.0, f_high=120.0):
+    """Gaussian noise with a surface-EMG spectrum (Shwedyk et al. 1977 shape: rising from
+    ``f_low``, falling past ``f_high``), band-passed, unit RMS: a dense interference
+    pattern."""
+    n = int(fs * seconds)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    shape = f_high ** 4 * f ** 2 / ((f ** 2 + f_low ** 2) * (f ** 2 + f_high ** 2) ** 2)
+    spec = rng.standard_normal((n_channels, f.size)) + 1j * rng.standard_normal((n_channels, f.size))
+    x = filter_emg(np.fft.irfft(spec * np.sqrt(shape), n), design_filter(fs, PARAMS))
+    return x / x.std(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fs", [1000.0, 2048.0])
+def test_small_drift_is_rest_when_the_shape_is_pooled_over_neighbouring_rises(fs):
+    # A 1.2-1.25x rise of a 1/f-heavy floor: one window's difference share is noisy at so
+    # small a rise and falls under the limit in some windows (activity by chance, a
+    # fasciculation there lost as not_at_rest); pooled with its neighbouring rises (as
+    # the detector judges it) it is rest. An interference pattern with a surface-EMG
+    # spectrum (60-120 Hz and 80-160 Hz shapes) on the same floor stays active.
+    rng = np.random.default_rng(7)
+    n20 = 20 * int(fs)
+    floor = _pink_floor(fs, 80.0, 4, rng, pink_share=0.6)
+    sigma = np.median(np.abs(floor[:, :n20]), axis=1) / 0.6745
+    white = np.full(4, white_difference_share(design_filter(fs, PARAMS), fs))
+    # The floor's share from all of its 20 s (the detector's: a median over its quiet
+    # noise windows); a small rise is judged against it, so it must be accurate.
+    own = FloorShape(white, robust_difference_share(floor[:, :n20], max_samples=n20))
+
+    def judge(x, pooled):
+        out = active_windows(x, fs, sigma, band_hz=PARAMS.band_for(fs), trim_fraction=0.0,
+                             exclude=np.zeros(x.shape, bool), floor_shape=own,
+                             max_shape_share=PARAMS.rest_max_shape_share,
+                             shape_z=PARAMS.rest_shape_z, shape_scores=pooled)
+        return out[0][:, 20:]
+    drift = floor.copy()
+    drift[:, n20:] *= np.repeat([1.2, 1.25, 1.2], n20)[: floor.shape[1] - n20]
+    assert judge(drift, False).mean() >= 0.05  # one window at a time: 0.08-0.11 active
+    assert judge(drift, True).mean() <= 0.3 * judge(drift, False).mean()  # 0.02
+    for f_low, f_high in ((60.0, 120.0), (80.0, 160.0)):
+        act = _semg_like(fs, 80.0, 4, rng, f_low, f_high)
+        for level, need in ((1.3, 0.9), (1.5, 0.95)):
+            busy = floor + np.sqrt(level ** 2 - 1.0) * act * (np.arange(floor.shape[1]) >= n20)
+            assert judge(busy, True).mean() >= need
+            assert judge(busy, True).mean() >= judge(busy, False).mean() - 0.02
+
+
+def test_pooled_shape_decision_matches_the_stages_reading():
+    # with_hysteresis (the stages' reading of the scan's rows) applies the same pooled
+    # decision as active_windows(shape_scores=True).
+    rng = np.random.default_rng(3)
+    fs = 2048.0
+    floor = _pink_floor(fs, 30.0, 2, rng)
+    sigma = np.median(np.abs(floor[:, : 10 * int(fs)]), axis=1) / 0.6745
+    white = np.full(2, white_difference_share(design_filter(fs, PARAMS), fs))
+    own = FloorShape(white, robust_difference_share(floor[:, : 10 * int(fs)]))
+    x = floor.copy()
+    x[:, 10 * int(fs):] *= 1.3
+    x[1, 20 * int(fs):] += 0.9 * _semg_like(fs, 10.0, 1, rng)[0]
+    active, ratio, thr, score = active_windows(
+        x, fs, sigma, band_hz=PARAMS.band_for(fs), trim_fraction=0.0,
+        exclude=np.zeros(x.shape, bool), floor_shape=own, max_shape_share=0.6,
+        shape_scores=True)
+    assert np.isnan(score[:, :10]).mean() > 0.3  # rises only are scored
+    assert (ratio[:, 10:] > 1.2).all()  # the ratio is as measured
+    assert with_hysteresis(ratio, thr, 1.0, shape_score=score, shape_z=0.0).tolist() == \
+        active.tolist()
+    assert not active[0].any() and active[1, 21:].all()
+    assert pooled_noise_like(score[:, :10]).sum() <= np.isfinite(score[:, :10]).sum()
 
 
 def test_rest_seconds_and_discharges_in_active_windows():

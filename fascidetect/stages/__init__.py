@@ -83,7 +83,9 @@ class Context:
         from ..rest import with_hysteresis
 
         return with_hysteresis(self.scan.rest_ratio, self.scan.rest_threshold,
-                               self.params.rest_hysteresis)
+                               self.params.rest_hysteresis,
+                               shape_score=getattr(self.scan, "rest_shape", None),
+                               shape_z=self.params.rest_shape_z)
 
     @functools.cached_property
     def low_level_windows(self) -> np.ndarray:
