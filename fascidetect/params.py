@@ -148,6 +148,9 @@ class DetectionParams:
         a candidate ECG/common-mode artifact.
     ecg_rr_range_s : tuple of float
         Heart-period range searched for quasi-periodic common events (0.4-1.5 s).
+    ecg_channel_search : bool
+        PROTOTYPE (branch ecg28): search channels with many beat-like candidates for a
+        dense heart rhythm under the threshold (:mod:`fascidetect.ecg_channel`).
     ecg_subtraction : bool
         When a heart rhythm is found, subtract an average beat per channel (scaled to each
         beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
@@ -616,6 +619,7 @@ class DetectionParams:
     ecg_min_channel_fraction: float = 0.6
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
+    ecg_channel_search: bool = True
     layout: Any = None
     layout_missing: tuple = ()
     muscles: Any = None

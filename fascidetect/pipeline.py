@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, scan
+from . import _memory, assemble, ecg, ecg_channel, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -161,6 +161,12 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
+    if params.ecg_channel_search:
+        with watch.stage("ecg_channel"):
+            found.candidates.artifact_kind = ecg_channel.label_channel_ecg(
+                found.candidates,
+                lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
+                len(names), rec.n_samples, fs, params)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,

@@ -1,0 +1,117 @@
+"""Heart beats under the threshold on one channel (PROTOTYPE, branch ecg28, not merged).
+
+A QRS at about the detection threshold on one channel crosses it on one beat in five:
+the crossings are too sparse for a rhythm test (any interval is near some multiple of
+any RR interval). Their average, slid over the channel (a matched filter), finds the
+beats under the threshold too; only when those form a dense heart rhythm are the
+crossings that coincide with them labelled ``ecg``. A motor unit's average slid the same
+way finds its own irregular discharges, not a heart rhythm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ecg import build_model
+from .params import DetectionParams
+
+#: Beat-like candidates a channel needs before its beats are searched for.
+MIN_SEEDS = 10
+#: A matched-filter peak is a beat from this many robust sigmas of the filter's output.
+PEAK_SIGMAS = 4.0
+#: Crossings this close to a found beat's anchor are that beat's QRS.
+LABEL_TOLERANCE_S = 0.03
+#: Blocks the channel is searched in (bounded memory).
+BLOCK_S = 60.0
+
+
+def channel_beats(read_filtered, channel: int, seeds: np.ndarray, n_samples: int,
+                  sfreq: float, params: DetectionParams) -> np.ndarray:
+    """Return the beat samples of a dense heart rhythm on ``channel`` (empty if none).
+
+    Parameters
+    ----------
+    read_filtered : callable
+        ``read_filtered(lo, hi) -> ndarray (n_channels, hi - lo)`` of band-passed data.
+    channel : int
+        Index of the channel searched.
+    seeds : ndarray of int
+        Samples of the beat-like candidates on that channel (template seeds).
+    n_samples : int
+    sfreq : float
+    params : DetectionParams
+    """
+    from scipy.signal import fftconvolve, find_peaks
+
+    from .stages.artifacts import periodic_beats
+
+    if seeds.size < MIN_SEEDS:
+        return np.zeros(0, np.int64)
+
+    def read_one(lo, hi):
+        return read_filtered(lo, hi)[channel:channel + 1]
+
+    model = build_model(read_one, np.sort(seeds), n_samples, sfreq, params)
+    if model is None:
+        return np.zeros(0, np.int64)
+    core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
+    tmpl = model.template[0, model.half - core:model.half + core + 1]
+    if not np.any(tmpl):
+        return np.zeros(0, np.int64)
+    length = tmpl.size
+    # Half the shortest RR interval: a tonic unit's train (6-20 Hz) thinned by the peak
+    # picking stays under the heart-rate range instead of posing as a rhythm.
+    distance = max(1, int(0.5 * params.ecg_rr_range_s[0] * sfreq))
+    block = int(BLOCK_S * sfreq)
+    found = []
+    for lo in range(0, n_samples, block):  # a loop over 60-s blocks
+        hi = min(n_samples, lo + block)
+        a, b = max(0, lo - core), min(n_samples, hi + core)
+        if b - a < length:
+            continue
+        x = read_one(a, b)[0]
+        score = fftconvolve(x, tmpl[::-1], mode="valid")
+        spread = 1.4826 * np.median(np.abs(score - np.median(score)))
+        if spread <= 0:
+            continue
+        peaks, _ = find_peaks(score, height=PEAK_SIGMAS * spread, distance=distance)
+        centre = a + core + peaks
+        found.append(centre[(centre >= lo) & (centre < hi)])
+    if not found:
+        return np.zeros(0, np.int64)
+    beats = np.sort(np.concatenate(found))
+    times = beats / sfreq
+    span_s = n_samples / sfreq
+    # A dense rhythm: long regular chains (the channel test's length and tolerance)
+    # covering at least ``ecg_min_coverage`` of the beats expected at their own rate.
+    rhythm = periodic_beats(times, params, params.ecg_channel_min_beats,
+                            tolerance=params.ecg_rr_tolerance / 2, span_s=span_s)
+    return beats[rhythm]
+
+
+def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
+                      params: DetectionParams) -> np.ndarray:
+    """Return ``cands.artifact_kind`` with the crossings of one-channel ECG set to 'ecg'.
+
+    Channels with at least :data:`MIN_SEEDS` beat-like candidates (``lf_ratio`` of at
+    least ``ecg_min_lf_ratio``) not already labelled are searched (:func:`channel_beats`).
+    """
+    kind = cands.artifact_kind.copy()
+    if len(cands) == 0:
+        return kind
+    beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) & (kind == "")
+    tol = int(LABEL_TOLERANCE_S * sfreq)
+    for c in range(n_channels):  # a loop over channels
+        on = cands.channel == c
+        seeds = cands.sample[on & beat_like]
+        if seeds.size < MIN_SEEDS:
+            continue
+        beats = channel_beats(read_filtered, c, seeds, n_samples, sfreq, params)
+        if beats.size == 0:
+            continue
+        idx = np.flatnonzero(on & (kind == ""))
+        k = np.clip(np.searchsorted(beats, cands.sample[idx]), 1, beats.size - 1)
+        near = np.minimum(np.abs(cands.sample[idx] - beats[k - 1]),
+                          np.abs(beats[k] - cands.sample[idx]))
+        kind[idx[near <= tol]] = "ecg"
+    return kind
