@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ecg import build_model
+from .ecg import _MAX_TEMPLATE_BEATS, EcgModel, build_model
 from .params import DetectionParams
 
 #: Beat-like candidates a channel needs before its beats are searched for.
@@ -115,3 +115,48 @@ def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfr
                           np.abs(beats[k] - cands.sample[idx]))
         kind[idx[near <= tol]] = "ecg"
     return kind
+
+
+def channel_rhythms(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
+                    params: DetectionParams) -> dict:
+    """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm."""
+    out = {}
+    if len(cands) == 0:
+        return out
+    beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) \
+        & (cands.artifact_kind == "")
+    for c in range(n_channels):  # a loop over channels
+        seeds = cands.sample[(cands.channel == c) & beat_like]
+        if seeds.size < MIN_SEEDS:
+            continue
+        beats = channel_beats(read_filtered, c, seeds, n_samples, sfreq, params)
+        if beats.size:
+            out[c] = beats
+    return out
+
+
+def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
+                        params: DetectionParams):
+    """Return an ECG subtraction model from the densest one-channel rhythm, else None.
+
+    The beats found under the threshold (:func:`channel_beats`) time the average beat of
+    every channel (:func:`fascidetect.ecg.build_model`), which the second scan subtracts:
+    the QRS crossings go, a fasciculation on a beat stays.
+    """
+    rhythms = channel_rhythms(cands, read_filtered, n_channels, n_samples, sfreq, params)
+    if not rhythms:
+        return None
+    beats = np.sort(max(rhythms.values(), key=len))
+    half = int(round(params.ecg_half_window_s * sfreq))
+    usable = beats[(beats - half >= 0) & (beats + half < n_samples)]
+    if usable.size < params.ecg_model_min_beats:
+        return None
+    # The beats are aligned on the one channel's matched filter already: the average of
+    # every channel is taken there, not re-anchored on the summed deflection of all
+    # channels (noise on all but one, which smears the template).
+    pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
+                  .astype(int)]
+    template = np.median(np.stack([read_filtered(b - half, b + half + 1) for b in pick]),
+                         axis=0)
+    return EcgModel(beats=beats, template=template, half=half,
+                    search=max(1, int(0.002 * sfreq)), gain_range=tuple(params.ecg_gain_range))

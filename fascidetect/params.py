@@ -151,6 +151,9 @@ class DetectionParams:
     ecg_channel_search : bool
         PROTOTYPE (branch ecg28): search channels with many beat-like candidates for a
         dense heart rhythm under the threshold (:mod:`fascidetect.ecg_channel`).
+    ecg_channel_subtract : bool
+        PROTOTYPE (branch ecg28): subtract an ECG model timed by that rhythm (else only
+        label the crossings on the beats ``ecg``).
     ecg_subtraction : bool
         When a heart rhythm is found, subtract an average beat per channel (scaled to each
         beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
@@ -620,6 +623,7 @@ class DetectionParams:
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
     ecg_channel_search: bool = True
+    ecg_channel_subtract: bool = True
     layout: Any = None
     layout_missing: tuple = ()
     muscles: Any = None

@@ -120,6 +120,12 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 found.candidates,
                 lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                 len(names), rec.n_samples, fs, params)
+            if model is None and params.ecg_channel_search and params.ecg_channel_subtract:
+                # PROTOTYPE (ecg28): a heart rhythm under the threshold on one channel.
+                model = ecg_channel.model_from_channels(
+                    found.candidates,
+                    lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
+                    len(names), rec.n_samples, fs, params)
         if model is not None:
             beats = model.beats / fs
             rr = np.median(np.diff(model.beats)) / fs
@@ -161,7 +167,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
-    if params.ecg_channel_search:
+    if params.ecg_channel_search and model is None:
         with watch.stage("ecg_channel"):
             found.candidates.artifact_kind = ecg_channel.label_channel_ecg(
                 found.candidates,
