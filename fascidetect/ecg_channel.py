@@ -21,6 +21,8 @@ MIN_SEEDS = 10
 PEAK_SIGMAS = 4.0
 #: Crossings this close to a found beat's anchor are that beat's QRS.
 LABEL_TOLERANCE_S = 0.03
+#: A channel's average beat is subtracted from this many of its own noise sigmas.
+TEMPLATE_SIGMAS = 5.0
 #: Blocks the channel is searched in (bounded memory).
 BLOCK_S = 60.0
 
@@ -156,7 +158,13 @@ def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, s
     # channels (noise on all but one, which smears the template).
     pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
                   .astype(int)]
-    template = np.median(np.stack([read_filtered(b - half, b + half + 1) for b in pick]),
-                         axis=0)
+    windows = np.stack([read_filtered(b - half, b + half + 1) for b in pick])
+    template = np.median(windows, axis=0)
+    # Channels where the average beat is no larger than the median's own noise (about
+    # 1.25 sigma / sqrt(beats)) get nothing subtracted: the noise template would only add
+    # noise at every beat.
+    sigma = 1.4826 * np.median(np.abs(windows - template), axis=(0, 2))
+    noise = 1.25 * sigma / np.sqrt(pick.size)
+    template[np.max(np.abs(template), axis=1) < TEMPLATE_SIGMAS * noise] = 0.0
     return EcgModel(beats=beats, template=template, half=half,
                     search=max(1, int(0.002 * sfreq)), gain_range=tuple(params.ecg_gain_range))
