@@ -167,7 +167,8 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
-    if params.ecg_channel_search and model is None:
+    if params.ecg_channel_search and not params.ecg_channel_subtract and model is None:
+        # (With the subtraction on, the channels were searched before the second scan.)
         with watch.stage("ecg_channel"):
             found.candidates.artifact_kind = ecg_channel.label_channel_ecg(
                 found.candidates,
