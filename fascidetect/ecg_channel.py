@@ -43,52 +43,68 @@ def channel_beats(read_filtered, channel: int, seeds: np.ndarray, n_samples: int
     sfreq : float
     params : DetectionParams
     """
+    found = search_channels(read_filtered, {channel: seeds}, n_samples, sfreq, params)
+    return found.get(channel, np.zeros(0, np.int64))
+
+
+def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
+                    params: DetectionParams) -> dict:
+    """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm.
+
+    ``seeds`` maps each channel searched to the samples of its beat-like candidates.
+    The recording is read once, block by block, for all of them.
+    """
     from scipy.signal import fftconvolve, find_peaks
 
     from .stages.artifacts import periodic_beats
 
-    if seeds.size < MIN_SEEDS:
-        return np.zeros(0, np.int64)
-
-    def read_one(lo, hi):
-        return read_filtered(lo, hi)[channel:channel + 1]
-
-    model = build_model(read_one, np.sort(seeds), n_samples, sfreq, params)
-    if model is None:
-        return np.zeros(0, np.int64)
-    core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
-    tmpl = model.template[0, model.half - core:model.half + core + 1]
-    if not np.any(tmpl):
-        return np.zeros(0, np.int64)
-    length = tmpl.size
+    cores, core = {}, None
+    for c, s in seeds.items():  # a loop over the channels searched (templates)
+        if s.size < MIN_SEEDS:
+            continue
+        model = build_model(lambda lo, hi, c=c: read_filtered(lo, hi)[c:c + 1], np.sort(s),
+                            n_samples, sfreq, params)
+        if model is None:
+            continue
+        core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
+        tmpl = model.template[0, model.half - core:model.half + core + 1]
+        if np.any(tmpl):
+            cores[c] = tmpl
+    if not cores:
+        return {}
+    length = 2 * core + 1
     # Half the shortest RR interval: a tonic unit's train (6-20 Hz) thinned by the peak
     # picking stays under the heart-rate range instead of posing as a rhythm.
     distance = max(1, int(0.5 * params.ecg_rr_range_s[0] * sfreq))
     block = int(BLOCK_S * sfreq)
-    found = []
+    found = {c: [] for c in cores}
     for lo in range(0, n_samples, block):  # a loop over 60-s blocks
         hi = min(n_samples, lo + block)
         a, b = max(0, lo - core), min(n_samples, hi + core)
         if b - a < length:
             continue
-        x = read_one(a, b)[0]
-        score = fftconvolve(x, tmpl[::-1], mode="valid")
-        spread = 1.4826 * np.median(np.abs(score - np.median(score)))
-        if spread <= 0:
+        x = read_filtered(a, b)
+        for c, tmpl in cores.items():  # a loop over the channels searched
+            score = fftconvolve(x[c], tmpl[::-1], mode="valid")
+            spread = 1.4826 * np.median(np.abs(score - np.median(score)))
+            if spread <= 0:
+                continue
+            peaks, _ = find_peaks(score, height=PEAK_SIGMAS * spread, distance=distance)
+            centre = a + core + peaks
+            found[c].append(centre[(centre >= lo) & (centre < hi)])
+    out = {}
+    for c, parts in found.items():  # a loop over the channels searched
+        if not parts:
             continue
-        peaks, _ = find_peaks(score, height=PEAK_SIGMAS * spread, distance=distance)
-        centre = a + core + peaks
-        found.append(centre[(centre >= lo) & (centre < hi)])
-    if not found:
-        return np.zeros(0, np.int64)
-    beats = np.sort(np.concatenate(found))
-    times = beats / sfreq
-    span_s = n_samples / sfreq
-    # A dense rhythm: long regular chains (the channel test's length and tolerance)
-    # covering at least ``ecg_min_coverage`` of the beats expected at their own rate.
-    rhythm = periodic_beats(times, params, params.ecg_channel_min_beats,
-                            tolerance=params.ecg_rr_tolerance / 2, span_s=span_s)
-    return beats[rhythm]
+        beats = np.sort(np.concatenate(parts))
+        # A dense rhythm: long regular chains (the channel test's length and tolerance)
+        # covering at least ``ecg_min_coverage`` of the beats expected at their own rate.
+        rhythm = periodic_beats(beats / sfreq, params, params.ecg_channel_min_beats,
+                                tolerance=params.ecg_rr_tolerance / 2,
+                                span_s=n_samples / sfreq)
+        if rhythm.any():
+            out[c] = beats[rhythm]
+    return out
 
 
 def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
@@ -96,21 +112,17 @@ def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfr
     """Return ``cands.artifact_kind`` with the crossings of one-channel ECG set to 'ecg'.
 
     Channels with at least :data:`MIN_SEEDS` beat-like candidates (``lf_ratio`` of at
-    least ``ecg_min_lf_ratio``) not already labelled are searched (:func:`channel_beats`).
+    least ``ecg_min_lf_ratio``) not already labelled are searched (:func:`search_channels`).
     """
     kind = cands.artifact_kind.copy()
     if len(cands) == 0:
         return kind
-    beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) & (kind == "")
     tol = int(LABEL_TOLERANCE_S * sfreq)
-    for c in range(n_channels):  # a loop over channels
+    rhythms = channel_rhythms(cands, read_filtered, n_channels, n_samples, sfreq, params)
+    for c, beats in rhythms.items():  # a loop over channels with a rhythm
+        if beats.size < 2:
+            continue
         on = cands.channel == c
-        seeds = cands.sample[on & beat_like]
-        if seeds.size < MIN_SEEDS:
-            continue
-        beats = channel_beats(read_filtered, c, seeds, n_samples, sfreq, params)
-        if beats.size == 0:
-            continue
         idx = np.flatnonzero(on & (kind == ""))
         k = np.clip(np.searchsorted(beats, cands.sample[idx]), 1, beats.size - 1)
         near = np.minimum(np.abs(cands.sample[idx] - beats[k - 1]),
@@ -122,19 +134,13 @@ def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfr
 def channel_rhythms(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
                     params: DetectionParams) -> dict:
     """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm."""
-    out = {}
     if len(cands) == 0:
-        return out
+        return {}
     beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) \
         & (cands.artifact_kind == "")
-    for c in range(n_channels):  # a loop over channels
-        seeds = cands.sample[(cands.channel == c) & beat_like]
-        if seeds.size < MIN_SEEDS:
-            continue
-        beats = channel_beats(read_filtered, c, seeds, n_samples, sfreq, params)
-        if beats.size:
-            out[c] = beats
-    return out
+    seeds = {c: cands.sample[(cands.channel == c) & beat_like] for c in range(n_channels)}
+    seeds = {c: s for c, s in seeds.items() if s.size >= MIN_SEEDS}
+    return search_channels(read_filtered, seeds, n_samples, sfreq, params)
 
 
 def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
