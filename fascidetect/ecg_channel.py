@@ -17,6 +17,10 @@ from .params import DetectionParams
 
 #: Beat-like candidates a channel needs before its beats are searched for.
 MIN_SEEDS = 10
+#: ... and per minute: a QRS at the threshold crosses it on one beat in 5-6 (10-15 per
+#: minute); a channel with a beat-like discharge a minute is not searched (the search
+#: reads the whole recording once more).
+MIN_SEEDS_PER_MIN = 2.0
 #: A matched-filter peak is a beat from this many robust sigmas of the filter's output.
 PEAK_SIGMAS = 4.0
 #: Crossings this close to a found beat's anchor are that beat's QRS.
@@ -139,7 +143,8 @@ def channel_rhythms(cands, read_filtered, n_channels: int, n_samples: int, sfreq
     beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) \
         & (cands.artifact_kind == "")
     seeds = {c: cands.sample[(cands.channel == c) & beat_like] for c in range(n_channels)}
-    seeds = {c: s for c, s in seeds.items() if s.size >= MIN_SEEDS}
+    least = max(MIN_SEEDS, MIN_SEEDS_PER_MIN * n_samples / sfreq / 60.0)
+    seeds = {c: s for c, s in seeds.items() if s.size >= least}
     return search_channels(read_filtered, seeds, n_samples, sfreq, params)
 
 
