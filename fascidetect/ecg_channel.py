@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ecg import _MAX_TEMPLATE_BEATS, EcgModel, build_model
+from .ecg import _MAX_TEMPLATE_BEATS, EcgModel, _fill_gaps, build_model
 from .params import DetectionParams
 
 #: Beat-like candidates a channel needs before its beats are searched for.
@@ -81,7 +81,7 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
     # picking stays under the heart-rate range instead of posing as a rhythm.
     distance = max(1, int(0.5 * params.ecg_rr_range_s[0] * sfreq))
     block = int(BLOCK_S * sfreq)
-    found = {c: [] for c in cores}
+    found, weak = {c: [] for c in cores}, {c: [] for c in cores}
     for lo in range(0, n_samples, block):  # a loop over 60-s blocks
         hi = min(n_samples, lo + block)
         a, b = max(0, lo - core), min(n_samples, hi + core)
@@ -93,21 +93,47 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
             spread = 1.4826 * np.median(np.abs(score - np.median(score)))
             if spread <= 0:
                 continue
-            peaks, _ = find_peaks(score, height=PEAK_SIGMAS * spread, distance=distance)
-            centre = a + core + peaks
-            found[c].append(centre[(centre >= lo) & (centre < hi)])
+            # A beat has the average beat's shape (normalised correlation of at least
+            # ``ecg_match_min_corr``) and size (gain in ``ecg_gain_range``), as for the
+            # ordinary model: a fasciculation between beats would break the chains.
+            norm2 = float(np.sum(tmpl * tmpl))
+            energy = np.concatenate([[0.0], np.cumsum(x[c] * x[c])])
+            energy = np.maximum(energy[length:] - energy[:-length], np.finfo(float).tiny)
+            gain = score / norm2
+            shaped = (score >= params.ecg_match_min_corr * np.sqrt(norm2 * energy)) \
+                & (gain >= params.ecg_gain_range[0]) & (gain <= params.ecg_gain_range[1])
+            # Weaker matches (half the correlation, any height) are kept to fill the
+            # rhythm's gaps below, as the ordinary model does.
+            weakly = (score >= 0.5 * params.ecg_match_min_corr * np.sqrt(norm2 * energy)) \
+                & (gain >= params.ecg_gain_range[0]) & (gain <= params.ecg_gain_range[1])
+            for mask, height, store in ((shaped, PEAK_SIGMAS * spread, found),
+                                        (weakly, np.finfo(float).tiny, weak)):
+                peaks, _ = find_peaks(np.where(mask, score, 0.0), height=height,
+                                      distance=distance)
+                centre = a + core + peaks
+                keep = (centre >= lo) & (centre < hi)
+                store[c].append((centre[keep], score[peaks[keep]]
+                                 / np.sqrt(norm2 * energy[peaks[keep]])))
     out = {}
     for c, parts in found.items():  # a loop over the channels searched
         if not parts:
             continue
-        beats = np.sort(np.concatenate(parts))
+        beats = np.concatenate([p[0] for p in parts])
         # A dense rhythm: long regular chains (the channel test's length and tolerance)
         # covering at least ``ecg_min_coverage`` of the beats expected at their own rate.
         rhythm = periodic_beats(beats / sfreq, params, params.ecg_channel_min_beats,
                                 tolerance=params.ecg_rr_tolerance / 2,
                                 span_s=n_samples / sfreq)
-        if rhythm.any():
-            out[c] = beats[rhythm]
+        if not rhythm.any():
+            continue
+        chained = beats[rhythm]
+        # Beats the chains miss (a fasciculation on the QRS, a beat under the peak
+        # height, a chain broken by a missed beat): the best weaker match near each
+        # expected time in the rhythm's gaps, as for the ordinary model.
+        others = np.concatenate([p[0] for p in weak[c]])
+        others_corr = np.concatenate([p[1] for p in weak[c]])
+        rr = float(np.median(np.diff(chained)))
+        out[c] = _fill_gaps(chained, others, others_corr, rr)
     return out
 
 
