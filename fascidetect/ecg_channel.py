@@ -27,8 +27,26 @@ PEAK_SIGMAS = 4.0
 LABEL_TOLERANCE_S = 0.03
 #: A channel's average beat is subtracted from this many of its own noise sigmas.
 TEMPLATE_SIGMAS = 5.0
+#: An average beat is at least this wide (s) where it exceeds 30 % of its peak: a
+#: band-passed QRS is 65-90 ms wide (both simulators), a motor unit potential 4-12 ms
+#: (neuropathic ones up to about 20); a steady unit firing at a heart rate is no heart.
+MIN_BEAT_WIDTH_S = 0.04
 #: Blocks the channel is searched in (bounded memory).
 BLOCK_S = 60.0
+
+
+def beat_width_s(template: np.ndarray, sfreq: float, share: float = 0.3) -> float:
+    """Return the time (s) from the first to the last sample of ``template`` at or over
+    ``share`` of its largest absolute value.
+
+    Examples
+    --------
+    >>> round(beat_width_s(np.array([0.0, 0.2, 1.0, -0.5, 0.1]), 1000.0), 4)
+    0.002
+    """
+    mag = np.abs(template)
+    over = np.flatnonzero(mag >= share * mag.max()) if mag.size and mag.max() > 0 else []
+    return float((over[-1] - over[0] + 1) / sfreq) if len(over) else 0.0
 
 
 def channel_beats(read_filtered, channel: int, seeds: np.ndarray, n_samples: int,
@@ -68,7 +86,7 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
             continue
         model = build_model(lambda lo, hi, c=c: read_filtered(lo, hi)[c:c + 1], np.sort(s),
                             n_samples, sfreq, params)
-        if model is None:
+        if model is None or beat_width_s(model.template[0], sfreq) < MIN_BEAT_WIDTH_S:
             continue
         core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
         tmpl = model.template[0, model.half - core:model.half + core + 1]
