@@ -1,11 +1,14 @@
-"""Heart beats under the threshold on one channel (PROTOTYPE, branch ecg28, not merged).
+"""Heart beats under the detection threshold on one or two channels.
 
-A QRS at about the detection threshold on one channel crosses it on one beat in five:
-the crossings are too sparse for a rhythm test (any interval is near some multiple of
-any RR interval). Their average, slid over the channel (a matched filter), finds the
-beats under the threshold too; only when those form a dense heart rhythm are the
-crossings that coincide with them labelled ``ecg``. A motor unit's average slid the same
-way finds its own irregular discharges, not a heart rhythm.
+A QRS at about the threshold on one channel (a lumbar or gluteal electrode near the
+heart) crosses it on one beat in a few: the crossings are too sparse for the rhythm
+tests of :mod:`fascidetect.stages.artifacts` (any interval is near some multiple of any
+RR interval), so they would pass for fasciculations. When the ordinary ECG model
+(:func:`fascidetect.ecg.model_from_candidates`) finds no heart, a channel with many
+beat-like candidates has their average beat slid over it (a matched filter): the beats
+under the threshold match too. Only a wide average beat (a QRS, not a motor unit
+potential) whose matches form a dense heart rhythm times an ECG model, which the
+second scan subtracts as any ECG, so a fasciculation on a beat stays.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ MIN_SEEDS = 10
 MIN_SEEDS_PER_MIN = 2.0
 #: A matched-filter peak is a beat from this many robust sigmas of the filter's output.
 PEAK_SIGMAS = 4.0
-#: Crossings this close to a found beat's anchor are that beat's QRS.
-LABEL_TOLERANCE_S = 0.03
 #: A channel's average beat is subtracted from this many of its own noise sigmas.
 TEMPLATE_SIGMAS = 5.0
 #: An average beat is at least this wide (s) where it exceeds 30 % of its peak: a
@@ -53,6 +54,8 @@ def channel_beats(read_filtered, channel: int, seeds: np.ndarray, n_samples: int
                   sfreq: float, params: DetectionParams) -> np.ndarray:
     """Return the beat samples of a dense heart rhythm on ``channel`` (empty if none).
 
+    One channel's :func:`search_channels`.
+
     Parameters
     ----------
     read_filtered : callable
@@ -62,8 +65,14 @@ def channel_beats(read_filtered, channel: int, seeds: np.ndarray, n_samples: int
     seeds : ndarray of int
         Samples of the beat-like candidates on that channel (template seeds).
     n_samples : int
+        Length of the recording.
     sfreq : float
     params : DetectionParams
+
+    Returns
+    -------
+    ndarray of int
+        Sorted beat samples, on the matched filter's peak (the average beat's anchor).
     """
     found = search_channels(read_filtered, {channel: seeds}, n_samples, sfreq, params)
     return found.get(channel, np.zeros(0, np.int64))
@@ -73,8 +82,32 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
                     params: DetectionParams) -> dict:
     """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm.
 
-    ``seeds`` maps each channel searched to the samples of its beat-like candidates.
-    The recording is read once, block by block, for all of them.
+    Each channel's average beat (at its seeds; none narrower than
+    :data:`MIN_BEAT_WIDTH_S`) is slid over it: peaks of :data:`PEAK_SIGMAS` robust
+    sigmas of the filter's output, with the average beat's shape (normalised correlation
+    of at least ``ecg_match_min_corr``) and size (gain in ``ecg_gain_range``), at least
+    half the shortest RR interval apart, are the beats. They must form long regular
+    chains (``ecg_channel_min_beats``, tolerance ``ecg_rr_tolerance / 2``) covering
+    ``ecg_min_coverage`` of the beats expected over the recording; the chains' gaps are
+    filled with the best weaker match near each expected beat, as for the ordinary model.
+
+    Parameters
+    ----------
+    read_filtered : callable
+        ``read_filtered(lo, hi) -> ndarray (n_channels, hi - lo)`` of band-passed data;
+        the recording is read once, block by block, for all channels searched.
+    seeds : dict
+        ``{channel: samples of its beat-like candidates}`` (fewer than
+        :data:`MIN_SEEDS`: not searched).
+    n_samples : int
+        Length of the recording.
+    sfreq : float
+    params : DetectionParams
+
+    Returns
+    -------
+    dict
+        ``{channel: sorted beat samples}``, only channels with a rhythm.
     """
     from scipy.signal import fftconvolve, find_peaks
 
@@ -107,7 +140,8 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
             continue
         x = read_filtered(a, b)
         for c, tmpl in cores.items():  # a loop over the channels searched
-            score = fftconvolve(x[c], tmpl[::-1], mode="valid")
+            xc = np.asarray(x[c], dtype=np.float64)  # the cache's are float32
+            score = fftconvolve(xc, tmpl[::-1], mode="valid")
             spread = 1.4826 * np.median(np.abs(score - np.median(score)))
             if spread <= 0:
                 continue
@@ -115,7 +149,7 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
             # ``ecg_match_min_corr``) and size (gain in ``ecg_gain_range``), as for the
             # ordinary model: a fasciculation between beats would break the chains.
             norm2 = float(np.sum(tmpl * tmpl))
-            energy = np.concatenate([[0.0], np.cumsum(x[c] * x[c])])
+            energy = np.concatenate([[0.0], np.cumsum(xc * xc)])
             energy = np.maximum(energy[length:] - energy[:-length], np.finfo(float).tiny)
             gain = score / norm2
             shaped = (score >= params.ecg_match_min_corr * np.sqrt(norm2 * energy)) \
@@ -155,33 +189,14 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
     return out
 
 
-def label_channel_ecg(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
-                      params: DetectionParams) -> np.ndarray:
-    """Return ``cands.artifact_kind`` with the crossings of one-channel ECG set to 'ecg'.
-
-    Channels with at least :data:`MIN_SEEDS` beat-like candidates (``lf_ratio`` of at
-    least ``ecg_min_lf_ratio``) not already labelled are searched (:func:`search_channels`).
-    """
-    kind = cands.artifact_kind.copy()
-    if len(cands) == 0:
-        return kind
-    tol = int(LABEL_TOLERANCE_S * sfreq)
-    rhythms = channel_rhythms(cands, read_filtered, n_channels, n_samples, sfreq, params)
-    for c, beats in rhythms.items():  # a loop over channels with a rhythm
-        if beats.size < 2:
-            continue
-        on = cands.channel == c
-        idx = np.flatnonzero(on & (kind == ""))
-        k = np.clip(np.searchsorted(beats, cands.sample[idx]), 1, beats.size - 1)
-        near = np.minimum(np.abs(cands.sample[idx] - beats[k - 1]),
-                          np.abs(beats[k] - cands.sample[idx]))
-        kind[idx[near <= tol]] = "ecg"
-    return kind
-
-
 def channel_rhythms(cands, read_filtered, n_channels: int, n_samples: int, sfreq: float,
                     params: DetectionParams) -> dict:
-    """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm."""
+    """Return ``{channel: beat samples}`` of the channels with a dense heart rhythm.
+
+    A channel is searched (:func:`search_channels`) when at least :data:`MIN_SEEDS`, and
+    :data:`MIN_SEEDS_PER_MIN` a minute, of its candidates are beat-like (``lf_ratio`` of
+    at least ``ecg_min_lf_ratio``, no artifact evidence yet).
+    """
     if len(cands) == 0:
         return {}
     beat_like = (cands.features["lf_ratio"] >= params.ecg_min_lf_ratio) \
@@ -196,9 +211,25 @@ def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, s
                         params: DetectionParams):
     """Return an ECG subtraction model from the densest one-channel rhythm, else None.
 
-    The beats found under the threshold (:func:`channel_beats`) time the average beat of
-    every channel (:func:`fascidetect.ecg.build_model`), which the second scan subtracts:
-    the QRS crossings go, a fasciculation on a beat stays.
+    The beats found under the threshold (:func:`channel_rhythms`) time the average beat
+    of every channel (median window, re-anchored within 2 ms at subtraction), which the
+    second scan subtracts: the QRS crossings go, a fasciculation on a beat stays.
+    Channels whose average beat is under :data:`TEMPLATE_SIGMAS` of the median's own
+    noise get nothing subtracted.
+
+    Parameters
+    ----------
+    cands : Candidates
+        The first scan's candidates, with their ``artifact_kind`` evidence.
+    read_filtered : callable
+        ``read_filtered(lo, hi)`` -> band-passed samples (see :func:`search_channels`).
+    n_channels, n_samples : int
+    sfreq : float
+    params : DetectionParams
+
+    Returns
+    -------
+    EcgModel or None
     """
     rhythms = channel_rhythms(cands, read_filtered, n_channels, n_samples, sfreq, params)
     if not rhythms:

@@ -149,11 +149,10 @@ class DetectionParams:
     ecg_rr_range_s : tuple of float
         Heart-period range searched for quasi-periodic common events (0.4-1.5 s).
     ecg_channel_search : bool
-        PROTOTYPE (branch ecg28): search channels with many beat-like candidates for a
-        dense heart rhythm under the threshold (:mod:`fascidetect.ecg_channel`).
-    ecg_channel_subtract : bool
-        PROTOTYPE (branch ecg28): subtract an ECG model timed by that rhythm (else only
-        label the crossings on the beats ``ecg``).
+        When no heart rhythm is found on the threshold crossings, search channels with
+        at least 2 beat-like candidates a minute for a heart rhythm under the threshold
+        (a wide average beat matched on the channel; :mod:`fascidetect.ecg_channel`) and
+        subtract the ECG it times, as ``ecg_subtraction`` does.
     ecg_subtraction : bool
         When a heart rhythm is found, subtract an average beat per channel (scaled to each
         beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
@@ -623,7 +622,6 @@ class DetectionParams:
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
     ecg_channel_search: bool = True
-    ecg_channel_subtract: bool = True
     layout: Any = None
     layout_missing: tuple = ()
     muscles: Any = None

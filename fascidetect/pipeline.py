@@ -120,10 +120,12 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 found.candidates,
                 lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                 len(names), rec.n_samples, fs, params)
-            if model is None and params.ecg_channel_search and params.ecg_channel_subtract:
-                # PROTOTYPE (ecg28): a heart rhythm under the threshold on one channel.
+            if model is None and params.ecg_channel_search:
+                # A heart rhythm under the threshold on one or two channels; the scan's
+                # band-passed samples are read from the matching pass's cache if kept.
                 model = ecg_channel.model_from_channels(
                     found.candidates,
+                    cache.get if cache is not None and cache.complete else
                     lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                     len(names), rec.n_samples, fs, params)
         if model is not None:
@@ -167,13 +169,6 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
             found.candidates.artifact_kind = artifacts.artifact_evidence(
                 found.candidates, len(names), fs, params, neighbourhood=montage)
     _memory.release()  # the matching pass's block temporaries
-    if params.ecg_channel_search and not params.ecg_channel_subtract and model is None:
-        # (With the subtraction on, the channels were searched before the second scan.)
-        with watch.stage("ecg_channel"):
-            found.candidates.artifact_kind = ecg_channel.label_channel_ecg(
-                found.candidates,
-                lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
-                len(names), rec.n_samples, fs, params)
     context = Context(params=params, sfreq=fs, names=names, sigma=sigma, geometry=geometry,
                       scan=found, duration_s=duration, bad_spans=bad, task_spans=task,
                       motion_spans=motion, episode_spans=episode_spans,
