@@ -62,6 +62,7 @@ SCENARIOS = [
     ("doublets 5-25 ms", "doublets", None),
     ("bursty units (clusters 20-200 ms)", "bursty", None),
     ("ECG on 1-2 channels, 20 min", "ecg_partial", None),
+    ("ECG at the threshold on 1-2 channels, 15 min", "ecg_threshold", None),
     ("one channel: tonic stretches and a contraction", "one_channel", None),
     ("single-sample glitches, 200 Hz", "glitches", None),
     ("board 125 Hz, 16 ch", "board_125hz_16ch", None),

@@ -148,6 +148,11 @@ class DetectionParams:
         a candidate ECG/common-mode artifact.
     ecg_rr_range_s : tuple of float
         Heart-period range searched for quasi-periodic common events (0.4-1.5 s).
+    ecg_channel_search : bool
+        When no heart rhythm is found on the threshold crossings, search channels with
+        at least 2 beat-like candidates a minute for a heart rhythm under the threshold
+        (a wide average beat matched on the channel; :mod:`fascidetect.ecg_channel`) and
+        subtract the ECG it times, as ``ecg_subtraction`` does.
     ecg_subtraction : bool
         When a heart rhythm is found, subtract an average beat per channel (scaled to each
         beat) and detect again, so QRS lobes do not pass for discharges and fasciculations
@@ -628,6 +633,7 @@ class DetectionParams:
     ecg_min_channel_fraction: float = 0.6
     ecg_rr_range_s: tuple = (0.4, 1.5)
     ecg_subtraction: bool = True
+    ecg_channel_search: bool = True
     layout: Any = None
     layout_missing: tuple = ()
     muscles: Any = None

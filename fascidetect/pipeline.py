@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _memory, assemble, ecg, episodes, faults, matching, neighbours, scan
+from . import _memory, assemble, ecg, ecg_channel, episodes, faults, matching, neighbours, scan
 from ._inputs import as_recording
 from ._timing import Stopwatch
 from .blocks import Geometry
@@ -120,6 +120,14 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                 found.candidates,
                 lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
                 len(names), rec.n_samples, fs, params)
+            if model is None and params.ecg_channel_search:
+                # A heart rhythm under the threshold on one or two channels; the scan's
+                # band-passed samples are read from the matching pass's cache if kept.
+                model = ecg_channel.model_from_channels(
+                    found.candidates,
+                    cache.get if cache is not None and cache.complete else
+                    lambda lo, hi: scan.read_filtered(rec, picks, prep, lo, hi, geometry),
+                    len(names), rec.n_samples, fs, params)
         if model is not None:
             beats = model.beats / fs
             rr = np.median(np.diff(model.beats)) / fs

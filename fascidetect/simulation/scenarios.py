@@ -409,6 +409,13 @@ SCENARIOS: dict[str, ScenarioParams] = {
                     "at 5-10 in-band noise sigma (peak) and no ECG lead",
         duration_s=1200.0, n_channels=4, ch_names=_PROXIMAL_NAMES, n_fasc_units=4,
         ecg_snr=(5.0, 10.0), ecg_n_channels=(1, 2)),
+    "ecg_threshold": ScenarioParams(
+        name="ecg_threshold",
+        description="15 min of rest fasciculations on 4 proximal channels, ECG on only 1-2 of "
+                    "them at 3.5-5 in-band noise sigma (peak): only some beats cross the "
+                    "5-sigma threshold; no ECG lead",
+        duration_s=900.0, n_channels=4, ch_names=_PROXIMAL_NAMES, n_fasc_units=4,
+        ecg_snr=(3.5, 5.0), ecg_n_channels=(1, 2)),
     "one_channel": ScenarioParams(
         name="one_channel",
         description="one channel (a single bipolar pair or a needle): rest fasciculations of "
