@@ -37,6 +37,10 @@ def _spike(x, t0: float, channel: int, peak_v: float):
     x[channel, i - 24:i + 25] += peak_v * wave
 
 
+def _key(d):
+    return set(zip(d.channel, d.peak_time.round(3)))
+
+
 def _detect(x, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -47,8 +51,8 @@ def test_noise_peaks_under_a_risen_floor_are_dropped_and_discharges_kept():
     x, _ = _drifting(0)
     # A busy second on the flat part of segment 3: three large discharges and one at
     # 5-6 sigma; the background leaves the discharges out, so none is lost.
-    for k, (t0, size) in enumerate([(50.1, 4e-5), (50.35, 4e-5), (50.6, 4e-5),
-                                    (50.85, 1.85e-5)]):
+    for t0, size in [(50.1, 4e-5), (50.35, 4e-5), (50.6, 4e-5),
+                                    (50.85, 1.85e-5)]:
         _spike(x, t0, 0, size)
     # Large discharges in the risen parts stay.
     for t0 in (75.5, 135.5, 195.5):
@@ -57,10 +61,9 @@ def test_noise_peaks_under_a_risen_floor_are_dropped_and_discharges_kept():
     on = _detect(x)
     fasc_off = off[off.trial_type == "fasciculation"]
     fasc_on = on[on.trial_type == "fasciculation"]
-    key = lambda d: set(zip(d.channel, d.peak_time.round(3)))  # noqa: E731
-    assert key(fasc_on) <= key(fasc_off)
+    assert _key(fasc_on) <= _key(fasc_off)
     gone = fasc_off[~fasc_off.set_index(["channel", fasc_off.peak_time.round(3)]).index
-                    .isin(list(key(fasc_on)))]
+                    .isin(list(_key(fasc_on)))]
     # Some noise peaks went, all of them in the risen parts and under 5 local sigmas.
     assert len(gone) >= 2
     assert ((gone.peak_time % SEG_S) >= SEG_S - 8.0 - 0.5).all()
