@@ -93,17 +93,21 @@ def test_rise_is_measured_against_the_segments_own_background():
     np.testing.assert_allclose(local_rise(ctx)[0], 1.0 / 1.2)
 
 
-@pytest.mark.parametrize("z,dropped", [(1.0, [False, True, False, False]),
-                                       (0.0, [False, False, False, False])])
+# Candidates: below the spread; under 5 local sigmas; over them; a template match; seen
+# on a second channel as well (a discharge whose main channel is the noisier one).
+@pytest.mark.parametrize("z,dropped", [(1.0, [False, True, False, False, False]),
+                                       (0.0, [False, False, False, False, False])])
 def test_stage_judges_threshold_candidates_where_the_rise_is_beyond_its_spread(z, dropped):
     params = DetectionParams(local_noise_z=z)
     g = Geometry.build(FS, params, 1)
     ctx = SimpleNamespace(params=params, geometry=g, sfreq=FS,
                           local_noise_rise=np.array([[1.01, 1.2]], dtype=np.float32))
     w = g.rest_win
-    cands = SimpleNamespace(sample=np.array([10, w + 10, w + 20, w + 30]),
-                            channel=np.zeros(4, int), snr=np.array([5.02, 5.5, 6.5, 5.5]),
-                            match_score=np.array([np.nan, np.nan, np.nan, 0.9]))
+    cands = SimpleNamespace(sample=np.array([10, w + 10, w + 20, w + 30, w + 40]),
+                            channel=np.zeros(5, int), snr=np.array([5.02, 5.5, 6.5, 5.5, 5.5]),
+                            match_score=np.array([np.nan, np.nan, np.nan, 0.9, np.nan]),
+                            channels=np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 1]],
+                                              dtype=bool))
     labels, reasons = below_local_noise(_Len(cands), ctx)
     assert (labels == "excluded").tolist() == dropped
     assert set(reasons[labels == "excluded"]) <= {"below_local_noise"}

@@ -57,8 +57,8 @@ def local_rise(ctx: Context) -> np.ndarray:
 
 
 def below_local_noise(cands: Candidates, ctx: Context):
-    """Stage: threshold candidates (not template matches) under ``threshold_sigma`` of
-    their window's local noise are excluded (reason ``below_local_noise``): noise peaks
+    """Stage: threshold candidates (not template matches) seen on one channel only, under
+    ``threshold_sigma`` of their window's local noise are excluded (reason ``below_local_noise``): noise peaks
     under a floor that rose within the noise segment.
 
     The local estimate counts only where its rise over the segment's exceeds
@@ -78,5 +78,8 @@ def below_local_noise(cands: Candidates, ctx: Context):
     spread = _RMS_SPREAD / np.sqrt(max(float(n_eff[0]), 1.0))
     r = rise[cands.channel, w]
     risen = r > 1.0 + p.local_noise_z * spread
-    rows = risen & (cands.snr < p.threshold_sigma * r) & np.isnan(cands.match_score)
+    # A peak that other channels saw over their own thresholds at once is a discharge
+    # (noise peaks are one channel's); its main channel may be the noisier one.
+    alone = np.asarray(cands.channels).sum(axis=1) <= 1
+    rows = risen & alone & (cands.snr < p.threshold_sigma * r) & np.isnan(cands.match_score)
     return decide(len(cands), rows, "excluded", "below_local_noise")
