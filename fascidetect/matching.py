@@ -696,7 +696,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     ``layout`` the residual is then searched for discharges seen together on a 3x3
     neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
-    episode spans) are dropped. ``montage`` is the neighbourhood of
+    episode spans) are dropped, and a block wholly inside them is not matched (the
+    same table, without the work). ``montage`` is the neighbourhood of
     :func:`fascidetect.neighbours.build`. New rows carry their ``match_score``; their snippets join
     the waveform sample while it has room. The new rows go into ``found``'s candidate
     table in place (in time order). Returns ``found`` unchanged when nothing is to be
@@ -744,6 +745,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         # The last block's arrays go before the next is read (on 256 channels each is
         # about 90 MB: held across the read, they doubled the pass's peak).
         filt = raw = clean = residual = m = None
+        if inside_spans(start, stop, fs, skip_spans):
+            # Every discharge the block could add would be dropped (a long annotated
+            # task, episode or bad stretch): its matching cannot change the table.
+            continue
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
         local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
@@ -872,6 +877,25 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
 #: Blocks' tables of new discharges joined into one as the pass goes (the scan's
 #: ``_MERGE_BLOCKS``).
 _MERGE_PARTS = 64
+
+
+def inside_spans(start: int, stop: int, sfreq: float, spans) -> bool:
+    """Return whether every sample of ``[start, stop)`` lies inside ``spans`` (s), as
+    :func:`fascidetect.spans.in_spans` judges a new discharge's peak (``sample / sfreq``).
+
+    Examples
+    --------
+    >>> inside_spans(100, 200, 100.0, [(0.5, 1.5), (1.5, 2.5)])
+    True
+    >>> inside_spans(100, 200, 100.0, [(0.5, 1.5), (1.6, 2.5)])
+    False
+    """
+    if not len(spans) or stop <= start:
+        return False
+    # The ends first (a block whose first or last sample is outside: the usual case).
+    if not in_spans(np.array([start, stop - 1]) / sfreq, spans).all():
+        return False
+    return bool(in_spans(np.arange(start, stop) / sfreq, spans).all())
 
 
 def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0,

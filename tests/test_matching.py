@@ -458,3 +458,38 @@ def test_new_discharges_merged_as_the_pass_goes_equal_those_joined_at_its_end(mo
     assert merged.events.size == whole.events.size
     for name in whole.events.dtype.names:  # loop over columns (NaN equals NaN)
         np.testing.assert_array_equal(merged.events[name], whole.events[name])
+
+
+def test_blocks_inside_skipped_spans_are_not_matched_and_the_table_is_the_same(monkeypatch):
+    # A 100-s annotated task (70-170 s) over blocks of 19.9 s: the 4 wholly inside it
+    # (79.7-159.4 s) are not matched; their discharges, dropped anyway, leave the table
+    # as it was.
+    x, _ = _unit_recording(240.0, 3, 4.0)
+    rec = fascidetect.Recording(x, FS, [f"EMG{i}" for i in range(4)], ["emg"] * 4,
+                                annotations=[(70.0, 100.0, "voluntary task")])
+    params = fascidetect.DetectionParams(chunk_s=20.0)
+    calls = []
+    real = matching.match_block
+    monkeypatch.setattr(matching, "match_block",
+                        lambda filt, *a, **k: calls.append(filt.shape[1]) or real(filt, *a, **k))
+    skipped = fascidetect.detect(rec, params=params)
+    n_skipped = len(calls)
+    calls.clear()
+    monkeypatch.setattr(matching, "inside_spans", lambda *a: False)
+    every = fascidetect.detect(rec, params=params)
+    assert n_skipped == len(calls) - 4
+    assert np.isfinite(every.events["match_score"]).sum() >= 10
+    t = every.events["peak_time"]
+    assert not ((t >= 70.0) & (t < 170.0)).any()  # the task's discharges are not listed
+    assert skipped.events.size == every.events.size
+    for name in every.events.dtype.names:  # loop over columns (NaN equals NaN)
+        np.testing.assert_array_equal(skipped.events[name], every.events[name])
+
+
+def test_inside_spans_judges_every_sample_as_a_peak_is_judged():
+    spans = [(1.0, 2.0), (2.0, 3.0)]
+    assert matching.inside_spans(100, 300, 100.0, spans)
+    assert not matching.inside_spans(100, 301, 100.0, spans)  # sample 300 is at 3.0 s
+    assert not matching.inside_spans(99, 300, 100.0, spans)
+    assert not matching.inside_spans(100, 300, 100.0, [(1.0, 1.5), (1.51, 3.0)])  # a gap
+    assert not matching.inside_spans(100, 300, 100.0, [])
