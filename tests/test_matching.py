@@ -311,15 +311,28 @@ def test_a_match_on_a_discharge_the_scan_saw_there_is_not_counted_again():
     and main EMG06; independent simulator, exploration seed 1012): a discharge the scan
     found largest on EMG05, seen on EMG06, was matched 1 ms later by the EMG06 unit and
     counted twice. A match beside such a candidate is new only when another match
-    explains the candidate (two units overlapping a few ms apart)."""
-    seen_on = [np.array([], int), np.array([1000, 5000])]  # seen on channel 1
-    peak = np.array([1002, 5003, 4997, 9000])
-    main = np.array([1, 1, 0, 1])
-    counted_again = matching._seen_alone(peak, np.arange(4), main, seen_on, 8)
-    # 1002: alone beside the candidate at 1000 -> counted again; 5003: the match at 4997
-    # (another unit) explains the candidate at 5000; 4997: its unit's main channel saw
-    # nothing; 9000: no candidate near.
-    assert counted_again.tolist() == [True, False, False, False]
+    explains the candidate (two units overlapping a few ms apart), or when the unit does
+    not show on the candidate's main channel (two muscles' units firing together:
+    neighbour_muscles seed 200, a VL and a TA discharge 1 ms apart)."""
+    from types import SimpleNamespace
+    # Unit 0: main channel 1 (peak 30), 37 on channel 0; unit 1: main 1, 2 on channel 0.
+    templates = np.zeros((2, 3, 5))
+    templates[0, :, 2] = [37.0, 30.0, 0.0]
+    templates[1, :, 2] = [2.0, 30.0, 0.0]
+    bank = SimpleNamespace(main=np.array([1, 1]), templates=templates)
+    # Candidates seen on channel 1, largest on channel 0 (37 each) or 2 (8000, 40).
+    seen_on = [(np.array([], int), np.array([], int), np.array([])),
+               (np.array([1000, 5000, 7000, 8000]), np.array([0, 0, 0, 2]),
+                np.array([37.0, 37.0, 37.0, 40.0])),
+               (np.array([], int), np.array([], int), np.array([]))]
+    peak = np.array([1002, 5003, 4997, 7001, 8001, 9000])
+    m = SimpleNamespace(unit=np.array([0, 0, 0, 1, 0, 0]), amplitude=np.ones(6))
+    counted_again = matching._seen_alone(peak, np.arange(6), m, bank, seen_on, 8)
+    # 1002: alone beside the candidate at 1000, and the unit's fit explains its 37 on
+    # channel 0 -> counted again; 5003: another match (4997) explains the candidate at
+    # 5000, and 4997 has 5003 beside it; 7001: unit 1 fits 2 of the candidate's 37 on
+    # channel 0; 8001: unit 0 is nothing on channel 2; 9000: no candidate near.
+    assert counted_again.tolist() == [True, False, False, False, False, False]
 
 
 def test_window_max_is_the_running_maximum_of_the_magnitude():
