@@ -696,7 +696,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     ``layout`` the residual is then searched for discharges seen together on a 3x3
     neighbourhood (:mod:`fascidetect.neighbourhood`) that no candidate of those
     electrodes explains. New discharges inside ``skip_spans`` (s: bad, task, motion and
-    episode spans) are dropped. ``montage`` is the neighbourhood of
+    episode spans) are dropped, and a block wholly inside them is not matched (the
+    same table, without the work). ``montage`` is the neighbourhood of
     :func:`fascidetect.neighbours.build`. New rows carry their ``match_score``; their snippets join
     the waveform sample while it has room. The new rows go into ``found``'s candidate
     table in place (in time order). Returns ``found`` unchanged when nothing is to be
@@ -729,8 +730,11 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
     by_main = [np.sort(cands.sample[cands.channel == c]) for c in range(n_ch)]
     # The candidates seen on each channel though largest on another (a discharge whose
     # unit was learnt with that channel as its main one can be matched there again).
-    seen_on = [np.sort(cands.sample[cands.channels[:, c] & (cands.channel != c)])
-               for c in range(n_ch)]
+    seen_on = []
+    for c in range(n_ch):  # (samples, main channels) in time order
+        rows = np.flatnonzero(cands.channels[:, c] & (cands.channel != c))
+        rows = rows[np.argsort(cands.sample[rows], kind="stable")]
+        seen_on.append((cands.sample[rows], cands.channel[rows], np.abs(cands.amplitude[rows])))
     # The candidates' peak size (on their main channel), sorted as by_main.
     amp_by_main = [np.abs(cands.amplitude[cands.channel == c])[
         np.argsort(cands.sample[cands.channel == c])] for c in range(n_ch)]
@@ -744,6 +748,10 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
         # The last block's arrays go before the next is read (on 256 channels each is
         # about 90 MB: held across the read, they doubled the pass's peak).
         filt = raw = clean = residual = m = None
+        if inside_spans(start, stop, fs, skip_spans):
+            # Every discharge the block could add would be dropped (a long annotated
+            # task, episode or bad stretch): its matching cannot change the table.
+            continue
         filt, raw = _filtered(rec, picks, prep, lo, hi, geometry, ecg_model, cache)
         seg0 = lo // geometry.segment
         local = found.block_sigma[:, seg0:(hi - 1) // geometry.segment + 1]
@@ -761,8 +769,8 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
                     sel = sel[~_near(peak[sel], by_main[c], geometry.merge_loose)]
                 new[m.unit == u] &= np.isin(np.flatnonzero(m.unit == u), sel)
             new &= ~in_spans(peak / fs, skip_spans)
-            new[new] = ~_seen_alone(peak, np.flatnonzero(new), bank.main[m.unit[new]],
-                                    seen_on, geometry.merge)
+            rest = np.flatnonzero(new)
+            new[rest] = ~_seen_alone(peak, rest, m, bank, seen_on, geometry.merge)
             # The tests below judge each match on its own: only the matches still new are
             # judged (on a busy block most matches are discharges the scan found already).
             # A discharge of the unit shows on the unit's own main channel.
@@ -872,6 +880,25 @@ def add_matched_discharges(rec, picks, prep, sigma, params, geometry: Geometry, 
 #: Blocks' tables of new discharges joined into one as the pass goes (the scan's
 #: ``_MERGE_BLOCKS``).
 _MERGE_PARTS = 64
+
+
+def inside_spans(start: int, stop: int, sfreq: float, spans) -> bool:
+    """Return whether every sample of ``[start, stop)`` lies inside ``spans`` (s), as
+    :func:`fascidetect.spans.in_spans` judges a new discharge's peak (``sample / sfreq``).
+
+    Examples
+    --------
+    >>> inside_spans(100, 200, 100.0, [(0.5, 1.5), (1.5, 2.5)])
+    True
+    >>> inside_spans(100, 200, 100.0, [(0.5, 1.5), (1.6, 2.5)])
+    False
+    """
+    if not len(spans) or stop <= start:
+        return False
+    # The ends first (a block whose first or last sample is outside: the usual case).
+    if not in_spans(np.array([start, stop - 1]) / sfreq, spans).all():
+        return False
+    return bool(in_spans(np.arange(start, stop) / sfreq, spans).all())
 
 
 def main_channel_support(residual, m: BlockMatches, bank: UnitBank, local, lo, seg0,
@@ -1096,28 +1123,42 @@ def _window_max(trace, at, half):
     return np.abs(np.take(trace, window)).max(axis=1)
 
 
-def _seen_alone(peak, rows, main, seen_on, distance) -> np.ndarray:
-    """Whether each match ``rows`` (of all the block's matches, peaks ``peak``) is a scan
-    candidate's discharge counted again: a candidate seen on the match's unit's ``main``
-    channel lies within ``distance`` samples, and no other match is that near to it.
+def _seen_alone(peak, rows, m: BlockMatches, bank: UnitBank, seen_on, distance
+                ) -> np.ndarray:
+    """Whether each match ``rows`` (of the block's matches ``m``, peaks ``peak``) is a
+    scan candidate's discharge counted again: a candidate seen on the match's unit's main
+    channel lies within ``distance`` samples, the fitted unit accounts for at least half
+    the candidate's peak on the candidate's own main channel, and no other match is that
+    near to it.
 
     A unit can be learnt twice from one motor unit's discharges when they are about as
     large on two channels; a discharge found largest on the one is then matched by the
     unit of the other. Another match beside the candidate is its own discharge, and this
-    one a second discharge overlapping it (two units a few ms apart).
+    one a second discharge overlapping it (two units a few ms apart); so is a match
+    whose unit is small where the candidate is largest (two muscles' units firing
+    together: the candidate is seen on this unit's channel only through it).
+    ``seen_on[c]`` is ``(samples, main channels, peak sizes)`` of the candidates seen on
+    channel ``c`` though largest elsewhere, in time order.
     """
     out = np.zeros(rows.size, dtype=bool)
     by_peak = np.sort(peak)
+    units = m.unit[rows]
+    main = bank.main[units]
+    size = np.abs(bank.templates).max(axis=-1)  # (units, channels)
     for c in np.unique(main):  # loop over main channels
         sel = np.flatnonzero(main == c)
-        ref = seen_on[c]
+        ref, ref_main, ref_size = seen_on[c]
         if ref.size == 0:
             continue
         at = peak[rows[sel]]
         right = np.minimum(np.searchsorted(ref, at), ref.size - 1)
         left = np.maximum(right - 1, 0)
-        cand = np.where(np.abs(ref[left] - at) <= np.abs(ref[right] - at), ref[left], ref[right])
+        k = np.where(np.abs(ref[left] - at) <= np.abs(ref[right] - at), left, right)
+        cand = ref[k]
         close = np.abs(cand - at) <= distance
+        # The unit's fitted size where the candidate is largest.
+        fitted = np.abs(m.amplitude[rows[sel]]) * size[units[sel], ref_main[k]]
+        close &= fitted >= 0.5 * ref_size[k]
         # Matches near the candidate (this one among them).
         n_near = (np.searchsorted(by_peak, cand + distance, side="right")
                   - np.searchsorted(by_peak, cand - distance, side="left"))

@@ -311,15 +311,28 @@ def test_a_match_on_a_discharge_the_scan_saw_there_is_not_counted_again():
     and main EMG06; independent simulator, exploration seed 1012): a discharge the scan
     found largest on EMG05, seen on EMG06, was matched 1 ms later by the EMG06 unit and
     counted twice. A match beside such a candidate is new only when another match
-    explains the candidate (two units overlapping a few ms apart)."""
-    seen_on = [np.array([], int), np.array([1000, 5000])]  # seen on channel 1
-    peak = np.array([1002, 5003, 4997, 9000])
-    main = np.array([1, 1, 0, 1])
-    counted_again = matching._seen_alone(peak, np.arange(4), main, seen_on, 8)
-    # 1002: alone beside the candidate at 1000 -> counted again; 5003: the match at 4997
-    # (another unit) explains the candidate at 5000; 4997: its unit's main channel saw
-    # nothing; 9000: no candidate near.
-    assert counted_again.tolist() == [True, False, False, False]
+    explains the candidate (two units overlapping a few ms apart), or when the unit does
+    not show on the candidate's main channel (two muscles' units firing together:
+    neighbour_muscles seed 200, a VL and a TA discharge 1 ms apart)."""
+    from types import SimpleNamespace
+    # Unit 0: main channel 1 (peak 30), 37 on channel 0; unit 1: main 1, 2 on channel 0.
+    templates = np.zeros((2, 3, 5))
+    templates[0, :, 2] = [37.0, 30.0, 0.0]
+    templates[1, :, 2] = [2.0, 30.0, 0.0]
+    bank = SimpleNamespace(main=np.array([1, 1]), templates=templates)
+    # Candidates seen on channel 1, largest on channel 0 (37 each) or 2 (8000, 40).
+    seen_on = [(np.array([], int), np.array([], int), np.array([])),
+               (np.array([1000, 5000, 7000, 8000]), np.array([0, 0, 0, 2]),
+                np.array([37.0, 37.0, 37.0, 40.0])),
+               (np.array([], int), np.array([], int), np.array([]))]
+    peak = np.array([1002, 5003, 4997, 7001, 8001, 9000])
+    m = SimpleNamespace(unit=np.array([0, 0, 0, 1, 0, 0]), amplitude=np.ones(6))
+    counted_again = matching._seen_alone(peak, np.arange(6), m, bank, seen_on, 8)
+    # 1002: alone beside the candidate at 1000, and the unit's fit explains its 37 on
+    # channel 0 -> counted again; 5003: another match (4997) explains the candidate at
+    # 5000, and 4997 has 5003 beside it; 7001: unit 1 fits 2 of the candidate's 37 on
+    # channel 0; 8001: unit 0 is nothing on channel 2; 9000: no candidate near.
+    assert counted_again.tolist() == [True, False, False, False, False, False]
 
 
 def test_window_max_is_the_running_maximum_of_the_magnitude():
@@ -458,3 +471,38 @@ def test_new_discharges_merged_as_the_pass_goes_equal_those_joined_at_its_end(mo
     assert merged.events.size == whole.events.size
     for name in whole.events.dtype.names:  # loop over columns (NaN equals NaN)
         np.testing.assert_array_equal(merged.events[name], whole.events[name])
+
+
+def test_blocks_inside_skipped_spans_are_not_matched_and_the_table_is_the_same(monkeypatch):
+    # A 100-s annotated task (70-170 s) over blocks of 19.9 s: the 4 wholly inside it
+    # (79.7-159.4 s) are not matched; their discharges, dropped anyway, leave the table
+    # as it was.
+    x, _ = _unit_recording(240.0, 3, 4.0)
+    rec = fascidetect.Recording(x, FS, [f"EMG{i}" for i in range(4)], ["emg"] * 4,
+                                annotations=[(70.0, 100.0, "voluntary task")])
+    params = fascidetect.DetectionParams(chunk_s=20.0)
+    calls = []
+    real = matching.match_block
+    monkeypatch.setattr(matching, "match_block",
+                        lambda filt, *a, **k: calls.append(filt.shape[1]) or real(filt, *a, **k))
+    skipped = fascidetect.detect(rec, params=params)
+    n_skipped = len(calls)
+    calls.clear()
+    monkeypatch.setattr(matching, "inside_spans", lambda *a: False)
+    every = fascidetect.detect(rec, params=params)
+    assert n_skipped == len(calls) - 4
+    assert np.isfinite(every.events["match_score"]).sum() >= 10
+    t = every.events["peak_time"]
+    assert not ((t >= 70.0) & (t < 170.0)).any()  # the task's discharges are not listed
+    assert skipped.events.size == every.events.size
+    for name in every.events.dtype.names:  # loop over columns (NaN equals NaN)
+        np.testing.assert_array_equal(skipped.events[name], every.events[name])
+
+
+def test_inside_spans_judges_every_sample_as_a_peak_is_judged():
+    spans = [(1.0, 2.0), (2.0, 3.0)]
+    assert matching.inside_spans(100, 300, 100.0, spans)
+    assert not matching.inside_spans(100, 301, 100.0, spans)  # sample 300 is at 3.0 s
+    assert not matching.inside_spans(99, 300, 100.0, spans)
+    assert not matching.inside_spans(100, 300, 100.0, [(1.0, 1.5), (1.51, 3.0)])  # a gap
+    assert not matching.inside_spans(100, 300, 100.0, [])
