@@ -51,6 +51,7 @@ REASONS = {
     "in_spasm": "inside a spasm episode",
     "in_voluntary_episode": "inside a voluntary episode",
     "outside_rest": "recording edge, BAD annotation or NaN stretch",
+    "below_local_noise": "under threshold_sigma of its window's noise (a floor that rose within its segment)",
 }
 
 

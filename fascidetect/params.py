@@ -456,6 +456,15 @@ class DetectionParams:
         0-4 % and keeps a low-level interference pattern as active as one window's share
         did; 0.5-1 called high-frequency interference patterns rest (benchmarks/README.md,
         drift29).
+    local_noise_z : float
+        A threshold candidate (not a template match) under ``threshold_sigma`` of its 1-s
+        rest window's background is ``excluded`` (reason ``below_local_noise``) where that
+        background has risen over its noise segment's by more than this many of its
+        sampling spreads (:mod:`fascidetect.stages.local_noise`): noise peaks under a floor
+        that rises faster than the 20-s segments follow. 3 covers the bias of the segment's
+        reference (its 10th-percentile window); 1 cost the project's stationary low-SNR
+        and 125-250 Hz rows 1-3 recall points (benchmarks/README.md, noise29). 0 switches
+        it off.
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
@@ -711,6 +720,7 @@ class DetectionParams:
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
     rest_shape_z: float = 0.0
+    local_noise_z: float = 3.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05
     flat_max_sigma_uv: float = 1e-4

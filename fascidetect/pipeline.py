@@ -25,7 +25,7 @@ from .rates import channel_table
 from .results import DetectionResult
 from .rest import channel_rest_s
 from .stages import (Context, activity, artifacts, derecruitment, exclusion, fasciculation,
-                     firing, footprint, run_stages, tonic)
+                     firing, footprint, local_noise, run_stages, tonic)
 
 #: The classification stages, in order of precedence (the first to label a candidate
 #: wins). Adding a stage: write it in ``fascidetect/stages/``, list it here, give its
@@ -40,6 +40,7 @@ STAGES = (
     activity.low_level_firing,    # small, among too many sub-threshold peaks -> voluntary
     firing.firing_trains,         # dense clusters, burst edges, ongoing activity -> voluntary
     derecruitment.derecruitment,  # an episode's fading tail on its channels -> voluntary
+    local_noise.below_local_noise,  # under the threshold of its window's noise -> excluded
     fasciculation.fasciculations,  # the rest -> fasciculation
 )
 
@@ -179,7 +180,7 @@ def detect(source, params: DetectionParams | None = None, *, sfreq: float | None
                                                  names, warns)
     # The stages read the rest windows as two masks (flat_windows above, and this): the
     # float32 ratios and thresholds go before them (issue 14: 5.6 MB for a day).
-    _ = context.background_active, context.low_level_windows  # (cached properties: made here)
+    _ = context.background_active, context.low_level_windows, context.local_noise_rise  # (cached)
     found.rest_ratio = found.rest_threshold = found.rest_subpeaks = found.rest_shape = None
     with watch.stage("classify"):
         cands = run_stages(found.candidates, context, STAGES)

@@ -103,6 +103,16 @@ class Context:
                                  discharges=(cands.channel, w))
 
     @functools.cached_property
+    def local_noise_rise(self) -> np.ndarray:
+        """Each rest window's background over its noise segment's, shape (n_channels,
+        n_windows), float32 (:func:`fascidetect.stages.local_noise.local_rise`)."""
+        from .local_noise import local_rise
+
+        if getattr(self.scan, "rest_ratio", None) is None:
+            return np.ones((self.n_channels, 0), dtype=np.float32)
+        return local_rise(self).astype(np.float32)
+
+    @functools.cached_property
     def flat_windows(self) -> np.ndarray:
         """Rest windows in which a channel carries no signal (background under
         ``flat_ratio`` of its floor: a disconnected lead, a dropout filled with zeros)."""
