@@ -151,21 +151,20 @@ def search_channels(read_filtered, seeds: dict, n_samples: int, sfreq: float,
             norm2 = float(np.sum(tmpl * tmpl))
             energy = np.concatenate([[0.0], np.cumsum(xc * xc)])
             energy = np.maximum(energy[length:] - energy[:-length], np.finfo(float).tiny)
+            corr = score / np.sqrt(norm2 * energy)
             gain = score / norm2
-            shaped = (score >= params.ecg_match_min_corr * np.sqrt(norm2 * energy)) \
-                & (gain >= params.ecg_gain_range[0]) & (gain <= params.ecg_gain_range[1])
+            in_gain = (gain >= params.ecg_gain_range[0]) & (gain <= params.ecg_gain_range[1])
+            shaped = (corr >= params.ecg_match_min_corr) & in_gain
             # Weaker matches (half the correlation, any height) are kept to fill the
             # rhythm's gaps below, as the ordinary model does.
-            weakly = (score >= 0.5 * params.ecg_match_min_corr * np.sqrt(norm2 * energy)) \
-                & (gain >= params.ecg_gain_range[0]) & (gain <= params.ecg_gain_range[1])
+            weakly = (corr >= 0.5 * params.ecg_match_min_corr) & in_gain
             for mask, height, store in ((shaped, PEAK_SIGMAS * spread, found),
                                         (weakly, np.finfo(float).tiny, weak)):
                 peaks, _ = find_peaks(np.where(mask, score, 0.0), height=height,
                                       distance=distance)
                 centre = a + core + peaks
                 keep = (centre >= lo) & (centre < hi)
-                store[c].append((centre[keep], score[peaks[keep]]
-                                 / np.sqrt(norm2 * energy[peaks[keep]])))
+                store[c].append((centre[keep], corr[peaks[keep]]))
     out = {}
     for c, parts in found.items():  # a loop over the channels searched
         if not parts:
