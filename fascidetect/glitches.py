@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._median import median_last_axis
 from .params import DetectionParams
 
 #: Offsets (samples) from the raw peak whose values, over the peak's, hold a candidate's
@@ -87,27 +88,30 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     flank = x[:, c + t.astype(np.int64)]
     level = flank.mean(axis=1)
     slope = flank @ t / (t @ t)
-    dev = x - (level[:, None] + slope[:, None] * (np.arange(w) - c)[None, :])
+    # The deviation from the line where it is read: within ``half`` of the three
+    # samples the raw peak may take (columns ``lo:`` of the snippet).
+    lo = c - 1 - half
+    dev = x[:, lo:c + 2 + half] - (level[:, None]
+                                   + slope[:, None] * (np.arange(lo, c + 2 + half) - c)[None, :])
     if noise_sigma is None:
         # Noise from second differences: neither a slope nor slow wander enters it.
-        curv = np.concatenate([np.diff(x[:, c - 5 * half:c - 2 * half], 2, axis=1),
-                               np.diff(x[:, c + 2 * half + 1:c + 5 * half + 1], 2, axis=1)],
-                              axis=1)
-        sigma = 1.4826 * np.median(np.abs(curv), axis=1) / np.sqrt(6.0)
+        curv = _abs_second_differences(x, [(c - 5 * half, c - 2 * half),
+                                           (c + 2 * half + 1, c + 5 * half + 1)])
+        sigma = 1.4826 * median_last_axis(curv, overwrite_input=True) / np.sqrt(6.0)
     else:
         sigma = np.asarray(noise_sigma, dtype=float)
     # The background's own noise over the whole snippet beside the waveform: above the
     # floor inside activity, where single samples are not judged.
-    wide = np.concatenate([np.diff(x[:, :c - 2 * half], 2, axis=1),
-                           np.diff(x[:, c + 2 * half + 1:], 2, axis=1)], axis=1)
-    background = 1.4826 * np.median(np.abs(wide), axis=1) / np.sqrt(6.0)
-    # The raw peak: the filtered one may sit a sample off for a potential.
-    k = c - 1 + np.argmax(np.abs(dev[:, c - 1:c + 2]), axis=1)
+    wide = _abs_second_differences(x, [(0, c - 2 * half), (c + 2 * half + 1, w)])
+    background = 1.4826 * median_last_axis(wide, overwrite_input=True) / np.sqrt(6.0)
+    # The raw peak: the filtered one may sit a sample off for a potential (k: snippet
+    # column, k - lo: column of dev).
+    k = c - 1 + np.argmax(np.abs(dev[:, c - 1 - lo:c + 2 - lo]), axis=1)
     rows = np.arange(n_ev)
-    peak = dev[rows, k]
+    peak = dev[rows, k - lo]
     size = np.maximum(np.abs(peak), np.finfo(float).tiny)
     offsets = np.arange(-half, half + 1)
-    around = dev[rows[:, None], k[:, None] + offsets]
+    around = dev[rows[:, None], (k - lo)[:, None] + offsets]
     # Beside the peak: its other phase lies up to 2 samples off where a phase is one
     # sample (200-250 Hz); at higher rates the next sample already carries the potential
     # and farther ones would only add noise to a glitch's neighbours.
@@ -123,6 +127,20 @@ def spike_features(raw_snippets: np.ndarray, sfreq: float, window_ms: float = 10
     return {"spike_neighbour_ratio": beside / size, "spike_noise_ratio": sigma / size,
             "spike_background_ratio": background / size,
             "spike_area": area / signed, "spike_amplitude": peak, **shape}
+
+
+def _abs_second_differences(x: np.ndarray, spans) -> np.ndarray:
+    """Return ``|np.diff(x[:, a:b], 2, axis=1)|`` of each span ``(a, b)`` side by side
+    (the same values as the concatenation, written into one array)."""
+    widths = [max(b - a - 2, 0) for a, b in spans]
+    out = np.empty((x.shape[0], sum(widths)))
+    at = 0
+    for (a, b), n in zip(spans, widths):  # two spans
+        if n:
+            d1 = np.subtract(x[:, a + 1:b], x[:, a:b - 1])
+            np.subtract(d1[:, 1:], d1[:, :-1], out=out[:, at:at + n])
+        at += n
+    return np.abs(out, out=out)
 
 
 def lone_samples(features: dict, channel: np.ndarray, params: DetectionParams) -> np.ndarray:

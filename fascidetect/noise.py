@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._median import median_in_place
+
 _MAD_TO_SIGMA = 0.6745
 _SAMPLES_PER_WINDOW = 1024
 #: Samples per window for the raw step noise (:func:`step_window_sigmas`): it only sets
@@ -34,18 +36,7 @@ def window_sigmas(filtered: np.ndarray, window: int) -> np.ndarray:
     blocks = filtered[:, : n_win * window].reshape(n_ch, n_win, window)
     stride = max(1, window // _SAMPLES_PER_WINDOW)
     sub = np.abs(blocks[:, :, ::stride])  # a fresh array: partition it in place
-    return _median_in_place(sub) / _MAD_TO_SIGMA
-
-
-def _median_in_place(sub: np.ndarray) -> np.ndarray:
-    """Return the median along the last axis of ``sub``, partitioning it in place."""
-    n = sub.shape[-1]
-    k = n // 2
-    if n % 2:
-        sub.partition(k, axis=-1)
-        return sub[..., k]
-    sub.partition((k - 1, k), axis=-1)
-    return 0.5 * (sub[..., k - 1] + sub[..., k])
+    return median_in_place(sub) / _MAD_TO_SIGMA
 
 
 def channel_sigma(sigmas: np.ndarray, percentile: float) -> np.ndarray:
@@ -154,7 +145,7 @@ def _step_medians(raw, s0, n_win, window, stride):
     d2 -= centre
     d2 -= centre
     np.abs(d2, out=d2)
-    return _median_in_place(d2)
+    return median_in_place(d2)
 
 
 def _edge_window(raw, s0, window, stride):

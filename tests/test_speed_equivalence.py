@@ -322,3 +322,30 @@ def test_allocator_thresholds_are_fixed_once_unless_the_environment_sets_them():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 2, 7, 316, 1024])
+def test_one_selection_median_equals_numpy_median_bit_for_bit(dtype, n):
+    from fascidetect._median import median_in_place, median_last_axis
+
+    rng = np.random.default_rng(n)
+    a = np.abs(rng.standard_normal((3, 40, n))).astype(dtype)
+    a[0, :5] = np.round(a[0, :5], 1)  # ties
+    a[1, 3] = 0.0
+    a[2, 7, 0] = np.nan               # a row with NaN: NaN, as np.median gives
+    a[2, 8, :] = np.nan
+    want = np.median(a, axis=-1)
+    got = median_last_axis(a)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+    copy = a.copy()
+    np.testing.assert_array_equal(median_last_axis(copy, overwrite_input=True), want)
+    finite = a[:2].copy()
+    np.testing.assert_array_equal(median_in_place(finite.copy()), np.median(a[:2], axis=-1))
+    # The former in-place median, two positions partitioned.
+    k = n // 2
+    old = np.sort(a[:2], axis=-1)
+    old = old[..., k] if n % 2 else 0.5 * (old[..., k - 1] + old[..., k])
+    np.testing.assert_array_equal(median_in_place(finite).view(np.uint8),
+                                  np.ascontiguousarray(old).view(np.uint8))
