@@ -230,8 +230,12 @@ def jump_at_event(raw_snippets: np.ndarray, sfreq: float, core_ms: float = 10.0)
     if n_ev == 0 or np.count_nonzero(~core) < 4:
         return np.zeros(n_ev)
     x = np.asarray(raw_snippets, dtype=float)
-    coef = np.linalg.pinv(basis[~core]) @ x[:, ~core].T  # (3, n_events)
-    resid = x[:, core] - (basis[core] @ coef).T
+    # The core is one run of columns: the flanks are two slices joined (the same array
+    # as the boolean gather ``x[:, ~core]``, several times faster) and the core a view.
+    a, b = np.flatnonzero(core)[[0, -1]] + [0, 1]
+    flanks = np.concatenate([x[:, :a], x[:, b:]], axis=1)
+    coef = np.linalg.pinv(basis[~core]) @ flanks.T  # (3, n_events)
+    resid = x[:, a:b] - (basis[core] @ coef).T
     rng = np.ptp(resid, axis=1)
     return np.abs(coef[2]) / np.maximum(rng, np.finfo(float).tiny)
 
