@@ -116,10 +116,12 @@ def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float,
         z = np.zeros(0)
         return {"p2p": z, "duration_ms": z, "n_phases": z.astype(int), "n_turns": z.astype(int),
                 "onset_offset": z.astype(int), "length": z.astype(int)}
-    peak = np.abs(snippets).max(axis=1)
+    mag = np.abs(snippets)
+    peak = mag.max(axis=1)
     p2p = snippets.max(axis=1) - snippets.min(axis=1)
     level = np.maximum(delimit_sigma * sigma, delimit_fraction * peak)[:, None]
-    supra = np.abs(snippets) > level
+    supra = mag > level
+    del mag
     first = np.argmax(supra, axis=1)
     last = w - 1 - np.argmax(supra[:, ::-1], axis=1)
     length = last - first + 1
@@ -139,13 +141,14 @@ def waveform_features(snippets: np.ndarray, sigma: np.ndarray, sfreq: float,
     ext[:, 1:-1] = (d[:, :-1] * d[:, 1:]) < 0
     inside = (np.arange(w)[None, :] >= first[:, None]) & (np.arange(w)[None, :] <= last[:, None])
     ext &= inside
-    vals = np.where(ext, snippets, np.nan)
-    # Excursion between consecutive extrema: forward-fill extremum values and compare.
+    # Excursion between consecutive extrema: forward-fill extremum values and compare
+    # (the value before the first extremum, and in the first column, is 0).
+    vals = np.nan_to_num(np.where(ext, snippets, 0.0))
     ext_pos = np.where(ext, np.arange(w)[None, :], 0)
     np.maximum.accumulate(ext_pos, axis=1, out=ext_pos)
-    prev_val = np.take_along_axis(np.nan_to_num(vals), ext_pos, axis=1)
-    prev_val = np.concatenate([np.full((n_ev, 1), np.nan), prev_val[:, :-1]], axis=1)
-    big = ext & (np.abs(snippets - np.nan_to_num(prev_val, nan=0.0)) > 2 * sigma[:, None])
+    prev_val = np.zeros_like(vals)
+    prev_val[:, 1:] = np.take_along_axis(vals, ext_pos[:, :-1], axis=1)
+    big = ext & (np.abs(snippets - prev_val) > 2 * sigma[:, None])
     n_turns = big.sum(axis=1)
     return {"p2p": p2p, "duration_ms": length * 1000.0 / sfreq, "n_phases": n_phases,
             "n_turns": n_turns, "onset_offset": first, "length": length}
