@@ -131,3 +131,84 @@ def test_a_chain_anchored_in_a_spasm_does_not_label_the_rest_beside_it():
     for t in (80.2144, 80.5635):
         row = ev[np.abs(ev["peak_time"] - t) < 0.002]
         assert row.size == 1 and row["trial_type"][0] == "fasciculation", (t, row["reason"])
+
+
+def _walk_and_continue(t, g, **kw):
+    """The tonic stage's plain walk: the walk's members and those continuing them."""
+    from fascidetect.firing_pattern import continues_train
+    member = regular_trains(t, g)
+    return member | continues_train(t[member], g[member], t, g, **kw)
+
+
+@pytest.mark.parametrize("rate_hz", [6, 10, 20])
+@pytest.mark.parametrize("cv", [0.2, 0.3])
+def test_a_trains_first_and_last_discharges_are_continued(rate_hz, cv):
+    # Recruitment and derecruitment: fewer windows of the walk reach a train's ends.
+    rng = np.random.default_rng(int(rate_hz * 100 + cv * 10))
+    firsts, lasts, walk_ends, cont_ends = [], [], 0, 0
+    ts, gs = [], []
+    for ch in range(40):  # test setup: 40 short trains
+        tr = regular_train(rate_hz, cv, 0.0, 1.0, 1.0 + 12.0 / rate_hz, rng)
+        ts.append(tr)
+        gs.append(np.full(tr.size, ch))
+    t, g = np.concatenate(ts), np.concatenate(gs)
+    walk = regular_trains(t, g)
+    both = _walk_and_continue(t, g)
+    ends = np.zeros(t.size, dtype=bool)
+    for ch in range(40):  # the first and last discharge of each train
+        rows = np.flatnonzero(g == ch)
+        ends[rows[[0, -1]]] = True
+    walk_ends, cont_ends = walk[ends].mean(), both[ends].mean()
+    assert cont_ends >= walk_ends
+    assert cont_ends >= (0.8 if cv < 0.3 else 0.6)
+    assert both[walk].all()  # continuing never unmarks
+
+
+def test_continuation_takes_one_step_only_and_not_a_larger_unit():
+    from fascidetect.firing_pattern import continues_train
+    members = 1.0 + 0.1 * np.arange(8)          # 10 Hz, last member at 1.7 s
+    g = np.zeros(members.size, dtype=int)
+    times = np.array([1.802, 1.905, 2.0, 1.85, 0.898, 1.75])
+    got = continues_train(members, g, times, np.zeros(times.size, dtype=int))
+    # one period after the last (1.802), two (1.905: a missed discharge), one before the
+    # first (0.898); not three periods on (2.0), nor half a period off (1.85, 1.75).
+    assert got.tolist() == [True, True, False, False, True, False]
+    # A continued discharge is not a member in turn: 1.802 continues, 1.9 after it
+    # only as the members' two steps, and 2.1 not at all.
+    assert not continues_train(members, g, [2.1, 2.3], [0, 0]).any()
+    # A discharge four times the member it continues is another unit.
+    sizes = np.full(members.size, 4.0)
+    assert not continues_train(members, g, [1.8], [0], member_size=sizes, size=[16.0],
+                               max_ratio=1.5).any()
+    assert continues_train(members, g, [1.8], [0], member_size=sizes, size=[5.0],
+                           max_ratio=1.5).all()
+    # Other groups are not continued; members too far apart (under 5 Hz) make no period.
+    assert not continues_train(members, g, [1.8], [1]).any()
+    assert not continues_train([1.0, 1.3], [0, 0], [1.6], [0]).any()
+
+
+@pytest.mark.parametrize("rate", [30, 60, 120])
+def test_continuation_keeps_poisson_fasciculations_unmarked(rate):
+    # Continuing adds a step to the walk's (chance) trains only: on Poisson and bursty
+    # fasciculating units the marked share stays within the walk's own limits.
+    rng = np.random.default_rng(rate + 7)
+    t, g = _channels(lambda r: poisson_train(rate, 600.0, r), 20, rng)
+    assert _walk_and_continue(t, g).mean() <= {30: 0.002, 60: 0.005, 120: 0.03}[rate]
+    t, g = _channels(lambda r: bursty_train(min(rate, 60), 600.0, r), 20, rng)
+    assert _walk_and_continue(t, g).mean() <= 0.03
+
+
+def test_fasciculations_beside_a_steady_train_are_rarely_continued():
+    # A fasciculating unit (Poisson 60/min) on the channel of a 10-s steady 8-Hz unit:
+    # its discharges near the train's ends may fall at a predicted time; few do.
+    rng = np.random.default_rng(11)
+    ts, gs, fasc = [], [], []
+    for ch in range(30):  # test setup
+        tr = regular_train(8, 0.2, 0.1, 5.0, 15.0, rng)
+        po = poisson_train(60, 20.0, rng)
+        po = po[(po < 4.5) | (po > 15.5)]  # outside the train
+        ts += [tr, po]
+        gs += [np.full(tr.size, ch), np.full(po.size, ch)]
+        fasc += [np.zeros(tr.size, bool), np.ones(po.size, bool)]
+    t, g, f = map(np.concatenate, (ts, gs, fasc))
+    assert _walk_and_continue(t, g)[f].mean() <= 0.03
