@@ -529,9 +529,8 @@ class DetectionParams:
         A train found by the walk is continued by one step on each side and across its
         gaps (:func:`fascidetect.firing_pattern.continues_train`): a candidate one of
         the train's own periods from its nearer member (within the walk's tolerance), in
-        a train of at least 10 members within 2.5 s on that side, is a member too,
-        unless it is more than this many times the SNR of the member it continues: a
-        much larger discharge there is another unit. Trains filled in by
+        a train of at least 10 members within 2.5 s on that side, is a member too, unless it is more than this many times the SNR of the member it
+        continues: a much larger discharge there is another unit. Trains filled in by
         support peaks are continued only to candidates under ``tonic_support_max_sigma``,
         as their walk. Without it a steady unit's first and last discharges and one the
         noise had shifted were fasciculations (independent simulator, exploration
