@@ -527,14 +527,22 @@ class DetectionParams:
         join a chance train (0.12 % with one search). False: one search over both.
     tonic_extend_max_ratio : float
         A train found by the walk is continued by one step on each side and across its
-        gaps (:func:`fascidetect.firing_pattern.continues_train`): a candidate one of
-        the train's own periods from its nearer member (within the walk's tolerance), in
-        a train of at least 10 members within 2.5 s on that side, is a member too, unless it is more than this many times the SNR of the member it
+        gaps (:func:`fascidetect.firing_pattern.continues_train`): a candidate one or two
+        of the train's own periods from its nearer members (within the walk's tolerance)
+        is a member too, unless it is more than this many times the SNR of the member it
         continues: a much larger discharge there is another unit. Trains filled in by
         support peaks are continued only to candidates under ``tonic_support_max_sigma``,
         as their walk. Without it a steady unit's first and last discharges and one the
         noise had shifted were fasciculations (independent simulator, exploration
         seeds). 0 switches the continuation off.
+    tonic_seen_channels : bool
+        The plain train walk takes each candidate under 1.5 times
+        ``tonic_support_max_sigma`` on every channel it was seen on (its ``channels``),
+        not on its main channel only: a unit about as large on two
+        neighbouring channels has the main channel of its discharges split between
+        them by the noise, and neither channel alone held a train (independent
+        simulator, exploration seeds 1015 and 1062: a 16-Hz unit's 8-9-sigma
+        discharges on its second channel were fasciculations).
     low_level_sigma : float
         Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
         sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,
@@ -752,6 +760,7 @@ class DetectionParams:
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
     tonic_extend_max_ratio: float = 1.5
+    tonic_seen_channels: bool = True
     tonic_support_each_polarity: bool = True
     template_matching: bool = True
     match_sigma: float = 5.0

@@ -148,8 +148,9 @@ def test_support_peaks_of_each_polarity_link_a_biphasic_units_train():
     # kept whichever phase the noise made larger, so its support peaks were split
     # between the two polarity groups and its 5.3-sigma discharge at 97.60 s was
     # reported as a fasciculation. Searched on each polarity apart, it is in a train.
-    # (Measured without the trains' continuation, which may also take that discharge.)
-    plain = {"tonic_extend_max_ratio": 0}
+    # (Measured without the trains' continuation and the walk over every channel a
+    # candidate was seen on, which also take that discharge.)
+    plain = {"tonic_extend_max_ratio": 0, "tonic_seen_channels": False}
     with_split, found = _tonic_discharges_reported(True, **plain)
     without, found_without = _tonic_discharges_reported(False, **plain)
     assert with_split < without
