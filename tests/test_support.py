@@ -150,7 +150,7 @@ def test_support_peaks_of_each_polarity_link_a_biphasic_units_train():
     # reported as a fasciculation. Searched on each polarity apart, it is in a train.
     # (Measured without the trains' continuation and the walk over every channel a
     # candidate was seen on, which also take that discharge.)
-    plain = {"tonic_extend_max_ratio": 0, "tonic_seen_channels": False}
+    plain = dict(tonic_extend_max_ratio=0, tonic_seen_channels=False)
     with_split, found = _tonic_discharges_reported(True, **plain)
     without, found_without = _tonic_discharges_reported(False, **plain)
     assert with_split < without
