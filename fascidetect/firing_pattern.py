@@ -225,9 +225,8 @@ def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
 
 def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: float = 5.0,
                     max_rate_hz: float = 25.0, step_tolerance: float = 0.3,
-                    max_multiple: int = 1, max_gap_s: float = 0.45, member_size=None,
-                    size=None, max_ratio: float = np.inf, min_members: int = 10,
-                    span_s: float = 2.5) -> np.ndarray:
+                    max_multiple: int = 2, max_gap_s: float = 0.45, member_size=None,
+                    size=None, max_ratio: float = np.inf) -> np.ndarray:
     """Return a mask of the discharges one step (or ``max_multiple`` steps, a missed
     discharge) before or after a train's members, at the train's own period.
 
@@ -237,8 +236,8 @@ def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: floa
     steady unit's first or last discharge, or one between marked members, was left
     unmarked and counted as a fasciculation. Here a discharge continues a train when
     the two members before it (or the two after it) of its group lie in the firing band
-    apart and it follows (precedes) the nearer one by ``m`` (1 to ``max_multiple``) such
-    periods within ``step_tolerance * sqrt(m)`` periods. Only the members' own period is used and a
+    apart and it follows (precedes) the nearer one by ``m`` such periods within
+    ``step_tolerance * sqrt(m)`` periods. Only the members' own period is used and a
     continued discharge is not a member in turn, so a train is not carried beyond one
     step into sparse firing.
 
@@ -251,18 +250,9 @@ def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: floa
     min_rate_hz, max_rate_hz, step_tolerance, max_gap_s : float
         As for :func:`regular_trains`.
     max_multiple : int
-        Largest step in periods. 1 by default: with 2 (a missed discharge bridged), a
-        bursty fasciculating unit's 83-sigma discharge two "periods" after two of its
-        own burst discharges that the walk had taken was taken too (project simulator,
-        bursty seed 2).
+        Largest step in periods.
     member_size, size : array-like, optional
         Sizes (e.g. SNR) of the members and of the discharges to judge.
-    min_members, span_s : int, float
-        Only a train holding at least ``min_members`` members within ``span_s`` of the
-        nearer member, on that side, is continued: a tonic unit fires for seconds,
-        while the walk's shortest trains (7 members) are mostly a bursty
-        fasciculating unit's cluster that happened to be regular (project simulator,
-        bursty seed 4: a cluster of 6 discharges at about 6 Hz).
     max_ratio : float
         A discharge larger than this many times the nearer member it continues is
         another unit (a large fasciculation that happens to fall at the train's next
@@ -274,11 +264,10 @@ def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: floa
 
     Examples
     --------
-    A 10-Hz train of 12 members and, 0.1 s after its last member, one more discharge;
-    another 0.4 s later:
+    A 10-Hz train and, 0.1 s after its last member, one more discharge; another 0.4 s
+    later:
 
-    >>> train = 1.0 + 0.1 * np.arange(12)
-    >>> continues_train(train, [0] * 12, [2.202, 2.6], [0, 0]).tolist()
+    >>> continues_train([1.0, 1.1, 1.2, 1.3], [0] * 4, [1.402, 1.8], [0, 0]).tolist()
     [True, False]
     """
     member_s = np.asarray(member_s, dtype=float)
@@ -312,10 +301,7 @@ def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: floa
             with np.errstate(divide="ignore", invalid="ignore"):
                 m = np.rint(d / period)
                 dev = np.abs(d - m * period) / (np.sqrt(np.maximum(m, 1.0)) * period)
-            a_pos = np.clip(near, 0, mt.size - 1)
-            held = np.where(sign > 0, a_pos - np.searchsorted(mt, a - span_s) + 1,
-                            np.searchsorted(mt, a + span_s, side="right") - a_pos)
-            ok |= valid & (held >= min_members) & (period >= p_lo) & (period <= p_hi) & (m >= 1) & \
+            ok |= valid & (period >= p_lo) & (period <= p_hi) & (m >= 1) & \
                 (m <= max_multiple) & (dev <= step_tolerance) & (d <= max_gap_s) & \
                 (small if small is not None
                  else size[rows] <= max_ratio * ms[np.clip(near, 0, mt.size - 1)])
