@@ -535,14 +535,6 @@ class DetectionParams:
         as their walk. Without it a steady unit's first and last discharges and one the
         noise had shifted were fasciculations (independent simulator, exploration
         seeds). 0 switches the continuation off.
-    tonic_seen_channels : bool
-        The plain train walk takes each candidate under 1.5 times
-        ``tonic_support_max_sigma`` on every channel it was seen on (its ``channels``),
-        not on its main channel only: a unit about as large on two
-        neighbouring channels has the main channel of its discharges split between
-        them by the noise, and neither channel alone held a train (independent
-        simulator, exploration seeds 1015 and 1062: a 16-Hz unit's 8-9-sigma
-        discharges on its second channel were fasciculations).
     low_level_sigma : float
         Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
         sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,
@@ -760,7 +752,6 @@ class DetectionParams:
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
     tonic_extend_max_ratio: float = 1.5
-    tonic_seen_channels: bool = True
     tonic_support_each_polarity: bool = True
     template_matching: bool = True
     match_sigma: float = 5.0

@@ -128,11 +128,11 @@ def test_support_peaks_and_events_do_not_depend_on_the_block_length():
     np.testing.assert_allclose(a["peak_time"], b["peak_time"], atol=1e-9)
 
 
-def _tonic_discharges_reported(flag, **overrides):
+def _tonic_discharges_reported(flag):
     """Fasciculations reported at a simulated tonic unit's discharge (within 10 ms, same
     channel) in near_activity seed 11, and the true fasciculations found."""
     rec, truth = simulate(scenario="near_activity", seed=11)
-    ev = fascidetect.detect(rec, tonic_support_each_polarity=flag, **overrides).events
+    ev = fascidetect.detect(rec, tonic_support_each_polarity=flag).events
     fasc = ev[ev["trial_type"] == "fasciculation"]
     tonic = truth[truth["trial_type"] == "voluntary"]
     at_tonic = sum(
@@ -148,12 +148,7 @@ def test_support_peaks_of_each_polarity_link_a_biphasic_units_train():
     # kept whichever phase the noise made larger, so its support peaks were split
     # between the two polarity groups and its 5.3-sigma discharge at 97.60 s was
     # reported as a fasciculation. Searched on each polarity apart, it is in a train.
-    # (Measured without the trains' continuation and the walk over every channel a
-    # candidate was seen on, which also take that discharge.)
-    plain = dict(tonic_extend_max_ratio=0, tonic_seen_channels=False)
-    with_split, found = _tonic_discharges_reported(True, **plain)
-    without, found_without = _tonic_discharges_reported(False, **plain)
+    with_split, found = _tonic_discharges_reported(True)
+    without, found_without = _tonic_discharges_reported(False)
     assert with_split < without
     assert found >= found_without  # no true fasciculation lost to the trains
-    now, found_now = _tonic_discharges_reported(True)
-    assert now <= with_split and found_now >= found

@@ -18,13 +18,6 @@ from . import Context, decide
 #: regular_trains`.
 _LEAD_S = 3.0
 
-#: Candidates take part on the other channels they were seen on only under this many
-#: times ``tonic_support_max_sigma``: a small unit's discharges split between two
-#: channels are 8-10 sigma at most (independent simulator, exploration seeds 1015,
-#: 1062), while 24-52-sigma fasciculations seen on a channel carrying a voluntary unit's
-#: train were taken into it (project simulator, near_activity seed 11: 5 lost).
-_SEEN_RATIO = 1.5
-
 
 def tonic_firing(cands: Candidates, ctx: Context):
     """Stage: members of regular trains on their main channel are voluntary (reason
@@ -58,42 +51,22 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
     (and of the support peaks)."""
     p = ctx.params
     t = cands.times(ctx.sfreq)
-    idx = np.flatnonzero(use)
-    # Each candidate takes part on every channel it was seen on: a unit about as large
-    # on two neighbouring channels has its discharges' main channel split between them,
-    # and neither channel alone holds its whole train.
-    copy, channel = _seen_on(cands, idx, p.tonic_seen_channels,
-                             p.tonic_support_max_sigma * _SEEN_RATIO)
-    tt = t[idx][copy]
-    regular = regular_trains(tt, channel, min_rate_hz=p.tonic_min_rate_hz,
-                             max_rate_hz=p.tonic_max_rate_hz,
+    regular = regular_trains(t[use], cands.channel[use],
+                             min_rate_hz=p.tonic_min_rate_hz, max_rate_hz=p.tonic_max_rate_hz,
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
+    rows = use.copy()
+    rows[use] = regular
     if p.tonic_extend_max_ratio > 0 and regular.any():
         # A train's first and last discharges, and one the noise shifted, are its own.
-        size = cands.snr[idx][copy]
-        regular = regular | continues_train(
-            tt[regular], channel[regular], tt, channel, min_rate_hz=p.tonic_min_rate_hz,
-            max_rate_hz=p.tonic_max_rate_hz, member_size=size[regular], size=size,
-            max_ratio=p.tonic_extend_max_ratio)
-    mark = np.zeros(idx.size, dtype=bool)
-    np.logical_or.at(mark, copy, regular)
-    rows = np.zeros(len(cands), dtype=bool)
-    rows[idx] = mark
+        member = np.flatnonzero(use)[regular]
+        rows[use] |= continues_train(t[member], cands.channel[member], t[use],
+                                     cands.channel[use], min_rate_hz=p.tonic_min_rate_hz,
+                                     max_rate_hz=p.tonic_max_rate_hz,
+                                     member_size=cands.snr[member], size=cands.snr[use],
+                                     max_ratio=p.tonic_extend_max_ratio)
     if ctx.scan.support is not None and p.tonic_support_sigma > 0:
         rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return rows
-
-
-def _seen_on(cands: Candidates, idx: np.ndarray, seen: bool,
-             max_sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return (row into ``idx``, channel) of each copy of the candidates ``idx`` on the
-    channels they were seen on (``seen``; candidates under ``max_sigma`` only) or on
-    their main channel only."""
-    if not seen or cands.channels is None or cands.channels.ndim != 2:
-        return np.arange(idx.size), cands.channel[idx]
-    on = np.asarray(cands.channels[idx], dtype=bool) & (cands.snr[idx] < max_sigma)[:, None]
-    on[np.arange(idx.size), cands.channel[idx]] = True
-    return np.nonzero(on)
 
 
 def _episode_masks(cands: Candidates, ctx: Context, spans_of) -> np.ndarray:
