@@ -530,11 +530,10 @@ class DetectionParams:
         gaps (:func:`fascidetect.firing_pattern.continues_train`): a candidate one or two
         of the train's own periods from its nearer members (within the walk's tolerance)
         is a member too, unless it is more than this many times the SNR of the member it
-        continues: a much larger discharge there is another unit. Trains filled in by
-        support peaks are continued only to candidates under ``tonic_support_max_sigma``,
-        as their walk. Without it a steady unit's first and last discharges and one the
-        noise had shifted were fasciculations (independent simulator, exploration
-        seeds). 0 switches the continuation off.
+        continues (a support peak counts as ``tonic_support_max_sigma``): a much larger
+        discharge there is another unit. Without it a steady unit's first and last
+        discharges and one the noise had shifted were fasciculations (independent
+        simulator, exploration seeds). 0 switches the continuation off.
     low_level_sigma : float
         Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
         sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,

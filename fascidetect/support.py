@@ -217,13 +217,16 @@ def train_members(cands, peaks: SupportPeaks, use: np.ndarray, params, sfreq: fl
                              max_cv=params.tonic_max_cv)
     out[rows] = regular[:rows.size]
     if params.tonic_extend_max_ratio > 0 and regular.any():
-        # A train's first and last discharges and one the noise shifted: the candidates
-        # the walk takes (under tonic_support_max_sigma) one step from its members. Not
-        # larger ones: where the noise makes many support peaks, chance trains lie
-        # everywhere, and a true 11-sigma fasciculation one step from one was taken
-        # (independent simulator, exploration seed 1009).
-        out[rows] |= continues_train(
-            times[regular], group[regular], times[:rows.size], group[:rows.size],
+        # One step on: a train's first and last discharges and one the noise shifted,
+        # candidates over tonic_support_max_sigma included (a unit near that limit on a
+        # neighbouring channel crosses it on some discharges), unless much larger than
+        # the member they continue (a support peak counts at the limit).
+        size = np.concatenate([cands.snr[rows], np.full(len(fill), params.tonic_support_max_sigma)])
+        judge = np.flatnonzero(use)
+        jgroup = cands.channel[judge].astype(np.int64) * 2 + (cands.amplitude[judge] > 0)
+        out[judge] |= continues_train(
+            times[regular], group[regular], cands.sample[judge] / sfreq, jgroup,
             min_rate_hz=params.tonic_min_rate_hz, max_rate_hz=params.tonic_max_rate_hz,
-            step_tolerance=params.tonic_support_tolerance)
+            step_tolerance=params.tonic_support_tolerance, member_size=size[regular],
+            size=cands.snr[judge], max_ratio=params.tonic_extend_max_ratio)
     return out
