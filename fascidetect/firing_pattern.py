@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["continues_train", "regular_trains"]
+__all__ = ["regular_trains"]
 
 def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: float = 25.0,
                    min_intervals: int = 6, step_tolerance: float = 0.3, max_cv: float = 0.3,
@@ -221,89 +221,3 @@ def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
         return
     within = (k[None, :] <= length[:, None]) & hit[:, None]
     member[members[within]] = True
-
-
-def continues_train(member_s, member_group, times_s, group, *, min_rate_hz: float = 5.0,
-                    max_rate_hz: float = 25.0, step_tolerance: float = 0.3,
-                    max_multiple: int = 2, max_gap_s: float = 0.45, member_size=None,
-                    size=None, max_ratio: float = np.inf) -> np.ndarray:
-    """Return a mask of the discharges one step (or ``max_multiple`` steps, a missed
-    discharge) before or after a train's members, at the train's own period.
-
-    The chain walk of :func:`regular_trains` marks a discharge only when a whole window
-    of regular steps reaches it, and fewer such windows reach a train's first and last
-    discharges (recruitment, derecruitment) or one whose interval the noise bent: a
-    steady unit's first or last discharge, or one between marked members, was left
-    unmarked and counted as a fasciculation. Here a discharge continues a train when
-    the two members before it (or the two after it) of its group lie in the firing band
-    apart and it follows (precedes) the nearer one by ``m`` such periods within
-    ``step_tolerance * sqrt(m)`` periods. Only the members' own period is used and a
-    continued discharge is not a member in turn, so a train is not carried beyond one
-    step into sparse firing.
-
-    Parameters
-    ----------
-    member_s, member_group : array-like, shape (m,)
-        Times (s) and group keys of the members of regular trains.
-    times_s, group : array-like, shape (n,)
-        Times (s) and group keys of the discharges to judge.
-    min_rate_hz, max_rate_hz, step_tolerance, max_gap_s : float
-        As for :func:`regular_trains`.
-    max_multiple : int
-        Largest step in periods.
-    member_size, size : array-like, optional
-        Sizes (e.g. SNR) of the members and of the discharges to judge.
-    max_ratio : float
-        A discharge larger than this many times the nearer member it continues is
-        another unit (a large fasciculation that happens to fall at the train's next
-        predicted time), not the train's.
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-
-    Examples
-    --------
-    A 10-Hz train and, 0.1 s after its last member, one more discharge; another 0.4 s
-    later:
-
-    >>> continues_train([1.0, 1.1, 1.2, 1.3], [0] * 4, [1.402, 1.8], [0, 0]).tolist()
-    [True, False]
-    """
-    member_s = np.asarray(member_s, dtype=float)
-    member_group = np.asarray(member_group)
-    times_s = np.asarray(times_s, dtype=float)
-    group = np.asarray(group)
-    out = np.zeros(times_s.size, dtype=bool)
-    if member_s.size < 2 or times_s.size == 0:
-        return out
-    p_lo, p_hi = 1.0 / max_rate_hz, 1.0 / min_rate_hz
-    member_size = np.zeros(member_s.size) if member_size is None else np.asarray(member_size, float)
-    size = np.zeros(times_s.size) if size is None else np.asarray(size, float)
-    for g in np.intersect1d(np.unique(group), np.unique(member_group)):  # loop over groups
-        mine = np.flatnonzero(member_group == g)
-        by_time = np.argsort(member_s[mine], kind="stable")
-        mt, ms = member_s[mine][by_time], member_size[mine][by_time]
-        rows = np.flatnonzero(group == g)
-        if mt.size < 2:
-            continue
-        x = times_s[rows]
-        j = np.searchsorted(mt, x)
-        ok = np.zeros(rows.size, dtype=bool)
-        small = np.ones(rows.size, dtype=bool) if max_ratio == np.inf else None
-        # before: the two members preceding x; after: the two following it
-        for near, far, sign in ((j - 1, j - 2, 1.0), (j, j + 1, -1.0)):  # both sides
-            valid = (far >= 0) & (far < mt.size) & (near >= 0) & (near < mt.size)
-            a = mt[np.clip(near, 0, mt.size - 1)]
-            b = mt[np.clip(far, 0, mt.size - 1)]
-            period = sign * (a - b)
-            d = sign * (x - a)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                m = np.rint(d / period)
-                dev = np.abs(d - m * period) / (np.sqrt(np.maximum(m, 1.0)) * period)
-            ok |= valid & (period >= p_lo) & (period <= p_hi) & (m >= 1) & \
-                (m <= max_multiple) & (dev <= step_tolerance) & (d <= max_gap_s) & \
-                (small if small is not None
-                 else size[rows] <= max_ratio * ms[np.clip(near, 0, mt.size - 1)])
-        out[rows] = ok
-    return out

@@ -525,15 +525,6 @@ class DetectionParams:
         0-17, near_activity 14 -> 10 false, tonic 40 -> 24, no true discharge lost in
         rest, low SNR, doublets, bursty; on pure band-passed noise 0.19 % of support peaks
         join a chance train (0.12 % with one search). False: one search over both.
-    tonic_extend_max_ratio : float
-        A train found by the walk is continued by one step on each side and across its
-        gaps (:func:`fascidetect.firing_pattern.continues_train`): a candidate one or two
-        of the train's own periods from its nearer members (within the walk's tolerance)
-        is a member too, unless it is more than this many times the SNR of the member it
-        continues (a support peak counts as ``tonic_support_max_sigma``): a much larger
-        discharge there is another unit. Without it a steady unit's first and last
-        discharges and one the noise had shifted were fasciculations (independent
-        simulator, exploration seeds). 0 switches the continuation off.
     low_level_sigma : float
         Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
         sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,
@@ -750,7 +741,6 @@ class DetectionParams:
     footprint_p_value: float = 0.01
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
-    tonic_extend_max_ratio: float = 1.5
     tonic_support_each_polarity: bool = True
     template_matching: bool = True
     match_sigma: float = 5.0
@@ -794,9 +784,6 @@ class DetectionParams:
             raise ParameterError(
                 f"need derecruitment_gap_s > 0 and derecruitment_max_s >= 0, got "
                 f"{self.derecruitment_gap_s!r}, {self.derecruitment_max_s!r}")
-        if not self.tonic_extend_max_ratio >= 0:
-            raise ParameterError(f"tonic_extend_max_ratio must be >= 0 (0: off), got "
-                                 f"{self.tonic_extend_max_ratio!r}")
         if self.low_level_sigma < 0 or self.low_level_windows < 1 or self.low_level_ratio <= 0 \
                 or not 0 < self.low_level_p < 1:
             raise ParameterError(

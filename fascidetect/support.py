@@ -198,7 +198,7 @@ def train_members(cands, peaks: SupportPeaks, use: np.ndarray, params, sfreq: fl
     channel and polarity (a unit's main phase keeps its sign) and walked with the
     stricter ``tonic_support_min_intervals`` and ``tonic_support_tolerance``.
     """
-    from .firing_pattern import continues_train, regular_trains
+    from .firing_pattern import regular_trains
 
     out = np.zeros(len(cands), dtype=bool)
     rows = np.flatnonzero(use & (cands.snr < params.tonic_support_max_sigma))
@@ -216,17 +216,4 @@ def train_members(cands, peaks: SupportPeaks, use: np.ndarray, params, sfreq: fl
                              step_tolerance=params.tonic_support_tolerance,
                              max_cv=params.tonic_max_cv)
     out[rows] = regular[:rows.size]
-    if params.tonic_extend_max_ratio > 0 and regular.any():
-        # One step on: a train's first and last discharges and one the noise shifted,
-        # candidates over tonic_support_max_sigma included (a unit near that limit on a
-        # neighbouring channel crosses it on some discharges), unless much larger than
-        # the member they continue (a support peak counts at the limit).
-        size = np.concatenate([cands.snr[rows], np.full(len(fill), params.tonic_support_max_sigma)])
-        judge = np.flatnonzero(use)
-        jgroup = cands.channel[judge].astype(np.int64) * 2 + (cands.amplitude[judge] > 0)
-        out[judge] |= continues_train(
-            times[regular], group[regular], cands.sample[judge] / sfreq, jgroup,
-            min_rate_hz=params.tonic_min_rate_hz, max_rate_hz=params.tonic_max_rate_hz,
-            step_tolerance=params.tonic_support_tolerance, member_size=size[regular],
-            size=cands.snr[judge], max_ratio=params.tonic_extend_max_ratio)
     return out

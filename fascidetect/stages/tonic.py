@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..candidates import Candidates
-from ..firing_pattern import continues_train, regular_trains
+from ..firing_pattern import regular_trains
 from ..spans import in_spans
 from ..support import train_members
 from . import Context, decide
@@ -50,20 +50,11 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
     """Return a mask of the candidates in ``use`` that belong to a regular train of them
     (and of the support peaks)."""
     p = ctx.params
-    t = cands.times(ctx.sfreq)
-    regular = regular_trains(t[use], cands.channel[use],
+    regular = regular_trains(cands.times(ctx.sfreq)[use], cands.channel[use],
                              min_rate_hz=p.tonic_min_rate_hz, max_rate_hz=p.tonic_max_rate_hz,
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
     rows = use.copy()
     rows[use] = regular
-    if p.tonic_extend_max_ratio > 0 and regular.any():
-        # A train's first and last discharges, and one the noise shifted, are its own.
-        member = np.flatnonzero(use)[regular]
-        rows[use] |= continues_train(t[member], cands.channel[member], t[use],
-                                     cands.channel[use], min_rate_hz=p.tonic_min_rate_hz,
-                                     max_rate_hz=p.tonic_max_rate_hz,
-                                     member_size=cands.snr[member], size=cands.snr[use],
-                                     max_ratio=p.tonic_extend_max_ratio)
     if ctx.scan.support is not None and p.tonic_support_sigma > 0:
         rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return rows
