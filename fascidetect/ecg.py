@@ -240,31 +240,9 @@ def model_from_candidates(cands, read_filtered, n_channels: int, n_samples: int,
     if matched.size >= 0.5 * model.beats.size:
         # Matched beats sit on the template's anchor: the subtraction's own re-anchoring
         # (which a large discharge beside a small QRS pulls aside) shrinks to 2 ms.
-        search = min(model.search, max(1, int(0.002 * sfreq)))
-        model = dataclasses.replace(model, beats=matched, search=search,
-                                    template=_average_at(read_filtered, model, matched,
-                                                         n_samples, search))
+        model = dataclasses.replace(model, beats=matched,
+                                    search=min(model.search, max(1, int(0.002 * sfreq))))
     return model
-
-
-def _average_at(read_filtered, model: EcgModel, beats: np.ndarray, n_samples: int,
-                search: int) -> np.ndarray:
-    """Return the average beat again, at the matched beats (each within ``search``).
-
-    The first average comes from threshold crossings, anchored on their own largest
-    lobe; the matched filter places every beat on the same point of the QRS, so their
-    average is the sharper beat (and the channels it reaches are judged again).
-    """
-    h = model.half
-    usable = beats[(beats - h - search >= 0) & (beats + h + search < n_samples)]
-    if usable.size < 2:
-        return model.template
-    pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
-                  .astype(int)]
-    windows = np.stack([read_filtered(b - h - search, b + h + search + 1) for b in pick])
-    offs = _best_lags(windows, model.template, search) + search
-    aligned = _cut(windows, offs, h)
-    return heart_channels_only(aligned, np.median(aligned, axis=0))
 
 
 def match_beats(read_filtered, model: EcgModel, n_samples: int, sfreq: float,

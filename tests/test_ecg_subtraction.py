@@ -101,8 +101,8 @@ def test_a_qrs_with_lobes_of_one_size_leaves_no_remnants():
     # 1 kHz): the band-passed QRS has three lobes of about the same size, so the beats'
     # first anchors fell on different lobes and their median was a smeared beat; the
     # subtraction left a lobe of most beats (110 false fasciculations in 390 s, 2-6 sigma,
-    # found by the matching pass). Re-anchored until stable and averaged again at the
-    # matched beats, the average beat takes the whole QRS.
+    # found by the matching pass). Re-anchored until no beat moves, the average beat
+    # takes the whole QRS.
     sim = _independent_simulator()
     data, fs, truth, info = sim.simulate(1027, "ecg")
     assert info["ecg_sigma"] == {"EMG02": 8.7}
