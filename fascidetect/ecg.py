@@ -19,6 +19,10 @@ from .params import DetectionParams
 _MAX_TEMPLATE_BEATS = 80
 #: Length of the blocks the beat search reads (bounded memory on long recordings).
 _MATCH_BLOCK_S = 60.0
+#: A channel's average beat is subtracted from this many noise sigmas of the median.
+TEMPLATE_SIGMAS = 5.0
+#: Re-anchoring passes of the beats on their average (it stops when no beat moves).
+_ALIGN_PASSES = 4
 #: Samples further than this many robust sigmas from the first fit are left out of the
 #: second (a discharge on the beat, not the beat's own noise).
 _REFIT_SIGMAS = 4.0
@@ -73,10 +77,38 @@ def build_model(read_filtered, beat_samples: np.ndarray, n_samples: int,
     # beat on the average by cross-correlation (the largest lobe can differ beat to beat).
     offs = _anchor(np.abs(windows[:, :, half:half + 2 * search + 1]).sum(axis=1))
     template = np.median(_cut(windows, offs, half), axis=0)
-    offs = _best_lags(windows, template, search) + search
-    template = np.median(_cut(windows, offs, half), axis=0)
+    # Re-anchoring until the beats stop moving: on a QRS with lobes of about the same
+    # size, the first anchors fall on different lobes and their median smears the
+    # template; each pass pulls more of them onto the majority's lobe.
+    for _ in range(_ALIGN_PASSES):  # a few passes over at most 80 beats
+        new = _best_lags(windows, template, search) + search
+        template = np.median(_cut(windows, new, half), axis=0)
+        if np.array_equal(new, offs):
+            break
+        offs = new
+    template = heart_channels_only(_cut(windows, offs, half), template)
     return EcgModel(beats=np.sort(beat_samples), template=template, half=half, search=search,
                     gain_range=tuple(params.ecg_gain_range))
+
+
+def heart_channels_only(aligned: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Return ``template`` with the channels the heart does not reach set to zero.
+
+    A channel's average beat under :data:`TEMPLATE_SIGMAS` of the median's own noise
+    (about 1.25 sigma / sqrt(beats)) is noise: subtracting it would add noise at every
+    beat, and matching it would weigh the channel's noise against the beats.
+
+    Parameters
+    ----------
+    aligned : ndarray, shape (n_beats, n_channels, n_times)
+        The beats' windows, aligned as ``template`` was averaged.
+    template : ndarray, shape (n_channels, n_times)
+    """
+    sigma = 1.4826 * np.median(np.abs(aligned - template), axis=(0, 2))
+    noise = 1.25 * sigma / np.sqrt(aligned.shape[0])
+    out = template.copy()
+    out[np.max(np.abs(template), axis=1) < TEMPLATE_SIGMAS * noise] = 0.0
+    return out
 
 
 def _cut(windows: np.ndarray, offs: np.ndarray, half: int) -> np.ndarray:
@@ -228,7 +260,10 @@ def match_beats(read_filtered, model: EcgModel, n_samples: int, sfreq: float,
     from .detection import _suppress
 
     core = min(int(round(params.ecg_match_core_s * sfreq)), model.half)
-    tmpl = model.template[:, model.half - core:model.half + core + 1]
+    # Only the channels the heart reaches: the others' noise would lower a beat's
+    # normalised correlation (one ECG channel of twelve: a beat in three was missed).
+    heart = np.flatnonzero(np.any(model.template != 0, axis=1))
+    tmpl = model.template[heart, model.half - core:model.half + core + 1]
     norm2 = float(np.sum(tmpl * tmpl))
     if model.beats.size < 2 or norm2 <= 0:
         return model.beats
@@ -236,14 +271,14 @@ def match_beats(read_filtered, model: EcgModel, n_samples: int, sfreq: float,
     rr = float(np.median(np.diff(model.beats)))
     distance = max(1, int(params.ecg_match_min_rr_share * rr))
     block = max(int(_MATCH_BLOCK_S * sfreq), 4 * distance)
-    limit = model.gain_range[1] * np.max(np.abs(model.template), axis=1, keepdims=True)
+    limit = model.gain_range[1] * np.max(np.abs(model.template[heart]), axis=1, keepdims=True)
     found, height = [], []
     for lo in range(0, n_samples, block):
         hi = min(n_samples, lo + block)
         a, b = max(0, lo - core - distance), min(n_samples, hi + core + distance)
         if b - a < length:
             continue
-        x = read_filtered(a, b)
+        x = read_filtered(a, b)[heart]
         score = fftconvolve(x, tmpl[:, ::-1], mode="valid", axes=1).sum(axis=0)
         energy = np.concatenate([[0.0], np.cumsum(np.sum(x * x, axis=0))])
         energy = np.maximum(energy[length:] - energy[:-length], np.finfo(float).tiny)

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ecg import _MAX_TEMPLATE_BEATS, EcgModel, _fill_gaps, build_model
+from .ecg import (
+    _MAX_TEMPLATE_BEATS,
+    EcgModel,
+    _fill_gaps,
+    build_model,
+    heart_channels_only,
+)
 from .params import DetectionParams
 
 #: Beat-like candidates a channel needs before its beats are searched for.
@@ -26,8 +32,6 @@ MIN_SEEDS = 10
 MIN_SEEDS_PER_MIN = 2.0
 #: A matched-filter peak is a beat from this many robust sigmas of the filter's output.
 PEAK_SIGMAS = 4.0
-#: A channel's average beat is subtracted from this many of its own noise sigmas.
-TEMPLATE_SIGMAS = 5.0
 #: An average beat is at least this wide (s) where it exceeds 30 % of its peak: a
 #: band-passed QRS is 65-90 ms wide (both simulators), a motor unit potential 4-12 ms
 #: (neuropathic ones up to about 20); a steady unit firing at a heart rate is no heart.
@@ -213,7 +217,7 @@ def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, s
     The beats found under the threshold (:func:`channel_rhythms`) time the average beat
     of every channel (median window, re-anchored within 2 ms at subtraction), which the
     second scan subtracts: the QRS crossings go, a fasciculation on a beat stays.
-    Channels whose average beat is under :data:`TEMPLATE_SIGMAS` of the median's own
+    Channels whose average beat is under :data:`fascidetect.ecg.TEMPLATE_SIGMAS` of the median's own
     noise get nothing subtracted.
 
     Parameters
@@ -244,12 +248,8 @@ def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, s
     pick = usable[np.linspace(0, usable.size - 1, min(usable.size, _MAX_TEMPLATE_BEATS))
                   .astype(int)]
     windows = np.stack([read_filtered(b - half, b + half + 1) for b in pick])
-    template = np.median(windows, axis=0)
-    # Channels where the average beat is no larger than the median's own noise (about
-    # 1.25 sigma / sqrt(beats)) get nothing subtracted: the noise template would only add
-    # noise at every beat.
-    sigma = 1.4826 * np.median(np.abs(windows - template), axis=(0, 2))
-    noise = 1.25 * sigma / np.sqrt(pick.size)
-    template[np.max(np.abs(template), axis=1) < TEMPLATE_SIGMAS * noise] = 0.0
+    # Channels where the average beat is no larger than the median's own noise get
+    # nothing subtracted: the noise template would only add noise at every beat.
+    template = heart_channels_only(windows, np.median(windows, axis=0))
     return EcgModel(beats=beats, template=template, half=half,
                     search=max(1, int(0.002 * sfreq)), gain_range=tuple(params.ecg_gain_range))
