@@ -217,8 +217,8 @@ def model_from_channels(cands, read_filtered, n_channels: int, n_samples: int, s
     The beats found under the threshold (:func:`channel_rhythms`) time the average beat
     of every channel (median window, re-anchored within 2 ms at subtraction), which the
     second scan subtracts: the QRS crossings go, a fasciculation on a beat stays.
-    Channels whose average beat is under :data:`fascidetect.ecg.TEMPLATE_SIGMAS` of the median's own
-    noise get nothing subtracted.
+    Channels whose average beat is under :data:`fascidetect.ecg.TEMPLATE_SIGMAS` of the
+    median's own noise get nothing subtracted.
 
     Parameters
     ----------

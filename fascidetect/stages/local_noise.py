@@ -48,8 +48,10 @@ def local_rise(ctx: Context) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN segments
             ref = np.nanpercentile(padded.reshape(n_seg, per_seg), p.noise_percentile, axis=1)
-        seg_floor = block[c, :n_seg] / ctx.sigma[c] if block.shape[1] >= n_seg else \
-            np.pad(block[c] / ctx.sigma[c], (0, n_seg - block.shape[1]), mode="edge")
+        # The threshold's segment sigmas over the floor; a last segment beyond them
+        # takes the last one's.
+        seg_floor = np.pad(block[c] / ctx.sigma[c], (0, max(0, n_seg - block.shape[1])),
+                           mode="edge")[:n_seg]
         ref = np.fmax(ref, seg_floor)
         rise = r / np.repeat(ref, per_seg)[:r.size]
         out[c] = np.where(np.isfinite(rise), rise, 1.0)
