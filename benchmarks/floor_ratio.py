@@ -79,6 +79,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=tempfile.gettempdir() + "/floor_ratio")
     args = ap.parse_args(argv)
+    # Absolute paths: the processes run in a neutral working directory (``timed``).
+    args.files = [str(Path(f).resolve()) for f in args.files]
     codes = dict(c.split("=", 1) for c in args.code)
     extra = {name: {} for name in codes}
     for item in args.env:
