@@ -273,7 +273,7 @@ def _vouched(alone: np.ndarray, narrow: np.ndarray, channel: np.ndarray, shape,
     return kept
 
 
-def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
+def _shapeless(features: dict, shape: _ShapeRows | None, channel: np.ndarray,
                candidates: np.ndarray, clear: np.ndarray, unvouched: np.ndarray,
                params: DetectionParams) -> np.ndarray:
     """Return a mask of glitches whose neighbours noise or wander lifted: on a channel
@@ -295,7 +295,6 @@ def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
     judged = candidates & (ratio >= low) & (ratio < params.glitch_unit_max_neighbour_ratio)
     sibling = (ratio >= low) & (ratio < params.glitch_sibling_max_neighbour_ratio)
     tol = params.glitch_unit_amplitude_tolerance
-    norm = np.linalg.norm(shape, axis=1)
     for c in np.unique(channel[judged]):  # loop over the channels with such candidates
         for s in (-1.0, 1.0):
             q = np.flatnonzero(judged & (channel == c) & (sign == s))
@@ -305,17 +304,32 @@ def _shapeless(features: dict, shape: np.ndarray | None, channel: np.ndarray,
             size = np.abs(amp[q])
             best = _template_fit(q, shape, np.abs(amp), size * (1 - tol), size * (1 + tol), r,
                                  params.glitch_template_neighbours)
-            out[q] = best < params.glitch_shape_min_cosine * norm[q]
+            out[q] = best < params.glitch_shape_min_cosine * np.linalg.norm(shape[q], axis=1)
     return out
 
 
-def _shapes(features: dict) -> np.ndarray | None:
+class _ShapeRows:
+    """The candidates' samples beside the peak over the peak, gathered on demand:
+    ``rows[idx]`` is what indexing the (candidates, offsets) float64 stack would give.
+
+    Only the rows the rules compare are gathered (a day's stack of every candidate,
+    with its float64 conversions, was 13 MB of the peak; issue 14).
+    """
+
+    def __init__(self, columns: list):
+        self.columns = columns
+
+    def __getitem__(self, idx) -> np.ndarray:
+        return np.stack([np.asarray(col[idx], dtype=float) for col in self.columns], axis=-1)
+
+
+def _shapes(features: dict) -> _ShapeRows | None:
     """Return the candidates' samples beside the peak over the peak, one row each
     (None without the shape columns of :func:`spike_features`)."""
     cols = [features.get(_SHAPE_KEY.format(j)) for j in SHAPE_OFFSETS]
     if any(col is None for col in cols):
         return None
-    return np.stack([np.asarray(col, dtype=float) for col in cols], axis=1)
+    return _ShapeRows(cols)
 
 
 def _template_fit(q: np.ndarray, shape: np.ndarray, size: np.ndarray, lo: np.ndarray,

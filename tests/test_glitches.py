@@ -277,3 +277,23 @@ def test_step_noise_is_the_raw_white_noise_whatever_the_baseline():
     again = segment_floors(lambda i0, i1: step_window_sigmas(raw, i0, i1, window), n,
                            window, segment, 10.0)
     assert np.all(np.abs(again / 3e-6 - 1.0) < 0.1), again / 3e-6
+
+
+def test_shape_rows_gathered_on_demand_equal_the_stacked_columns():
+    # The rules gather the shapes of the rows they compare (bounded memory on a day's
+    # candidates); each gather must equal indexing the full float64 stack.
+    from fascidetect.glitches import _shapes
+
+    rng = np.random.default_rng(3)
+    n = 50
+    features = {f"spike_beside_{j:+d}": rng.normal(size=n).astype(np.float32)
+                for j in SHAPE_OFFSETS}
+    full = np.stack([features[f"spike_beside_{j:+d}"].astype(float) for j in SHAPE_OFFSETS],
+                    axis=1)
+    rows = _shapes(features)
+    one_d = np.array([4, 0, 49, 4])
+    two_d = rng.integers(0, n, size=(7, 5))
+    np.testing.assert_array_equal(rows[one_d], full[one_d])
+    np.testing.assert_array_equal(rows[two_d], full[two_d])
+    assert rows[two_d].dtype == np.float64
+    assert _shapes({"spike_beside_-1": features["spike_beside_-1"]}) is None
