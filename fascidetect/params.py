@@ -468,6 +468,19 @@ class DetectionParams:
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
         any rise of the background is taken as activity.
+    rest_tail_z : float
+        Under ``rest_shape_min_band_hz``: a rise is activity only when its excess kurtosis,
+        pooled with the rises of the neighbouring windows, is above that of Gaussian noise
+        by more than this many standard errors (:func:`fascidetect.rest.tail_scores`;
+        sub-threshold units make the background heavy-tailed, a drifting electrode floor
+        is Gaussian). On independent-simulator exploration windows at 200-500 Hz, 2
+        called 87-90 % of the drifted floor's rises rest and 23-28 % of tonic firing's
+        (benchmarks/README.md, rest31).
+    rest_tail_max_ratio : float
+        ... and only a rise up to this ratio: above it a background is activity whatever its
+        distribution (a dense interference pattern is Gaussian too; a drifting electrode
+        floor is taken to stay within about 1.6x its 10th-percentile floor; est.). Under
+        1 switches the tail test off.
     rest_guard_s : float
         A discharge this close to an active rest window of its channel is not at rest
         (the fixed window grid would otherwise cut bursts and derecruitment tails).
@@ -720,6 +733,8 @@ class DetectionParams:
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
     rest_shape_z: float = 0.0
+    rest_tail_z: float = 2.0
+    rest_tail_max_ratio: float = 1.6
     local_noise_z: float = 3.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05
@@ -845,6 +860,12 @@ class DetectionParams:
                 f"EMG band (the upper edge would be {high:g} Hz); record at >= 1000 Hz, "
                 f"or at least {3.5 * low:g} Hz for detection only")
         return low, high
+
+    def rest_pooled_z(self, band: tuple[float, float]) -> float:
+        """Return the z of the pooled rest-window shape decision for a band: ``rest_shape_z``
+        (spectral test) when it reaches ``rest_shape_min_band_hz``, else ``rest_tail_z``
+        (:func:`fascidetect.rest.tail_scores`)."""
+        return self.rest_shape_z if band[1] >= self.rest_shape_min_band_hz else self.rest_tail_z
 
     def replace(self, **changes) -> "DetectionParams":
         """Return a copy with some fields changed (validated)."""

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["active_windows", "rest_seconds", "in_active_windows", "effective_samples",
-           "FloorShape", "robust_difference_share"]
+           "FloorShape", "robust_difference_share", "tail_scores"]
 
 
 class FloorShape(NamedTuple):
@@ -100,7 +100,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
                    floor_shape=None,
                    max_shape_share: float | None = None, shape_z: float = 0.0,
-                   merge_tail: bool = True, shape_scores: bool = False):
+                   merge_tail: bool = True, shape_scores: bool = False,
+                   tail_max_ratio: float | None = None):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -153,6 +154,11 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         share as measured, so a 1.2x drift of electrode noise read as activity in about
         half its windows.
 
+    tail_max_ratio : float | None
+        With ``exclude``, where the spectral test cannot be made (``max_shape_share``
+        None: a band too narrow for it): a rise up to this ratio is scored by the
+        tails of its amplitude distribution instead (:func:`tail_scores`; ``None``: no
+        such score, every rise is activity).
     merge_tail : bool
         Merge a trailing window shorter than half ``window_s`` into the one before it
         (False: judge it alone, as the block scan must, since the window before it may lie
@@ -211,7 +217,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
             raise ValueError("exclude needs trim_fraction=0")
         return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
                                  band_hz, k, z, min_excess, floor_shape,
-                                 max_shape_share, shape_z, shape_scores)
+                                 max_shape_share, shape_z, shape_scores, tail_max_ratio)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
     if head > 0:
@@ -239,16 +245,27 @@ def _window_sums(values, keep, bounds):
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
-                      floor_shape, max_shape_share, shape_z=0.0, shape_scores=False):
+                      floor_shape, max_shape_share, shape_z=0.0, shape_scores=False,
+                      tail_max_ratio=None):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
-    total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
+    square = np.square(x, dtype=np.float32)
+    fourth = None
+    if max_shape_share is None and tail_max_ratio is not None:
+        fourth, fourth_count = _window_sums(np.square(square), keep, bounds)
+    total, count = _window_sums(square, keep, bounds)
+    del square
     n_eff = effective_samples(count, sfreq, band_hz)
     score = np.full(total.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = total / count
         ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
-        if floor_shape is not None and max_shape_share is not None:
+        if fourth is not None:
+            score = tail_scores(fourth / fourth_count / (ms * ms), ratio, n_eff,
+                                tail_max_ratio)
+            if not shape_scores:
+                ratio = np.where(score >= -shape_z, np.minimum(ratio, 1.0), ratio)
+        elif floor_shape is not None and max_shape_share is not None:
             # The rise's own shape: difference energy over signal energy of the excess.
             d = np.empty(x.shape, dtype=np.float32)
             d[:, 0] = 0.0
@@ -278,6 +295,48 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
         judged = np.where(pooled_noise_like(score, shape_z), np.minimum(ratio, 1.0), ratio)
         return np.nan_to_num(judged, nan=0.0) > threshold, ratio, threshold, score
     return active, ratio, threshold
+
+
+def tail_scores(kurtosis, ratio, n_eff, max_ratio: float) -> np.ndarray:
+    """Return how Gaussian each window's background rise is: its excess kurtosis below
+    Gaussian noise's, in standard errors (NaN where not judged).
+
+    Where the band is too narrow for the spectral test (fs under about 670 Hz), a surface
+    EMG interference pattern and a 1/f electrode floor put their energy at the same place
+    in the band (benchmarks/README.md, drift29 and rest31), but not their amplitude
+    distribution: electrode and amplifier noise whose gain drifts stays Gaussian (kurtosis
+    3), while the few sub-threshold units of low-level or tonic firing make the background
+    heavy-tailed (a unit's potential sits on a small share of the samples). The kurtosis of
+    a Gaussian window has standard error ``sqrt(24 / n_eff)`` (``n_eff`` its 2BT effective
+    samples; the spread measured on drifting 1/f floors at 200-500 Hz is that or less).
+    A rise above ``max_ratio`` is activity whatever its distribution (a dense interference
+    pattern is Gaussian too; the electrode floor is taken to drift by less).
+
+    Parameters
+    ----------
+    kurtosis : ndarray
+        ``mean(x^4) / mean(x^2)^2`` of each window's samples.
+    ratio : ndarray
+        Background over the noise floor (only rises, ``1 < ratio <= max_ratio``, are scored).
+    n_eff : ndarray
+        Effective samples of each window.
+    max_ratio : float
+
+    Returns
+    -------
+    ndarray
+        ``(3 - kurtosis) / sqrt(24 / n_eff)``: about 0 for Gaussian noise, strongly
+        negative for a heavy-tailed background; read with :func:`pooled_noise_like`.
+
+    Examples
+    --------
+    >>> tail_scores(np.array([3.0, 4.0, 3.0]), np.array([1.3, 1.3, 2.0]), 384.0, 1.6)
+    array([ 0., -4., nan])
+    """
+    se = np.sqrt(24.0 / np.maximum(n_eff, 1.0))
+    with np.errstate(invalid="ignore"):
+        judged = (ratio > 1.0) & (ratio <= max_ratio) & np.isfinite(kurtosis)
+    return np.where(judged, (3.0 - kurtosis) / se, np.nan)
 
 
 def pooled_noise_like(score, shape_z: float = 1.0, reach: int = 1) -> np.ndarray:

@@ -85,7 +85,8 @@ class Context:
         return with_hysteresis(self.scan.rest_ratio, self.scan.rest_threshold,
                                self.params.rest_hysteresis,
                                shape_score=getattr(self.scan, "rest_shape", None),
-                               shape_z=self.params.rest_shape_z)
+                               shape_z=self.params.rest_pooled_z(
+                                   self.params.band_for(self.sfreq)))
 
     @functools.cached_property
     def low_level_windows(self) -> np.ndarray:
