@@ -469,7 +469,7 @@ def row_of(rows, c: int) -> np.ndarray:
 
 
 def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
-                    shape_z: float = 1.0) -> np.ndarray:
+                    shape_z: float = 1.0, noise_joins: bool = False) -> np.ndarray:
     """Return the active windows: above ``threshold``, plus the runs of windows above the
     lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
     delimit low", for the recruitment and derecruitment tails of a contraction).
@@ -486,6 +486,11 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
         The windows' shape scores (:func:`active_windows` with ``shape_scores``): a rise
         that is electrode noise by :func:`pooled_noise_like` counts as the floor.
     shape_z : float
+    noise_joins : bool
+        A rise that is noise by its shape still joins a run of windows above the lower
+        level that holds an active window (it only cannot start one): for the tail test
+        (:func:`tail_scores`), whose single windows are noisy at 200-250 Hz, so the
+        Gaussian-looking windows inside a burst of activity stay with it.
 
     Examples
     --------
@@ -501,13 +506,14 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
     for c in range(n_ch):  # one channel at a time (issue 14: float64 and int64 copies of
         # a day's windows of every channel at once were tens of MB)
         r = np.nan_to_num(np.asarray(row_of(ratio, c), dtype=float), nan=0.0)
+        measured = r
         if shape_score is not None:
             noise = pooled_noise_like(np.asarray(row_of(shape_score, c), dtype=float), shape_z)
             r = np.where(noise, np.minimum(r, 1.0), r)
         thr = threshold if len(threshold.shape) == 1 else np.asarray(row_of(threshold, c),
                                                                 dtype=float)
         strong = r > thr
-        weak = r > 1.0 + hysteresis * (thr - 1.0)
+        weak = (measured if noise_joins else r) > 1.0 + hysteresis * (thr - 1.0)
         # Label each run of weak windows and keep the runs holding a strong one.
         run = np.cumsum(~weak)
         has_strong = np.bincount(run[strong], minlength=n + 1) > 0
