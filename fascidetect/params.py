@@ -481,6 +481,15 @@ class DetectionParams:
         distribution (a dense interference pattern is Gaussian too; a drifting electrode
         floor is taken to stay within about 1.6x its 10th-percentile floor; est.). Under
         1 switches the tail test off.
+    rest_tail_join_s : float
+        A rise above the hysteresis level that the tail test calls noise is still active
+        within this long of an active run (:func:`fascidetect.rest.with_hysteresis`,
+        ``noise_joins``): one window's kurtosis is noisy at 200-250 Hz, and the Gaussian-
+        looking windows at a real burst's edges (Ganglion task runs S02/S05 R0, Cyton jaw
+        clench) are its recruitment and derecruitment tails (about 0.5-2 s; domain.md).
+        1 s let 4 and 2 discharges inside those bursts become fasciculations; joining
+        without limit (a whole drifted run beside a tonic stretch) lost a quarter of the
+        gain at 500 Hz (benchmarks/README.md, rest31).
     rest_guard_s : float
         A discharge this close to an active rest window of its channel is not at rest
         (the fixed window grid would otherwise cut bursts and derecruitment tails).
@@ -735,6 +744,7 @@ class DetectionParams:
     rest_shape_z: float = 0.0
     rest_tail_z: float = 2.0
     rest_tail_max_ratio: float = 1.6
+    rest_tail_join_s: float = 2.0
     local_noise_z: float = 3.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05

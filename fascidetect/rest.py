@@ -469,7 +469,7 @@ def row_of(rows, c: int) -> np.ndarray:
 
 
 def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
-                    shape_z: float = 1.0, noise_joins: bool = False) -> np.ndarray:
+                    shape_z: float = 1.0, noise_joins: int = 0) -> np.ndarray:
     """Return the active windows: above ``threshold``, plus the runs of windows above the
     lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
     delimit low", for the recruitment and derecruitment tails of a contraction).
@@ -486,11 +486,13 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
         The windows' shape scores (:func:`active_windows` with ``shape_scores``): a rise
         that is electrode noise by :func:`pooled_noise_like` counts as the floor.
     shape_z : float
-    noise_joins : bool
-        A rise that is noise by its shape still joins a run of windows above the lower
-        level that holds an active window (it only cannot start one): for the tail test
-        (:func:`tail_scores`), whose single windows are noisy at 200-250 Hz, so the
-        Gaussian-looking windows inside a burst of activity stay with it.
+    noise_joins : int
+        A rise above the lower level that is noise by its shape is still active within
+        this many windows of an active run (it cannot start one, nor carry the run on):
+        for the tail test (:func:`tail_scores`), whose single windows are noisy at
+        200-250 Hz, so the Gaussian-looking windows at the edges of a burst of activity
+        stay with it, while a floor that drifted up beside the burst does not join it
+        all along.
 
     Examples
     --------
@@ -513,11 +515,18 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
         thr = threshold if len(threshold.shape) == 1 else np.asarray(row_of(threshold, c),
                                                                 dtype=float)
         strong = r > thr
-        weak = (measured if noise_joins else r) > 1.0 + hysteresis * (thr - 1.0)
+        low = 1.0 + hysteresis * (thr - 1.0)
+        weak = r > low
         # Label each run of weak windows and keep the runs holding a strong one.
         run = np.cumsum(~weak)
         has_strong = np.bincount(run[strong], minlength=n + 1) > 0
         out[c] = weak & has_strong[run]
+        if noise_joins > 0:
+            near = out[c].copy()
+            for k in range(1, noise_joins + 1):  # dilate by the reach
+                near[k:] |= out[c, :-k]
+                near[:-k] |= out[c, k:]
+            out[c] |= near & (measured > low)
     return out
 
 

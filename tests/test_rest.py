@@ -333,10 +333,13 @@ def test_narrow_band_rise_is_judged_by_its_tails(fs):
 def test_a_noise_like_rise_joins_an_active_run_with_noise_joins():
     # The tail test's single windows are noisy at 200-250 Hz: a Gaussian-looking window
     # inside a burst must stay with the burst (it may not start a run of its own).
-    ratio = np.array([[1.0, 1.3, 1.8, 1.3, 1.0, 1.3, 1.0]])
-    score = np.array([[np.nan, 0.5, np.nan, 0.5, np.nan, 0.5, np.nan]])  # noise-like rises
-    thr = np.full(7, 1.25)
+    # A floor drifted up beside the burst joins it by one window only.
+    ratio = np.array([[1.0, 1.3, 1.8, 1.3, 1.3, 1.3, 1.0, 1.3, 1.0]])
+    nan = np.nan
+    score = np.array([[nan, 0.5, nan, 0.5, 0.5, 0.5, nan, 0.5, nan]])  # noise-like rises
+    thr = np.full(ratio.shape[1], 1.25)
     kw = dict(hysteresis=0.5, shape_score=score, shape_z=2.0)
-    assert with_hysteresis(ratio, thr, **kw).astype(int).tolist() == [[0, 0, 1, 0, 0, 0, 0]]
-    assert with_hysteresis(ratio, thr, noise_joins=True, **kw).astype(int).tolist() == \
-        [[0, 1, 1, 1, 0, 0, 0]]
+    assert with_hysteresis(ratio, thr, **kw).astype(int).tolist() == \
+        [[0, 0, 1, 0, 0, 0, 0, 0, 0]]
+    assert with_hysteresis(ratio, thr, noise_joins=1, **kw).astype(int).tolist() == \
+        [[0, 1, 1, 1, 0, 0, 0, 0, 0]]
