@@ -474,8 +474,8 @@ class DetectionParams:
         by more than this many standard errors (:func:`fascidetect.rest.tail_scores`;
         sub-threshold units make the background heavy-tailed, a drifting electrode floor
         is Gaussian). On independent-simulator exploration windows at 200-500 Hz, 2
-        called 87-90 % of the drifted floor's rises rest and 23-28 % of tonic firing's
-        (benchmarks/README.md, rest31).
+        called 90-93 % of the drifted floor's rises (over the threshold) rest, and 23-40 %
+        of tonic firing's under 1.6x, before the join (benchmarks/README.md, rest31).
     rest_tail_max_ratio : float
         ... and only a rise up to this ratio: above it a background is activity whatever its
         distribution (a dense interference pattern is Gaussian too; a drifting electrode
