@@ -467,7 +467,7 @@ class DetectionParams:
         it off.
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
-        any rise of the background is taken as activity.
+        a rise of the background is judged by its tails instead (``rest_tail_*``).
     rest_tail_z : float
         Under ``rest_shape_min_band_hz``: a rise is activity only when its excess kurtosis,
         pooled with the rises of the neighbouring windows, is above that of Gaussian noise

@@ -146,7 +146,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         noise that rises (drying gel, a loosened lead) is broadband;
         a muscle's interference pattern has its energy low in the EMG band (surface EMG
         median frequency about 60-120 Hz). Only meaningful when the band reaches well
-        above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
+        above that (e.g. >= 300 Hz); ``None`` takes every rise as activity (unless
+        ``tail_max_ratio`` is given).
     shape_z : float
         With ``max_shape_share``: the rise's share must fall below the limit by more than
         this many of its standard errors (sampling spread of a Gaussian window's mean
