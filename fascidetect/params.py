@@ -482,8 +482,8 @@ class DetectionParams:
         floor is taken to stay within about 1.6x its 10th-percentile floor; est.). Under
         1 switches the tail test off.
     rest_tail_join_s : float
-        A rise above the hysteresis level that the tail test calls noise is still active
-        within this long of an active run (:func:`fascidetect.rest.with_hysteresis`,
+        A rise above the hysteresis level, even one that the tail test calls noise, is
+        active within this long of an active run (:func:`fascidetect.rest.with_hysteresis`,
         ``noise_joins``): one window's kurtosis is noisy at 200-250 Hz, and the Gaussian-
         looking windows at a real burst's edges (Ganglion task runs S02/S05 R0, Cyton jaw
         clench) are its recruitment and derecruitment tails (about 0.5-2 s; domain.md).

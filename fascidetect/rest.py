@@ -488,12 +488,12 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
         that is electrode noise by :func:`pooled_noise_like` counts as the floor.
     shape_z : float
     noise_joins : int
-        A rise above the lower level that is noise by its shape is still active within
-        this many windows of an active run (it cannot start one, nor carry the run on):
-        for the tail test (:func:`tail_scores`), whose single windows are noisy at
-        200-250 Hz, so the Gaussian-looking windows at the edges of a burst of activity
-        stay with it, while a floor that drifted up beside the burst does not join it
-        all along.
+        Any window above the lower level (as measured: one that is noise by its shape
+        included) is active within this many windows of an active run, even across a
+        window under that level; such windows cannot start a run nor carry it on. For
+        the tail test (:func:`tail_scores`), whose single windows are noisy at 200-250 Hz,
+        so the Gaussian-looking windows at the edges of a burst of activity stay with it,
+        while a floor that drifted up beside the burst does not join it all along.
 
     Examples
     --------
