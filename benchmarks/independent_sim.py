@@ -575,12 +575,12 @@ def plot_case(path, data, fs, t, chans, title, det, truth_rows, filtered=None):
     plt.close(fig)
 
 
-def run_one(seed, condition, out, plot_budget, params_kw):
+def run_one(seed, condition, out, plot_budget, params_kw, fs=None):
     import fascidetect
     from fascidetect.evaluation import evaluate
     from fascidetect._inputs import as_recording
     from fascidetect.plot.traces import filtered_window
-    data, fs, truth, info = simulate(seed, condition)
+    data, fs, truth, info = simulate(seed, condition, fs=fs)
     raw = to_raw(data, fs, truth)
     rec = as_recording(raw, None, None, None)
     t_start = time.time()
@@ -706,6 +706,9 @@ def main(argv=None):
     ap.add_argument("--param", action="append", default=[], help="DetectionParams override NAME=VALUE")
     ap.add_argument("--cases", default="", help="only these SEED:CONDITION pairs, comma-separated "
                     "(e.g. to plot the traces of one recording again)")
+    ap.add_argument("--fs", type=float, default=None, help="every recording at this sampling "
+                    "rate (Hz; e.g. 250 or 200 for consumer boards) instead of the seed's choice "
+                    "(the seed's recording then differs)")
     ap.add_argument("--noise-drift-sd", type=float, default=NOISE_DRIFT_SD)
     ap.add_argument("--pink-share", default=",".join(map(str, PINK_SHARE)))
     args = ap.parse_args(argv)
@@ -725,7 +728,7 @@ def main(argv=None):
         cases = [(args.first_seed + k, cond) for k, cond in
                  enumerate(c for _ in range(args.per_condition) for c in conds)]
     for seed, cond in cases:  # a loop over recordings
-        r = run_one(seed, cond, out, args.plots, params_kw)
+        r = run_one(seed, cond, out, args.plots, params_kw, fs=args.fs)
         o = r["own"]
         print(f"{r['name']}: fs={r['info']['fs']:.0f} ch={r['info']['n_ch']} {r['info']['duration_s']:.0f}s "
               f"rest={o['n_rest']} tp={o['tp']} fn={o['fn']} fp={o['fp']} spasm {o['spasms_found']}/{o['n_spasms']} "

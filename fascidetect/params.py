@@ -467,7 +467,29 @@ class DetectionParams:
         it off.
     rest_shape_min_band_hz : float
         The spectral test needs the band to reach this high (fs >= about 670 Hz); below,
-        any rise of the background is taken as activity.
+        a rise of the background is judged by its tails instead (``rest_tail_*``).
+    rest_tail_z : float
+        Under ``rest_shape_min_band_hz``: a rise is activity only when its excess kurtosis,
+        pooled with the rises of the neighbouring windows, is above that of Gaussian noise
+        by more than this many standard errors (:func:`fascidetect.rest.tail_scores`;
+        sub-threshold units make the background heavy-tailed, a drifting electrode floor
+        is Gaussian). On independent-simulator exploration windows at 200-500 Hz, 2
+        called 90-93 % of the drifted floor's rises (over the threshold) rest, and 23-40 %
+        of tonic firing's under 1.6x, before the join (benchmarks/README.md, rest31).
+    rest_tail_max_ratio : float
+        ... and only a rise up to this ratio: above it a background is activity whatever its
+        distribution (a dense interference pattern is Gaussian too; a drifting electrode
+        floor is taken to stay within about 1.6x its 10th-percentile floor; est.). Under
+        1 switches the tail test off.
+    rest_tail_join_s : float
+        A rise above the hysteresis level, even one that the tail test calls noise, is
+        active within this long of an active run (:func:`fascidetect.rest.with_hysteresis`,
+        ``noise_joins``): one window's kurtosis is noisy at 200-250 Hz, and the Gaussian-
+        looking windows at a real burst's edges (Ganglion task runs S02/S05 R0, Cyton jaw
+        clench) are its recruitment and derecruitment tails (about 0.5-2 s; domain.md).
+        1 s let 4 and 2 discharges inside those bursts become fasciculations; joining
+        without limit (a whole drifted run beside a tonic stretch) lost a quarter of the
+        gain at 500 Hz (benchmarks/README.md, rest31).
     rest_guard_s : float
         A discharge this close to an active rest window of its channel is not at rest
         (the fixed window grid would otherwise cut bursts and derecruitment tails).
@@ -720,6 +742,9 @@ class DetectionParams:
     rest_max_shape_share: float = 0.6
     rest_shape_min_band_hz: float = 300.0
     rest_shape_z: float = 0.0
+    rest_tail_z: float = 2.0
+    rest_tail_max_ratio: float = 1.6
+    rest_tail_join_s: float = 2.0
     local_noise_z: float = 3.0
     rest_guard_s: float = 0.5
     flat_ratio: float = 0.05
@@ -845,6 +870,12 @@ class DetectionParams:
                 f"EMG band (the upper edge would be {high:g} Hz); record at >= 1000 Hz, "
                 f"or at least {3.5 * low:g} Hz for detection only")
         return low, high
+
+    def rest_pooled_z(self, band: tuple[float, float]) -> float:
+        """Return the z of the pooled rest-window shape decision for a band: ``rest_shape_z``
+        (spectral test) when it reaches ``rest_shape_min_band_hz``, else ``rest_tail_z``
+        (:func:`fascidetect.rest.tail_scores`)."""
+        return self.rest_shape_z if band[1] >= self.rest_shape_min_band_hz else self.rest_tail_z
 
     def replace(self, **changes) -> "DetectionParams":
         """Return a copy with some fields changed (validated)."""

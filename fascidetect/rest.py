@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["active_windows", "rest_seconds", "in_active_windows", "effective_samples",
-           "FloorShape", "robust_difference_share"]
+           "FloorShape", "robust_difference_share", "tail_scores"]
 
 
 class FloorShape(NamedTuple):
@@ -100,7 +100,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
                    z: float = 4.0, min_excess: float = 0.2, exclude=None,
                    floor_shape=None,
                    max_shape_share: float | None = None, shape_z: float = 0.0,
-                   merge_tail: bool = True, shape_scores: bool = False):
+                   merge_tail: bool = True, shape_scores: bool = False,
+                   tail_max_ratio: float | None = None):
     """Return the windows whose background is above the noise floor, and the ratios.
 
     Parameters
@@ -145,7 +146,8 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         noise that rises (drying gel, a loosened lead) is broadband;
         a muscle's interference pattern has its energy low in the EMG band (surface EMG
         median frequency about 60-120 Hz). Only meaningful when the band reaches well
-        above that (e.g. >= 300 Hz); ``None`` takes every rise as activity.
+        above that (e.g. >= 300 Hz); ``None`` takes every rise as activity (unless
+        ``tail_max_ratio`` is given).
     shape_z : float
         With ``max_shape_share``: the rise's share must fall below the limit by more than
         this many of its standard errors (sampling spread of a Gaussian window's mean
@@ -153,6 +155,11 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
         share as measured, so a 1.2x drift of electrode noise read as activity in about
         half its windows.
 
+    tail_max_ratio : float | None
+        With ``exclude``, where the spectral test cannot be made (``max_shape_share``
+        None: a band too narrow for it): a rise up to this ratio is scored by the
+        tails of its amplitude distribution instead (:func:`tail_scores`; ``None``: no
+        such score, every rise is activity).
     merge_tail : bool
         Merge a trailing window shorter than half ``window_s`` into the one before it
         (False: judge it alone, as the block scan must, since the window before it may lie
@@ -211,7 +218,7 @@ def active_windows(filtered, sfreq: float, noise_sigma, *, window_s: float = 1.0
             raise ValueError("exclude needs trim_fraction=0")
         return _active_excluding(x, sigma, bounds, np.asarray(exclude, dtype=bool), sfreq,
                                  band_hz, k, z, min_excess, floor_shape,
-                                 max_shape_share, shape_z, shape_scores)
+                                 max_shape_share, shape_z, shape_scores, tail_max_ratio)
     ms = np.empty((n_ch, lengths.size))
     head = n_full * win if lengths.size > n_full else (n_full - 1) * win
     if head > 0:
@@ -239,16 +246,27 @@ def _window_sums(values, keep, bounds):
 
 
 def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_excess,
-                      floor_shape, max_shape_share, shape_z=0.0, shape_scores=False):
+                      floor_shape, max_shape_share, shape_z=0.0, shape_scores=False,
+                      tail_max_ratio=None):
     """:func:`active_windows` with samples left out: mean square of the rest per window."""
     keep = ~exclude
-    total, count = _window_sums(np.square(x, dtype=np.float32), keep, bounds)
+    square = np.square(x, dtype=np.float32)
+    fourth = None
+    if max_shape_share is None and tail_max_ratio is not None:
+        fourth, fourth_count = _window_sums(np.square(square), keep, bounds)
+    total, count = _window_sums(square, keep, bounds)
+    del square
     n_eff = effective_samples(count, sfreq, band_hz)
     score = np.full(total.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = total / count
         ratio = np.sqrt(ms) / np.where(sigma > 0, sigma, np.nan)[:, None]
-        if floor_shape is not None and max_shape_share is not None:
+        if fourth is not None:
+            score = tail_scores(fourth / fourth_count / (ms * ms), ratio, n_eff,
+                                tail_max_ratio)
+            if not shape_scores:
+                ratio = np.where(score >= -shape_z, np.minimum(ratio, 1.0), ratio)
+        elif floor_shape is not None and max_shape_share is not None:
             # The rise's own shape: difference energy over signal energy of the excess.
             d = np.empty(x.shape, dtype=np.float32)
             d[:, 0] = 0.0
@@ -278,6 +296,48 @@ def _active_excluding(x, sigma, bounds, exclude, sfreq, band_hz, k, z, min_exces
         judged = np.where(pooled_noise_like(score, shape_z), np.minimum(ratio, 1.0), ratio)
         return np.nan_to_num(judged, nan=0.0) > threshold, ratio, threshold, score
     return active, ratio, threshold
+
+
+def tail_scores(kurtosis, ratio, n_eff, max_ratio: float) -> np.ndarray:
+    """Return how Gaussian each window's background rise is: its excess kurtosis below
+    Gaussian noise's, in standard errors (NaN where not judged).
+
+    Where the band is too narrow for the spectral test (fs under about 670 Hz), a surface
+    EMG interference pattern and a 1/f electrode floor put their energy at the same place
+    in the band (benchmarks/README.md, drift29 and rest31), but not their amplitude
+    distribution: electrode and amplifier noise whose gain drifts stays Gaussian (kurtosis
+    3), while the few sub-threshold units of low-level or tonic firing make the background
+    heavy-tailed (a unit's potential sits on a small share of the samples). The kurtosis of
+    a Gaussian window has standard error ``sqrt(24 / n_eff)`` (``n_eff`` its 2BT effective
+    samples; the spread measured on drifting 1/f floors at 200-500 Hz is that or less).
+    A rise above ``max_ratio`` is activity whatever its distribution (a dense interference
+    pattern is Gaussian too; the electrode floor is taken to drift by less).
+
+    Parameters
+    ----------
+    kurtosis : ndarray
+        ``mean(x^4) / mean(x^2)^2`` of each window's samples.
+    ratio : ndarray
+        Background over the noise floor (only rises, ``1 < ratio <= max_ratio``, are scored).
+    n_eff : ndarray
+        Effective samples of each window.
+    max_ratio : float
+
+    Returns
+    -------
+    ndarray
+        ``(3 - kurtosis) / sqrt(24 / n_eff)``: about 0 for Gaussian noise, strongly
+        negative for a heavy-tailed background; read with :func:`pooled_noise_like`.
+
+    Examples
+    --------
+    >>> tail_scores(np.array([3.0, 4.0, 3.0]), np.array([1.3, 1.3, 2.0]), 384.0, 1.6)
+    array([ 0., -4., nan])
+    """
+    se = np.sqrt(24.0 / np.maximum(n_eff, 1.0))
+    with np.errstate(invalid="ignore"):
+        judged = (ratio > 1.0) & (ratio <= max_ratio) & np.isfinite(kurtosis)
+    return np.where(judged, (3.0 - kurtosis) / se, np.nan)
 
 
 def pooled_noise_like(score, shape_z: float = 1.0, reach: int = 1) -> np.ndarray:
@@ -410,7 +470,7 @@ def row_of(rows, c: int) -> np.ndarray:
 
 
 def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
-                    shape_z: float = 1.0) -> np.ndarray:
+                    shape_z: float = 1.0, noise_joins: int = 0) -> np.ndarray:
     """Return the active windows: above ``threshold``, plus the runs of windows above the
     lower level ``1 + hysteresis * (threshold - 1)`` that touch one ("detect high,
     delimit low", for the recruitment and derecruitment tails of a contraction).
@@ -427,6 +487,13 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
         The windows' shape scores (:func:`active_windows` with ``shape_scores``): a rise
         that is electrode noise by :func:`pooled_noise_like` counts as the floor.
     shape_z : float
+    noise_joins : int
+        Any window above the lower level (as measured: one that is noise by its shape
+        included) is active within this many windows of an active run, even across a
+        window under that level; such windows cannot start a run nor carry it on. For
+        the tail test (:func:`tail_scores`), whose single windows are noisy at 200-250 Hz,
+        so the Gaussian-looking windows at the edges of a burst of activity stay with it,
+        while a floor that drifted up beside the burst does not join it all along.
 
     Examples
     --------
@@ -442,17 +509,25 @@ def with_hysteresis(ratio, threshold, hysteresis: float = 0.5, shape_score=None,
     for c in range(n_ch):  # one channel at a time (issue 14: float64 and int64 copies of
         # a day's windows of every channel at once were tens of MB)
         r = np.nan_to_num(np.asarray(row_of(ratio, c), dtype=float), nan=0.0)
+        measured = r
         if shape_score is not None:
             noise = pooled_noise_like(np.asarray(row_of(shape_score, c), dtype=float), shape_z)
             r = np.where(noise, np.minimum(r, 1.0), r)
         thr = threshold if len(threshold.shape) == 1 else np.asarray(row_of(threshold, c),
                                                                 dtype=float)
         strong = r > thr
-        weak = r > 1.0 + hysteresis * (thr - 1.0)
+        low = 1.0 + hysteresis * (thr - 1.0)
+        weak = r > low
         # Label each run of weak windows and keep the runs holding a strong one.
         run = np.cumsum(~weak)
         has_strong = np.bincount(run[strong], minlength=n + 1) > 0
         out[c] = weak & has_strong[run]
+        if noise_joins > 0:
+            near = out[c].copy()
+            for k in range(1, noise_joins + 1):  # dilate by the reach
+                near[k:] |= out[c, :-k]
+                near[:-k] |= out[c, k:]
+            out[c] |= near & (measured > low)
     return out
 
 

@@ -300,13 +300,16 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
         with watch.stage("rest"):
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
+            # A band too narrow for the spectral test judges a rise by its tails instead.
+            wide = band[1] >= params.rest_shape_min_band_hz
             _, ratio, thr, shape = rest.active_windows(
                 filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
                 band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,
                 min_excess=params.rest_min_excess, floor_shape=floor_shape, merge_tail=False,
-                max_shape_share=params.rest_max_shape_share
-                if band[1] >= params.rest_shape_min_band_hz else None,
-                shape_z=params.rest_shape_z, shape_scores=True,
+                max_shape_share=params.rest_max_shape_share if wide else None,
+                tail_max_ratio=None if wide or params.rest_tail_max_ratio < 1
+                else params.rest_tail_max_ratio,
+                shape_z=params.rest_pooled_z(band), shape_scores=True,
                 exclude=covered if params.rest_trim_fraction == 0 else None)
             del covered
             rest_ratio.add(ratio)

@@ -284,3 +284,62 @@ def test_hd_semg_ramp_is_not_rest(shared_data):
     assert active[:, win_force > 5].all()
     # Only the derecruitment tail just after the last active window is left (4 of 54).
     assert (~inside).sum() <= 4
+
+
+def _sparse_unit(fs, seconds, n_channels, rng, rate_hz=10.0):
+    """One unit firing regularly (10 Hz, CV 0.15), band-passed: sparse low-level firing."""
+    n = int(fs * seconds)
+    wave = muap(fs, p2p_v=1.0, phases=3)
+    iv = np.clip(rng.normal(1 / rate_hz, 0.15 / rate_hz, int(seconds * rate_hz * 2)), 0.02, None)
+    idx = (np.cumsum(iv) * fs).astype(int)
+    idx = idx[idx < n - wave.size]
+    train = np.zeros(n)
+    train[idx] = rng.uniform(0.9, 1.1, idx.size)
+    out = np.convolve(train, wave, mode="same")[None, :] * rng.uniform(0.5, 1.0, (n_channels, 1))
+    return filter_emg(out, design_filter(fs, PARAMS))
+
+
+@pytest.mark.parametrize("fs", [200.0, 250.0, 500.0])
+def test_narrow_band_rise_is_judged_by_its_tails(fs):
+    # Under the spectral test's band (fs < ~670 Hz) a rise of the background was activity
+    # whatever it was. A Gaussian floor that drifts 1.25-1.4x is now rest (its kurtosis
+    # stays 3), while one sub-threshold unit raising the background 1.3x (peaks about 3-5
+    # sigma: heavy-tailed) stays activity, and a 2x rise is activity whatever its
+    # distribution (a dense interference pattern is Gaussian too).
+    rng = np.random.default_rng(11)
+    n20 = 20 * int(fs)
+    floor = _pink_floor(fs, 80.0, 4, rng, pink_share=0.5)
+    sigma = np.median(np.abs(floor[:, :n20]), axis=1) / 0.6745
+    after = np.arange(floor.shape[1]) >= n20
+
+    def judge(x, tails=True):
+        out = active_windows(x, fs, sigma, band_hz=PARAMS.band_for(fs), trim_fraction=0.0,
+                             exclude=np.zeros(x.shape, bool), shape_scores=True,
+                             tail_max_ratio=PARAMS.rest_tail_max_ratio if tails else None,
+                             shape_z=PARAMS.rest_pooled_z(PARAMS.band_for(fs)))
+        return out[0][:, 20:].mean()
+    assert PARAMS.band_for(fs)[1] < PARAMS.rest_shape_min_band_hz  # no spectral test
+    for level in (1.25, 1.4):
+        drift = floor * np.where(after, level, 1.0)
+        assert judge(drift, tails=False) >= 0.5  # the old reading: 0.53-1.0 active
+        assert judge(drift) <= 0.05  # 0.0-0.02
+    unit = _sparse_unit(fs, 80.0, 4, rng)
+    unit *= np.sqrt(1.3 ** 2 - 1.0) / unit.std(axis=1, keepdims=True)
+    assert judge(floor + unit * after) >= 0.6  # 0.70-0.98
+    dense = np.sqrt(2.0 ** 2 - 1.0) * _semg_like(fs, 80.0, 4, rng)
+    assert judge(floor + dense * after) >= 0.95
+
+
+def test_a_noise_like_rise_joins_an_active_run_with_noise_joins():
+    # The tail test's single windows are noisy at 200-250 Hz: a Gaussian-looking window
+    # inside a burst must stay with the burst (it may not start a run of its own).
+    # A floor drifted up beside the burst joins it by one window only.
+    ratio = np.array([[1.0, 1.3, 1.8, 1.3, 1.3, 1.3, 1.0, 1.3, 1.0]])
+    nan = np.nan
+    score = np.array([[nan, 0.5, nan, 0.5, 0.5, 0.5, nan, 0.5, nan]])  # noise-like rises
+    thr = np.full(ratio.shape[1], 1.25)
+    kw = dict(hysteresis=0.5, shape_score=score, shape_z=2.0)
+    assert with_hysteresis(ratio, thr, **kw).astype(int).tolist() == \
+        [[0, 0, 1, 0, 0, 0, 0, 0, 0]]
+    assert with_hysteresis(ratio, thr, noise_joins=1, **kw).astype(int).tolist() == \
+        [[0, 1, 1, 1, 0, 0, 0, 0, 0]]

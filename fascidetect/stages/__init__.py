@@ -82,10 +82,14 @@ class Context:
         noise floor, shape (n_channels, n_windows) (:func:`fascidetect.rest.with_hysteresis`)."""
         from ..rest import with_hysteresis
 
+        band = self.params.band_for(self.sfreq)
         return with_hysteresis(self.scan.rest_ratio, self.scan.rest_threshold,
                                self.params.rest_hysteresis,
                                shape_score=getattr(self.scan, "rest_shape", None),
-                               shape_z=self.params.rest_shape_z)
+                               shape_z=self.params.rest_pooled_z(band),
+                               noise_joins=0 if band[1] >= self.params.rest_shape_min_band_hz
+                               else int(round(self.params.rest_tail_join_s * self.sfreq
+                                              / self.geometry.rest_win)))
 
     @functools.cached_property
     def low_level_windows(self) -> np.ndarray:
