@@ -55,9 +55,58 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
     rows = use.copy()
     rows[use] = regular
+    if p.tonic_copy_ratio > 0:
+        rows |= _copied_train_members(cands, ctx, use)
     if ctx.scan.support is not None and p.tonic_support_sigma > 0:
         rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return rows
+
+
+#: Half width of the window around a snippet's centre where each channel's peak is read, ms.
+_PEAK_HALF_MS = 4.0
+
+
+def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarray:
+    """Return a mask of the candidates in ``use`` that belong to a regular train of the
+    discharges about as large on some channel as on their main one.
+
+    A unit whose potential is about equal on two neighbouring channels has the main
+    channel of its discharges alternate between them with the noise, so neither
+    channel's own candidates hold its whole train (independent simulator: 8-10-sigma
+    tonic units' discharges reported on the neighbour of their main channel, tonic30).
+    Here each channel's train is walked through its own candidates and copies of those
+    whose peak there is at least ``tonic_copy_ratio`` of their largest channel's peak
+    (held snippets, in noise-floor units). Only discharges of about the same size on
+    the channel are copied, so a large fasciculation on a neighbour does not join a
+    small unit's train (copies of every discharge seen on a channel swallowed true ones).
+    """
+    p = ctx.params
+    out = np.zeros(len(cands), dtype=bool)
+    snippets = getattr(ctx.scan, "snippets", None)
+    held = np.flatnonzero(use & (cands.snip_row >= 0))
+    if snippets is None or held.size == 0 or snippets.shape[1] < 2:
+        return out
+    w = snippets.shape[2]
+    half = max(1, int(round(_PEAK_HALF_MS * ctx.sfreq / 1000.0)))
+    window = slice(max(0, w // 2 - half), min(w, w // 2 + half + 1))
+    peak = np.abs(np.asarray(snippets[cands.snip_row[held]], dtype=np.float32)[:, :, window]
+                  ).max(axis=2)
+    top = peak.max(axis=1)
+    about = (peak >= p.tonic_copy_ratio * top[:, None]) & (top[:, None] > 0)
+    about[np.arange(held.size), cands.channel[held]] = False  # the original is walked
+    src, ch = np.nonzero(about)
+    if src.size == 0:
+        return out
+    t = cands.times(ctx.sfreq)
+    rows = np.flatnonzero(use)
+    times = np.concatenate([t[rows], t[held[src]]])
+    group = np.concatenate([cands.channel[rows], ch])
+    regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
+                             max_rate_hz=p.tonic_max_rate_hz,
+                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
+    out[rows] = regular[:rows.size]
+    out[held[src[regular[rows.size:]]]] = True
+    return out
 
 
 def _episode_masks(cands: Candidates, ctx: Context, spans_of) -> np.ndarray:
