@@ -101,9 +101,13 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     rows = np.flatnonzero(use)
     times = np.concatenate([t[rows], t[held[src]]])
     group = np.concatenate([cands.channel[rows], ch])
+    foot = np.full((len(cands), peak.shape[1]), np.nan)
+    foot[held] = peak
+    foot = np.concatenate([foot[rows], peak[src]])
     regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
                              max_rate_hz=p.tonic_max_rate_hz,
-                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
+                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
+                             footprint=foot)
     out[rows] = regular[:rows.size]
     out[held[src[regular[rows.size:]]]] = True
     return out
