@@ -62,6 +62,10 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
     return rows
 
 
+#: A step of the copy walk joins discharges whose peaks differ on no channel by more than
+#: this many noise units plus this share of the larger one's largest peak.
+_FOOTPRINT_TOLERANCE = (4.0, 0.25)
+
 #: Half width of the window around a snippet's centre where each channel's peak is read, ms.
 _PEAK_HALF_MS = 4.0
 
@@ -107,7 +111,7 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
                              max_rate_hz=p.tonic_max_rate_hz,
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
-                             footprint=foot)
+                             footprint=foot, footprint_tolerance=_FOOTPRINT_TOLERANCE)
     out[rows] = regular[:rows.size]
     out[held[src[regular[rows.size:]]]] = True
     return out
