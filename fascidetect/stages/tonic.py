@@ -64,7 +64,7 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
 
 #: A step of the copy walk joins discharges whose peaks differ on no channel by more than
 #: this many noise units plus this share of the larger one's largest peak.
-_FOOTPRINT_TOLERANCE = (4.0, 0.25)
+_FOOTPRINT_TOLERANCE = (3.0, 0.15)
 
 #: Half width of the window around a snippet's centre where each channel's peak is read, ms.
 _PEAK_HALF_MS = 4.0
