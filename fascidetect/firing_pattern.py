@@ -28,7 +28,7 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
                    min_intervals: int = 6, step_tolerance: float = 0.3, max_cv: float = 0.3,
                    max_multiple: int = 3, max_missed_fraction: float = 0.4,
                    max_gap_s: float = 0.45, neighbours: int = 6, max_steps: int = 6,
-                   footprint=None, footprint_tolerance=(4.0, 0.25)) -> np.ndarray:
+                   footprint=None, footprint_tolerance=(3.0, 0.15)) -> np.ndarray:
     """Return a mask of the discharges that belong to a regular firing train of their group.
 
     Parameters
@@ -126,9 +126,10 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
     # the train, but it is not reached by any chain of the train.
     foot = None
     if footprint is not None:
-        foot = np.asarray(footprint, dtype=float)[order]
-        if foot.shape[0] != n:
-            raise ValueError(f"footprint has {foot.shape[0]} rows for {n} discharges")
+        foot = np.asarray(footprint, dtype=float)
+        if foot.ndim != 2 or foot.shape[0] != n:
+            raise ValueError(f"footprint has shape {foot.shape}: give one row per discharge")
+        foot = foot[order]
     args = (p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
             max_missed_fraction, max_gap_s, neighbours, max_steps, footprint_tolerance)
     member = _reached(t, g, foot, *args)
@@ -184,7 +185,7 @@ def _alike(a, b, tolerance) -> np.ndarray:
 
 def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
                  step_tolerance, max_cv, max_multiple, max_missed_fraction, max_gap_s,
-                 max_steps, foot=None, footprint_tolerance=(4.0, 0.25)):
+                 max_steps, foot=None, footprint_tolerance=(3.0, 0.15)):
     """Walk the chains from ``anchor`` at ``period`` and set ``member`` (sorted order) for
     the members of those that qualify."""
     n = t.size

@@ -131,3 +131,26 @@ def test_a_chain_anchored_in_a_spasm_does_not_label_the_rest_beside_it():
     for t in (80.2144, 80.5635):
         row = ev[np.abs(ev["peak_time"] - t) < 0.002]
         assert row.size == 1 and row["trial_type"][0] == "fasciculation", (t, row["reason"])
+
+
+def test_footprint_keeps_another_units_discharges_out_of_a_train():
+    # A steady 10-Hz unit (peaks about 9 and 8 noise units on two channels) with a
+    # Poisson unit interleaved in the same group whose footprint is another (20 and 6):
+    # per group alone the Poisson discharges near the predicted times join the train;
+    # with the footprints the walk steps over them, and the train is still found.
+    rng = np.random.default_rng(3)
+    steady = regular_train(10.0, 0.15, 0.1, 0.0, 60.0, rng)
+    other = poisson_train(120, 60.0, rng)
+    t = np.concatenate([steady, other])
+    foot = np.concatenate([[9.0, 8.0] + rng.normal(0, 1, (steady.size, 2)),
+                           [20.0, 6.0] + rng.normal(0, 1, (other.size, 2))])
+    g = np.zeros(t.size, dtype=int)
+    plain = regular_trains(t, g)
+    alike = regular_trains(t, g, footprint=foot)
+    assert plain[steady.size:].mean() >= 0.3
+    assert alike[steady.size:].sum() == 0
+    assert alike[:steady.size].mean() >= 0.95
+    # Unknown footprints (NaN) pass: the walk is the plain one.
+    assert np.array_equal(regular_trains(t, g, footprint=np.full((t.size, 2), np.nan)), plain)
+    with pytest.raises(ValueError):
+        regular_trains(t, g, footprint=foot[:-1])
