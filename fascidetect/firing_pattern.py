@@ -126,7 +126,8 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
     # the train, but it is not reached by any chain of the train.
     foot = None
     if footprint is not None:
-        foot = np.asarray(footprint, dtype=float)
+        foot = np.asarray(footprint)
+        foot = foot if np.issubdtype(foot.dtype, np.floating) else foot.astype(float)
         if foot.ndim != 2 or foot.shape[0] != n:
             raise ValueError(f"footprint has shape {foot.shape}: give one row per discharge")
         foot = foot[order]

@@ -91,17 +91,30 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     held = np.flatnonzero(use & (cands.snip_row >= 0))
     if snippets is None or held.size == 0 or snippets.shape[1] < 2:
         return out
-    w = snippets.shape[2]
-    half = max(1, int(round(_PEAK_HALF_MS * ctx.sfreq / 1000.0)))
-    window = slice(max(0, w // 2 - half), min(w, w // 2 + half + 1))
-    peak = np.abs(np.asarray(snippets[cands.snip_row[held]], dtype=np.float32)[:, :, window]
-                  ).max(axis=2)
+    peak = _channel_peaks(snippets, cands.snip_row[held], ctx.sfreq)
     top = peak.max(axis=1)
     about = (peak >= p.tonic_copy_ratio * top[:, None]) & (top[:, None] > 0)
     about[np.arange(held.size), cands.channel[held]] = False  # the original is walked
     src, ch = np.nonzero(about)
     if src.size == 0:
         return out
+    # Only the channels that receive copies are walked again.
+    rows = np.flatnonzero(use & np.isin(cands.channel, np.unique(ch)))
+    t = cands.times(ctx.sfreq)
+    times = np.concatenate([t[rows], t[held[src]]])
+    group = np.concatenate([cands.channel[rows], ch])
+    foot = np.full((rows.size + src.size, peak.shape[1]), np.nan, dtype=np.float32)
+    at = np.searchsorted(held, rows)
+    own = (at < held.size) & (held[np.minimum(at, held.size - 1)] == rows)
+    foot[:rows.size][own] = peak[at[own]]
+    foot[rows.size:] = peak[src]
+    regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
+                             max_rate_hz=p.tonic_max_rate_hz,
+                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
+                             footprint=foot)
+    out[rows] = regular[:rows.size]
+    out[held[src[regular[rows.size:]]]] = True
+    return out
     t = cands.times(ctx.sfreq)
     rows = np.flatnonzero(use)
     times = np.concatenate([t[rows], t[held[src]]])
@@ -116,6 +129,23 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     out[rows] = regular[:rows.size]
     out[held[src[regular[rows.size:]]]] = True
     return out
+
+
+#: Held snippets read at a time (bounds the float32 copy: 64 channels at 2 kHz, 16 MB).
+_SNIPPET_ROWS = 1000
+
+
+def _channel_peaks(snippets, snip_rows: np.ndarray, sfreq: float) -> np.ndarray:
+    """Return each held snippet's absolute peak per channel within ``_PEAK_HALF_MS`` of
+    its centre, float32, shape (n, n_channels) (noise-floor units, as the snippets)."""
+    w = snippets.shape[2]
+    half = max(1, int(round(_PEAK_HALF_MS * sfreq / 1000.0)))
+    window = slice(max(0, w // 2 - half), min(w, w // 2 + half + 1))
+    peak = np.empty((snip_rows.size, snippets.shape[1]), dtype=np.float32)
+    for a in range(0, snip_rows.size, _SNIPPET_ROWS):  # slices bound the copy
+        part = np.asarray(snippets[snip_rows[a:a + _SNIPPET_ROWS]])[:, :, window]
+        peak[a:a + _SNIPPET_ROWS] = np.abs(part.astype(np.float32)).max(axis=2)
+    return peak
 
 
 def _episode_masks(cands: Candidates, ctx: Context, spans_of) -> np.ndarray:
