@@ -75,7 +75,7 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     channel's own candidates hold its whole train (independent simulator: 8-10-sigma
     tonic units' discharges reported on the neighbour of their main channel, tonic30).
     Here each channel's train is walked through its own candidates and copies of those
-    whose peak there is at least ``tonic_copy_ratio`` of their largest channel's peak
+    whose peak there is at least ``tonic_copy_ratio`` of their main channel's peak
     (held snippets, in noise-floor units). Only discharges of about the same size on
     the channel are copied, so a large fasciculation on a neighbour does not join a
     small unit's train (copies of every discharge seen on a channel swallowed true ones),
@@ -92,8 +92,12 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     if snippets is None or held.size == 0 or snippets.shape[1] < 2:
         return out
     peak = _channel_peaks(snippets, cands.snip_row[held], ctx.sfreq)
-    top = peak.max(axis=1)
-    about = (peak >= p.tonic_copy_ratio * top[:, None]) & (top[:, None] > 0)
+    own = peak[np.arange(held.size), cands.channel[held]]
+    # A snippet whose largest peak is not on its own main channel holds another, larger
+    # discharge beside it (a derecruiting unit 11 ms after a 13-sigma fasciculation took
+    # its copy into that unit's train, project derecruitment seed 0): no copies.
+    alone = (own >= _OWN_SHARE * peak.max(axis=1)) & (own > 0)
+    about = (peak >= p.tonic_copy_ratio * own[:, None]) & alone[:, None]
     about[np.arange(held.size), cands.channel[held]] = False  # the original is walked
     src, ch = np.nonzero(about)
     if src.size == 0:
@@ -130,6 +134,9 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     out[held[src[regular[rows.size:]]]] = True
     return out
 
+
+#: Share of a snippet's largest peak its main channel's must reach for copies.
+_OWN_SHARE = 0.9
 
 #: Held snippets read at a time (bounds the float32 copy: 64 channels at 2 kHz, 16 MB).
 _SNIPPET_ROWS = 1000
