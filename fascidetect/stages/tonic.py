@@ -82,7 +82,7 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     and the walk steps only between discharges of about the same footprint (the peaks on
     every channel; :func:`fascidetect.firing_pattern.regular_trains`): a fasciculating
     unit reaching the channel beside a tonic one is another footprint (independent
-    simulator exploration seeds: without it 26 true fasciculations more were taken, with
+    simulator exploration seeds: without it 27 true fasciculations were taken, with
     it 1).
     """
     p = ctx.params
