@@ -27,7 +27,8 @@ __all__ = ["regular_trains"]
 def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: float = 25.0,
                    min_intervals: int = 6, step_tolerance: float = 0.3, max_cv: float = 0.3,
                    max_multiple: int = 3, max_missed_fraction: float = 0.4,
-                   max_gap_s: float = 0.45, neighbours: int = 6, max_steps: int = 6) -> np.ndarray:
+                   max_gap_s: float = 0.45, neighbours: int = 6, max_steps: int = 6,
+                   footprint=None, footprint_tolerance=(3.0, 0.15)) -> np.ndarray:
     """Return a mask of the discharges that belong to a regular firing train of their group.
 
     Parameters
@@ -65,6 +66,15 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
         marked discharge then lies in a window of that many steps that is regular on its
         own, so a chain cannot carry a train's regularity into sparse firing beyond it;
         a long train is marked by its overlapping chains.
+    footprint : array-like of float, shape (n, k) | None
+        Per-discharge peak on each of ``k`` channels (noise units; NaN where unknown). When
+        given, a step is taken only to a discharge whose footprint is about the current
+        member's: on every channel within ``footprint_tolerance`` = (a, r), that is ``a +
+        r *`` the larger of the two discharges' largest peaks. A unit's discharges differ
+        by noise only; another unit interleaved on the group has another footprint.
+        Unknown footprints pass.
+    footprint_tolerance : tuple of float
+        See ``footprint``.
 
     Returns
     -------
@@ -114,10 +124,17 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
     # reversed time) reach a train's first discharges. An anchor itself is not marked:
     # an interleaved discharge of another unit is the anchor of chains that step onto
     # the train, but it is not reached by any chain of the train.
+    foot = None
+    if footprint is not None:
+        foot = np.asarray(footprint)
+        foot = foot if np.issubdtype(foot.dtype, np.floating) else foot.astype(float)
+        if foot.ndim != 2 or foot.shape[0] != n:
+            raise ValueError(f"footprint has shape {foot.shape}: give one row per discharge")
+        foot = foot[order]
     args = (p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
-            max_missed_fraction, max_gap_s, neighbours, max_steps)
-    member = _reached(t, g, *args)
-    member |= _reached(-t[::-1], g[::-1], *args)[::-1]
+            max_missed_fraction, max_gap_s, neighbours, max_steps, footprint_tolerance)
+    member = _reached(t, g, foot, *args)
+    member |= _reached(-t[::-1], g[::-1], None if foot is None else foot[::-1], *args)[::-1]
     out[order] = member
     return out
 
@@ -126,8 +143,8 @@ def regular_trains(times_s, group, *, min_rate_hz: float = 5.0, max_rate_hz: flo
 _CHAIN_SLICE = 5_000
 
 
-def _reached(t, g, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
-             max_missed_fraction, max_gap_s, neighbours, max_steps):
+def _reached(t, g, foot, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multiple,
+             max_missed_fraction, max_gap_s, neighbours, max_steps, footprint_tolerance):
     """Return a mask (sorted order) of the discharges reached as members by a forward
     chain that qualifies as a regular train."""
     n = t.size
@@ -154,13 +171,22 @@ def _reached(t, g, p_lo, p_hi, min_intervals, step_tolerance, max_cv, max_multip
         sl = slice(a, a + _CHAIN_SLICE)
         _walk_chains(t, g, anchor[sl], period[sl], member, lag, p_lo, p_hi, min_intervals,
                      step_tolerance, max_cv, max_multiple, max_missed_fraction, max_gap_s,
-                     max_steps)
+                     max_steps, foot, footprint_tolerance)
     return member
+
+
+def _alike(a, b, tolerance) -> np.ndarray:
+    """Return whether footprints ``a`` and ``b`` (last axis: channels) differ on no channel
+    by more than ``tolerance[0] + tolerance[1] *`` the larger largest peak; NaN passes."""
+    with np.errstate(invalid="ignore"):
+        top = np.maximum(np.nanmax(a, axis=-1, initial=0.0), np.nanmax(b, axis=-1, initial=0.0))
+        diff = np.nanmax(np.abs(a - b), axis=-1, initial=0.0)
+    return diff <= tolerance[0] + tolerance[1] * top
 
 
 def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
                  step_tolerance, max_cv, max_multiple, max_missed_fraction, max_gap_s,
-                 max_steps):
+                 max_steps, foot=None, footprint_tolerance=(3.0, 0.15)):
     """Walk the chains from ``anchor`` at ``period`` and set ``member`` (sorted order) for
     the members of those that qualify."""
     n = t.size
@@ -187,6 +213,8 @@ def _walk_chains(t, g, anchor, period, member, lag, p_lo, p_hi, min_intervals,
         dev = np.abs(dd - m * p[:, None]) / (np.sqrt(np.maximum(m, 1.0)) * p[:, None])
         good = valid & (m >= 1) & (m <= max_multiple) & (dev <= step_tolerance) \
             & (dd <= max_gap_s)
+        if foot is not None:
+            good &= _alike(foot[nb], foot[here][:, None, :], footprint_tolerance)
         cost = np.where(good, m + dev, np.inf)
         best = np.argmin(cost, axis=1)
         rows = np.arange(live.size)

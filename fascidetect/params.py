@@ -547,6 +547,10 @@ class DetectionParams:
         0-17, near_activity 14 -> 10 false, tonic 40 -> 24, no true discharge lost in
         rest, low SNR, doublets, bursty; on pure band-passed noise 0.19 % of support peaks
         join a chance train (0.12 % with one search). False: one search over both.
+    tonic_copy_ratio : float
+        A discharge whose peak on another channel is at least this share of its largest
+        channel's peak also takes part in that channel's train walk (a unit about equal
+        on two channels alternates its main channel between them). 0 switches it off.
     low_level_sigma : float
         Sub-threshold peaks (support peaks, above ``tonic_support_sigma``) from this many
         sigmas up to ``tonic_support_max_sigma`` are counted per channel and rest window,
@@ -767,6 +771,7 @@ class DetectionParams:
     footprint_max_sigma: float = 8.0
     tonic_support_tolerance: float = 0.25
     tonic_support_each_polarity: bool = True
+    tonic_copy_ratio: float = 0.6
     template_matching: bool = True
     match_sigma: float = 5.0
     match_amplitude_range: tuple = (0.5, 2.0)

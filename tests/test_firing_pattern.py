@@ -131,3 +131,65 @@ def test_a_chain_anchored_in_a_spasm_does_not_label_the_rest_beside_it():
     for t in (80.2144, 80.5635):
         row = ev[np.abs(ev["peak_time"] - t) < 0.002]
         assert row.size == 1 and row["trial_type"][0] == "fasciculation", (t, row["reason"])
+
+
+def test_footprint_keeps_another_units_discharges_out_of_a_train():
+    # A steady 10-Hz unit (peaks about 9 and 8 noise units on two channels) with a
+    # Poisson unit interleaved in the same group whose footprint is another (20 and 6):
+    # per group alone the Poisson discharges near the predicted times join the train;
+    # with the footprints the walk steps over them, and the train is still found.
+    rng = np.random.default_rng(3)
+    steady = regular_train(10.0, 0.15, 0.1, 0.0, 60.0, rng)
+    other = poisson_train(120, 60.0, rng)
+    t = np.concatenate([steady, other])
+    foot = np.concatenate([[9.0, 8.0] + rng.normal(0, 1, (steady.size, 2)),
+                           [20.0, 6.0] + rng.normal(0, 1, (other.size, 2))])
+    g = np.zeros(t.size, dtype=int)
+    plain = regular_trains(t, g)
+    alike = regular_trains(t, g, footprint=foot)
+    assert plain[steady.size:].mean() >= 0.3
+    assert alike[steady.size:].sum() == 0
+    assert alike[:steady.size].mean() >= 0.95
+    # Unknown footprints (NaN) pass: the walk is the plain one.
+    assert np.array_equal(regular_trains(t, g, footprint=np.full((t.size, 2), np.nan)), plain)
+    with pytest.raises(ValueError):
+        regular_trains(t, g, footprint=foot[:-1])
+
+
+def _split_unit_recording(seed):
+    """A 10-Hz unit of 9 noise units, equal on channels 1 and 2 (its main channel flips
+    between them with the noise), and 15 sparse 25-unit fasciculations on channel 4."""
+    rng = np.random.default_rng(seed)
+    fs = 2000.0
+    x = rng.normal(0, 1.0, (4, int(40 * fs)))
+    w = np.arange(-20, 21) / fs
+    shape = -w / 0.0008 * np.exp(-0.5 * (w / 0.0008) ** 2)
+    shape /= np.abs(shape).max()
+    times = 5.0 + np.cumsum(rng.normal(0.1, 0.01, 300))
+    for t in times[times < 35.0]:  # test setup: a few hundred discharges
+        i = int(t * fs)
+        x[:2, i - 20:i + 21] += 9.0 * shape
+    for t in rng.uniform(2, 38, 15):
+        i = int(t * fs)
+        x[3, i - 20:i + 21] += 25.0 * shape
+    return x * 1e-6, fs
+
+
+def test_a_unit_equal_on_two_channels_is_one_train():
+    # Per main channel the unit's train has a gap wherever the noise made the other
+    # channel larger: about a hundred of its discharges came out as fasciculations.
+    # With the copies of discharges about as large on another channel it is one train,
+    # and the fasciculations on channel 4 are all still found.
+    import fascidetect
+
+    x, fs = _split_unit_recording(0)
+    out = []
+    for ratio in (0.0, 0.6):
+        ev = fascidetect.detect(x, sfreq=fs, tonic_copy_ratio=ratio).events
+        fasc = ev[ev["trial_type"] == "fasciculation"]
+        out.append((int(np.isin(fasc["channel"], ["EMG1", "EMG2"]).sum()),
+                    int((fasc["channel"] == "EMG4").sum())))
+    (split_without, found_without), (split_with, found_with) = out
+    assert split_without >= 50
+    assert split_with == 0
+    assert found_with == found_without == 15

@@ -55,9 +55,104 @@ def _train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarr
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv)
     rows = use.copy()
     rows[use] = regular
+    if p.tonic_copy_ratio > 0:
+        rows |= _copied_train_members(cands, ctx, use)
     if ctx.scan.support is not None and p.tonic_support_sigma > 0:
         rows |= train_members(cands, ctx.scan.support, use, p, ctx.sfreq, ctx.geometry.dead)
     return rows
+
+
+#: Half width of the window around a snippet's centre where each channel's peak is read, ms.
+_PEAK_HALF_MS = 4.0
+
+
+def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> np.ndarray:
+    """Return a mask of the candidates in ``use`` that belong to a regular train of the
+    discharges about as large on some channel as on their main one.
+
+    A unit whose potential is about equal on two neighbouring channels has the main
+    channel of its discharges alternate between them with the noise, so neither
+    channel's own candidates hold its whole train (independent simulator: 8-10-sigma
+    tonic units' discharges reported on the neighbour of their main channel, tonic30).
+    Here each channel's train is walked through its own candidates and copies of those
+    whose peak there is at least ``tonic_copy_ratio`` of their main channel's peak
+    (held snippets, in noise-floor units). Only discharges of about the same size on
+    the channel are copied, so a large fasciculation on a neighbour does not join a
+    small unit's train (copies of every discharge seen on a channel swallowed true ones),
+    and the walk steps only between discharges of about the same footprint (the peaks on
+    every channel; :func:`fascidetect.firing_pattern.regular_trains`): a fasciculating
+    unit reaching the channel beside a tonic one is another footprint (independent
+    simulator exploration seeds: without it 27 true fasciculations were taken, with
+    it 1).
+    """
+    p = ctx.params
+    out = np.zeros(len(cands), dtype=bool)
+    snippets = getattr(ctx.scan, "snippets", None)
+    held = np.flatnonzero(use & (cands.snip_row >= 0))
+    if snippets is None or held.size == 0 or snippets.shape[1] < 2:
+        return out
+    peak = _channel_peaks(snippets, cands.snip_row[held], ctx.sfreq)
+    own = peak[np.arange(held.size), cands.channel[held]]
+    # A snippet whose largest peak is not on its own main channel holds another, larger
+    # discharge beside it (a derecruiting unit 11 ms after a 13-sigma fasciculation took
+    # its copy into that unit's train, project derecruitment seed 0): no copies.
+    alone = (own >= _OWN_SHARE * peak.max(axis=1)) & (own > 0)
+    about = (peak >= p.tonic_copy_ratio * own[:, None]) & alone[:, None]
+    about[np.arange(held.size), cands.channel[held]] = False  # the original is walked
+    src, ch = np.nonzero(about)
+    if src.size == 0:
+        return out
+    # Only the channels that receive copies are walked again.
+    rows = np.flatnonzero(use & np.isin(cands.channel, np.unique(ch)))
+    t = cands.times(ctx.sfreq)
+    times = np.concatenate([t[rows], t[held[src]]])
+    group = np.concatenate([cands.channel[rows], ch])
+    foot = np.full((rows.size + src.size, peak.shape[1]), np.nan, dtype=np.float32)
+    at = np.searchsorted(held, rows)
+    own = (at < held.size) & (held[np.minimum(at, held.size - 1)] == rows)
+    foot[:rows.size][own] = peak[at[own]]
+    foot[rows.size:] = peak[src]
+    regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
+                             max_rate_hz=p.tonic_max_rate_hz,
+                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
+                             footprint=foot)
+    out[rows] = regular[:rows.size]
+    out[held[src[regular[rows.size:]]]] = True
+    return out
+    t = cands.times(ctx.sfreq)
+    rows = np.flatnonzero(use)
+    times = np.concatenate([t[rows], t[held[src]]])
+    group = np.concatenate([cands.channel[rows], ch])
+    foot = np.full((len(cands), peak.shape[1]), np.nan)
+    foot[held] = peak
+    foot = np.concatenate([foot[rows], peak[src]])
+    regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
+                             max_rate_hz=p.tonic_max_rate_hz,
+                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
+                             footprint=foot)
+    out[rows] = regular[:rows.size]
+    out[held[src[regular[rows.size:]]]] = True
+    return out
+
+
+#: Share of a snippet's largest peak its main channel's must reach for copies.
+_OWN_SHARE = 0.9
+
+#: Held snippets read at a time (bounds the float32 copy: 64 channels at 2 kHz, 16 MB).
+_SNIPPET_ROWS = 1000
+
+
+def _channel_peaks(snippets, snip_rows: np.ndarray, sfreq: float) -> np.ndarray:
+    """Return each held snippet's absolute peak per channel within ``_PEAK_HALF_MS`` of
+    its centre, float32, shape (n, n_channels) (noise-floor units, as the snippets)."""
+    w = snippets.shape[2]
+    half = max(1, int(round(_PEAK_HALF_MS * sfreq / 1000.0)))
+    window = slice(max(0, w // 2 - half), min(w, w // 2 + half + 1))
+    peak = np.empty((snip_rows.size, snippets.shape[1]), dtype=np.float32)
+    for a in range(0, snip_rows.size, _SNIPPET_ROWS):  # slices bound the copy
+        part = np.asarray(snippets[snip_rows[a:a + _SNIPPET_ROWS]])[:, :, window]
+        peak[a:a + _SNIPPET_ROWS] = np.abs(part.astype(np.float32)).max(axis=2)
+    return peak
 
 
 def _episode_masks(cands: Candidates, ctx: Context, spans_of) -> np.ndarray:
