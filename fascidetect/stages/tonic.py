@@ -109,23 +109,9 @@ def _copied_train_members(cands: Candidates, ctx: Context, use: np.ndarray) -> n
     group = np.concatenate([cands.channel[rows], ch])
     foot = np.full((rows.size + src.size, peak.shape[1]), np.nan, dtype=np.float32)
     at = np.searchsorted(held, rows)
-    own = (at < held.size) & (held[np.minimum(at, held.size - 1)] == rows)
-    foot[:rows.size][own] = peak[at[own]]
+    snipped = (at < held.size) & (held[np.minimum(at, held.size - 1)] == rows)
+    foot[:rows.size][snipped] = peak[at[snipped]]
     foot[rows.size:] = peak[src]
-    regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
-                             max_rate_hz=p.tonic_max_rate_hz,
-                             min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
-                             footprint=foot)
-    out[rows] = regular[:rows.size]
-    out[held[src[regular[rows.size:]]]] = True
-    return out
-    t = cands.times(ctx.sfreq)
-    rows = np.flatnonzero(use)
-    times = np.concatenate([t[rows], t[held[src]]])
-    group = np.concatenate([cands.channel[rows], ch])
-    foot = np.full((len(cands), peak.shape[1]), np.nan)
-    foot[held] = peak
-    foot = np.concatenate([foot[rows], peak[src]])
     regular = regular_trains(times, group, min_rate_hz=p.tonic_min_rate_hz,
                              max_rate_hz=p.tonic_max_rate_hz,
                              min_intervals=p.tonic_min_intervals, max_cv=p.tonic_max_cv,
