@@ -193,3 +193,20 @@ def test_a_unit_equal_on_two_channels_is_one_train():
     assert split_without >= 50
     assert split_with == 0
     assert found_with == found_without == 15
+
+
+def test_footprint_comparison_skips_unknown_channels_as_nanmax_does():
+    from fascidetect.firing_pattern import _alike
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(3, 2, size=(200, 6, 8)).astype(np.float32)
+    b = rng.normal(3, 2, size=(200, 1, 8)).astype(np.float32)
+    a[rng.random(a.shape) < 0.3] = np.nan
+    b[rng.random(b.shape) < 0.3] = np.nan
+    a[0] = np.nan  # nothing known: passes
+    with np.errstate(invalid="ignore"):
+        top = np.maximum(np.nanmax(a, axis=-1, initial=0.0), np.nanmax(b, axis=-1, initial=0.0))
+        expected = np.nanmax(np.abs(a - b), axis=-1, initial=0.0) <= 3.0 + 0.15 * top
+    got = _alike(a, b, (3.0, 0.15))
+    np.testing.assert_array_equal(got, expected)
+    assert got[0].all() and not got.all()
