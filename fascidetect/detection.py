@@ -355,7 +355,7 @@ def _cross_phase_join(t, c, amp, group, main, window: int, fraction: float, sign
                       adjacent=None):
     """Join pairs of groups that are one potential's two lobes on two channels.
 
-    Where a phase is about one sample (200-250 Hz), a biphasic potential comes out of the
+    Where a phase is about a sample (250 Hz and under), a biphasic potential comes out of the
     band as two lobes of nearly equal size a couple of samples apart, and which one is
     the larger changes from channel to channel (the spread copy of a potential is
     blurred). Two channels then report its two lobes as two discharges 8-10 ms apart,
