@@ -262,7 +262,8 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
                           weak_ratio: float = 0.5, neighbourhood=None, crosstalk_samples: int = 0,
                           join_radius: float | None = None, shadow_samples: int = 0,
                           shadow_fraction: float = 0.25, signal=None, crosstalk_half: int = 0,
-                          crosstalk_corr: float = 0.7, propagation_samples: float = 0.0):
+                          crosstalk_corr: float = 0.7, propagation_samples: float = 0.0,
+                          cross_phase_samples: int = 0, cross_phase_fraction: float = 0.6):
     """Group per-channel peaks into multichannel discharges.
 
     Peaks closer than ``merge_samples`` (chained) are one discharge. A group up to
@@ -288,6 +289,12 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
     muscle has its own shape and time. Without a declared neighbourhood every channel
     joins every other.
 
+    With ``cross_phase_samples`` (coarse sampling only, see
+    :func:`_cross_phase_pairs`), two groups whose largest peaks lie on different channels
+    up to that many samples apart with opposite polarities, each channel holding the
+    other's polarity at the other's instant, are one potential whose two lobes the two
+    channels rank differently.
+
     Returns
     -------
     group : ndarray of int
@@ -306,6 +313,9 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
                                         neighbourhood, crosstalk_samples, join_radius,
                                         shadow_samples, shadow_fraction, signal,
                                         crosstalk_half, crosstalk_corr, propagation_samples)
+        if cross_phase_samples and signal is not None:
+            group, main = _cross_phase_join(t, c, amp[order], group, main, cross_phase_samples,
+                                            cross_phase_fraction, signal, neighbourhood.adjacent)
         return group, order, main
     new_group = np.empty(t.size, dtype=bool)
     if t.size:
@@ -335,7 +345,63 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
         relabel = np.cumsum(np.concatenate([[True], ~join])) - 1
         group = relabel[group]
         main = _largest_per_group(group, mag)
+    if cross_phase_samples and signal is not None:
+        group, main = _cross_phase_join(t, c, amp[order], group, main, cross_phase_samples,
+                                        cross_phase_fraction, signal)
     return group, order, main
+
+
+def _cross_phase_join(t, c, amp, group, main, window: int, fraction: float, signal,
+                      adjacent=None):
+    """Join pairs of groups that are one potential's two lobes on two channels.
+
+    Where a phase is about a sample (250 Hz and under), a biphasic potential comes out of the
+    band as two lobes of nearly equal size a couple of samples apart, and which one is
+    the larger changes from channel to channel (the spread copy of a potential is
+    blurred). Two channels then report its two lobes as two discharges 8-10 ms apart,
+    past ``merge_ms``, of similar size (so not the weak join) and of opposite
+    polarities. Such a pair is one discharge when each channel, at the other's peak,
+    holds the other's polarity at ``fraction`` or more of its own peak: both channels
+    carry both lobes. Two discharges (a doublet, two units) keep the same polarity on
+    a shared channel, or leave the other channel without the matching lobe. A group
+    pairs with at most one neighbour in time (the better-evidenced pair of a run), so
+    a doublet whose discharges are each seen twice stays two discharges.
+
+    ``t``, ``c``, ``amp``: time-sorted peaks (sample, channel, signed amplitude) as
+    :func:`merge_across_channels` sorts them; ``signal`` the band-passed block they index;
+    ``adjacent``: channels that may share a discharge (None: all).
+    """
+    if main.size < 2:
+        return group, main
+    by = np.argsort(t[main], kind="stable")
+    m = main[by]
+    ta, tb, ca, cb = t[m[:-1]], t[m[1:]], c[m[:-1]], c[m[1:]]
+    pa, pb = amp[m[:-1]], amp[m[1:]]
+    cand = (tb - ta <= window) & (ca != cb) & (np.sign(pa) != np.sign(pb))
+    if adjacent is not None:
+        cand &= adjacent[ca, cb]
+    k = np.flatnonzero(cand)
+    if not k.size:
+        return group, main
+    n = signal.shape[1]
+    at_b = np.asarray(signal[ca[k], np.minimum(tb[k], n - 1)], dtype=float)
+    at_a = np.asarray(signal[cb[k], np.minimum(ta[k], n - 1)], dtype=float)
+    score = np.full(cand.size, -np.inf)
+    score[k] = np.minimum(at_b * np.sign(pb[k]) / np.abs(pa[k]),
+                          at_a * np.sign(pa[k]) / np.abs(pb[k]))
+    ok = score >= fraction
+    # A group joins one neighbour only: a pair joins when neither adjacent pair sharing
+    # one of its groups is better evidenced (no chains through a run of lobes).
+    prev = np.concatenate([[-np.inf], np.where(ok, score, -np.inf)[:-1]])
+    nxt = np.concatenate([np.where(ok, score, -np.inf)[1:], [-np.inf]])
+    join = ok & (score >= prev) & (score > nxt)
+    if not join.any():
+        return group, main
+    j = np.flatnonzero(join)
+    g_of = group[m]  # group id of each time-ordered group
+    relabel = _components(main.size, g_of[j], g_of[j + 1])
+    group = relabel[group]
+    return group, _largest_per_group(group, np.abs(amp))
 
 
 def _close_pairs(t: np.ndarray, window: int):

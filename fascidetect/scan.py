@@ -443,7 +443,10 @@ def _block_candidates(filt, raw, start, stop, lo, local, scale, params, g, band,
             shadow_fraction=params.shadow_fraction, signal=filt,
             crosstalk_half=int(round(params.crosstalk_window_ms * fs / 2000.0)),
             crosstalk_corr=params.crosstalk_corr,
-            propagation_samples=params.propagation_ms * fs / 1000.0)
+            propagation_samples=params.propagation_ms * fs / 1000.0,
+            cross_phase_samples=(g.phase if 0 < params.cross_phase_min_period_ms
+                                 <= 1000.0 / fs else 0),
+            cross_phase_fraction=params.phase_fraction)
     with watch.stage("features"):
         cands, snips = describe_discharges(filt, raw, start, stop, lo, ch, idx, group, order,
                                            main, local, g, band, fs, params)
