@@ -290,7 +290,7 @@ def merge_across_channels(ch, idx, amp, merge_samples: int, loose_samples: int |
     joins every other.
 
     With ``cross_phase_samples`` (coarse sampling only, see
-    :func:`_cross_phase_pairs`), two groups whose largest peaks lie on different channels
+    :func:`_cross_phase_join`), two groups whose largest peaks lie on different channels
     up to that many samples apart with opposite polarities, each channel holding the
     other's polarity at the other's instant, are one potential whose two lobes the two
     channels rank differently.

@@ -885,11 +885,16 @@ class DetectionParams:
                 f"or at least {3.5 * low:g} Hz for detection only")
         return low, high
 
+    def rest_spectral(self, band: tuple[float, float]) -> bool:
+        """Return whether the band reaches ``rest_shape_min_band_hz``: a rise of the rest
+        windows' background is then judged by its spectrum, else by its tails."""
+        return band[1] >= self.rest_shape_min_band_hz
+
     def rest_pooled_z(self, band: tuple[float, float]) -> float:
         """Return the z of the pooled rest-window shape decision for a band: ``rest_shape_z``
-        (spectral test) when it reaches ``rest_shape_min_band_hz``, else ``rest_tail_z``
+        (spectral test, :meth:`rest_spectral`), else ``rest_tail_z``
         (:func:`fascidetect.rest.tail_scores`)."""
-        return self.rest_shape_z if band[1] >= self.rest_shape_min_band_hz else self.rest_tail_z
+        return self.rest_shape_z if self.rest_spectral(band) else self.rest_tail_z
 
     def replace(self, **changes) -> "DetectionParams":
         """Return a copy with some fields changed (validated)."""

@@ -301,7 +301,7 @@ def scan(rec, picks, prep, sigma, params, geometry: Geometry, band, watch,
             # The background is judged without the discharges found (their samples left
             # out), so busy windows of large fasciculations stay at rest.
             # A band too narrow for the spectral test judges a rise by its tails instead.
-            wide = band[1] >= params.rest_shape_min_band_hz
+            wide = params.rest_spectral(band)
             _, ratio, thr, shape = rest.active_windows(
                 filt[:, start - lo:stop - lo], fs, sigma, window_s=geometry.rest_win / fs,
                 band_hz=band, trim_fraction=params.rest_trim_fraction, z=params.rest_z,

@@ -87,7 +87,7 @@ class Context:
                                self.params.rest_hysteresis,
                                shape_score=getattr(self.scan, "rest_shape", None),
                                shape_z=self.params.rest_pooled_z(band),
-                               noise_joins=0 if band[1] >= self.params.rest_shape_min_band_hz
+                               noise_joins=0 if self.params.rest_spectral(band)
                                else int(round(self.params.rest_tail_join_s * self.sfreq
                                               / self.geometry.rest_win)))
 
